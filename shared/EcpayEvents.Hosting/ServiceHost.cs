@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace EcpayEvents.Hosting;
+
+/// <summary>
+/// The conventions every service shares. On Lambda each service runs behind AWS Lambda Web Adapter,
+/// which forwards to 127.0.0.1:AWS_LWA_PORT (or PORT) and waits for GET /healthz; locally and in
+/// tests the same app runs on Kestrel (tests pass --urls=http://127.0.0.1:0).
+/// </summary>
+public static class ServiceHost
+{
+    public static WebApplicationBuilder CreateBuilder(string[] args, int defaultPort)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            var port = FirstPort(Environment.GetEnvironmentVariable("AWS_LWA_PORT"), Environment.GetEnvironmentVariable("PORT")) ?? defaultPort;
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
+
+        // One JSON object per line: CloudWatch and local logs read the same way.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(o =>
+        {
+            o.IncludeScopes = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    /// <summary>Readiness for Lambda Web Adapter and the local stack.</summary>
+    public static IEndpointConventionBuilder MapHealth(this WebApplication app) =>
+        app.MapGet("/healthz", static context =>
+        {
+            context.Response.ContentType = "text/plain";
+            return context.Response.WriteAsync("ok");
+        });
+
+    /// <summary>The base address Kestrel actually bound (useful with port 0 in tests).</summary>
+    public static Uri BoundAddress(this WebApplication app) =>
+        new(app.Urls.First(u => u.StartsWith("http://", StringComparison.Ordinal)));
+
+    private static int? FirstPort(params string?[] values)
+    {
+        foreach (var v in values)
+            if (int.TryParse(v, out var port) && port is > 0 and < 65536) return port;
+        return null;
+    }
+}
