@@ -1,0 +1,124 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace EcpayEvents.Ecpay;
+
+/// <summary>Hash used for CheckMacValue: SHA256 for every current AIO API (EncryptType=1), MD5 for a few legacy ones.</summary>
+public enum MacAlgorithm
+{
+    Sha256,
+    Md5,
+}
+
+/// <summary>The intermediate strings of a CheckMacValue computation, for debugging mismatches.</summary>
+/// <param name="Raw">The sorted, joined string before encoding: <c>HashKey=…&amp;k=v…&amp;HashIV=…</c>.</param>
+/// <param name="Encoded">The same string URL-encoded (WebUtility.UrlEncode) and lower-cased: the hashed input.</param>
+/// <param name="Value">The CheckMacValue (upper-case hex).</param>
+/// <param name="IgnoredCheckMacValue">True when the input carried a CheckMacValue field, which was left out.</param>
+public sealed record MacExplanation(string Raw, string Encoded, string Value, bool IgnoredCheckMacValue);
+
+/// <summary>
+/// ECPay's signature over a set of form fields (protocol notes §1). Always computed over the raw
+/// strings as posted, never over re-serialised typed values.
+/// </summary>
+public static class CheckMacValue
+{
+    public const string FieldName = "CheckMacValue";
+
+    public static string Compute(IEnumerable<KeyValuePair<string, string>> fields, string hashKey, string hashIv, MacAlgorithm algorithm = MacAlgorithm.Sha256)
+        => Explain(fields, hashKey, hashIv, algorithm).Value;
+
+    public static MacExplanation Explain(IEnumerable<KeyValuePair<string, string>> fields, string hashKey, string hashIv, MacAlgorithm algorithm = MacAlgorithm.Sha256)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentNullException.ThrowIfNull(hashKey);
+        ArgumentNullException.ThrowIfNull(hashIv);
+
+        var ignored = false;
+        var signed = new List<KeyValuePair<string, string>>();
+        foreach (var field in fields)
+        {
+            if (field.Key == FieldName)
+            {
+                ignored = true;
+                continue;
+            }
+            signed.Add(new(field.Key ?? "", field.Value ?? ""));
+        }
+
+        // ECPay's SDKs sort case-insensitively by lower-casing (PHP strcasecmp, Python str.lower);
+        // OrdinalIgnoreCase upper-cases and orders '_' differently. Ties (keys differing only by
+        // case) are broken ordinally so the result does not depend on input order.
+        var sorted = signed
+            .Select((f, i) => (Field: f, Lower: f.Key.ToLowerInvariant(), Index: i))
+            .OrderBy(x => x.Lower, StringComparer.Ordinal)
+            .ThenBy(x => x.Field.Key, StringComparer.Ordinal)
+            .ThenBy(x => x.Index)
+            .Select(x => x.Field);
+
+        var raw = new StringBuilder();
+        raw.Append("HashKey=").Append(hashKey);
+        foreach (var (key, value) in sorted)
+        {
+            raw.Append('&').Append(key).Append('=').Append(value);
+        }
+        raw.Append("&HashIV=").Append(hashIv);
+
+        var rawString = raw.ToString();
+        // WebUtility.UrlEncode: space → '+', "-_.!*()" kept, everything else as %XX of its UTF-8 bytes.
+        var encoded = WebUtility.UrlEncode(rawString).ToLowerInvariant();
+        var bytes = Encoding.ASCII.GetBytes(encoded);
+        var hash = algorithm switch
+        {
+            MacAlgorithm.Sha256 => SHA256.HashData(bytes),
+            MacAlgorithm.Md5 => MD5.HashData(bytes),
+            _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown MAC algorithm."),
+        };
+        return new MacExplanation(rawString, encoded, Convert.ToHexString(hash), ignored);
+    }
+
+    /// <summary>
+    /// Recomputes the MAC over every field except CheckMacValue and compares it in constant time.
+    /// False when there is no CheckMacValue field (or more than one).
+    /// </summary>
+    public static bool Verify(IEnumerable<KeyValuePair<string, string>> fieldsIncludingMac, string hashKey, string hashIv, MacAlgorithm algorithm = MacAlgorithm.Sha256)
+    {
+        ArgumentNullException.ThrowIfNull(fieldsIncludingMac);
+        var list = fieldsIncludingMac as IReadOnlyCollection<KeyValuePair<string, string>> ?? fieldsIncludingMac.ToList();
+        string? received = null;
+        var count = 0;
+        foreach (var field in list)
+        {
+            if (field.Key == FieldName)
+            {
+                received = field.Value;
+                count++;
+            }
+        }
+        if (count != 1 || string.IsNullOrEmpty(received))
+        {
+            return false;
+        }
+        var expected = Compute(list, hashKey, hashIv, algorithm);
+        return FixedTimeEqualsHex(expected, received);
+    }
+
+    /// <summary>Constant-time comparison of an expected upper-case hex MAC with a received one (hex case ignored).</summary>
+    public static bool FixedTimeEqualsHex(string expected, string received)
+    {
+        // Upper-casing the received value does not depend on the secret; the comparison itself is constant-time.
+        var a = Encoding.UTF8.GetBytes(expected.ToUpperInvariant());
+        var b = Encoding.UTF8.GetBytes(received.ToUpperInvariant());
+        return CryptographicOperations.FixedTimeEquals(a, b);
+    }
+}
+
+/// <summary>A merchant's ECPay credentials. ToString never prints the HashKey or HashIV.</summary>
+public sealed record EcpayCredentials(string MerchantId, string HashKey, string HashIv)
+{
+    /// <summary>ECPay's public stage test merchant (from ECPay's docs; not a secret).</summary>
+    public static EcpayCredentials Stage { get; } = new("3002607", "pwFHCqoQZGmho4w6", "EkRm7iFT261dpevs");
+
+    public override string ToString() => $"EcpayCredentials {{ MerchantId = {MerchantId}, HashKey = ***, HashIv = *** }}";
+}
