@@ -1,0 +1,83 @@
+using EcpayEvents.Cli.Database;
+using MySqlConnector;
+
+namespace EcpayEvents.Cli.Commands;
+
+/// <summary>
+/// `ecpay-events db migrate` — apply schema migrations.
+/// `ecpay-events db check`   — verify that every user's balance equals the sum of their ledger entries.
+/// Connection string from --connection-string or the DATABASE_CONNECTION_STRING environment variable.
+/// </summary>
+public static class DbCommand
+{
+    public const string Usage = """
+        usage: ecpay-events db migrate [--connection-string CS]
+               ecpay-events db check   [--connection-string CS]
+          CS defaults to $DATABASE_CONNECTION_STRING (e.g. Server=127.0.0.1;Port=3307;Database=ecpay_events;User ID=root;Password=...)
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+        var cs = OptionValue(args, "--connection-string") ?? Environment.GetEnvironmentVariable("DATABASE_CONNECTION_STRING");
+        if (string.IsNullOrWhiteSpace(cs)) return Fail("no connection string: pass --connection-string or set DATABASE_CONNECTION_STRING");
+
+        try
+        {
+            switch (args[0])
+            {
+                case "migrate":
+                    var applied = await DatabaseMigrator.MigrateAsync(cs, _ => { });
+                    Console.WriteLine(applied == 0 ? "schema is up to date" : $"applied {applied} migration(s)");
+                    return 0;
+                case "check":
+                    return await CheckLedgerAsync(cs);
+                default:
+                    return Fail($"unknown db command '{args[0]}'");
+            }
+        }
+        catch (Exception ex) when (ex is MySqlException or EvolveDb.EvolveException or ArgumentException)
+        {
+            // One line, no stack trace, never the connection string (it carries the password).
+            return Fail($"database error: {ex.Message.Split('\n')[0]}");
+        }
+    }
+
+    private static async Task<int> CheckLedgerAsync(string cs)
+    {
+        await using var connection = new MySqlConnection(cs);
+        await connection.OpenAsync();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT u.id, u.balance, COALESCE(SUM(l.amount), 0) AS ledger
+            FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
+            GROUP BY u.id, u.balance
+            HAVING u.balance <> COALESCE(SUM(l.amount), 0)
+            ORDER BY u.id
+            """;
+        var broken = 0;
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                broken++;
+                Console.WriteLine($"user {reader.GetInt64(0)}: balance {reader.GetInt64(1)} but ledger sums to {reader.GetDecimal(2)}");
+            }
+        }
+        if (broken > 0) { Console.WriteLine($"{broken} user(s) out of balance"); return 1; }
+        Console.WriteLine("ok: every balance equals the sum of its ledger entries");
+        return 0;
+    }
+
+    private static string? OptionValue(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"ecpay-events db: {message}");
+        return 2;
+    }
+}
