@@ -1,0 +1,592 @@
+#!/usr/bin/env node
+// Local Step Functions: runs the real statemachine/*.asl.json with aws-local-stepfunctions behind the
+// subset of the Step Functions JSON 1.0 API that EcpayEvents uses (StartExecution, DescribeExecution,
+// ListExecutions, GetExecutionHistory, StopExecution, CreateStateMachine, DescribeStateMachine).
+// Lambda Task states become an HTTP POST of the task input to the service's /events URL, as Lambda
+// Web Adapter does on AWS. Dev and tests only: no auth, binds 127.0.0.1.
+//
+//   node stepfunctions-server.mjs [--port 4584] \
+//     [--state-machine ARN=FILE]...      default: payment-timeout = <repo>/statemachine/payment-timeout.asl.json
+//     [--lambda NAME=URL]...             NAME: a ${Placeholder} of the definition (e.g. ReconcileFunctionArn)
+//                                         or a Task Resource ARN; URL: where to POST the task input
+//     [--substitute NAME=VALUE]...       other ${NAME} placeholders, like SAM's DefinitionSubstitutions
+//     [--data FILE]                      keep executions in this JSON file across restarts
+//     [--region us-east-1] [--account 000000000000]
+//
+// --port 0 picks a free port; the first stdout line is always "listening on http://127.0.0.1:<port>".
+
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+// Node's setTimeout fires after 1 ms for delays above 2^31-1 ms (~24.8 days), and the library's
+// Wait state is a plain setTimeout: ATM/CVS payments can expire further out than that.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const nativeSetTimeout = globalThis.setTimeout;
+const nativeClearTimeout = globalThis.clearTimeout;
+class LongTimer {
+  constructor(fn, ms, args) {
+    this.due = Date.now() + ms;
+    this.arm = () => {
+      const left = this.due - Date.now();
+      this.handle = left > MAX_TIMER_MS ? nativeSetTimeout(this.arm, MAX_TIMER_MS) : nativeSetTimeout(fn, Math.max(0, left), ...args);
+    };
+    this.arm();
+  }
+}
+globalThis.setTimeout = (fn, ms, ...args) => (ms > MAX_TIMER_MS ? new LongTimer(fn, ms, args) : nativeSetTimeout(fn, ms, ...args));
+globalThis.clearTimeout = (t) => nativeClearTimeout(t instanceof LongTimer ? t.handle : t);
+
+// ---------------------------------------------------------------- options
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+
+function parseArgs(argv) {
+  const opts = { port: 4584, stateMachines: [], lambdas: [], substitutions: [], data: null, region: 'us-east-1', account: '000000000000' };
+  const pair = (flag, value) => {
+    const i = value?.indexOf('=') ?? -1;
+    if (i <= 0) fail(`${flag} expects NAME=VALUE, got ${JSON.stringify(value)}`);
+    return [value.slice(0, i), value.slice(i + 1)];
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    switch (flag) {
+      case '--port': opts.port = Number(value); i++; break;
+      case '--state-machine': opts.stateMachines.push(pair(flag, value)); i++; break;
+      case '--lambda': opts.lambdas.push(pair(flag, value)); i++; break;
+      case '--substitute': opts.substitutions.push(pair(flag, value)); i++; break;
+      case '--data': opts.data = value; i++; break;
+      case '--region': opts.region = value; i++; break;
+      case '--account': opts.account = value; i++; break;
+      case '-h': case '--help':
+        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 17).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+        process.exit(0);
+      default: fail(`unknown option ${flag} (see --help)`);
+    }
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) fail('--port must be 0..65535');
+  if (opts.stateMachines.length === 0) {
+    opts.stateMachines.push([
+      `arn:aws:states:${opts.region}:${opts.account}:stateMachine:payment-timeout`,
+      path.join(repoRoot, 'statemachine', 'payment-timeout.asl.json'),
+    ]);
+  }
+  return opts;
+}
+
+function fail(message) {
+  console.error(`stepfunctions-server: ${message}`);
+  process.exit(2);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const lambdaUrls = new Map(); // Task Resource (after substitution) -> URL
+
+// Like SAM's DefinitionSubstitutions: a placeholder with a --lambda URL becomes a local function ARN.
+function substitute(text) {
+  return text.replace(/\$\{([A-Za-z0-9_.-]+)\}/g, (whole, name) => {
+    const explicit = opts.substitutions.find(([k]) => k === name);
+    if (explicit) return explicit[1];
+    if (opts.lambdas.some(([k]) => k === name)) return `arn:aws:lambda:${opts.region}:${opts.account}:function:${name}`;
+    return whole;
+  });
+}
+
+for (const [name, url] of opts.lambdas) {
+  try { new URL(url); } catch { fail(`--lambda ${name}: ${JSON.stringify(url)} is not a URL`); }
+  lambdaUrls.set(name.startsWith('arn:') ? name : `arn:aws:lambda:${opts.region}:${opts.account}:function:${name}`, url);
+}
+
+// ---------------------------------------------------------------- state machines
+
+const stateMachines = new Map(); // arn -> { arn, name, definitionText, definition, machine, creationDate, roleArn }
+
+function taskStates(definition) {
+  const found = [];
+  const visit = (states) => {
+    for (const [name, state] of Object.entries(states ?? {})) {
+      if (state.Type === 'Task') found.push([name, state]);
+      for (const branch of state.Branches ?? []) visit(branch.States);
+      if (state.Iterator) visit(state.Iterator.States);
+      if (state.ItemProcessor) visit(state.ItemProcessor.States);
+    }
+  };
+  visit(definition.States);
+  return found;
+}
+
+function registerStateMachine(arn, rawText, roleArn) {
+  const definitionText = substitute(rawText);
+  const definition = JSON.parse(definitionText);
+  for (const [stateName, state] of taskStates(definition)) {
+    if (!lambdaUrls.has(state.Resource)) {
+      throw new ApiError('InvalidDefinition', `Task state ${stateName}: no --lambda URL for Resource ${state.Resource}`);
+    }
+  }
+  let machine;
+  try {
+    machine = new StateMachine(definition);
+  } catch (error) {
+    throw new ApiError('InvalidDefinition', error.message);
+  }
+  const entry = { arn, name: arn.split(':').pop(), definitionText, definition, machine, roleArn, creationDate: Date.now() / 1000 };
+  stateMachines.set(arn, entry);
+  return entry;
+}
+
+// ---------------------------------------------------------------- executions
+
+/** name -> execution; names are unique per state machine, as on AWS (a closed name is never reused). */
+const executions = new Map();
+const key = (stateMachineArn, name) => `${stateMachineArn}\u0000${name}`;
+const executionArn = (stateMachineArn, name) => stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`;
+const epoch = (ms) => ms / 1000;
+
+function addEvent(execution, type, detailsKey, details, timestampMs = Date.now()) {
+  const id = execution.events.length + 1;
+  const event = { timestamp: epoch(timestampMs), type, id, previousEventId: id - 1 };
+  if (detailsKey) event[detailsKey] = details;
+  execution.events.push(event);
+  persistSoon();
+}
+
+const json = (value) => (value === undefined ? 'null' : JSON.stringify(value));
+const payload = (name, value) => ({ [name]: json(value), [`${name}Details`]: { truncated: false } });
+
+// Maps the library's event log to AWS history event types and details.
+function recordLibraryEvent(execution, e) {
+  if (execution.status !== 'RUNNING') return; // e.g. stopped: the run winds down on its own
+  const state = e.state;
+  const isTask = state?.type === 'Task';
+  switch (e.type) {
+    case 'ExecutionStarted':
+      if (execution.events.length > 0) return; // resumed after a restart: already recorded
+      addEvent(execution, 'ExecutionStarted', 'executionStartedEventDetails',
+        { ...payload('input', e.input), roleArn: execution.roleArn }, e.timestamp);
+      return;
+    case 'StateEntered':
+      addEvent(execution, `${state.type}StateEntered`, 'stateEnteredEventDetails', { name: state.name, ...payload('input', state.input) }, e.timestamp);
+      if (isTask) scheduleLambdaEvents(execution, state, e.timestamp);
+      return;
+    case 'StateRetried':
+      if (isTask) scheduleLambdaEvents(execution, state, e.timestamp);
+      return;
+    case 'StateFailed':
+      if (isTask) {
+        const timedOut = e.Error === 'States.Timeout';
+        addEvent(execution, timedOut ? 'LambdaFunctionTimedOut' : 'LambdaFunctionFailed',
+          timedOut ? 'lambdaFunctionTimedOutEventDetails' : 'lambdaFunctionFailedEventDetails',
+          { error: e.Error, cause: causeText(e.Cause) }, e.timestamp);
+      }
+      return;
+    case 'StateCaught':
+      addEvent(execution, `${state.type}StateExited`, 'stateExitedEventDetails', { name: state.name, ...payload('output', state.input) }, e.timestamp);
+      return;
+    case 'StateExited':
+      if (isTask) {
+        addEvent(execution, 'LambdaFunctionSucceeded', 'lambdaFunctionSucceededEventDetails',
+          payload('output', execution.lastLambdaOutput), e.timestamp);
+      }
+      addEvent(execution, `${state.type}StateExited`, 'stateExitedEventDetails', { name: state.name, ...payload('output', state.output) }, e.timestamp);
+      return;
+    case 'ExecutionSucceeded':
+      complete(execution, 'SUCCEEDED', { output: json(e.output) }, e.timestamp);
+      addEvent(execution, 'ExecutionSucceeded', 'executionSucceededEventDetails', payload('output', e.output), e.timestamp);
+      return;
+    case 'ExecutionFailed':
+      complete(execution, 'FAILED', { error: e.Error, cause: causeText(e.Cause) }, e.timestamp);
+      addEvent(execution, 'ExecutionFailed', 'executionFailedEventDetails', { error: e.Error, cause: causeText(e.Cause) }, e.timestamp);
+      return;
+    case 'ExecutionTimeout':
+      complete(execution, 'TIMED_OUT', {}, e.timestamp);
+      addEvent(execution, 'ExecutionTimedOut', 'executionTimedOutEventDetails', { error: 'States.Timeout' }, e.timestamp);
+      return;
+    default:
+      return; // Map/Parallel iteration events: not used by our state machines
+  }
+}
+
+function scheduleLambdaEvents(execution, state, timestampMs) {
+  const definition = stateMachines.get(execution.stateMachineArn).definition.States[state.name] ?? {};
+  addEvent(execution, 'LambdaFunctionScheduled', 'lambdaFunctionScheduledEventDetails', {
+    resource: definition.Resource,
+    ...payload('input', state.input),
+    timeoutInSeconds: definition.TimeoutSeconds ?? 60,
+  }, timestampMs);
+  addEvent(execution, 'LambdaFunctionStarted', null, null, timestampMs);
+}
+
+const causeText = (cause) => (cause === undefined || cause === null ? undefined : typeof cause === 'string' ? cause : JSON.stringify(cause));
+
+function complete(execution, status, fields, timestampMs = Date.now()) {
+  execution.status = status;
+  execution.stopDate = epoch(timestampMs);
+  Object.assign(execution, fields);
+  execution.run = undefined;
+  log(`execution ${execution.name} ${status}${fields.error ? ` error=${fields.error}` : ''}`);
+  persistSoon();
+}
+
+// The Lambda task: POST the task input to the service's /events, as Lambda Web Adapter would.
+function lambdaHandler(execution, resource) {
+  return async (input) => {
+    const url = lambdaUrls.get(resource);
+    const controller = execution.abortController;
+    let response;
+    let text;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-ecpay-events-execution': execution.name },
+        body: JSON.stringify(input),
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(5 * 60_000)]),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw taskError('Lambda.ServiceException', { errorType: 'ConnectionError', errorMessage: `POST ${url}: ${error.cause?.message ?? error.message}` });
+    }
+    if (!response.ok) {
+      // A function error body ({errorType, errorMessage}) names the error, as Lambda does.
+      let body;
+      try { body = JSON.parse(text); } catch { body = undefined; }
+      if (body && typeof body.errorType === 'string') throw taskError(body.errorType, body);
+      throw taskError('Lambda.ServiceException', { errorType: `HTTP ${response.status}`, errorMessage: `POST ${url} answered ${response.status}: ${text.slice(0, 500)}` });
+    }
+    let output;
+    try {
+      output = text.trim() === '' ? null : JSON.parse(text);
+    } catch {
+      throw taskError('Lambda.Unknown', { errorType: 'InvalidJson', errorMessage: `POST ${url} answered non-JSON: ${text.slice(0, 500)}` });
+    }
+    execution.lastLambdaOutput = output;
+    return output;
+  };
+}
+
+function taskError(name, body) {
+  const error = new Error(JSON.stringify(body));
+  error.name = name;
+  return error;
+}
+
+function run(execution) {
+  const sm = stateMachines.get(execution.stateMachineArn);
+  execution.abortController = new AbortController();
+  const taskResourceLocalHandlers = {};
+  for (const [stateName, state] of taskStates(sm.definition)) taskResourceLocalHandlers[stateName] = lambdaHandler(execution, state.Resource);
+  const started = sm.machine.run(JSON.parse(execution.input), {
+    overrides: { taskResourceLocalHandlers },
+    noThrowOnAbort: true,
+    context: {
+      Execution: { Id: execution.executionArn, Name: execution.name, RoleArn: execution.roleArn },
+      StateMachine: { Id: sm.arn, Name: sm.name },
+    },
+  });
+  execution.run = started;
+  (async () => {
+    try {
+      for await (const e of started.eventLogs) recordLibraryEvent(execution, e);
+    } catch (error) {
+      log(`execution ${execution.name} event log error: ${error.message}`);
+    }
+  })();
+  // The event log carries the outcome; this only covers a failure it could not report.
+  started.result.catch((error) => {
+    nativeSetTimeout(() => {
+      if (execution.status !== 'RUNNING' || execution.run !== started) return;
+      const inner = error.cause ?? error;
+      const cause = causeText(inner.message);
+      complete(execution, 'FAILED', { error: inner.name ?? 'States.Runtime', cause });
+      addEvent(execution, 'ExecutionFailed', 'executionFailedEventDetails', { error: execution.error, cause });
+    }, 100);
+  });
+}
+
+// ---------------------------------------------------------------- API
+
+class ApiError extends Error {
+  constructor(type, message) {
+    super(message);
+    this.type = type;
+  }
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/; // AWS allows a few more characters; ours are MerchantTradeNos
+
+function requireString(body, field) {
+  if (typeof body[field] !== 'string' || body[field] === '') throw new ApiError('ValidationException', `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+  return body[field];
+}
+
+function findStateMachine(arn) {
+  if (!arn.startsWith('arn:aws:states:') || !arn.includes(':stateMachine:')) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+  const sm = stateMachines.get(arn);
+  if (!sm) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+  return sm;
+}
+
+function findExecution(arn) {
+  if (!arn.startsWith('arn:aws:states:') || !arn.includes(':execution:')) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+  for (const execution of executions.values()) if (execution.executionArn === arn) return execution;
+  throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+}
+
+function sameJson(a, b) {
+  try { return canonical(JSON.parse(a)) === canonical(JSON.parse(b)); } catch { return a === b; }
+}
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return JSON.stringify(value);
+}
+
+function page(items, body, defaultMax = 100) {
+  const max = body.maxResults ? Math.min(Math.max(1, body.maxResults), 1000) : defaultMax;
+  let start = 0;
+  if (body.nextToken) {
+    start = Number.parseInt(Buffer.from(body.nextToken, 'base64').toString('utf8'), 10);
+    if (!Number.isInteger(start) || start < 0) throw new ApiError('InvalidToken', 'Invalid token');
+  }
+  const slice = items.slice(start, start + max);
+  const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
+  return { slice, next };
+}
+
+const operations = {
+  StartExecution(body) {
+    const sm = findStateMachine(requireString(body, 'stateMachineArn'));
+    const name = body.name ?? crypto.randomUUID();
+    if (!NAME_PATTERN.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+    const input = body.input ?? '{}';
+    try {
+      const parsed = JSON.parse(input);
+      if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
+    } catch (error) {
+      throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${error.message}'`);
+    }
+    const existing = executions.get(key(sm.arn, name));
+    if (existing) {
+      // AWS: idempotent while RUNNING with the same input; otherwise the name is taken for good.
+      if (existing.status === 'RUNNING' && sameJson(existing.input, input)) {
+        return { executionArn: existing.executionArn, startDate: existing.startDate };
+      }
+      throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
+    }
+    const execution = {
+      executionArn: executionArn(sm.arn, name), stateMachineArn: sm.arn, name,
+      status: 'RUNNING', startDate: epoch(Date.now()), input, roleArn: sm.roleArn, events: [],
+    };
+    executions.set(key(sm.arn, name), execution);
+    run(execution);
+    return { executionArn: execution.executionArn, startDate: execution.startDate };
+  },
+
+  DescribeExecution(body) {
+    const e = findExecution(requireString(body, 'executionArn'));
+    return {
+      executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status,
+      startDate: e.startDate, stopDate: e.stopDate,
+      input: e.input, inputDetails: { included: true },
+      output: e.output, outputDetails: e.output === undefined ? undefined : { included: true },
+      error: e.error, cause: e.cause,
+    };
+  },
+
+  ListExecutions(body) {
+    const sm = findStateMachine(requireString(body, 'stateMachineArn'));
+    const statuses = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
+    if (body.statusFilter !== undefined && !statuses.includes(body.statusFilter)) {
+      throw new ApiError('ValidationException', `Value '${body.statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${statuses.join(', ')}]`);
+    }
+    const matching = [...executions.values()]
+      .filter((e) => e.stateMachineArn === sm.arn && (!body.statusFilter || e.status === body.statusFilter))
+      .sort((a, b) => b.startDate - a.startDate); // newest first, as AWS lists them
+    const { slice, next } = page(matching, body);
+    return {
+      executions: slice.map((e) => ({
+        executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name,
+        status: e.status, startDate: e.startDate, stopDate: e.stopDate,
+      })),
+      nextToken: next,
+    };
+  },
+
+  GetExecutionHistory(body) {
+    const e = findExecution(requireString(body, 'executionArn'));
+    let events = e.events;
+    if (body.reverseOrder) events = [...events].reverse();
+    const { slice, next } = page(events, body);
+    const withData = body.includeExecutionData !== false;
+    return {
+      events: withData ? slice : slice.map(stripData),
+      nextToken: next,
+    };
+  },
+
+  StopExecution(body) {
+    const e = findExecution(requireString(body, 'executionArn'));
+    if (e.status === 'RUNNING') {
+      const run = e.run;
+      complete(e, 'ABORTED', { error: body.error, cause: body.cause });
+      addEvent(e, 'ExecutionAborted', 'executionAbortedEventDetails', { error: body.error, cause: body.cause });
+      e.abortController?.abort();
+      run?.abort();
+    }
+    return { stopDate: e.stopDate };
+  },
+
+  CreateStateMachine(body) {
+    const name = requireString(body, 'name');
+    const definition = requireString(body, 'definition');
+    if (body.type && body.type !== 'STANDARD') throw new ApiError('ValidationException', 'Only STANDARD state machines run locally');
+    const arn = `arn:aws:states:${opts.region}:${opts.account}:stateMachine:${name}`;
+    const existing = stateMachines.get(arn);
+    if (existing) {
+      if (existing.definitionText === substitute(definition)) return { stateMachineArn: arn, creationDate: existing.creationDate };
+      throw new ApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
+    }
+    const sm = registerStateMachine(arn, definition, body.roleArn);
+    return { stateMachineArn: sm.arn, creationDate: sm.creationDate };
+  },
+
+  DescribeStateMachine(body) {
+    const sm = findStateMachine(requireString(body, 'stateMachineArn'));
+    return {
+      stateMachineArn: sm.arn, name: sm.name, status: 'ACTIVE', definition: sm.definitionText,
+      roleArn: sm.roleArn, type: 'STANDARD', creationDate: sm.creationDate,
+    };
+  },
+};
+
+function stripData(event) {
+  const copy = structuredClone(event);
+  for (const details of Object.values(copy)) {
+    if (details && typeof details === 'object') {
+      for (const field of ['input', 'output']) {
+        if (field in details) { delete details[field]; details[`${field}Details`] = { included: false }; }
+      }
+    }
+  }
+  return copy;
+}
+
+// ---------------------------------------------------------------- persistence
+
+let persistTimer;
+function persistSoon() {
+  if (!opts.data || persistTimer) return;
+  persistTimer = nativeSetTimeout(() => {
+    persistTimer = undefined;
+    const saved = [...executions.values()].map(({ run: _run, abortController: _ac, lastLambdaOutput: _lo, ...rest }) => rest);
+    const tmp = `${opts.data}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ executions: saved }, null, 1));
+    fs.renameSync(tmp, opts.data);
+  }, 200);
+}
+
+function load() {
+  if (!opts.data || !fs.existsSync(opts.data)) return;
+  const saved = JSON.parse(fs.readFileSync(opts.data, 'utf8'));
+  for (const execution of saved.executions ?? []) {
+    if (!stateMachines.has(execution.stateMachineArn)) continue;
+    executions.set(key(execution.stateMachineArn, execution.name), execution);
+    // A run does not survive a restart; starting over is safe because the wait is on an absolute
+    // timestamp and Reconcile is idempotent. (An extension is re-learned from Reconcile.)
+    if (execution.status === 'RUNNING') {
+      log(`execution ${execution.name} resumed from the start after a restart`);
+      run(execution);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- HTTP
+
+function log(message) {
+  console.log(`${new Date().toISOString()} ${message}`);
+}
+
+function send(res, status, body, extraHeaders = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': crypto.randomUUID(),
+    ...extraHeaders,
+  });
+  res.end(text);
+}
+
+const server = http.createServer((req, res) => {
+  const started = Date.now();
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    if (req.method === 'GET' && req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+      return;
+    }
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
+    let status = 200;
+    let body;
+    let subject = '';
+    try {
+      if (req.method !== 'POST' || !Object.hasOwn(operations, operation)) {
+        throw new ApiError('UnknownOperationException', `Unknown operation ${JSON.stringify(target)}`);
+      }
+      let request;
+      try {
+        const text = Buffer.concat(chunks).toString('utf8');
+        request = text.trim() === '' ? {} : JSON.parse(text);
+      } catch {
+        throw new ApiError('SerializationException', 'Request body is not JSON');
+      }
+      subject = request.name ?? request.executionArn?.split(':').pop() ?? request.stateMachineArn?.split(':').pop() ?? '';
+      body = operations[operation](request);
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        log(`internal error: ${error.stack}`);
+        error = new ApiError('InternalFailure', error.message);
+        status = 500;
+      } else {
+        status = 400;
+      }
+      body = { __type: error.type, message: error.message };
+    }
+    send(res, status, body);
+    log(`${operation || `${req.method} ${req.url}`} ${subject} -> ${status}${status !== 200 ? ` ${body.__type}` : ''} (${Date.now() - started} ms)`);
+  });
+});
+
+try {
+  for (const [arn, file] of opts.stateMachines) {
+    if (!/^arn:aws:states:[^:]+:[^:]+:stateMachine:[A-Za-z0-9_-]+$/.test(arn)) fail(`--state-machine: ${arn} is not a state machine ARN`);
+    registerStateMachine(arn, fs.readFileSync(path.resolve(file), 'utf8'), `arn:aws:iam::${opts.account}:role/local-stepfunctions`);
+  }
+  load();
+} catch (error) {
+  fail(error.message);
+}
+
+server.listen(opts.port, '127.0.0.1', () => {
+  console.log(`listening on http://127.0.0.1:${server.address().port}`);
+  for (const sm of stateMachines.values()) log(`state machine ${sm.arn}`);
+  for (const [resource, url] of lambdaUrls) log(`lambda ${resource} -> ${url}`);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (persistTimer) { nativeClearTimeout(persistTimer); persistTimer = undefined; }
+    if (opts.data) {
+      const saved = [...executions.values()].map(({ run: _run, abortController: _ac, lastLambdaOutput: _lo, ...rest }) => rest);
+      fs.writeFileSync(opts.data, JSON.stringify({ executions: saved }, null, 1));
+    }
+    process.exit(0);
+  });
+}
