@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Runs the whole system on this machine: MariaDB, the SQS server (fauxqs), the local Step Functions
+# server, the four services, the SQS event-source runner and the ECPay sandbox, all on 127.0.0.1.
+#
+#   ./run.sh          start everything, print the URLs, run until Ctrl-C (or until a part fails)
+#   ./run.sh demo     start the stack if it is not running, drive a card payment end to end and a
+#                     payment that is never paid (it expires through the state machine), then exit:
+#                     0 only if both ended as they should
+#
+# Ports (override with the environment variables): PaymentsApi 5080, Notifications 5081,
+# Settlement 5082, Timeouts 5083, sandbox 5090, SQS 4566, Step Functions 4584, MariaDB 3307.
+# Installs what is missing first (idempotent): Debian packages, Node 22, npm packages, NuGet.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT=$PWD
+MODE=${1:-up}
+case "$MODE" in up|demo) ;; -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) echo "usage: ./run.sh [demo]" >&2; exit 2 ;; esac
+
+PAYMENTS_API_PORT=${PAYMENTS_API_PORT:-5080}
+NOTIFICATIONS_PORT=${NOTIFICATIONS_PORT:-5081}
+SETTLEMENT_PORT=${SETTLEMENT_PORT:-5082}
+TIMEOUTS_PORT=${TIMEOUTS_PORT:-5083}
+SANDBOX_PORT=${SANDBOX_PORT:-5090}
+SQS_PORT=${SQS_PORT:-4566}
+STEPFUNCTIONS_PORT=${STEPFUNCTIONS_PORT:-4584}
+export MARIADB_PORT=${MARIADB_PORT:-3307}
+# Short local expiries so the demo shows a payment expiring within a minute.
+LOCAL_EXPIRY_SECONDS=${LOCAL_EXPIRY_SECONDS:-20}
+
+RUN_DIR="$ROOT/.local/run"
+LOG_DIR="$RUN_DIR/logs"
+mkdir -p "$LOG_DIR"
+
+if [ -t 1 ]; then B=$'\e[1m'; G=$'\e[32m'; R=$'\e[31m'; Y=$'\e[33m'; N=$'\e[0m'; else B= G= R= Y= N=; fi
+say()  { printf '%s\n' "$*"; }
+ok()   { printf '  %s✔%s %-15s %s\n' "$G" "$N" "$1" "$2"; }
+bad()  { printf '  %s✘%s %-15s %s\n' "$R" "$N" "$1" "$2" >&2; }
+step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
+
+healthy() { curl -fsS -m 2 "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- demo against a running stack
+if [ "$MODE" = demo ] && healthy "http://127.0.0.1:$PAYMENTS_API_PORT/healthz"; then
+  say "The local stack is already running; using it."
+  STACK_ALREADY_UP=1
+fi
+
+# ---------------------------------------------------------------- install and build
+step "Installing what is missing (apt packages, Node 22, npm packages)"
+bash infrastructure/local/tooling.sh all
+NODE=$(bash infrastructure/local/tooling.sh node)
+
+CLI_DLL="$ROOT/infrastructure/EcpayEvents.Cli/bin/Release/net10.0/ecpay-events.dll"
+cli() { dotnet "$CLI_DLL" "$@"; }
+
+if [ -z "${STACK_ALREADY_UP:-}" ] || [ ! -f "$CLI_DLL" ]; then
+  step "Building (Release)"
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  dotnet build EcpayEvents.Local.slnf -c Release -nologo -v minimal -clp:ErrorsOnly
+fi
+
+# ---------------------------------------------------------------- configuration shared by the services
+DB_NAME=${DB_NAME:-ecpay_events}
+export Database__ConnectionString="Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DB_NAME;User ID=root;Password=${MARIADB_ROOT_PASSWORD:-local-dev-only}"
+# ECPay's public stage merchant (documented by ECPay; the sandbox plays ECPay with it).
+export Ecpay__MerchantId=3002607 Ecpay__HashKey=pwFHCqoQZGmho4w6 Ecpay__HashIv=EkRm7iFT261dpevs
+export Ecpay__BaseUrl="http://127.0.0.1:$SANDBOX_PORT"
+export Ecpay__ReturnUrl="http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return"
+export Ecpay__PaymentInfoUrl="http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/payment-info"
+export PaymentsApi__PublicBaseUrl="http://127.0.0.1:$PAYMENTS_API_PORT"
+export Sqs__ServiceUrl="http://127.0.0.1:$SQS_PORT" Sqs__Region=us-east-1
+export Sqs__QueueUrl="http://127.0.0.1:$SQS_PORT/000000000000/payment-results"
+export StepFunctions__ServiceUrl="http://127.0.0.1:$STEPFUNCTIONS_PORT"
+export StepFunctions__StateMachineArn="arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout"
+export Deposits__ExpirySeconds__Default=$LOCAL_EXPIRY_SECONDS
+# Local stand-ins do not check signatures; the SDKs still want credentials to sign with.
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development
+
+# ---------------------------------------------------------------- process supervision
+PIDS=()
+NAMES=()
+STARTED_MARIADB=
+cleanup() {
+  trap - EXIT INT TERM
+  if [ ${#PIDS[@]} -gt 0 ]; then
+    step "Stopping"
+    for i in "${!PIDS[@]}"; do
+      kill -TERM "${PIDS[$i]}" 2>/dev/null && say "  stopped ${NAMES[$i]}" || true
+    done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  fi
+  if [ -n "$STARTED_MARIADB" ]; then bash infrastructure/local/mariadb.sh stop >/dev/null 2>&1 && say "  stopped MariaDB"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME HEALTH-URL COMMAND...: runs COMMAND in the background, logging to .local/run/logs/NAME.log,
+# and waits until HEALTH-URL answers (or the process dies).
+start() {
+  local name=$1 url=$2; shift 2
+  local log="$LOG_DIR/$name.log"
+  if [ -n "$url" ] && healthy "$url"; then bad "$name" "port already in use ($url answers): stop the other instance first"; exit 1; fi
+  "$@" >"$log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid"); NAMES+=("$name")
+  for _ in $(seq 1 150); do
+    if ! kill -0 "$pid" 2>/dev/null; then bad "$name" "exited during start; last lines of $log:"; tail -n 15 "$log" >&2; exit 1; fi
+    if [ -z "$url" ] || healthy "$url"; then ok "$name" "${url%/healthz} (log: ${log#$ROOT/})"; return; fi
+    sleep 0.2
+  done
+  bad "$name" "not ready after 30 s; see $log"; exit 1
+}
+
+svc() { # svc NAME PROJECT-DIR ASSEMBLY PORT
+  start "$1" "http://127.0.0.1:$4/healthz" dotnet "$ROOT/$2/bin/Release/net10.0/$3.dll" --urls "http://127.0.0.1:$4"
+}
+
+if [ -z "${STACK_ALREADY_UP:-}" ]; then
+  step "Starting the local stack"
+  if ! bash infrastructure/local/mariadb.sh status >/dev/null 2>&1; then STARTED_MARIADB=1; fi
+  bash infrastructure/local/mariadb.sh start 2>/dev/null
+  ok "MariaDB" "127.0.0.1:$MARIADB_PORT (database $DB_NAME)"
+  cli db migrate --connection-string "$Database__ConnectionString" | sed 's/^/                    /'
+
+  start "SQS (fauxqs)" "" "$NODE" --no-warnings infrastructure/local/sqs-server.mjs --port "$SQS_PORT" --visibility-timeout 30 --max-receive-count 5
+  for _ in $(seq 1 50); do grep -q '"ready":true' "$LOG_DIR/SQS (fauxqs).log" 2>/dev/null && break; sleep 0.2; done
+  grep -q '"ready":true' "$LOG_DIR/SQS (fauxqs).log" || { bad "SQS (fauxqs)" "not ready"; exit 1; }
+  QUEUE_URL=$(sed -n 's/.*"queueUrl":"\([^"]*\)".*/\1/p' "$LOG_DIR/SQS (fauxqs).log" | head -n 1)
+  export Sqs__QueueUrl="$QUEUE_URL"
+
+  start "Step Functions" "" "$NODE" --no-warnings infrastructure/local/stepfunctions-server.mjs --port "$STEPFUNCTIONS_PORT" \
+    --state-machine "payment-timeout=$ROOT/statemachine/payment-timeout.asl.json" \
+    --lambda "ReconcileFunctionArn=http://127.0.0.1:$TIMEOUTS_PORT/events" \
+    --data "$RUN_DIR/stepfunctions.json"
+  for _ in $(seq 1 50); do healthy "http://127.0.0.1:$STEPFUNCTIONS_PORT/healthz" && break; sleep 0.2; done
+
+  svc "Settlement"     services/EcpayEvents.Settlement     EcpayEvents.Settlement     "$SETTLEMENT_PORT"
+  svc "Notifications"  services/EcpayEvents.Notifications  EcpayEvents.Notifications  "$NOTIFICATIONS_PORT"
+  svc "Timeouts"       services/EcpayEvents.Timeouts       EcpayEvents.Timeouts       "$TIMEOUTS_PORT"
+  svc "PaymentsApi"    services/EcpayEvents.PaymentsApi    EcpayEvents.PaymentsApi    "$PAYMENTS_API_PORT"
+  svc "ECPay sandbox"  infrastructure/EcpayEvents.Sandbox  EcpayEvents.Sandbox        "$SANDBOX_PORT"
+  start "Event source" "" dotnet "$CLI_DLL" event-source --sqs-endpoint "$Sqs__ServiceUrl" --queue-url "$QUEUE_URL" \
+    --target "http://127.0.0.1:$SETTLEMENT_PORT/events" --wait-seconds 5
+
+  step "Ready"
+  say "  Web page:        http://127.0.0.1:$PAYMENTS_API_PORT/"
+  say "  PaymentsApi:     http://127.0.0.1:$PAYMENTS_API_PORT"
+  say "  ECPay sandbox:   http://127.0.0.1:$SANDBOX_PORT"
+  say "  Notifications:   http://127.0.0.1:$NOTIFICATIONS_PORT   (ReturnURL / PaymentInfoURL)"
+  say "  Step Functions:  http://127.0.0.1:$STEPFUNCTIONS_PORT   (ecpay-events executions list --endpoint …)"
+  say "  Logs:            ${LOG_DIR#$ROOT/}/"
+fi
+
+if [ "$MODE" = demo ]; then
+  step "Demo: a card payment, end to end"
+  cli demo --api "http://127.0.0.1:$PAYMENTS_API_PORT" --sandbox "http://127.0.0.1:$SANDBOX_PORT" \
+    --stepfunctions "http://127.0.0.1:$STEPFUNCTIONS_PORT" --state-machine-arn "$StepFunctions__StateMachineArn"
+  exit $?
+fi
+
+say ""
+say "Press Ctrl-C to stop everything."
+# Stop everything as soon as any part exits.
+set +e
+wait -n "${PIDS[@]}"
+code=$?
+for i in "${!PIDS[@]}"; do
+  if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then bad "${NAMES[$i]}" "exited (code $code); see $LOG_DIR/${NAMES[$i]}.log"; fi
+done
+exit 1
