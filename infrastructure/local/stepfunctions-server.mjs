@@ -185,13 +185,14 @@ function recordLibraryEvent(execution, e) {
       }
       return;
     case 'StateCaught':
-      addEvent(execution, `${state.type}StateExited`, 'stateExitedEventDetails', { name: state.name, ...payload('output', state.input) }, e.timestamp);
+      execution.caught = true; // the StateExited that follows carries the catcher's output
       return;
     case 'StateExited':
-      if (isTask) {
+      if (isTask && !execution.caught) {
         addEvent(execution, 'LambdaFunctionSucceeded', 'lambdaFunctionSucceededEventDetails',
           payload('output', execution.lastLambdaOutput), e.timestamp);
       }
+      execution.caught = false;
       addEvent(execution, `${state.type}StateExited`, 'stateExitedEventDetails', { name: state.name, ...payload('output', state.output) }, e.timestamp);
       return;
     case 'ExecutionSucceeded':
@@ -477,12 +478,14 @@ function stripData(event) {
 
 // ---------------------------------------------------------------- persistence
 
+const savedShape = ({ run: _run, abortController: _ac, lastLambdaOutput: _lo, caught: _c, ...rest }) => rest;
+
 let persistTimer;
 function persistSoon() {
   if (!opts.data || persistTimer) return;
   persistTimer = nativeSetTimeout(() => {
     persistTimer = undefined;
-    const saved = [...executions.values()].map(({ run: _run, abortController: _ac, lastLambdaOutput: _lo, ...rest }) => rest);
+    const saved = [...executions.values()].map(savedShape);
     const tmp = `${opts.data}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({ executions: saved }, null, 1));
     fs.renameSync(tmp, opts.data);
@@ -584,7 +587,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     if (persistTimer) { nativeClearTimeout(persistTimer); persistTimer = undefined; }
     if (opts.data) {
-      const saved = [...executions.values()].map(({ run: _run, abortController: _ac, lastLambdaOutput: _lo, ...rest }) => rest);
+      const saved = [...executions.values()].map(savedShape);
       fs.writeFileSync(opts.data, JSON.stringify({ executions: saved }, null, 1));
     }
     process.exit(0);
