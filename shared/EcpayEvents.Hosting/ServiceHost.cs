@@ -16,6 +16,7 @@ public static class ServiceHost
     public static WebApplicationBuilder CreateBuilder(string[] args, int defaultPort)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Configuration.AddSsmSecrets();
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             var port = FirstPort(Environment.GetEnvironmentVariable("AWS_LWA_PORT"), Environment.GetEnvironmentVariable("PORT")) ?? defaultPort;
