@@ -1,0 +1,288 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EcpayEvents.Messaging.StepFunctions;
+
+namespace EcpayEvents.Cli.Commands;
+
+/// <summary>
+/// `ecpay-events executions list|describe|history` — look at the payment-timeout executions (one per
+/// payment, named after its MerchantTradeNo) on AWS or on the local Step Functions server.
+/// Exit codes: 0 ok, 1 the service said no (e.g. no such execution), 2 bad usage.
+/// </summary>
+public static class ExecutionsCommand
+{
+    public const string Usage = """
+        usage: ecpay-events executions list [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED] [--limit N]
+               ecpay-events executions describe <merchant-trade-no | execution-arn>
+               ecpay-events executions history  <merchant-trade-no | execution-arn> [--full]
+          --endpoint URL            Step Functions endpoint; default $STEPFUNCTIONS_ENDPOINT, else AWS
+                                    (the local server: http://127.0.0.1:4584)
+          --state-machine-arn ARN   default $STATE_MACHINE_ARN; with a local endpoint, the local
+                                    payment-timeout state machine
+          --region REGION           default: the AWS SDK's chain (AWS_REGION, profile)
+          --full                    history: print inputs, outputs and causes without shortening
+        credentials come from the AWS SDK's chain (environment, profile, role); a local endpoint needs none.
+        example: ecpay-events executions history EC20250101ABC123 --endpoint http://127.0.0.1:4584
+        """;
+
+    /// <summary>The state machine the local server runs by default.</summary>
+    public const string LocalStateMachineArn = "arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout";
+
+    public static Task<int> RunAsync(string[] args) =>
+        RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment, HttpClient? httpClient = null)
+    {
+        if (args is [] or ["-h" or "--help" or "help", ..])
+        {
+            (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        string? status = null, endpoint = environment("STEPFUNCTIONS_ENDPOINT"), stateMachineArn = environment("STATE_MACHINE_ARN"), region = null;
+        var limit = 100;
+        var full = false;
+        var positional = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
+            try
+            {
+                switch (args[i])
+                {
+                    case "--status": status = Value().ToUpperInvariant(); break;
+                    case "--limit": limit = int.TryParse(Value(), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException("--limit must be a positive number"); break;
+                    case "--endpoint": endpoint = Value(); break;
+                    case "--state-machine-arn": stateMachineArn = Value(); break;
+                    case "--region": region = Value(); break;
+                    case "--full": full = true; break;
+                    case var flag when flag.StartsWith("--", StringComparison.Ordinal): throw new UsageException($"unknown option {flag}");
+                    default: positional.Add(args[i]); break;
+                }
+            }
+            catch (UsageException e)
+            {
+                stderr.WriteLine($"executions: {e.Message} (see ecpay-events executions --help)");
+                return 2;
+            }
+        }
+
+        Uri? serviceUrl = null;
+        if (!string.IsNullOrEmpty(endpoint) && !Uri.TryCreate(endpoint, UriKind.Absolute, out serviceUrl))
+        {
+            stderr.WriteLine($"executions: --endpoint {endpoint} is not a URL");
+            return 2;
+        }
+        if (string.IsNullOrEmpty(stateMachineArn) && serviceUrl is { IsLoopback: true })
+        {
+            stateMachineArn = LocalStateMachineArn;
+        }
+        if (status is not null && !ExecutionStatus.All.Contains(status))
+        {
+            stderr.WriteLine($"executions: --status must be one of {string.Join(", ", ExecutionStatus.All)}");
+            return 2;
+        }
+
+        using var ownHttp = httpClient is null ? new HttpClient { Timeout = TimeSpan.FromSeconds(30) } : null;
+        var client = new StepFunctionsClient(httpClient ?? ownHttp!, new StepFunctionsClientOptions
+        {
+            ServiceUrl = serviceUrl,
+            Region = region,
+            StateMachineArn = stateMachineArn,
+        });
+
+        try
+        {
+            switch (positional)
+            {
+                case ["list"]:
+                    return await ListAsync(client, RequireStateMachine(stateMachineArn), status, limit, stdout);
+                case ["describe", var id]:
+                    return await DescribeAsync(client, ExecutionArn(id, stateMachineArn), stdout);
+                case ["history", var id]:
+                    return await HistoryAsync(client, ExecutionArn(id, stateMachineArn), full, stdout);
+                default:
+                    stderr.WriteLine($"executions: expected list, describe <name> or history <name> (see ecpay-events executions --help)");
+                    return 2;
+            }
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"executions: {e.Message}");
+            return 2;
+        }
+        catch (StepFunctionsException e)
+        {
+            stderr.WriteLine($"executions: {e.Message}");
+            return 1;
+        }
+        catch (HttpRequestException e)
+        {
+            stderr.WriteLine($"executions: cannot reach Step Functions at {serviceUrl?.ToString() ?? "AWS"}: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> ListAsync(StepFunctionsClient client, string stateMachineArn, string? status, int limit, TextWriter stdout)
+    {
+        var rows = new List<string[]> { new[] { "NAME", "STATUS", "STARTED (UTC)", "STOPPED (UTC)", "DURATION" } };
+        await foreach (var e in client.ListAllExecutionsAsync(stateMachineArn, status))
+        {
+            rows.Add([e.Name, e.Status, Time(e.StartDate), e.StopDate is { } stop ? Time(stop) : "-", Duration((e.StopDate ?? DateTimeOffset.UtcNow) - e.StartDate)]);
+            if (rows.Count > limit)
+            {
+                break;
+            }
+        }
+        if (rows.Count == 1)
+        {
+            stdout.WriteLine(status is null ? "no executions" : $"no {status} executions");
+            return 0;
+        }
+        WriteTable(rows, stdout);
+        return 0;
+    }
+
+    private static async Task<int> DescribeAsync(StepFunctionsClient client, string executionArn, TextWriter stdout)
+    {
+        var e = await client.DescribeExecutionAsync(executionArn);
+        stdout.WriteLine($"name:       {e.Name}");
+        stdout.WriteLine($"status:     {e.Status}");
+        stdout.WriteLine($"started:    {Time(e.StartDate)} UTC");
+        stdout.WriteLine($"stopped:    {(e.StopDate is { } stop ? $"{Time(stop)} UTC ({Duration(stop - e.StartDate)})" : $"- (running for {Duration(DateTimeOffset.UtcNow - e.StartDate)})")}");
+        stdout.WriteLine($"arn:        {e.ExecutionArn}");
+        if (e.Error is not null || e.Cause is not null)
+        {
+            stdout.WriteLine($"error:      {e.Error}");
+            stdout.WriteLine($"cause:      {e.Cause}");
+        }
+        stdout.WriteLine("input:");
+        stdout.WriteLine(Indent(Pretty(e.Input)));
+        if (e.Output is not null)
+        {
+            stdout.WriteLine("output:");
+            stdout.WriteLine(Indent(Pretty(e.Output)));
+        }
+        return 0;
+    }
+
+    private static async Task<int> HistoryAsync(StepFunctionsClient client, string executionArn, bool full, TextWriter stdout)
+    {
+        var events = await client.GetFullExecutionHistoryAsync(executionArn);
+        if (events.Count == 0)
+        {
+            stdout.WriteLine("no events");
+            return 0;
+        }
+        var start = events[0].Timestamp;
+        string? state = null;
+        var rows = new List<string[]> { new[] { "#", "TIME (UTC)", "ELAPSED", "EVENT", "STATE", "DETAIL" } };
+        foreach (var e in events)
+        {
+            state = e.StateEnteredEventDetails?.Name ?? state;
+            var inState = e.Type.StartsWith("Execution", StringComparison.Ordinal) ? "" : state ?? "";
+            rows.Add([e.Id.ToString(CultureInfo.InvariantCulture), Time(e.Timestamp), "+" + Duration(e.Timestamp - start), e.Type, inState, Shorten(Detail(e), full)]);
+            if (e.StateExitedEventDetails is not null)
+            {
+                state = null;
+            }
+        }
+        WriteTable(rows, stdout);
+        return 0;
+    }
+
+    /// <summary>The one thing an operator wants to see about an event.</summary>
+    private static string Detail(HistoryEvent e)
+    {
+        if (e.Failure is { } failure)
+        {
+            return $"{failure.Error}: {failure.Cause}";
+        }
+        if (e.Type == "WaitStateEntered" && Field(e.StateEnteredEventDetails?.Input, "expiresAt") is { } until)
+        {
+            return $"until {until}";
+        }
+        return e switch
+        {
+            { ExecutionStartedEventDetails.Input: { } input } => $"input {input}",
+            { LambdaFunctionScheduledEventDetails: { } scheduled } => $"{scheduled.Resource} (timeout {scheduled.TimeoutInSeconds} s)",
+            { LambdaFunctionSucceededEventDetails.Output: { } output } => $"answered {output}",
+            { ExecutionSucceededEventDetails.Output: { } output } => $"output {output}",
+            _ => "",
+        };
+    }
+
+    private static string? Field(string? json, string name)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(name, out var value) ? value.ToString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string ExecutionArn(string nameOrArn, string? stateMachineArn) =>
+        nameOrArn.StartsWith("arn:", StringComparison.Ordinal)
+            ? nameOrArn
+            : StepFunctionsClient.ExecutionArnOf(RequireStateMachine(stateMachineArn), nameOrArn);
+
+    private static string RequireStateMachine(string? stateMachineArn) =>
+        string.IsNullOrEmpty(stateMachineArn)
+            ? throw new UsageException("no state machine: pass --state-machine-arn or set STATE_MACHINE_ARN (or give a full execution ARN)")
+            : stateMachineArn;
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
+
+    private static string Duration(TimeSpan d) =>
+        d.TotalDays >= 1 ? $"{(int)d.TotalDays}d{d.Hours:00}h{d.Minutes:00}m"
+        : d.TotalHours >= 1 ? $"{(int)d.TotalHours}h{d.Minutes:00}m{d.Seconds:00}s"
+        : d.TotalMinutes >= 1 ? $"{(int)d.TotalMinutes}m{d.Seconds:00}s"
+        : string.Create(CultureInfo.InvariantCulture, $"{d.TotalSeconds:0.000}s");
+
+    private static string Shorten(string text, bool full) => full || text.Length <= 120 ? text : text[..117] + "...";
+
+    private static string Pretty(string? json)
+    {
+        if (json is null)
+        {
+            return "null";
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            using var buffer = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                doc.WriteTo(writer);
+            }
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+        catch (JsonException)
+        {
+            return json;
+        }
+    }
+
+    private static string Indent(string text) => "  " + text.ReplaceLineEndings("\n  ");
+
+    private static void WriteTable(List<string[]> rows, TextWriter stdout)
+    {
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        foreach (var row in rows)
+        {
+            // The last column is free text: no padding after it.
+            stdout.WriteLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd());
+        }
+    }
+
+    private sealed class UsageException(string message) : Exception(message);
+}
