@@ -1,1 +1,31 @@
-return 0;
+using EcpayEvents.Cli.Commands;
+
+// The operators' tool. One file per command under Commands/; this only dispatches.
+const string usage = """
+    usage: ecpay-events <command> ...
+      mac compute|verify   compute or check an ECPay CheckMacValue (ecpay-events mac --help)
+      db migrate|check     apply migrations / check balances against the ledger (ecpay-events db --help)
+      executions list|describe|history   payment-timeout executions (ecpay-events executions --help)
+    """;
+
+return args switch
+{
+    [] => Help(2),
+    ["-h" or "--help" or "help", ..] => Help(0),
+    ["mac", .. var rest] => MacCommand.Run(rest),
+    ["db", .. var rest] => await DbCommand.RunAsync(rest),
+    ["executions", .. var rest] => await ExecutionsCommand.RunAsync(rest),
+    [var unknown, ..] => Unknown(unknown),
+};
+
+static int Help(int exitCode)
+{
+    (exitCode == 0 ? Console.Out : Console.Error).WriteLine(usage);
+    return exitCode;
+}
+
+static int Unknown(string command)
+{
+    Console.Error.WriteLine($"ecpay-events: unknown command '{command}' (see ecpay-events --help)");
+    return 2;
+}

@@ -1,0 +1,284 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using EcpayEvents.Ecpay;
+
+namespace EcpayEvents.Cli.Commands;
+
+/// <summary>
+/// `ecpay-events mac compute|verify` — compute or check a CheckMacValue over a form body read on stdin,
+/// with explanations for the usual causes of a mismatch.
+/// Exit codes: 0 ok / valid, 1 invalid (verify), 2 bad usage or input.
+/// </summary>
+public static partial class MacCommand
+{
+    public const string Usage = """
+        usage: ecpay-events mac compute [--md5] [--explain] --hash-key K --hash-iv V  < body
+               ecpay-events mac verify  [--md5] [--explain] --hash-key K --hash-iv V  < body
+          body      a form body on stdin: k=v&k=v, values percent-encoded UTF-8 ('+' = space);
+                    one trailing newline (as added by echo) is ignored
+          compute   prints the CheckMacValue on the last line (any CheckMacValue in the body is ignored)
+          verify    checks the body's CheckMacValue: exit 0 valid, 1 invalid (with hints), 2 bad input
+          --md5     MD5 instead of SHA256 (legacy APIs only; EncryptType=1 means SHA256)
+          --explain also print the sorted string before encoding and after encoding + lower-casing
+          K, V      default to $ECPAY_HASH_KEY / $ECPAY_HASH_IV, so keys stay out of shell history
+        example: echo -n 'MerchantID=3002607&TotalAmount=100' | ecpay-events mac compute --hash-key pwFHCqoQZGmho4w6 --hash-iv EkRm7iFT261dpevs
+        """;
+
+    public static int Run(string[] args) => Run(args, Console.In, Console.IsInputRedirected, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextReader stdin, bool stdinRedirected, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0)
+        {
+            stderr.WriteLine("mac: expected 'compute' or 'verify' (see ecpay-events mac --help)");
+            return 2;
+        }
+        if (args[0] is "-h" or "--help" or "help")
+        {
+            stdout.WriteLine(Usage);
+            return 0;
+        }
+        var mode = args[0];
+        if (mode is not ("compute" or "verify"))
+        {
+            stderr.WriteLine($"mac: unknown command '{mode}' (expected compute or verify)");
+            return 2;
+        }
+
+        var algorithm = MacAlgorithm.Sha256;
+        var explain = false;
+        string? hashKey = null, hashIv = null;
+        for (var i = 1; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string? inlineValue = null;
+            var eq = arg.IndexOf('=');
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                inlineValue = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+            switch (arg)
+            {
+                case "-h" or "--help":
+                    stdout.WriteLine(Usage);
+                    return 0;
+                case "--md5":
+                    algorithm = MacAlgorithm.Md5;
+                    break;
+                case "--sha256":
+                    algorithm = MacAlgorithm.Sha256;
+                    break;
+                case "--explain":
+                    explain = true;
+                    break;
+                case "--hash-key" or "--hash-iv":
+                    var value = inlineValue;
+                    if (value is null)
+                    {
+                        if (i + 1 >= args.Length)
+                        {
+                            stderr.WriteLine($"mac: {arg} needs a value");
+                            return 2;
+                        }
+                        value = args[++i];
+                    }
+                    if (arg == "--hash-key")
+                    {
+                        hashKey = value;
+                    }
+                    else
+                    {
+                        hashIv = value;
+                    }
+                    break;
+                default:
+                    stderr.WriteLine($"mac: unknown option '{args[i]}' (see ecpay-events mac --help)");
+                    return 2;
+            }
+        }
+        hashKey ??= Environment.GetEnvironmentVariable("ECPAY_HASH_KEY");
+        hashIv ??= Environment.GetEnvironmentVariable("ECPAY_HASH_IV");
+        if (string.IsNullOrEmpty(hashKey))
+        {
+            stderr.WriteLine("mac: missing --hash-key (or set ECPAY_HASH_KEY)");
+            return 2;
+        }
+        if (string.IsNullOrEmpty(hashIv))
+        {
+            stderr.WriteLine("mac: missing --hash-iv (or set ECPAY_HASH_IV)");
+            return 2;
+        }
+        if (!stdinRedirected)
+        {
+            stderr.WriteLine("mac: pipe the form body on stdin, e.g. echo -n 'a=1&b=2' | ecpay-events mac compute ...");
+            return 2;
+        }
+
+        var input = stdin.ReadToEnd();
+        var body = StripOneTrailingNewline(input);
+        if (body.Length == 0)
+        {
+            stderr.WriteLine("mac: empty input on stdin");
+            return 2;
+        }
+        if (!EcpayForm.TryParse(body, out var form, out var error))
+        {
+            stderr.WriteLine($"mac: malformed form body: {error}");
+            return 2;
+        }
+        return mode == "compute"
+            ? Compute(form, hashKey, hashIv, algorithm, explain, stdout)
+            : Verify(body, form, hashKey, hashIv, algorithm, explain, stdout, stderr);
+    }
+
+    private static int Compute(EcpayForm form, string hashKey, string hashIv, MacAlgorithm algorithm, bool explain, TextWriter stdout)
+    {
+        var explanation = CheckMacValue.Explain(form, hashKey, hashIv, algorithm);
+        if (explain)
+        {
+            WriteExplanation(explanation, algorithm, stdout);
+        }
+        stdout.WriteLine(explanation.Value);
+        return 0;
+    }
+
+    private static int Verify(string body, EcpayForm form, string hashKey, string hashIv, MacAlgorithm algorithm, bool explain, TextWriter stdout, TextWriter stderr)
+    {
+        var received = form[CheckMacValue.FieldName];
+        if (received is null)
+        {
+            stderr.WriteLine("mac: the input has no CheckMacValue field to verify (use 'mac compute' to compute one)");
+            return 2;
+        }
+        var explanation = CheckMacValue.Explain(form, hashKey, hashIv, algorithm);
+        if (explain)
+        {
+            WriteExplanation(explanation, algorithm, stdout);
+        }
+        if (CheckMacValue.Verify(form, hashKey, hashIv, algorithm))
+        {
+            stdout.WriteLine($"valid: CheckMacValue matches ({Name(algorithm)}, {form.Count - 1} signed fields)");
+            return 0;
+        }
+        stdout.WriteLine($"invalid: CheckMacValue does not match ({Name(algorithm)}, {form.Count - 1} signed fields)");
+        stdout.WriteLine($"expected: {explanation.Value}");
+        stdout.WriteLine($"received: {received}");
+        foreach (var hint in Hints(body, form, received, hashKey, hashIv, algorithm))
+        {
+            stdout.WriteLine($"hint: {hint}");
+        }
+        return 1;
+    }
+
+    private static void WriteExplanation(MacExplanation explanation, MacAlgorithm algorithm, TextWriter stdout)
+    {
+        if (explanation.IgnoredCheckMacValue)
+        {
+            stdout.WriteLine("note: the input's CheckMacValue field is ignored (it is never part of the signed string)");
+        }
+        stdout.WriteLine($"sorted raw string:       {explanation.Raw}");
+        stdout.WriteLine($"encoded and lower-cased: {explanation.Encoded}");
+        stdout.WriteLine($"{Name(algorithm)} (upper-case hex) of the encoded string:");
+    }
+
+    /// <summary>Tries the usual causes of a mismatch and reports the ones that explain it.</summary>
+    private static IEnumerable<string> Hints(string body, EcpayForm form, string received, string hashKey, string hashIv, MacAlgorithm algorithm)
+    {
+        bool Matches(IEnumerable<KeyValuePair<string, string>> fields, MacAlgorithm a) => CheckMacValue.Verify(fields, hashKey, hashIv, a);
+
+        var expectedLength = algorithm == MacAlgorithm.Md5 ? 32 : 64;
+        if (received.Length != expectedLength || !received.All(char.IsAsciiHexDigit))
+        {
+            var trimmed = received.Trim();
+            yield return trimmed.Length != received.Length
+                ? "the received CheckMacValue has surrounding whitespace (a newline in the captured body?)"
+                : $"the received CheckMacValue is {received.Length} characters{(received.All(char.IsAsciiHexDigit) ? "" : " and not all hex")}; {Name(algorithm)} gives {expectedLength} hex digits";
+            if (trimmed.Length != received.Length && CheckMacValue.FixedTimeEqualsHex(CheckMacValue.Compute(form, hashKey, hashIv, algorithm), trimmed))
+            {
+                yield return "it matches once that whitespace is removed";
+            }
+        }
+
+        var other = algorithm == MacAlgorithm.Md5 ? MacAlgorithm.Sha256 : MacAlgorithm.Md5;
+        if (Matches(form, other))
+        {
+            yield return $"it matches with {Name(other)}: {(other == MacAlgorithm.Md5 ? "add --md5" : "drop --md5")}";
+        }
+
+        var whitespaceFields = form.Where(f => f.Key != CheckMacValue.FieldName && f.Value.Length > 0 && f.Value.Trim().Length != f.Value.Length).Select(f => f.Key).ToList();
+        if (whitespaceFields.Count > 0)
+        {
+            yield return $"leading/trailing whitespace or newline in the value of {string.Join(", ", whitespaceFields)}";
+            var trimmedFields = form.Select(f => f.Key == CheckMacValue.FieldName ? f : new KeyValuePair<string, string>(f.Key, f.Value.Trim()));
+            if (Matches(trimmedFields, algorithm))
+            {
+                yield return "it matches once that whitespace is trimmed: the capture added it (e.g. a newline at the end of the input), or the sender signed trimmed values";
+            }
+        }
+        if (body.Length > 0 && char.IsWhiteSpace(body[^1]))
+        {
+            yield return "the input ends with whitespace after the last value (only one trailing newline is ignored)";
+        }
+
+        var doubleEncoded = form.Where(f => f.Key != CheckMacValue.FieldName && PercentEscape().IsMatch(f.Value)).Select(f => f.Key).ToList();
+        if (doubleEncoded.Count > 0)
+        {
+            yield return $"the value of {string.Join(", ", doubleEncoded)} still contains %XX after decoding: double-encoded?";
+            var once = form.Select(f => f.Key == CheckMacValue.FieldName ? f : new KeyValuePair<string, string>(f.Key, WebUtility.UrlDecode(f.Value)));
+            if (Matches(once, algorithm))
+            {
+                yield return "it matches once those values are decoded a second time: the body was encoded twice";
+            }
+        }
+
+        // Signed over the values as they appear in the body (before percent-decoding)?
+        var undecoded = body.Split('&').Select(s =>
+        {
+            var eq = s.IndexOf('=');
+            return eq < 0 ? new KeyValuePair<string, string>(s, "") : new KeyValuePair<string, string>(s[..eq], s[(eq + 1)..]);
+        }).ToList();
+        if (body.Contains('%') || body.Contains('+'))
+        {
+            if (Matches(undecoded, algorithm))
+            {
+                yield return "it matches over the raw, still percent-encoded values: the sender signed before decoding (or the body was captured decoded and re-encoded)";
+            }
+            else if (body.Contains('+'))
+            {
+                var plusLiteral = undecoded.Select(f => new KeyValuePair<string, string>(f.Key, WebUtility.UrlDecode(f.Value.Replace("+", "%2B", StringComparison.Ordinal))));
+                if (Matches(plusLiteral, algorithm))
+                {
+                    yield return "it matches if '+' is read as a literal plus sign: the capture lost the %2B encoding";
+                }
+            }
+        }
+
+        var caseCollisions = form.Select(f => f.Key)
+            .GroupBy(k => k.ToLowerInvariant(), StringComparer.Ordinal)
+            .Where(g => g.Count() > 1)
+            .Select(g => string.Join("/", g))
+            .ToList();
+        if (caseCollisions.Count > 0)
+        {
+            yield return $"keys differing only by case: {string.Join(", ", caseCollisions)} — their relative order is ambiguous in the sort, and usually one of them is a typo";
+        }
+
+        if (form.Any(f => f.Key != CheckMacValue.FieldName && f.Key.Trim().Length != f.Key.Length))
+        {
+            yield return "a key has surrounding whitespace";
+        }
+
+        yield return "every posted field is signed, including empty and unknown ones (NeedExtraPaidInfo adds many): verify over the body exactly as received; also check HashKey/HashIV belong to this MerchantID and stage vs production";
+    }
+
+    private static string StripOneTrailingNewline(string input)
+        => input.EndsWith("\r\n", StringComparison.Ordinal) ? input[..^2]
+            : input.EndsWith('\n') ? input[..^1]
+            : input;
+
+    private static string Name(MacAlgorithm algorithm) => algorithm == MacAlgorithm.Md5 ? "MD5" : "SHA256";
+
+    [GeneratedRegex("%[0-9A-Fa-f]{2}")]
+    private static partial Regex PercentEscape();
+}
