@@ -1,0 +1,119 @@
+using System.Text;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Messaging;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace EcpayEvents.Notifications;
+
+public static partial class NotificationsEndpoints
+{
+    /// <summary>ECPay's posts are a few hundred bytes; anything near this is not ECPay.</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
+    /// <summary>The only answer that stops ECPay re-sending (exactly this: no newline).</summary>
+    public const string Acknowledged = "1|OK";
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static IEndpointRouteBuilder MapNotificationsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var ecpay = app.MapGroup("/ecpay");
+        ecpay.MapPost("/return", ReceiveReturnUrl);
+        ecpay.MapPost("/payment-info", ReceivePaymentInfoUrl);
+        return app;
+    }
+
+    public static Task<ContentHttpResult> ReceiveReturnUrl(HttpRequest request, IOptions<NotificationsOptions> options, PaymentResultPublisher publisher, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+        => ReceiveAsync(PaymentResultSource.ReturnUrl, request, options.Value, publisher, time, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
+
+    public static Task<ContentHttpResult> ReceivePaymentInfoUrl(HttpRequest request, IOptions<NotificationsOptions> options, PaymentResultPublisher publisher, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+        => ReceiveAsync(PaymentResultSource.PaymentInfoUrl, request, options.Value, publisher, time, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
+
+    private static async Task<ContentHttpResult> ReceiveAsync(string source, HttpRequest request, NotificationsOptions options, PaymentResultPublisher publisher, TimeProvider time, ILogger logger, CancellationToken ct)
+    {
+        var receivedAt = time.GetUtcNow();
+        var remote = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "";
+
+        var (body, tooLarge) = await ReadBodyAsync(request, ct);
+        if (tooLarge)
+        {
+            LogRejected(logger, source, "body too large", "", remote);
+            return Answer(StatusCodes.Status413PayloadTooLarge, "0|body too large");
+        }
+        if (body is null)
+        {
+            LogRejected(logger, source, "body is not UTF-8", "", remote);
+            return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
+        }
+        if (!EcpayForm.TryParse(body, out var form, out var formError))
+        {
+            LogRejected(logger, source, $"malformed form: {formError}", "", remote);
+            return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
+        }
+
+        var merchantTradeNo = form["MerchantTradeNo"] ?? "";
+        if (merchantTradeNo.Length is 0 or > 64)
+        {
+            LogRejected(logger, source, "MerchantTradeNo missing or too long", "", remote);
+            return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
+        }
+        if (!string.Equals(form["MerchantID"], options.Ecpay.MerchantId, StringComparison.Ordinal))
+        {
+            LogRejected(logger, source, "MerchantID is not ours", merchantTradeNo, remote);
+            return Answer(StatusCodes.Status400BadRequest, "0|MerchantID mismatch");
+        }
+        if (!CheckMacValue.Verify(form, options.Ecpay.HashKey, options.Ecpay.HashIv))
+        {
+            LogRejected(logger, source, "CheckMacValue does not verify", merchantTradeNo, remote);
+            return Answer(StatusCodes.Status400BadRequest, "0|CheckMacValue error");
+        }
+
+        // The raw strings as posted, CheckMacValue included, so Settlement can verify them again.
+        var fields = new Dictionary<string, string>(form.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in form) fields[key] = value;
+        try
+        {
+            var messageId = await publisher.PublishAsync(new PaymentResultMessage(source, fields, receivedAt), ct);
+            LogEnqueued(logger, source, merchantTradeNo, form["RtnCode"] ?? "", messageId);
+            return Answer(StatusCodes.Status200OK, Acknowledged);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Not acknowledged: ECPay re-sends later, so nothing is lost.
+            LogEnqueueFailed(logger, source, merchantTradeNo, e.GetType().Name, e.Message);
+            return Answer(StatusCodes.Status503ServiceUnavailable, "0|retry later");
+        }
+    }
+
+    private static ContentHttpResult Answer(int status, string text) => TypedResults.Text(text, "text/plain", statusCode: status);
+
+    /// <summary>Reads at most <see cref="MaxBodyBytes"/>; (null, false) when the bytes are not UTF-8.</summary>
+    private static async Task<(string? Body, bool TooLarge)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength > MaxBodyBytes) return (null, true);
+        var buffer = new byte[MaxBodyBytes + 1];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(total), ct)) > 0)
+            total += read;
+        if (total > MaxBodyBytes) return (null, true);
+        try
+        {
+            return (StrictUtf8.GetString(buffer, 0, total), false);
+        }
+        catch (DecoderFallbackException)
+        {
+            return (null, false);
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Security: rejected ECPay {Source} post: {Reason} (MerchantTradeNo={MerchantTradeNo}, RemoteIp={RemoteIp})")]
+    private static partial void LogRejected(ILogger logger, string source, string reason, string merchantTradeNo, string remoteIp);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Enqueued ECPay {Source} for MerchantTradeNo={MerchantTradeNo} RtnCode={RtnCode} as message {MessageId}")]
+    private static partial void LogEnqueued(ILogger logger, string source, string merchantTradeNo, string rtnCode, string messageId);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Could not enqueue ECPay {Source} for MerchantTradeNo={MerchantTradeNo}: {ErrorType} {Error}; answered 503 so ECPay re-sends")]
+    private static partial void LogEnqueueFailed(ILogger logger, string source, string merchantTradeNo, string errorType, string error);
+}

@@ -1,0 +1,40 @@
+using EcpayEvents.Hosting;
+using EcpayEvents.Messaging;
+using EcpayEvents.Payments;
+using EcpayEvents.Payments.Settlement;
+using Microsoft.Extensions.Options;
+
+namespace EcpayEvents.Settlement;
+
+/// <summary>
+/// The only writer of payment outcomes: consumes the payment-results queue (SQS event source
+/// mapping → Lambda Web Adapter → POST /events) and settles each message in one MySQL transaction.
+/// </summary>
+public static class SettlementApp
+{
+    public const int DefaultPort = 5082;
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = ServiceHost.CreateBuilder(args, DefaultPort);
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SqsEventJsonContext.Default));
+        builder.Services.AddOptions<SettlementOptions>().Bind(builder.Configuration).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SettlementOptions>, SettlementOptionsValidator>();
+        builder.Services.AddSingleton(sp => new PaymentsDatabase(Options(sp).Database.ConnectionString));
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = Options(sp);
+            return new PaymentResultSettlement(sp.GetRequiredService<PaymentsDatabase>(), o.Ecpay.ToCredentials(),
+                new SettlementPolicy(o.Ecpay.MerchantId, o.Settlement.AllowSimulatedPayments));
+        });
+        builder.Services.AddSingleton<SettlementMessageHandler>();
+        builder.Services.AddSingleton(sp => new SqsBatchHandler(sp.GetRequiredService<SettlementMessageHandler>(), Options(sp).Settlement.MaxConcurrency));
+
+        var app = builder.Build();
+        app.MapHealth();
+        app.MapSettlementEndpoints();
+        return app;
+    }
+
+    private static SettlementOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<SettlementOptions>>().Value;
+}

@@ -1,0 +1,38 @@
+using System.ComponentModel.DataAnnotations;
+using EcpayEvents.Messaging;
+using Microsoft.Extensions.Options;
+
+namespace EcpayEvents.Settlement;
+
+/// <summary>Configuration of the Settlement service, bound from the root (<c>Ecpay:*</c>, <c>Database:*</c>, <c>Settlement:*</c>) and validated at start.</summary>
+public sealed class SettlementOptions
+{
+    [Required, ValidateObjectMembers]
+    public EcpayOptions Ecpay { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public DatabaseOptions Database { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public SettlementRulesOptions Settlement { get; set; } = new();
+}
+
+public sealed class DatabaseOptions
+{
+    /// <summary>MySqlConnector connection string (env <c>Database__ConnectionString</c>).</summary>
+    [Required]
+    public string ConnectionString { get; set; } = "";
+}
+
+public sealed class SettlementRulesOptions
+{
+    /// <summary>Stage only: credit SimulatePaid=1 results (ECPay back-office simulations). Never in production.</summary>
+    public bool AllowSimulatedPayments { get; set; }
+
+    /// <summary>Messages of one SQS batch settled at the same time.</summary>
+    [Range(1, 10)]
+    public int MaxConcurrency { get; set; } = 4;
+}
+
+[OptionsValidator]
+public sealed partial class SettlementOptionsValidator : IValidateOptions<SettlementOptions>;

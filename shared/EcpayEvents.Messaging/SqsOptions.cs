@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.SQS;
+
+namespace EcpayEvents.Messaging;
+
+/// <summary>
+/// Where the payment-results queue is (config section <c>Sqs</c>). On AWS only <see cref="QueueUrl"/>
+/// is set and the client uses the default credential chain; locally <see cref="ServiceUrl"/> points at
+/// fauxqs.
+/// </summary>
+public sealed class SqsOptions
+{
+    [Required]
+    public string QueueUrl { get; set; } = "";
+
+    /// <summary>Empty on AWS; e.g. http://127.0.0.1:4566 for the local fauxqs server.</summary>
+    public string? ServiceUrl { get; set; }
+
+    [Required]
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>
+    /// An SQS client for these settings. Timeouts stay short: a caller answering ECPay has 10 s in all,
+    /// and an enqueue that cannot finish in time is better reported as a failure (ECPay re-sends).
+    /// </summary>
+    public IAmazonSQS CreateClient()
+    {
+        var config = new AmazonSQSConfig
+        {
+            Timeout = TimeSpan.FromSeconds(5),
+            MaxErrorRetry = 2,
+        };
+        if (string.IsNullOrWhiteSpace(ServiceUrl))
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(Region);
+            return new AmazonSQSClient(config);
+        }
+
+        config.ServiceURL = ServiceUrl;
+        config.AuthenticationRegion = Region;
+        // A local endpoint does not check signatures; without this the SDK would probe for credentials
+        // (environment, profile, instance metadata) and stall where there are none.
+        return Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") is { Length: > 0 }
+            ? new AmazonSQSClient(config)
+            : new AmazonSQSClient(new BasicAWSCredentials("local", "local"), config);
+    }
+}

@@ -1,0 +1,177 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Messaging;
+
+namespace EcpayEvents.Payments.Settlement;
+
+/// <summary>What a piece of truth about a payment says, whatever its source.</summary>
+public enum NoticeKind
+{
+    /// <summary>ReturnURL RtnCode 1, or QueryTradeInfo TradeStatus 1.</summary>
+    Paid,
+    /// <summary>ReturnURL RtnCode ≠ 1, or QueryTradeInfo TradeStatus 10200095 (no payment method chosen).</summary>
+    NotPaid,
+    /// <summary>PaymentInfoURL RtnCode 2 (ATM) or 10100073 (CVS/BARCODE): the customer can now pay.</summary>
+    NumberIssued,
+    /// <summary>PaymentInfoURL with any other RtnCode: issuing the number failed.</summary>
+    IssueFailed,
+    /// <summary>QueryTradeInfo TradeStatus 0, 10200047 or unknown: nothing settled yet; ask again later.</summary>
+    NotYetPaid,
+}
+
+/// <summary>The ATM/CVS/BARCODE payment number ECPay issued (PaymentInfoURL).</summary>
+public sealed record IssuedPaymentNumber(string BankCode, string VAccount, string PaymentNo, string Barcode1, string Barcode2, string Barcode3, DateTimeOffset? ExpireDate);
+
+/// <summary>
+/// A ReturnURL post, PaymentInfoURL post or QueryTradeInfo answer, reduced to what the settlement
+/// rules need. <see cref="Code"/> is RtnCode, or TradeStatus for QueryTradeInfo (which has no RtnCode).
+/// </summary>
+public sealed record PaymentNotice
+{
+    public required string Source { get; init; }
+    public required NoticeKind Kind { get; init; }
+    public required string MerchantId { get; init; }
+    public required string MerchantTradeNo { get; init; }
+    public required int Code { get; init; }
+    public string Message { get; init; } = "";
+    public string TradeNo { get; init; } = "";
+    public long TradeAmt { get; init; }
+    public DateTimeOffset? PaymentDate { get; init; }
+    public string PaymentType { get; init; } = "";
+    /// <summary>ReturnURL only; QueryTradeInfo answers cannot say (see the report/README note).</summary>
+    public bool SimulatePaid { get; init; }
+    public IssuedPaymentNumber? Issued { get; init; }
+
+    public const int QueryTradeStatusPaid = 1;
+    public const int QueryTradeStatusNoPaymentMethodChosen = 10200095;
+
+    /// <summary>Reads a message's raw fields as its source's typed view. False (with a reason) when they do not parse.</summary>
+    public static bool TryParse(string source, IReadOnlyDictionary<string, string> fields, [NotNullWhen(true)] out PaymentNotice? notice, [NotNullWhen(false)] out string? error)
+    {
+        notice = null;
+        try
+        {
+            var form = EcpayForm.FromFields(fields);
+            notice = source switch
+            {
+                PaymentResultSource.ReturnUrl => FromReturnUrl(form),
+                PaymentResultSource.PaymentInfoUrl => FromPaymentInfo(form),
+                PaymentResultSource.QueryTradeInfo => FromQueryTradeInfo(form),
+                _ => throw new FormatException($"unknown source '{Truncate(source)}'"),
+            };
+            error = CheckLengths(notice);
+            if (error is not null) notice = null;
+            return notice is not null;
+        }
+        catch (FormatException e) // EcpayPostException and EcpayFormException are FormatExceptions
+        {
+            error = e.Message;
+            return false;
+        }
+    }
+
+    private static PaymentNotice FromReturnUrl(EcpayForm form)
+    {
+        var r = PaymentResult.Parse(form);
+        return new PaymentNotice
+        {
+            Source = PaymentResultSource.ReturnUrl,
+            Kind = r.RtnCode == 1 ? NoticeKind.Paid : NoticeKind.NotPaid,
+            MerchantId = r.MerchantId,
+            MerchantTradeNo = r.MerchantTradeNo,
+            Code = r.RtnCode,
+            Message = r.RtnMsg,
+            TradeNo = r.TradeNo,
+            TradeAmt = r.TradeAmt,
+            PaymentDate = r.PaymentDate,
+            PaymentType = r.PaymentType,
+            SimulatePaid = r.SimulatePaid,
+        };
+    }
+
+    private static PaymentNotice FromPaymentInfo(EcpayForm form)
+    {
+        var p = PaymentInfo.Parse(form);
+        return new PaymentNotice
+        {
+            Source = PaymentResultSource.PaymentInfoUrl,
+            Kind = p.IsNumberIssued ? NoticeKind.NumberIssued : NoticeKind.IssueFailed,
+            MerchantId = p.MerchantId,
+            MerchantTradeNo = p.MerchantTradeNo,
+            Code = p.RtnCode,
+            Message = p.RtnMsg,
+            TradeNo = p.TradeNo,
+            TradeAmt = p.TradeAmt,
+            PaymentType = p.PaymentType,
+            Issued = p.IsNumberIssued
+                ? new IssuedPaymentNumber(p.BankCode, p.VAccount, p.PaymentNo, p.Barcode1, p.Barcode2, p.Barcode3, p.ExpireDate)
+                : null,
+        };
+    }
+
+    // QueryTradeInfo/V5 answer (protocol notes §5): TradeStatus instead of RtnCode, no SimulatePaid.
+    private static PaymentNotice FromQueryTradeInfo(EcpayForm form)
+    {
+        var merchantId = Required(form, "MerchantID");
+        var merchantTradeNo = Required(form, "MerchantTradeNo");
+        var statusText = Required(form, "TradeStatus");
+        if (!int.TryParse(statusText, NumberStyles.None, CultureInfo.InvariantCulture, out var status))
+            throw new FormatException($"TradeStatus '{Truncate(statusText)}' is not an integer.");
+        var kind = status switch
+        {
+            QueryTradeStatusPaid => NoticeKind.Paid,
+            QueryTradeStatusNoPaymentMethodChosen => NoticeKind.NotPaid,
+            _ => NoticeKind.NotYetPaid,
+        };
+
+        long amount = 0;
+        var amountText = form["TradeAmt"] ?? "";
+        if (amountText.Length > 0 && !long.TryParse(amountText, NumberStyles.None, CultureInfo.InvariantCulture, out amount))
+            throw new FormatException($"TradeAmt '{Truncate(amountText)}' is not a whole non-negative amount.");
+        DateTimeOffset? paymentDate = null;
+        var dateText = form["PaymentDate"] ?? "";
+        if (dateText.Length > 0)
+            paymentDate = TaiwanTime.TryParse(dateText, out var d) ? d : throw new FormatException($"PaymentDate '{Truncate(dateText)}' is not a date in the format {TaiwanTime.DateTimeFormat}.");
+
+        if (kind == NoticeKind.Paid)
+        {
+            // A "paid" answer must say what was paid, or it cannot be checked against the transaction.
+            Required(form, "TradeNo");
+            Required(form, "TradeAmt");
+        }
+        return new PaymentNotice
+        {
+            Source = PaymentResultSource.QueryTradeInfo,
+            Kind = kind,
+            MerchantId = merchantId,
+            MerchantTradeNo = merchantTradeNo,
+            Code = status,
+            Message = $"TradeStatus {status}",
+            TradeNo = form["TradeNo"] ?? "",
+            TradeAmt = amount,
+            PaymentDate = paymentDate,
+            PaymentType = form["PaymentType"] ?? "",
+        };
+    }
+
+    private static string Required(EcpayForm form, string name) =>
+        form[name] is { Length: > 0 } value ? value : throw new FormatException($"{name} is missing or empty.");
+
+    // The transaction columns these values go into; a longer value is not ECPay's and would fail the UPDATE forever.
+    private static string? CheckLengths(PaymentNotice n)
+    {
+        if (n.TradeNo.Length > 20) return "TradeNo is longer than 20 characters.";
+        if (n.PaymentType.Length > 50) return "PaymentType is longer than 50 characters.";
+        if (n.Issued is { } i)
+        {
+            if (i.BankCode.Length > 3) return "BankCode is longer than 3 characters.";
+            if (i.VAccount.Length > 16) return "vAccount is longer than 16 characters.";
+            if (i.PaymentNo.Length > 20) return "PaymentNo is longer than 20 characters.";
+            if (i.Barcode1.Length > 20 || i.Barcode2.Length > 20 || i.Barcode3.Length > 20) return "A Barcode is longer than 20 characters.";
+        }
+        return null;
+    }
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+}

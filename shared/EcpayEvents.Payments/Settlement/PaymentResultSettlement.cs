@@ -1,0 +1,203 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dapper;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Messaging;
+using MySqlConnector;
+
+namespace EcpayEvents.Payments.Settlement;
+
+/// <summary>What settling one message did.</summary>
+/// <param name="Duplicate">The same event was recorded before: nothing changed.</param>
+public sealed record SettlementResult(string? MerchantTradeNo, long? TransactionId, string Outcome, string? Reason, bool Duplicate, bool NeedsAttention, string DedupKey);
+
+/// <summary>
+/// "Settle a payment result": one message from the payment-results queue, one MySQL transaction.
+/// The transaction row is locked (SELECT … FOR UPDATE) so that concurrent deliveries of anything
+/// about the same payment run one after the other; the event is recorded under its dedup key
+/// (unique: a second identical event changes nothing); then the decision of
+/// <see cref="SettlementRules"/> is applied. Database errors propagate: the caller has the message
+/// redelivered.
+/// </summary>
+public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCredentials credentials, SettlementPolicy policy)
+{
+    private const int DeadlockAttempts = 3;
+
+    public async Task<SettlementResult> SettleAsync(PaymentResultMessage message, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var fields = message.Fields ?? new Dictionary<string, string>();
+        // Defence in depth: the producer verified the MAC, but anything on the queue is checked again.
+        var macVerified = CheckMacValue.Verify(fields, credentials.HashKey, credentials.HashIv);
+        var dedupKey = DedupKey.Compute(message.Source ?? "", fields, macVerified);
+
+        PaymentNotice? notice = null;
+        SettlementDecision? rejected = null;
+        if (!macVerified)
+            rejected = SettlementDecision.Rejected("CheckMacValue does not verify");
+        else if (!PaymentNotice.TryParse(message.Source ?? "", fields, out notice, out var error))
+            rejected = SettlementDecision.Rejected($"malformed {message.Source}: {error}");
+
+        var merchantTradeNo = fields.GetValueOrDefault("MerchantTradeNo");
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await SettleOnceAsync(message, fields, merchantTradeNo, notice, rejected, dedupKey, ct);
+            }
+            catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.LockDeadlock && attempt < DeadlockAttempts)
+            {
+                // InnoDB rolled the transaction back; running it again is safe and usually succeeds at once.
+            }
+        }
+    }
+
+    private async Task<SettlementResult> SettleOnceAsync(PaymentResultMessage message, IReadOnlyDictionary<string, string> fields, string? merchantTradeNo,
+        PaymentNotice? notice, SettlementDecision? rejected, string dedupKey, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+
+        TransactionState? state = null;
+        if (merchantTradeNo is { Length: > 0 and <= 20 })
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(LockTransactionSql, new { MerchantTradeNo = merchantTradeNo }, tx);
+            state = row?.ToState();
+        }
+        var decision = rejected ?? SettlementRules.Decide(notice!, macVerified: true, state, policy);
+
+        try
+        {
+            await connection.ExecuteAsync(InsertEventSql, new
+            {
+                TransactionId = state?.Id,
+                MerchantTradeNo = Clip(merchantTradeNo, 64),
+                Source = Clip(message.Source, 20) ?? "",
+                RawFields = JsonSerializer.Serialize(fields, SettlementJsonContext.Default.IReadOnlyDictionaryStringString),
+                ReceivedAt = message.ReceivedAt.UtcDateTime,
+                decision.Outcome,
+                Reason = Clip(decision.Reason, 200),
+                DedupKey = dedupKey,
+            }, tx);
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+        {
+            await tx.RollbackAsync(ct);
+            return new SettlementResult(merchantTradeNo, state?.Id, decision.Outcome, "duplicate of an event already recorded", Duplicate: true, NeedsAttention: false, dedupKey);
+        }
+
+        switch (decision.Action)
+        {
+            case SettlementAction.Complete:
+                await CompleteAsync(connection, tx, state!, notice!, decision, message.ReceivedAt);
+                break;
+            case SettlementAction.Fail:
+                await connection.ExecuteAsync(FailSql, new
+                {
+                    state!.Id,
+                    RtnCode = notice!.Code,
+                    RtnMsg = Clip(notice.Message, 200),
+                    notice.TradeNo,
+                    notice.PaymentType,
+                }, tx);
+                break;
+            case SettlementAction.RecordPaymentNumber:
+                var issued = notice!.Issued!;
+                await connection.ExecuteAsync(RecordPaymentNumberSql, new
+                {
+                    state!.Id,
+                    issued.BankCode,
+                    issued.VAccount,
+                    issued.PaymentNo,
+                    issued.Barcode1,
+                    issued.Barcode2,
+                    issued.Barcode3,
+                    ExpiresAt = issued.ExpireDate?.UtcDateTime,
+                    notice.TradeNo,
+                    notice.PaymentType,
+                    RtnCode = notice.Code,
+                    RtnMsg = Clip(notice.Message, 200),
+                }, tx);
+                break;
+        }
+
+        await tx.CommitAsync(ct);
+        return new SettlementResult(merchantTradeNo, state?.Id, decision.Outcome, decision.Reason, Duplicate: false, decision.NeedsAttention, dedupKey);
+    }
+
+    private static async Task CompleteAsync(MySqlConnection connection, MySqlTransaction tx, TransactionState state, PaymentNotice notice, SettlementDecision decision, DateTimeOffset receivedAt)
+    {
+        var updated = await connection.ExecuteAsync(CompleteSql, new
+        {
+            state.Id,
+            PaidAt = (notice.PaymentDate ?? receivedAt).UtcDateTime,
+            notice.TradeNo,
+            notice.PaymentType,
+            RtnCode = notice.Code,
+            RtnMsg = Clip(notice.Message, 200),
+            decision.ReviewReason,
+        }, tx);
+        if (updated != 1)
+            throw new InvalidOperationException($"transaction {state.Id} changed under its row lock");
+        // Balance first: it takes the user row's exclusive lock before the ledger insert's foreign-key
+        // check takes a shared one, so two credits for the same user cannot deadlock.
+        await connection.ExecuteAsync(CreditUserSql, new { state.UserId, state.Amount }, tx);
+        await connection.ExecuteAsync(InsertLedgerEntrySql, new { state.UserId, TransactionId = state.Id, state.Amount }, tx);
+    }
+
+    private static string? Clip(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
+
+    private const string LockTransactionSql = """
+        SELECT id AS Id, user_id AS UserId, type AS Type, amount AS Amount, status AS Status
+        FROM transactions WHERE merchant_trade_no = @MerchantTradeNo FOR UPDATE
+        """;
+
+    private const string InsertEventSql = """
+        INSERT INTO payment_events (transaction_id, merchant_trade_no, source, raw_fields, received_at, outcome, reason, dedup_key)
+        VALUES (@TransactionId, @MerchantTradeNo, @Source, @RawFields, @ReceivedAt, @Outcome, @Reason, @DedupKey)
+        """;
+
+    private const string CompleteSql = """
+        UPDATE transactions
+        SET status = 'completed', paid_at = @PaidAt, ecpay_trade_no = @TradeNo, payment_type = NULLIF(@PaymentType, ''),
+            rtn_code = @RtnCode, rtn_msg = @RtnMsg, review_reason = COALESCE(@ReviewReason, review_reason)
+        WHERE id = @Id AND status <> 'completed'
+        """;
+
+    private const string CreditUserSql = "UPDATE users SET balance = balance + @Amount WHERE id = @UserId";
+
+    private const string InsertLedgerEntrySql = "INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@UserId, @TransactionId, @Amount)";
+
+    private const string FailSql = """
+        UPDATE transactions
+        SET status = 'failed', rtn_code = @RtnCode, rtn_msg = @RtnMsg,
+            ecpay_trade_no = COALESCE(NULLIF(@TradeNo, ''), ecpay_trade_no),
+            payment_type = COALESCE(NULLIF(@PaymentType, ''), payment_type)
+        WHERE id = @Id AND status = 'pending'
+        """;
+
+    private const string RecordPaymentNumberSql = """
+        UPDATE transactions
+        SET bank_code = NULLIF(@BankCode, ''), v_account = NULLIF(@VAccount, ''), payment_no = NULLIF(@PaymentNo, ''),
+            barcode1 = NULLIF(@Barcode1, ''), barcode2 = NULLIF(@Barcode2, ''), barcode3 = NULLIF(@Barcode3, ''),
+            expires_at = COALESCE(@ExpiresAt, expires_at),
+            ecpay_trade_no = COALESCE(NULLIF(@TradeNo, ''), ecpay_trade_no),
+            payment_type = COALESCE(NULLIF(@PaymentType, ''), payment_type),
+            rtn_code = @RtnCode, rtn_msg = @RtnMsg
+        WHERE id = @Id AND status = 'pending'
+        """;
+
+    internal sealed class TransactionRow
+    {
+        public long Id { get; set; }
+        public long UserId { get; set; }
+        public string Type { get; set; } = "";
+        public long Amount { get; set; }
+        public string Status { get; set; } = "";
+
+        public TransactionState ToState() => new(Id, UserId, Type, Amount, SettlementRules.ParseStatus(Status));
+    }
+}
+
+[JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
+internal sealed partial class SettlementJsonContext : JsonSerializerContext;
