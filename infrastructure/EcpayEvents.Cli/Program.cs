@@ -6,6 +6,7 @@ const string usage = """
       mac compute|verify   compute or check an ECPay CheckMacValue (ecpay-events mac --help)
       db migrate|check     apply migrations / check balances against the ledger (ecpay-events db --help)
       executions list|describe|history   payment-timeout executions (ecpay-events executions --help)
+      event-source         poll an SQS queue and POST batches to a service's /events (ecpay-events event-source --help)
     """;
 
 return args switch
@@ -15,6 +16,7 @@ return args switch
     ["mac", .. var rest] => MacCommand.Run(rest),
     ["db", .. var rest] => await DbCommand.RunAsync(rest),
     ["executions", .. var rest] => await ExecutionsCommand.RunAsync(rest),
+    ["event-source", .. var rest] => await EventSourceCommand.RunAsync(rest),
     [var unknown, ..] => Unknown(unknown),
 };
 
