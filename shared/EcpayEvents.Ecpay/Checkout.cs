@@ -77,7 +77,7 @@ public sealed class CheckoutForm
     public const int MaxCustomFieldBytes = 50;
 
     // Amount limits per method. Credit 5–199,999 and BNPL ≥ 3,000 are the limits seen in integrations
-    // (protocol notes §2). Other methods have limits too (ATM/CVS/BARCODE caps), but sources disagree, so
+    // (protocol notes §2); Apple Pay is a card payment, so it gets the card range. Other methods have limits too (ATM/CVS/BARCODE caps), but sources disagree, so
     // we only require a positive amount and let ECPay's checkout page refuse what it will not take.
     public static (long Min, long Max) AmountLimits(string choosePayment) => choosePayment switch
     {

@@ -1,0 +1,104 @@
+namespace EcpayEvents.Ecpay.Tests;
+
+public sealed class EcpayPostsTests
+{
+    private const string PaidPost =
+        "MerchantID=3002607&MerchantTradeNo=Dep20250101A&StoreID=&RtnCode=1&RtnMsg=%E4%BA%A4%E6%98%93%E6%88%90%E5%8A%9F&TradeNo=2501011200001234"
+        + "&TradeAmt=500&PaymentDate=2025%2F01%2F01+12%3A05%3A09&PaymentType=Credit_CreditCard&PaymentTypeChargeFee=12.5"
+        + "&TradeDate=2025%2F01%2F01+12%3A00%3A00&SimulatePaid=0&CustomField1=u42&CustomField2=&CustomField3=&CustomField4=&CheckMacValue=X";
+
+    [Fact]
+    public void ParsesAPaidReturnUrlPost()
+    {
+        var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost));
+        Assert.Equal("Dep20250101A", result.MerchantTradeNo);
+        Assert.Equal(1, result.RtnCode);
+        Assert.Equal("交易成功", result.RtnMsg);
+        Assert.Equal(500, result.TradeAmt);
+        Assert.Equal(12.5m, result.PaymentTypeChargeFee);
+        Assert.False(result.SimulatePaid);
+        Assert.True(result.IsRealPayment);
+        Assert.Equal("u42", result.CustomField1);
+        Assert.Equal(new DateTimeOffset(2025, 1, 1, 4, 5, 9, TimeSpan.Zero), result.PaymentDate);
+        Assert.Equal(TimeSpan.FromHours(8), result.PaymentDate!.Value.Offset);
+    }
+
+    [Fact]
+    public void ASimulatedPaymentIsNotARealPayment()
+    {
+        var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost.Replace("SimulatePaid=0", "SimulatePaid=1")));
+        Assert.True(result.SimulatePaid);
+        Assert.False(result.IsRealPayment);
+    }
+
+    [Theory]
+    [InlineData("MerchantTradeNo=Dep20250101A&", "", "MerchantTradeNo")]
+    [InlineData("RtnCode=1", "RtnCode=", "RtnCode")]
+    [InlineData("RtnCode=1", "RtnCode=ok", "RtnCode")]
+    [InlineData("TradeAmt=500", "TradeAmt=500.00", "TradeAmt")]
+    [InlineData("TradeAmt=500", "TradeAmt=-5", "TradeAmt")]
+    [InlineData("TradeNo=2501011200001234&", "", "TradeNo")]
+    [InlineData("SimulatePaid=0", "SimulatePaid=yes", "SimulatePaid")]
+    [InlineData("PaymentDate=2025%2F01%2F01+12%3A05%3A09", "PaymentDate=2025-01-01T12%3A05%3A09", "PaymentDate")]
+    [InlineData("PaymentTypeChargeFee=12.5", "PaymentTypeChargeFee=abc", "PaymentTypeChargeFee")]
+    public void RejectsAPaymentResultNamingTheBadField(string replace, string with, string field)
+    {
+        var form = EcpayForm.Parse(PaidPost.Replace(replace, with));
+        var e = Assert.Throws<EcpayPostException>(() => PaymentResult.Parse(form));
+        Assert.Equal(field, e.Field);
+        Assert.False(PaymentResult.TryParse(form, out _, out var error));
+        Assert.Contains(field, error);
+    }
+
+    [Fact]
+    public void AnOrderResultHasTheSameFieldsAsAPaymentResult()
+    {
+        var order = OrderResult.Parse(EcpayForm.Parse(PaidPost));
+        Assert.Equal(PaymentResult.Parse(EcpayForm.Parse(PaidPost)).TradeAmt, order.TradeAmt);
+        Assert.Equal("Credit_CreditCard", order.PaymentType);
+    }
+
+    [Fact]
+    public void ParsesAnAtmNumberIssuedPostWithADateOnlyExpireDate()
+    {
+        var info = PaymentInfo.Parse(EcpayForm.Parse(
+            "MerchantID=3002607&MerchantTradeNo=Atm1&RtnCode=2&RtnMsg=Get+VirtualAccount+Succeeded&TradeNo=2501&TradeAmt=1200&PaymentType=ATM_TAISHIN"
+            + "&TradeDate=2025%2F01%2F01+12%3A00%3A00&BankCode=812&vAccount=9103522175887271&ExpireDate=2025%2F01%2F04&CheckMacValue=X"));
+        Assert.True(info.IsNumberIssued);
+        Assert.Equal("812", info.BankCode);
+        Assert.Equal("9103522175887271", info.VAccount);
+        Assert.Equal(new DateTimeOffset(2025, 1, 4, 23, 59, 59, TimeSpan.FromHours(8)), info.ExpireDate);
+    }
+
+    [Fact]
+    public void ParsesACvsNumberIssuedPost()
+    {
+        var info = PaymentInfo.Parse(EcpayForm.Parse(
+            "MerchantID=3002607&MerchantTradeNo=Cvs1&RtnCode=10100073&RtnMsg=Get+CVS+Code+Succeeded&TradeNo=2501&TradeAmt=300&PaymentType=CVS_CVS"
+            + "&PaymentNo=LLL22251222&ExpireDate=2025%2F01%2F08+12%3A00%3A00&Barcode1=&Barcode2=&Barcode3="));
+        Assert.Equal("LLL22251222", info.PaymentNo);
+        Assert.Equal(new DateTimeOffset(2025, 1, 8, 4, 0, 0, TimeSpan.Zero), info.ExpireDate);
+    }
+
+    [Theory]
+    [InlineData("RtnCode=2&BankCode=812&ExpireDate=2025%2F01%2F04", "vAccount")]
+    [InlineData("RtnCode=2&vAccount=1&ExpireDate=2025%2F01%2F04", "BankCode")]
+    [InlineData("RtnCode=2&BankCode=812&vAccount=1", "ExpireDate")]
+    [InlineData("RtnCode=2&BankCode=812&vAccount=1&ExpireDate=soon", "ExpireDate")]
+    [InlineData("RtnCode=10100073&ExpireDate=2025%2F01%2F04+00%3A00%3A00", "PaymentNo")]
+    public void RejectsANumberIssuedPostMissingWhatItIssued(string specific, string field)
+    {
+        var form = EcpayForm.Parse("MerchantID=3002607&MerchantTradeNo=X1&RtnMsg=ok&TradeNo=1&TradeAmt=100&" + specific);
+        Assert.Equal(field, Assert.Throws<EcpayPostException>(() => PaymentInfo.Parse(form)).Field);
+    }
+
+    [Fact]
+    public void TaiwanTimeIsUtcPlusEightWhateverTheServerTimeZone()
+    {
+        Assert.Equal(new DateTimeOffset(2024, 12, 31, 16, 0, 0, TimeSpan.Zero), TaiwanTime.Parse("2025/01/01 00:00:00"));
+        Assert.Equal("2025/01/01 00:00:00", TaiwanTime.Format(new DateTimeOffset(2024, 12, 31, 16, 0, 0, TimeSpan.Zero)));
+        Assert.Equal("2025/01/01 00:00:00", TaiwanTime.Format(new DateTimeOffset(2024, 12, 31, 11, 0, 0, TimeSpan.FromHours(-5))));
+        Assert.False(TaiwanTime.TryParse("2025/1/1 0:00:00", out _));
+        Assert.False(TaiwanTime.TryParse("2025/02/30 00:00:00", out _));
+    }
+}

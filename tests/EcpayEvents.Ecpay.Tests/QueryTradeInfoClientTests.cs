@@ -1,0 +1,247 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace EcpayEvents.Ecpay.Tests;
+
+public sealed class QueryTradeInfoClientTests : IAsyncLifetime
+{
+    private static readonly EcpayCredentials Stage = EcpayCredentials.Stage;
+    private static readonly DateTimeOffset Now = new(2025, 1, 1, 4, 0, 0, TimeSpan.Zero);
+
+    private readonly ConcurrentQueue<Func<HttpContext, Task>> _answers = new();
+    private readonly ConcurrentQueue<IFormCollection> _requests = new();
+    private WebApplication? _app;
+    private string _baseUrl = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _app = builder.Build();
+        _app.MapPost("/Cashier/QueryTradeInfo/V5", async context =>
+        {
+            _requests.Enqueue(await context.Request.ReadFormAsync(context.RequestAborted));
+            var answer = _answers.TryDequeue(out var next) ? next : ctx => Results.StatusCode(599).ExecuteAsync(ctx);
+            await answer(context);
+        });
+        await _app.StartAsync();
+        _baseUrl = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    private QueryTradeInfoClient Client(string? baseUrl = null, TimeSpan? attemptTimeout = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new FixedTime(Now));
+        services.AddEcpayQueryTradeInfoClient(o =>
+        {
+            o.Endpoints = EcpayEndpoints.FromBaseUrl(baseUrl ?? _baseUrl);
+            o.Credentials = Stage;
+            o.AttemptTimeout = attemptTimeout ?? TimeSpan.FromSeconds(2);
+            o.TotalTimeout = TimeSpan.FromSeconds(3);
+            o.MaxRetries = 2;
+            o.RetryDelay = TimeSpan.FromMilliseconds(20);
+        });
+        return services.BuildServiceProvider().GetRequiredService<QueryTradeInfoClient>();
+    }
+
+    private static string Signed(params (string Key, string Value)[] fields)
+    {
+        var list = fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value)).ToList();
+        list.Add(new("CheckMacValue", CheckMacValue.Compute(list, Stage.HashKey, Stage.HashIv)));
+        return EcpayForm.ToFormBody(list);
+    }
+
+    private static (string, string)[] Answer(string tradeStatus, string tradeNo = "Dep1") =>
+    [
+        ("MerchantID", "3002607"), ("MerchantTradeNo", tradeNo), ("StoreID", ""), ("TradeNo", "2501011200001234"),
+        ("TradeAmt", "500"), ("PaymentDate", tradeStatus == "1" ? "2025/01/01 12:05:09" : ""), ("PaymentType", "Credit_CreditCard"),
+        ("HandlingCharge", "10"), ("PaymentTypeChargeFee", "10"), ("TradeDate", "2025/01/01 12:00:00"), ("TradeStatus", tradeStatus),
+        ("ItemName", "儲值 500"), ("CustomField1", "u42"), ("CustomField2", ""), ("CustomField3", ""), ("CustomField4", ""),
+        ("gwsr", "12345"), ("process_date", "2025/01/01 12:05:09"),
+    ];
+
+    private void Reply(string body, int status = 200) => _answers.Enqueue(async ctx =>
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "text/html";
+        await ctx.Response.WriteAsync(body, ctx.RequestAborted);
+    });
+
+    private static QueryTradeInfoResult.Answered AssertAnswered(QueryTradeInfoResult result)
+        => Assert.IsType<QueryTradeInfoResult.Answered>(result);
+
+    [Fact]
+    public async Task APaidAnswerMapsToPaidWithTypedFieldsAndTheRawFieldsKept()
+    {
+        Reply(Signed(Answer("1")));
+        var trade = AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade;
+        Assert.Equal(TradeStatus.Paid, trade.Status);
+        Assert.Equal(500, trade.TradeAmt);
+        Assert.Equal("2501011200001234", trade.TradeNo);
+        Assert.Equal("Credit_CreditCard", trade.PaymentType);
+        Assert.Equal(new DateTimeOffset(2025, 1, 1, 12, 5, 9, TimeSpan.FromHours(8)), trade.PaymentDate);
+        Assert.Equal("儲值 500", trade.ItemName);
+        Assert.Equal("12345", trade.Fields["gwsr"]);
+        Assert.True(CheckMacValue.Verify(trade.Fields, Stage.HashKey, Stage.HashIv));
+    }
+
+    [Fact]
+    public async Task SendsASignedRequestWithTheTimeStampFromTheTimeProvider()
+    {
+        Reply(Signed(Answer("0")));
+        await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken);
+        Assert.True(_requests.TryDequeue(out var request));
+        Assert.Equal(Now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), request["TimeStamp"]);
+        Assert.Equal("Dep1", request["MerchantTradeNo"]);
+        Assert.Equal("3002607", request["MerchantID"]);
+        var fields = request.Select(f => new KeyValuePair<string, string>(f.Key, f.Value.ToString())).ToList();
+        Assert.True(CheckMacValue.Verify(fields, Stage.HashKey, Stage.HashIv));
+    }
+
+    [Theory]
+    [InlineData("0", TradeStatus.Unpaid)]
+    [InlineData("10200095", TradeStatus.NeverChosePaymentMethod)]
+    [InlineData("10200047", TradeStatus.NotFound)]
+    [InlineData("2", TradeStatus.Unknown)]
+    [InlineData("10200163", TradeStatus.Unknown)]
+    public async Task SignedAnswersMapTradeStatusAndUnknownCodesAreNeverPaid(string code, TradeStatus expected)
+    {
+        Reply(Signed(Answer(code)));
+        var trade = AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade;
+        Assert.Equal(expected, trade.Status);
+        Assert.Equal(code, trade.TradeStatusCode);
+    }
+
+    [Fact]
+    public async Task AnAnswerWithoutCheckMacValueIsAnEcpayError()
+    {
+        Reply("RtnCode=0&RtnMsg=CheckMacValue+Error");
+        var error = Assert.IsType<QueryTradeInfoResult.EcpayError>(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        Assert.Equal("CheckMacValue Error", error.Message);
+    }
+
+    [Fact]
+    public async Task APlainTextErrorIsAnEcpayError()
+    {
+        Reply("Parameter Error. TimeStamp Error");
+        var error = Assert.IsType<QueryTradeInfoResult.EcpayError>(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        Assert.Contains("TimeStamp", error.Message);
+    }
+
+    [Fact]
+    public async Task ATamperedAnswerIsAMacMismatchAndNeverPaid()
+    {
+        Reply(Signed(Answer("0")).Replace("TradeStatus=0", "TradeStatus=1", StringComparison.Ordinal));
+        var mismatch = Assert.IsType<QueryTradeInfoResult.MacMismatch>(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        Assert.NotEqual(mismatch.Expected, mismatch.Received);
+    }
+
+    [Fact]
+    public async Task AnAnswerSignedWithOtherKeysIsAMacMismatch()
+    {
+        var fields = Answer("1").Select(f => new KeyValuePair<string, string>(f.Item1, f.Item2)).ToList();
+        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, "ejCk326UnaZWKisg", "q9jcZX8Ib9LM8wYk")));
+        Reply(EcpayForm.ToFormBody(fields));
+        Assert.IsType<QueryTradeInfoResult.MacMismatch>(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task ASignedAnswerAboutAnotherOrderIsMalformed()
+    {
+        Reply(Signed(Answer("1", tradeNo: "Other1")));
+        Assert.IsType<QueryTradeInfoResult.Malformed>(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task AnAnswerWithUnencodedValuesStillVerifies()
+    {
+        var fields = Answer("1").Select(f => new KeyValuePair<string, string>(f.Item1, f.Item2)).ToList();
+        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, Stage.HashKey, Stage.HashIv)));
+        Reply(string.Join('&', fields.Select(f => f.Key + "=" + f.Value)));
+        Assert.Equal(TradeStatus.Paid, AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade.Status);
+    }
+
+    [Fact]
+    public async Task A403IsThrottledAndNotRetried()
+    {
+        Reply("Forbidden", 403);
+        Reply(Signed(Answer("1")));
+        Assert.IsType<QueryTradeInfoResult.Throttled>(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        Assert.Single(_requests);
+    }
+
+    [Fact]
+    public async Task A500IsRetriedAndTheNextAnswerCounts()
+    {
+        Reply("oops", 500);
+        Reply(Signed(Answer("1")));
+        Assert.Equal(TradeStatus.Paid, AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade.Status);
+        Assert.Equal(2, _requests.Count);
+    }
+
+    [Fact]
+    public async Task PersistentServerErrorsEndAsAnHttpFailureAfterTheRetries()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            Reply("down", 503);
+        }
+        var failure = Assert.IsType<QueryTradeInfoResult.HttpFailed>(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        Assert.Equal(503, failure.StatusCode);
+        Assert.Equal(3, _requests.Count);
+    }
+
+    [Fact]
+    public async Task A404IsAnHttpFailureWithoutRetry()
+    {
+        Reply("no", 404);
+        Assert.Equal(404, Assert.IsType<QueryTradeInfoResult.HttpFailed>(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).StatusCode);
+        Assert.Single(_requests);
+    }
+
+    [Fact]
+    public async Task AServerThatNeverAnswersIsATimeout()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            _answers.Enqueue(ctx => Task.Delay(TimeSpan.FromSeconds(10), ctx.RequestAborted));
+        }
+        var started = DateTime.UtcNow;
+        var result = await Client(attemptTimeout: TimeSpan.FromMilliseconds(200)).QueryAsync("Dep1", TestContext.Current.CancellationToken);
+        Assert.IsType<QueryTradeInfoResult.TimedOut>(result);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
+        Assert.Equal(3, _requests.Count);
+    }
+
+    [Fact]
+    public async Task AClosedPortIsATransportFailure()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        Assert.IsType<QueryTradeInfoResult.TransportFailed>(await Client($"http://127.0.0.1:{port}").QueryAsync("Dep1", TestContext.Current.CancellationToken));
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
