@@ -1,4 +1,3 @@
-using EcpayEvents.Hosting;
-var app = EcpayEvents.Hosting.ServiceHost.CreateBuilder(args, defaultPort: 0).Build();
-app.MapHealth();
-app.Run();
+using EcpayEvents.Timeouts;
+
+TimeoutsApp.Build(args).Run();

@@ -1,0 +1,260 @@
+using Dapper;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Messaging;
+using EcpayEvents.Messaging.StepFunctions;
+using Microsoft.Extensions.Logging;
+
+namespace EcpayEvents.Payments.Timeouts;
+
+// Use case "reconcile a payment": the payment-timeout state machine's Reconcile task. When a pending
+// payment's timer fires, the ledger and ECPay's QueryTradeInfo decide between settled / paid / expired /
+// extend; anything undecidable is an error, so the state machine retries and finally asks an operator.
+// The decision is a pure function (ReconcileRules.Decide); ReconcilePayment does the I/O around it.
+
+/// <summary>The transaction the timer is about, as the ledger has it now.</summary>
+public sealed record TimedTransaction(long Id, string Type, long Amount, string Status, string? MerchantTradeNo, DateTimeOffset? ExpiresAt)
+{
+    public bool IsFinal => Status is Transactions.TransactionStatus.Completed or Transactions.TransactionStatus.Failed or Transactions.TransactionStatus.Expired;
+}
+
+/// <summary>What to do next. Only <see cref="Answer"/> and <see cref="Fail"/> end a reconcile.</summary>
+public abstract record ReconcileDecision
+{
+    private ReconcileDecision() { }
+
+    /// <summary>Tell the state machine this (settled, or extend with a later expiresAt).</summary>
+    public sealed record Answer(ReconcileAnswer Result, string Why) : ReconcileDecision;
+
+    /// <summary>The ledger alone cannot decide: ask ECPay, then decide again with its answer.</summary>
+    public sealed record AskEcpay : ReconcileDecision;
+
+    /// <summary>ECPay says paid: put its answer on the payment-results queue for Settlement, answer paid.</summary>
+    public sealed record EnqueuePaid(TradeInfo Trade) : ReconcileDecision;
+
+    /// <summary>Not paid and past the deadline: expire the transaction if it is still pending (and not extended meanwhile).</summary>
+    public sealed record Expire(string Why) : ReconcileDecision;
+
+    /// <summary>Cannot decide now: an error (HTTP 5xx), so the state machine retries and then goes to NeedsReview.</summary>
+    public sealed record Fail(string ErrorType, string Message) : ReconcileDecision;
+}
+
+/// <summary>The error types the Reconcile task reports (they appear as the error in the execution history).</summary>
+public static class ReconcileErrors
+{
+    public const string InvalidInput = "Reconcile.InvalidInput";
+    public const string TransactionMismatch = "Reconcile.TransactionMismatch";
+    public const string EcpayUnavailable = "Reconcile.EcpayUnavailable";
+    public const string EcpayThrottled = "Reconcile.EcpayThrottled";
+    public const string EcpayBadAnswer = "Reconcile.EcpayBadAnswer";
+    public const string UnknownTradeStatus = "Reconcile.UnknownTradeStatus";
+    public const string AmountMismatch = "Reconcile.AmountMismatch";
+    public const string NotYetExpired = "Reconcile.NotYetExpired";
+    public const string Internal = "Reconcile.InternalError";
+}
+
+/// <summary>The reconcile rules: (timer input, ledger row, ECPay's answer, now) → decision. No I/O.</summary>
+public static class ReconcileRules
+{
+    /// <summary>
+    /// A deadline counts as moved only when it is this much later than the timer's: the execution input
+    /// carries milliseconds, the ledger microseconds, and a rounding difference must not loop the timer.
+    /// </summary>
+    public static readonly TimeSpan ExtensionThreshold = TimeSpan.FromSeconds(1);
+
+    /// <summary>A timer may fire a little early (clock skew between Step Functions and us); earlier than this is a bug.</summary>
+    public static readonly TimeSpan EarlyTolerance = TimeSpan.FromSeconds(5);
+
+    /// <param name="input">The execution's state: which transaction, and the deadline the timer waited for.</param>
+    /// <param name="transaction">The ledger row by id; null when there is none.</param>
+    /// <param name="ecpay">ECPay's answer; null before it was asked.</param>
+    public static ReconcileDecision Decide(PaymentTimeoutInput input, TimedTransaction? transaction, QueryTradeInfoResult? ecpay, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+
+        // The scheduler may start the timer before the deposit commits; a deposit that never committed
+        // never reached ECPay either, so there is nothing to wait for.
+        if (transaction is null)
+            return Settled($"transaction {input.TransactionId} does not exist (never committed)");
+        if (!string.Equals(transaction.MerchantTradeNo, input.MerchantTradeNo, StringComparison.Ordinal) || transaction.Type != Transactions.TransactionType.Deposit)
+            return new ReconcileDecision.Fail(ReconcileErrors.TransactionMismatch,
+                $"transaction {transaction.Id} is a {transaction.Type} with MerchantTradeNo '{transaction.MerchantTradeNo}', not the deposit '{input.MerchantTradeNo}'");
+        if (transaction.IsFinal)
+            return Settled($"transaction is already {transaction.Status}");
+
+        if (ecpay is null)
+            return new ReconcileDecision.AskEcpay();
+
+        // Paid wins over everything: money received is credited, whatever the deadline says.
+        if (ecpay is QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.Paid, Trade: var paid })
+        {
+            return paid.TradeAmt == transaction.Amount
+                ? new ReconcileDecision.EnqueuePaid(paid)
+                // Settlement would reject it and the transaction would stay pending with no timer left: an operator must look.
+                : new ReconcileDecision.Fail(ReconcileErrors.AmountMismatch,
+                    $"ECPay says paid {paid.TradeAmt} TWD (TradeNo {paid.TradeNo}), the transaction is {transaction.Amount} TWD");
+        }
+
+        // A later deadline (PaymentInfoURL: ATM/CVS/BARCODE number issued) means wait, whatever else ECPay
+        // said or whether it answered at all: waiting decides nothing, and ECPay is asked again then.
+        if (transaction.ExpiresAt is { } moved && moved > input.ExpiresAt + ExtensionThreshold)
+            return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, moved),
+                $"deadline moved to {moved:O} (payment number issued)");
+
+        switch (ecpay)
+        {
+            case QueryTradeInfoResult.Answered { Trade: var trade }:
+                if (trade.Status == TradeStatus.Unknown)
+                    // Never paid, never final: ask again later (and an operator after the retries).
+                    return new ReconcileDecision.Fail(ReconcileErrors.UnknownTradeStatus, $"ECPay answered TradeStatus {trade.TradeStatusCode}, which this system does not know");
+                if (now < input.ExpiresAt - EarlyTolerance)
+                    return new ReconcileDecision.Fail(ReconcileErrors.NotYetExpired, $"woke up at {now:O}, before the deadline {input.ExpiresAt:O}");
+                return new ReconcileDecision.Expire(trade.Status switch
+                {
+                    TradeStatus.Unpaid => "ECPay: created, not paid (TradeStatus 0) and past the deadline",
+                    TradeStatus.NeverChosePaymentMethod => "ECPay: the customer never chose a payment method (TradeStatus 10200095)",
+                    TradeStatus.NotFound => "ECPay: order not found (TradeStatus 10200047): checkout never reached ECPay",
+                    _ => throw new ArgumentOutOfRangeException(nameof(ecpay), trade.Status, null),
+                });
+            case QueryTradeInfoResult.TransportFailed f:
+                return new ReconcileDecision.Fail(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: transport failed: {f.Reason}");
+            case QueryTradeInfoResult.TimedOut t:
+                return new ReconcileDecision.Fail(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: timed out: {t.Reason}");
+            case QueryTradeInfoResult.HttpFailed h:
+                return new ReconcileDecision.Fail(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: HTTP {h.StatusCode}: {Shorten(h.Body)}");
+            case QueryTradeInfoResult.Throttled th:
+                return new ReconcileDecision.Fail(ReconcileErrors.EcpayThrottled, $"QueryTradeInfo: HTTP 403, ECPay is throttling this merchant: {Shorten(th.Body)}");
+            case QueryTradeInfoResult.MacMismatch m:
+                return new ReconcileDecision.Fail(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: CheckMacValue does not verify (received {m.Received})");
+            case QueryTradeInfoResult.EcpayError e:
+                return new ReconcileDecision.Fail(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: ECPay error: {Shorten(e.Message)}");
+            case QueryTradeInfoResult.Malformed mf:
+                return new ReconcileDecision.Fail(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: malformed answer: {mf.Reason}");
+            default:
+                throw new ArgumentOutOfRangeException(nameof(ecpay), ecpay.GetType().Name, null);
+        }
+    }
+
+    private static ReconcileDecision.Answer Settled(string why) => new(new ReconcileAnswer(ReconcileOutcome.Settled), why);
+
+    private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+}
+
+/// <summary>The end of a reconcile: an answer for the state machine, or an error for it to retry.</summary>
+public sealed record ReconcileResult(ReconcileAnswer? Answer, ReconcileDecision.Fail? Error);
+
+/// <summary>Asks ECPay about one order (a seam so the use case does not care how).</summary>
+public delegate Task<QueryTradeInfoResult> QueryTradeInfo(string merchantTradeNo, CancellationToken ct);
+
+/// <summary>Reconciles one payment: reads the ledger, asks ECPay when needed, and applies the decision.</summary>
+public sealed partial class ReconcilePayment(
+    PaymentsDatabase database,
+    QueryTradeInfo queryTradeInfo,
+    PaymentResultPublisher publisher,
+    TimeProvider time,
+    ILogger<ReconcilePayment> log)
+{
+    public async Task<ReconcileResult> HandleAsync(PaymentTimeoutInput input, CancellationToken ct)
+    {
+        var transaction = await LoadAsync(input.TransactionId, ct);
+        QueryTradeInfoResult? ecpay = null;
+        // At most: decide, ask ECPay, decide, (expire lost a race) re-read and decide once more.
+        for (var round = 0; round < 3; round++)
+        {
+            var decision = ReconcileRules.Decide(input, transaction, ecpay, time.GetUtcNow());
+            switch (decision)
+            {
+                case ReconcileDecision.AskEcpay:
+                    ecpay = await queryTradeInfo(input.MerchantTradeNo, ct);
+                    LogAsked(log, input.MerchantTradeNo, Describe(ecpay));
+                    continue;
+
+                case ReconcileDecision.Answer answer:
+                    LogAnswered(log, input.MerchantTradeNo, answer.Result.Outcome, answer.Why);
+                    return new ReconcileResult(answer.Result, null);
+
+                case ReconcileDecision.EnqueuePaid paid:
+                    var message = new PaymentResultMessage(
+                        PaymentResultSource.QueryTradeInfo,
+                        // The verified fields exactly as ECPay sent them (CheckMacValue included): Settlement verifies again.
+                        paid.Trade.Fields.ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal),
+                        time.GetUtcNow());
+                    var messageId = await publisher.PublishAsync(message, ct);
+                    LogEnqueued(log, input.MerchantTradeNo, paid.Trade.TradeNo, paid.Trade.TradeAmt ?? 0, messageId);
+                    return new ReconcileResult(new ReconcileAnswer(ReconcileOutcome.Paid), null);
+
+                case ReconcileDecision.Expire expire:
+                    if (await ExpireAsync(transaction!.Id, input.ExpiresAt, ct))
+                    {
+                        LogExpired(log, input.MerchantTradeNo, transaction.Id, expire.Why);
+                        return new ReconcileResult(new ReconcileAnswer(ReconcileOutcome.Expired), null);
+                    }
+                    // Settled or extended between our read and the update: decide again on the row as it is now.
+                    LogExpireLostRace(log, input.MerchantTradeNo, transaction.Id);
+                    transaction = await LoadAsync(input.TransactionId, ct);
+                    continue;
+
+                case ReconcileDecision.Fail fail:
+                    LogFailed(log, input.MerchantTradeNo, fail.ErrorType, fail.Message);
+                    return new ReconcileResult(null, fail);
+            }
+        }
+        throw new InvalidOperationException($"reconcile of {input.MerchantTradeNo} did not converge");
+    }
+
+    private async Task<TimedTransaction?> LoadAsync(long id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(
+            "SELECT id AS Id, type AS Type, amount AS Amount, status AS Status, merchant_trade_no AS MerchantTradeNo, expires_at AS ExpiresAt FROM transactions WHERE id = @id",
+            new { id });
+        return row is null ? null : new TimedTransaction(row.Id, row.Type, row.Amount, row.Status, row.MerchantTradeNo, DbTime.Utc(row.ExpiresAt));
+    }
+
+    /// <summary>
+    /// Only a pending transaction whose deadline has not moved past the timer's is expired: a payment
+    /// settled or a number issued meanwhile wins. False when the update touched no row.
+    /// </summary>
+    private async Task<bool> ExpireAsync(long id, DateTimeOffset deadline, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var latest = DbTime.ToDb(deadline + ReconcileRules.ExtensionThreshold);
+        var touched = await connection.ExecuteAsync(
+            "UPDATE transactions SET status = 'expired' WHERE id = @id AND status = 'pending' AND (expires_at IS NULL OR expires_at <= @latest)",
+            new { id, latest });
+        return touched == 1;
+    }
+
+    private static string Describe(QueryTradeInfoResult result) => result switch
+    {
+        QueryTradeInfoResult.Answered a => $"TradeStatus {a.Trade.TradeStatusCode} ({a.Trade.Status})",
+        _ => result.GetType().Name,
+    };
+
+    private sealed class Row
+    {
+        public long Id { get; set; }
+        public string Type { get; set; } = "";
+        public long Amount { get; set; }
+        public string Status { get; set; } = "";
+        public string? MerchantTradeNo { get; set; }
+        public DateTime? ExpiresAt { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: QueryTradeInfo answered {Answer}")]
+    private static partial void LogAsked(ILogger logger, string merchantTradeNo, string answer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: {Outcome} ({Why})")]
+    private static partial void LogAnswered(ILogger logger, string merchantTradeNo, string outcome, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: paid per QueryTradeInfo (TradeNo {TradeNo}, {TradeAmt} TWD); enqueued as message {MessageId}")]
+    private static partial void LogEnqueued(ILogger logger, string merchantTradeNo, string tradeNo, long tradeAmt, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} expired ({Why})")]
+    private static partial void LogExpired(ILogger logger, string merchantTradeNo, long transactionId, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} changed before it could be expired; deciding again")]
+    private static partial void LogExpireLostRace(ILogger logger, string merchantTradeNo, long transactionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile {MerchantTradeNo}: {ErrorType}: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string merchantTradeNo, string errorType, string reason);
+}
