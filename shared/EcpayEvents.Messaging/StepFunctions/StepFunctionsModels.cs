@@ -71,8 +71,8 @@ public sealed record GetExecutionHistoryResponse(
     [property: JsonPropertyName("nextToken")] string? NextToken);
 
 /// <summary>
-/// One history event. Only the details our state machine produces are typed; any other
-/// <c>…EventDetails</c> is kept in <see cref="OtherDetails"/>.
+/// One history event. Only the details our state machine (Lambda tasks, Wait/Choice/Pass/Succeed/Fail)
+/// produces are typed; others (Map, Parallel, service integrations) are ignored.
 /// </summary>
 public sealed record HistoryEvent(
     [property: JsonPropertyName("id")] long Id,
@@ -93,9 +93,6 @@ public sealed record HistoryEvent(
     [property: JsonPropertyName("lambdaFunctionScheduleFailedEventDetails")] ErrorEventDetails? LambdaFunctionScheduleFailedEventDetails = null,
     [property: JsonPropertyName("lambdaFunctionStartFailedEventDetails")] ErrorEventDetails? LambdaFunctionStartFailedEventDetails = null)
 {
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? OtherDetails { get; init; }
-
     /// <summary>The error of whichever failure this event records, if any.</summary>
     [JsonIgnore]
     public ErrorEventDetails? Failure =>
