@@ -1,0 +1,116 @@
+using EcpayEvents.Ecpay;
+using EcpayEvents.Messaging;
+using EcpayEvents.Payments.Settlement;
+
+namespace EcpayEvents.Payments.Tests;
+
+public sealed class PaymentNoticeTests
+{
+    private static Dictionary<string, string> ReturnUrl(string rtnCode = "1", string simulatePaid = "0") => new()
+    {
+        ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["StoreID"] = "", ["RtnCode"] = rtnCode, ["RtnMsg"] = "交易成功",
+        ["TradeNo"] = "2611250000000001", ["TradeAmt"] = "500", ["PaymentDate"] = "2026/11/25 12:00:00", ["PaymentType"] = "Credit_CreditCard",
+        ["PaymentTypeChargeFee"] = "10", ["TradeDate"] = "2026/11/25 11:59:00", ["SimulatePaid"] = simulatePaid, ["CheckMacValue"] = "X",
+    };
+
+    [Fact]
+    public void AReturnUrlWithRtnCode1IsPaid()
+    {
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, ReturnUrl(), out var n, out _));
+        Assert.Equal(NoticeKind.Paid, n.Kind);
+        Assert.Equal(500, n.TradeAmt);
+        Assert.Equal(new DateTimeOffset(2026, 11, 25, 4, 0, 0, TimeSpan.Zero), n.PaymentDate);
+        Assert.False(n.SimulatePaid);
+    }
+
+    [Fact]
+    public void AReturnUrlWithAnyOtherRtnCodeIsNotPaid()
+    {
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, ReturnUrl("10100058"), out var n, out _));
+        Assert.Equal(NoticeKind.NotPaid, n.Kind);
+        Assert.Equal(10100058, n.Code);
+    }
+
+    [Fact]
+    public void SimulatePaidIsRead()
+    {
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, ReturnUrl(simulatePaid: "1"), out var n, out _));
+        Assert.True(n.SimulatePaid);
+    }
+
+    [Fact]
+    public void AnAtmPaymentInfoCarriesTheVirtualAccountAndExpiry()
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["RtnCode"] = "2", ["RtnMsg"] = "Get VirtualAccount Succeeded",
+            ["TradeNo"] = "2611250000000001", ["TradeAmt"] = "500", ["PaymentType"] = "ATM_TAISHIN", ["TradeDate"] = "2026/11/25 11:59:00",
+            ["BankCode"] = "812", ["vAccount"] = "9103522175887271", ["ExpireDate"] = "2026/11/28",
+        };
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.PaymentInfoUrl, fields, out var n, out var error), error);
+        Assert.Equal(NoticeKind.NumberIssued, n.Kind);
+        Assert.Equal("9103522175887271", n.Issued!.VAccount);
+        Assert.Equal(TaiwanTime.Parse("2026/11/28 23:59:59"), n.Issued.ExpireDate);
+    }
+
+    [Fact]
+    public void AFailedPaymentInfoIsAnIssueFailure()
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["RtnCode"] = "10100050", ["RtnMsg"] = "failed",
+            ["TradeNo"] = "2611250000000001", ["TradeAmt"] = "500", ["PaymentType"] = "ATM_TAISHIN",
+        };
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.PaymentInfoUrl, fields, out var n, out var error), error);
+        Assert.Equal(NoticeKind.IssueFailed, n.Kind);
+        Assert.Null(n.Issued);
+    }
+
+    [Theory]
+    [InlineData("1", NoticeKind.Paid)]
+    [InlineData("0", NoticeKind.NotYetPaid)]
+    [InlineData("10200095", NoticeKind.NotPaid)]
+    [InlineData("10200047", NoticeKind.NotYetPaid)]
+    [InlineData("12345", NoticeKind.NotYetPaid)]
+    public void AQueryTradeInfoAnswerMapsTradeStatus(string tradeStatus, NoticeKind expected)
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["TradeNo"] = "2611250000000001", ["TradeAmt"] = "500",
+            ["PaymentDate"] = tradeStatus == "1" ? "2026/11/25 12:00:00" : "", ["PaymentType"] = "Credit_CreditCard", ["TradeStatus"] = tradeStatus,
+            ["HandlingCharge"] = "0", ["ItemName"] = "points",
+        };
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.QueryTradeInfo, fields, out var n, out var error), error);
+        Assert.Equal(expected, n.Kind);
+        Assert.False(n.SimulatePaid);
+        Assert.Equal(int.Parse(tradeStatus), n.Code);
+    }
+
+    [Fact]
+    public void APaidQueryTradeInfoAnswerWithoutAnAmountDoesNotParse()
+    {
+        var fields = new Dictionary<string, string> { ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["TradeNo"] = "1", ["TradeStatus"] = "1" };
+        Assert.False(PaymentNotice.TryParse(PaymentResultSource.QueryTradeInfo, fields, out _, out var error));
+        Assert.Contains("TradeAmt", error);
+    }
+
+    [Theory]
+    [InlineData("RtnCode", "x")]
+    [InlineData("TradeAmt", "12.5")]
+    [InlineData("SimulatePaid", "2")]
+    [InlineData("TradeNo", "123456789012345678901")]
+    public void MalformedFieldsDoNotParse(string field, string value)
+    {
+        var fields = ReturnUrl();
+        fields[field] = value;
+        Assert.False(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, fields, out _, out var error));
+        Assert.Contains(field, error);
+    }
+
+    [Fact]
+    public void AnUnknownSourceDoesNotParse()
+    {
+        Assert.False(PaymentNotice.TryParse("OrderResultURL", ReturnUrl(), out _, out var error));
+        Assert.Contains("unknown source", error);
+    }
+}
