@@ -1,4 +1,1 @@
-using EcpayEvents.Hosting;
-var app = EcpayEvents.Hosting.ServiceHost.CreateBuilder(args, defaultPort: 0).Build();
-app.MapHealth();
-app.Run();
+EcpayEvents.PaymentsApi.PaymentsApiApp.Build(args).Run();

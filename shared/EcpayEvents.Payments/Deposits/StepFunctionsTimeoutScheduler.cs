@@ -94,7 +94,7 @@ public static class PaymentTimeoutsServiceCollectionExtensions
         };
         // One client per process; pooled connections are recycled so DNS changes are seen.
         services.TryAddSingleton(_ => new StepFunctionsClient(
-            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(4) },
+            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(3) },
             options));
         services.Replace(ServiceDescriptor.Singleton<IPaymentTimeoutScheduler, StepFunctionsTimeoutScheduler>());
         return services;

@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Net;
+using EcpayEvents.Ecpay;
+
+namespace EcpayEvents.Sandbox;
+
+/// <summary>What the paying customer does, and the notifications ECPay owes the merchant for it.</summary>
+public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options, IHttpClientFactory httpClients, IHostApplicationLifetime lifetime, ILogger<Cashier> log)
+{
+    public const int CardDeclined = 10100058;
+
+    /// <summary>
+    /// Applies an action: card (pay), fail (card declined), atm / cvs / barcode (issue a number),
+    /// paid (pay the issued number). Null on success, or why not.
+    /// </summary>
+    public string? Act(SandboxOrder order, string action, bool twice)
+    {
+        lock (order)
+        {
+            var now = orders.Time.GetUtcNow();
+            switch (action)
+            {
+                case "card" or "fail" or "atm" or "cvs" or "barcode" when order.State != OrderState.Created:
+                    return $"order is {order.State}";
+                case "card" or "fail" or "atm" or "cvs" or "barcode" when !order.Allows(action):
+                    return $"ChoosePayment {order.ChoosePayment} does not offer {action}";
+                case "card":
+                    order.State = OrderState.Paid;
+                    order.PaymentType = order.ChoosePayment == ChoosePayment.WebAtm ? "WebATM_TAISHIN" : "Credit_CreditCard";
+                    order.PaymentDate = now;
+                    order.RtnCode = 1;
+                    order.RtnMsg = "交易成功";
+                    Notify(order, "ReturnURL", order.Field("ReturnURL"), PaymentFields(order), twice);
+                    return null;
+                case "fail":
+                    order.State = OrderState.Failed;
+                    order.PaymentType = "Credit_CreditCard";
+                    order.RtnCode = CardDeclined;
+                    order.RtnMsg = "付款失敗";
+                    if (options.NotifyFailures) Notify(order, "ReturnURL", order.Field("ReturnURL"), PaymentFields(order), twice);
+                    return null;
+                case "atm":
+                    order.State = OrderState.NumberIssued;
+                    order.PaymentType = "ATM_TAISHIN";
+                    order.RtnCode = 2;
+                    order.RtnMsg = "Get VirtualAccount Succeeded";
+                    order.BankCode = "812";
+                    order.VAccount = "9103" + SandboxOrders.Digits(10);
+                    var days = int.TryParse(order.Field("ExpireDate"), out var d) ? d : 3;
+                    order.ExpireDate = TaiwanTime.FormatDate(now.AddDays(days));
+                    NotifyInfo(order, twice);
+                    return null;
+                case "cvs":
+                    order.State = OrderState.NumberIssued;
+                    order.PaymentType = "CVS_CVS";
+                    order.RtnCode = PaymentInfo.CvsOrBarcodeNumberIssued;
+                    order.RtnMsg = "Get CVS Code Succeeded.";
+                    order.PaymentNo = "LLL" + SandboxOrders.Digits(11);
+                    var minutes = int.TryParse(order.Field("StoreExpireDate"), out var m) ? m : 10_080;
+                    order.ExpireDate = TaiwanTime.Format(now.AddMinutes(minutes));
+                    NotifyInfo(order, twice);
+                    return null;
+                case "barcode":
+                    order.State = OrderState.NumberIssued;
+                    order.PaymentType = "BARCODE_BARCODE";
+                    order.RtnCode = PaymentInfo.CvsOrBarcodeNumberIssued;
+                    order.RtnMsg = "Get CVS Code Succeeded.";
+                    var barcodeDays = int.TryParse(order.Field("StoreExpireDate"), out var bd) ? bd : 7;
+                    var expires = now.AddDays(barcodeDays);
+                    order.ExpireDate = TaiwanTime.FormatDate(expires);
+                    order.Barcode1 = TaiwanTime.ToTaiwan(expires).ToString("yyMMdd", CultureInfo.InvariantCulture) + "6Q2";
+                    order.Barcode2 = SandboxOrders.Digits(16);
+                    order.Barcode3 = SandboxOrders.Digits(15);
+                    NotifyInfo(order, twice);
+                    return null;
+                case "paid":
+                    if (order.State != OrderState.NumberIssued) return $"order is {order.State}; only an issued ATM/CVS/BARCODE number can be paid";
+                    order.State = OrderState.Paid;
+                    order.PaymentDate = now;
+                    order.RtnCode = 1;
+                    order.RtnMsg = "交易成功";
+                    Notify(order, "ReturnURL", order.Field("ReturnURL"), PaymentFields(order), twice);
+                    return null;
+                default:
+                    return $"unknown action '{action}' (card, fail, atm, cvs, barcode, paid)";
+            }
+        }
+    }
+
+    /// <summary>The ReturnURL / OrderResultURL fields (protocol notes §3), without CheckMacValue.</summary>
+    public static List<KeyValuePair<string, string>> PaymentFields(SandboxOrder order)
+    {
+        var paid = order.RtnCode == 1;
+        return
+        [
+            new("MerchantID", order.Field("MerchantID")),
+            new("MerchantTradeNo", order.MerchantTradeNo),
+            new("StoreID", ""),
+            new("RtnCode", order.RtnCode.ToString(CultureInfo.InvariantCulture)),
+            new("RtnMsg", order.RtnMsg),
+            new("TradeNo", order.TradeNo),
+            new("TradeAmt", order.TotalAmount.ToString(CultureInfo.InvariantCulture)),
+            new("PaymentDate", paid && order.PaymentDate is { } p ? TaiwanTime.Format(p) : ""),
+            new("PaymentType", order.PaymentType),
+            new("PaymentTypeChargeFee", paid ? Math.Round(order.TotalAmount * 0.0275m, 0).ToString(CultureInfo.InvariantCulture) : "0"),
+            new("TradeDate", TaiwanTime.Format(order.TradeDate)),
+            new("SimulatePaid", "0"),
+            new("CustomField1", order.Field("CustomField1")),
+            new("CustomField2", order.Field("CustomField2")),
+            new("CustomField3", order.Field("CustomField3")),
+            new("CustomField4", order.Field("CustomField4")),
+        ];
+    }
+
+    /// <summary>The PaymentInfoURL fields (protocol notes §4), without CheckMacValue.</summary>
+    public static List<KeyValuePair<string, string>> InfoFields(SandboxOrder order)
+    {
+        var fields = new List<KeyValuePair<string, string>>
+        {
+            new("MerchantID", order.Field("MerchantID")),
+            new("MerchantTradeNo", order.MerchantTradeNo),
+            new("StoreID", ""),
+            new("RtnCode", order.RtnCode.ToString(CultureInfo.InvariantCulture)),
+            new("RtnMsg", order.RtnMsg),
+            new("TradeNo", order.TradeNo),
+            new("TradeAmt", order.TotalAmount.ToString(CultureInfo.InvariantCulture)),
+            new("PaymentType", order.PaymentType),
+            new("TradeDate", TaiwanTime.Format(order.TradeDate)),
+            new("CustomField1", order.Field("CustomField1")),
+            new("CustomField2", order.Field("CustomField2")),
+            new("CustomField3", order.Field("CustomField3")),
+            new("CustomField4", order.Field("CustomField4")),
+        };
+        if (order.PaymentType.StartsWith("ATM", StringComparison.Ordinal))
+        {
+            fields.Add(new("BankCode", order.BankCode));
+            fields.Add(new("vAccount", order.VAccount));
+        }
+        else
+        {
+            fields.Add(new("PaymentNo", order.PaymentNo));
+            fields.Add(new("Barcode1", order.Barcode1));
+            fields.Add(new("Barcode2", order.Barcode2));
+            fields.Add(new("Barcode3", order.Barcode3));
+        }
+        fields.Add(new("ExpireDate", order.ExpireDate));
+        return fields;
+    }
+
+    public List<KeyValuePair<string, string>> Sign(IEnumerable<KeyValuePair<string, string>> fields)
+    {
+        var list = fields.Where(f => f.Key != CheckMacValue.FieldName).ToList();
+        list.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(list, options.HashKey, options.HashIv)));
+        return list;
+    }
+
+    private void NotifyInfo(SandboxOrder order, bool twice)
+    {
+        if (order.Field("PaymentInfoURL") is { Length: > 0 } url) Notify(order, "PaymentInfoURL", url, InfoFields(order), twice);
+    }
+
+    private void Notify(SandboxOrder order, string kind, string url, List<KeyValuePair<string, string>> fields, bool twice)
+    {
+        var delivery = new Delivery { Kind = kind, Url = url, Fields = fields, SendTwice = twice || options.SendTwice };
+        order.Deliveries.Add(delivery);
+        _ = Task.Run(() => DeliverAsync(order, delivery, lifetime.ApplicationStopping));
+    }
+
+    /// <summary>Posts until the answer is exactly <c>1|OK</c> (bounded), then once more when asked to send twice.</summary>
+    private async Task DeliverAsync(SandboxOrder order, Delivery delivery, CancellationToken stopping)
+    {
+        var client = httpClients.CreateClient("notifications");
+        var extra = delivery.SendTwice ? 1 : 0;
+        try
+        {
+            for (var attempt = 1; !stopping.IsCancellationRequested; attempt++)
+            {
+                // A re-send of a successful payment says RtnMsg=paid where the first said 交易成功.
+                var fields = delivery.Fields.Select(f => attempt > 1 && f.Key == "RtnMsg" && f.Value == "交易成功" ? new KeyValuePair<string, string>("RtnMsg", "paid") : f).ToList();
+                var rtnMsg = fields.First(f => f.Key == "RtnMsg").Value;
+                int? status = null;
+                string answer;
+                try
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                    timeout.CancelAfter(options.NotificationTimeout);
+                    using var content = new StringContent(EcpayForm.ToFormBody(Sign(fields)), System.Text.Encoding.UTF8, "application/x-www-form-urlencoded");
+                    using var response = await client.PostAsync(delivery.Url, content, timeout.Token);
+                    status = (int)response.StatusCode;
+                    answer = await response.Content.ReadAsStringAsync(timeout.Token);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !stopping.IsCancellationRequested)
+                {
+                    answer = e is TaskCanceledException ? "(timed out)" : $"({e.Message})";
+                }
+                var ok = status == (int)HttpStatusCode.OK && answer == "1|OK";
+                lock (order)
+                {
+                    delivery.Attempts.Add(new DeliveryAttempt(orders.Time.GetUtcNow(), rtnMsg, status, answer.Length > 200 ? answer[..200] : answer, ok));
+                    if (ok) delivery.Acknowledged = true;
+                }
+                LogAttempt(log, delivery.Kind, order.MerchantTradeNo, attempt, status, ok);
+                if (ok && extra-- <= 0) return;
+                if (!ok && attempt >= options.MaxAttempts)
+                {
+                    lock (order) delivery.GaveUp = true;
+                    LogGaveUp(log, delivery.Kind, order.MerchantTradeNo, attempt);
+                    return;
+                }
+                await Task.Delay(ok ? TimeSpan.FromMilliseconds(200) : options.RetryInterval, stopping);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} for {MerchantTradeNo}, attempt {Attempt}: HTTP {Status}, acknowledged {Acknowledged}")]
+    private static partial void LogAttempt(ILogger logger, string kind, string merchantTradeNo, int attempt, int? status, bool acknowledged);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} for {MerchantTradeNo}: gave up after {Attempts} attempts")]
+    private static partial void LogGaveUp(ILogger logger, string kind, string merchantTradeNo, int attempts);
+}

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using EcpayEvents.Ecpay;
+
+namespace EcpayEvents.Sandbox;
+
+public static class OrderState
+{
+    public const string Created = "created";
+    public const string NumberIssued = "number-issued";
+    public const string Paid = "paid";
+    public const string Failed = "failed";
+}
+
+/// <summary>One order as ECPay keeps it: the accepted checkout fields and what happened since. Guard with lock(order).</summary>
+public sealed class SandboxOrder
+{
+    public required EcpayForm Checkout { get; init; }
+    public required string MerchantTradeNo { get; init; }
+    public required string TradeNo { get; init; }
+    public required long TotalAmount { get; init; }
+    public required string ChoosePayment { get; init; }
+    public required DateTimeOffset TradeDate { get; init; }
+    public string State { get; set; } = OrderState.Created;
+    public string PaymentType { get; set; } = "";
+    public DateTimeOffset? PaymentDate { get; set; }
+    public int RtnCode { get; set; }
+    public string RtnMsg { get; set; } = "";
+    public string BankCode { get; set; } = "";
+    public string VAccount { get; set; } = "";
+    public string PaymentNo { get; set; } = "";
+    public string Barcode1 { get; set; } = "";
+    public string Barcode2 { get; set; } = "";
+    public string Barcode3 { get; set; } = "";
+    public string ExpireDate { get; set; } = "";
+    public List<Delivery> Deliveries { get; } = [];
+
+    public string Field(string key) => Checkout[key] ?? "";
+
+    /// <summary>Which actions ChoosePayment allows before anything happened.</summary>
+    public bool Allows(string action) => action switch
+    {
+        "card" or "fail" => ChoosePayment is Ecpay.ChoosePayment.Credit or Ecpay.ChoosePayment.All or Ecpay.ChoosePayment.WebAtm
+            or Ecpay.ChoosePayment.ApplePay or Ecpay.ChoosePayment.Twqr or Ecpay.ChoosePayment.Bnpl,
+        "atm" => ChoosePayment is Ecpay.ChoosePayment.Atm or Ecpay.ChoosePayment.All,
+        "cvs" => ChoosePayment is Ecpay.ChoosePayment.Cvs or Ecpay.ChoosePayment.All,
+        "barcode" => ChoosePayment is Ecpay.ChoosePayment.Barcode or Ecpay.ChoosePayment.All,
+        _ => false,
+    };
+}
+
+/// <summary>A notification ECPay owes the merchant, and every attempt to deliver it.</summary>
+public sealed class Delivery
+{
+    public required string Kind { get; init; }
+    public required string Url { get; init; }
+    /// <summary>The fields of the first attempt (re-sends of a paid result say RtnMsg=paid), without CheckMacValue.</summary>
+    public required IReadOnlyList<KeyValuePair<string, string>> Fields { get; init; }
+    public bool SendTwice { get; init; }
+    public bool Acknowledged { get; set; }
+    public bool GaveUp { get; set; }
+    public List<DeliveryAttempt> Attempts { get; } = [];
+}
+
+public sealed record DeliveryAttempt(DateTimeOffset At, string RtnMsg, int? Status, string Answer, bool Acknowledged);
+
+/// <summary>In-memory orders. A MerchantTradeNo, once accepted, is never accepted again (as at ECPay).</summary>
+public sealed class SandboxOrders(TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, SandboxOrder> orders = new(StringComparer.Ordinal);
+
+    public TimeProvider Time => time;
+
+    public bool TryAdd(SandboxOrder order) => orders.TryAdd(order.MerchantTradeNo, order);
+
+    public SandboxOrder? Find(string merchantTradeNo) => orders.GetValueOrDefault(merchantTradeNo);
+
+    public IReadOnlyList<SandboxOrder> All() => orders.Values.OrderBy(o => o.TradeDate).ToList();
+
+    /// <summary>ECPay's TradeNo: 16 digits (yyMMddHHmmss, Taiwan time, + 4 random digits).</summary>
+    public string NewTradeNo() =>
+        TaiwanTime.ToTaiwan(time.GetUtcNow()).ToString("yyMMddHHmmss", CultureInfo.InvariantCulture)
+        + RandomNumberGenerator.GetInt32(10_000).ToString("D4", CultureInfo.InvariantCulture);
+
+    public static string Digits(int count)
+    {
+        var chars = new char[count];
+        for (var i = 0; i < count; i++) chars[i] = (char)('0' + RandomNumberGenerator.GetInt32(10));
+        return new string(chars);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Net;
+using System.Reflection;
+using EcpayEvents.Payments.Transactions;
+
+namespace EcpayEvents.PaymentsApi;
+
+/// <summary>The HTML this API serves: the demo web page (embedded wwwroot/index.html), the return page, error pages.</summary>
+internal static class Pages
+{
+    private static readonly Lazy<string> index = new(() =>
+    {
+        using var stream = typeof(Pages).Assembly.GetManifestResourceStream("EcpayEvents.PaymentsApi.index.html")
+            ?? throw new InvalidOperationException("index.html is not embedded.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
+    public static string Index => index.Value;
+
+    private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
+
+    private const string Style = """
+        <style>
+          body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}
+          .card{border:1px solid #ddd;border-radius:8px;padding:1rem 1.25rem;margin:1rem 0}
+          .status{font-size:1.5rem;font-weight:600}
+          .completed{color:#137333}.failed,.expired{color:#b3261e}.pending{color:#8a6d00}
+          dt{font-weight:600;float:left;clear:left;width:11rem}dd{margin:0 0 .3rem 11rem}
+        </style>
+        """;
+
+    public static IResult Error(int status, string title, string detail) => TypedResults.Content($"""
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>{H(title)}</title>{Style}</head>
+        <body><h1 data-testid="error-title">{H(title)}</h1><p data-testid="error-detail">{H(detail)}</p><p><a href="/">Back to your account</a></p></body></html>
+        """, "text/html; charset=utf-8", null, status);
+
+    /// <summary>
+    /// Shows what ECPay told the browser, then polls GET /transactions/{id} (with If-None-Match) until
+    /// the ledger says completed, failed or expired, and shows the balance. It never changes state.
+    /// </summary>
+    public static string OrderResult(TransactionView transaction, EcpayEvents.Ecpay.OrderResult result)
+    {
+        var ecpaySays = result.RtnCode == 1 ? "ECPay reports the payment succeeded; waiting for confirmation…" : $"ECPay reports: {result.RtnMsg} (code {result.RtnCode}).";
+        var id = transaction.Id.ToString(CultureInfo.InvariantCulture);
+        var userId = transaction.UserId.ToString(CultureInfo.InvariantCulture);
+        return $$"""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Payment {{H(transaction.MerchantTradeNo)}}</title>{{Style}}</head>
+            <body>
+            <h1>Your deposit</h1>
+            <div class="card">
+              <dl>
+                <dt>Order</dt><dd data-testid="merchant-trade-no">{{H(transaction.MerchantTradeNo)}}</dd>
+                <dt>Amount</dt><dd data-testid="amount">{{transaction.Amount.ToString(CultureInfo.InvariantCulture)}} TWD</dd>
+                <dt>ECPay trade number</dt><dd>{{H(result.TradeNo)}}</dd>
+                <dt>Payment type</dt><dd>{{H(result.PaymentType)}}</dd>
+              </dl>
+              <p data-testid="ecpay-message">{{H(ecpaySays)}}</p>
+              <p>Status: <span id="status" data-testid="status" class="status {{H(transaction.Status)}}">{{H(transaction.Status)}}</span></p>
+              <p>Balance: <span id="balance" data-testid="balance">…</span> TWD</p>
+            </div>
+            <p><a href="/" data-testid="back">Back to your account</a></p>
+            <script>
+            (function () {
+              const id = {{id}}, userId = {{userId}};
+              let etag = null, tries = 0;
+              const statusEl = document.getElementById('status'), balanceEl = document.getElementById('balance');
+              async function balance() {
+                const r = await fetch('/users/' + userId, { headers: { Accept: 'application/json' } });
+                if (r.ok) balanceEl.textContent = (await r.json()).balance;
+              }
+              async function poll() {
+                tries++;
+                try {
+                  const headers = { Accept: 'application/json' };
+                  if (etag) headers['If-None-Match'] = etag;
+                  const r = await fetch('/transactions/' + id, { headers, cache: 'no-store' });
+                  if (r.status === 200) {
+                    etag = r.headers.get('ETag');
+                    const t = await r.json();
+                    statusEl.textContent = t.status;
+                    statusEl.className = 'status ' + t.status;
+                    if (t.status !== 'pending') { statusEl.dataset.final = 'true'; await balance(); return; }
+                  }
+                } catch (e) { /* network hiccup: try again */ }
+                setTimeout(poll, tries < 30 ? 1000 : 5000);
+              }
+              balance();
+              poll();
+            })();
+            </script>
+            </body></html>
+            """;
+    }
+}

@@ -1,0 +1,55 @@
+using EcpayEvents.Hosting;
+using EcpayEvents.Payments;
+using EcpayEvents.Payments.Deposits;
+using EcpayEvents.Payments.Transactions;
+using EcpayEvents.Payments.Users;
+using EcpayEvents.Payments.Withdrawals;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace EcpayEvents.PaymentsApi;
+
+/// <summary>Users, deposits, withdrawals, status polling and the browser pages (default port 5080).</summary>
+public static class PaymentsApiApp
+{
+    public const int DefaultPort = 5080;
+
+    /// <param name="configureServices">Tests replace seams here (e.g. <see cref="IPaymentTimeoutScheduler"/>).</param>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = ServiceHost.CreateBuilder(args, DefaultPort);
+        var services = builder.Services;
+
+        services.AddOptions<PaymentsApiSettings>().Bind(builder.Configuration).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PaymentsApiSettings>, PaymentsApiSettingsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PaymentsApiSettings>>().Value);
+        services.AddSingleton(sp => sp.GetRequiredService<PaymentsApiSettings>().PaymentsApi.Deposit);
+        services.AddSingleton(sp => sp.GetRequiredService<PaymentsApiSettings>().PaymentsApi.Withdrawal);
+        services.AddSingleton(sp => new PaymentsDatabase(sp.GetRequiredService<PaymentsApiSettings>().Database.ConnectionString));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IPaymentTimeoutScheduler, LoggingPaymentTimeoutScheduler>();
+        services.AddPaymentTimeouts(builder.Configuration); // Step Functions when StepFunctions:StateMachineArn is set
+        services.AddSingleton<CreateUser>();
+        services.AddSingleton<GetUser>();
+        services.AddSingleton<GetTransaction>();
+        services.AddSingleton<ListUserTransactions>();
+        services.AddSingleton<RequestDeposit>();
+        services.AddSingleton<StartCheckout>();
+        services.AddSingleton<Withdraw>();
+
+        services.Configure<JsonOptions>(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PaymentsApiJsonContext.Default));
+        // Binding failures (malformed JSON, a string where a number belongs) throw, so the handler below
+        // can answer a problem that names the field instead of an empty 400.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddExceptionHandler<BadRequestProblems>();
+        configureServices?.Invoke(services);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapHealth();
+        app.MapPaymentsApi();
+        return app;
+    }
+}

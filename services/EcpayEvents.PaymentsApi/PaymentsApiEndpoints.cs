@@ -1,0 +1,230 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Payments.Deposits;
+using EcpayEvents.Payments.Transactions;
+using EcpayEvents.Payments.Users;
+using EcpayEvents.Payments.Withdrawals;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
+
+namespace EcpayEvents.PaymentsApi;
+
+/// <summary>Every route of the Payments API. Errors are RFC 7807 problem details naming the field.</summary>
+public static class PaymentsApiEndpoints
+{
+    public static IEndpointRouteBuilder MapPaymentsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", WebPage);
+
+        app.MapPost("/users", CreateUser);
+        app.MapGet("/users/{id}", GetUser);
+        app.MapGet("/users/{id}/transactions", ListTransactions);
+        app.MapPost("/users/{id}/deposits", RequestDeposit);
+        app.MapPost("/users/{id}/withdrawals", Withdraw);
+
+        app.MapGet("/transactions/{id}", GetTransaction);
+
+        app.MapGet("/checkout/{id}", Checkout);
+        app.MapPost("/ecpay/order-result", OrderResult);
+        return app;
+    }
+
+    public static ContentHttpResult WebPage() => TypedResults.Content(Pages.Index, "text/html; charset=utf-8");
+
+    public static async Task<Results<Created<CreatedUser>, ValidationProblem>> CreateUser(CreateUserRequest body, CreateUser createUser, CancellationToken ct)
+    {
+        var errors = Payments.Users.CreateUser.Validate(body);
+        if (errors.Count > 0) return Invalid(errors);
+        var user = await createUser.HandleAsync(body, ct);
+        return TypedResults.Created($"/users/{user.Id}", user);
+    }
+
+    public static async Task<Results<Ok<UserView>, NotFound<ProblemDetails>, ValidationProblem>> GetUser(string id, GetUser getUser, CancellationToken ct)
+    {
+        if (!TryParseId(id, out var userId)) return InvalidId("id");
+        return await getUser.HandleAsync(userId, ct) is { } user ? TypedResults.Ok(user) : UserNotFound(userId);
+    }
+
+    public static async Task<Results<Ok<TransactionPage>, NotFound<ProblemDetails>, ValidationProblem>> ListTransactions(
+        string id, string? limit, string? cursor, ListUserTransactions list, CancellationToken ct)
+    {
+        if (!TryParseId(id, out var userId)) return InvalidId("id");
+        var errors = ListUserTransactions.TryParse(limit, cursor, out var take, out var beforeId);
+        if (errors.Count > 0) return Invalid(errors);
+        return await list.HandleAsync(userId, take, beforeId, ct) is { } page ? TypedResults.Ok(page) : UserNotFound(userId);
+    }
+
+    public static async Task<Results<Created<DepositResponse>, NotFound<ProblemDetails>, ValidationProblem, ProblemHttpResult>> RequestDeposit(
+        string id, DepositRequest body, RequestDeposit requestDeposit, PaymentsApiSettings settings, HttpResponse response, CancellationToken ct)
+    {
+        if (!TryParseId(id, out var userId)) return InvalidId("id");
+        var errors = requestDeposit.Validate(body, out var method);
+        if (errors.Count > 0) return Invalid(errors);
+        var (outcome, deposit) = await requestDeposit.HandleAsync(userId, body, method, ct);
+        switch (outcome)
+        {
+            case DepositOutcome.UserNotFound:
+                return UserNotFound(userId);
+            case DepositOutcome.SchedulingFailed:
+                response.Headers.RetryAfter = "5";
+                return TypedResults.Problem(
+                    title: "The deposit could not be started.",
+                    detail: "Its payment timeout could not be scheduled, so nothing was created. Try again shortly.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        var d = deposit!;
+        var checkoutUrl = settings.PublicUrl($"/checkout/{d.TransactionId}");
+        return TypedResults.Created($"/transactions/{d.TransactionId}",
+            new DepositResponse(d.TransactionId, d.MerchantTradeNo, TransactionStatus.Pending, d.Amount, d.PaymentMethod, d.ExpiresAt, checkoutUrl));
+    }
+
+    public static async Task<Results<Created<WithdrawalCompleted>, NotFound<ProblemDetails>, ValidationProblem, Conflict<ProblemDetails>>> Withdraw(
+        string id, WithdrawalRequest body, Withdraw withdraw, CancellationToken ct)
+    {
+        if (!TryParseId(id, out var userId)) return InvalidId("id");
+        var errors = withdraw.Validate(body);
+        if (errors.Count > 0) return Invalid(errors);
+        var (outcome, withdrawal, balance) = await withdraw.HandleAsync(userId, body, ct);
+        return outcome switch
+        {
+            WithdrawalOutcome.UserNotFound => UserNotFound(userId),
+            WithdrawalOutcome.InsufficientBalance => TypedResults.Conflict(new ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "Insufficient balance.",
+                Detail = $"The balance is {balance} TWD; {body.Amount} TWD cannot be withdrawn.",
+                Type = "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+                Extensions = { ["balance"] = balance },
+            }),
+            _ => TypedResults.Created($"/transactions/{withdrawal!.TransactionId}", withdrawal),
+        };
+    }
+
+    /// <summary>
+    /// For polling: never cached (Cache-Control: no-store), but with an ETag — a hash of the body, so
+    /// it changes exactly when anything the client sees changes — and If-None-Match → 304.
+    /// </summary>
+    public static async Task<Results<Ok<TransactionView>, StatusCodeHttpResult, NotFound<ProblemDetails>, ValidationProblem>> GetTransaction(
+        string id, GetTransaction getTransaction, HttpContext context, CancellationToken ct)
+    {
+        if (!TryParseId(id, out var transactionId)) return InvalidId("id");
+        var transaction = await getTransaction.ByIdAsync(transactionId, ct);
+        if (transaction is null) return NotFoundProblem($"Transaction {transactionId} does not exist.");
+        var etag = ETagOf(transaction);
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.ETag = etag;
+        if (IfNoneMatch(context.Request, etag)) return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        return TypedResults.Ok(transaction);
+    }
+
+    /// <summary>
+    /// The checkoutUrl: a page whose form posts itself to ECPay (or, with Accept: application/json, the
+    /// fields for a script to post). Only for a pending deposit that has not expired.
+    /// </summary>
+    public static async Task<IResult> Checkout(string id, StartCheckout startCheckout, PaymentsApiSettings settings, HttpContext context, CancellationToken ct)
+    {
+        var wantsJson = WantsJson(context.Request);
+        if (!TryParseId(id, out var transactionId)) return wantsJson ? InvalidId("id") : Pages.Error(400, "Not a checkout link", "The transaction id must be a positive whole number.");
+        var checkout = new CheckoutSettings(
+            settings.Ecpay.Credentials(), settings.Ecpay.Endpoints(), settings.Ecpay.ReturnUrl,
+            string.IsNullOrEmpty(settings.Ecpay.PaymentInfoUrl) ? null : settings.Ecpay.PaymentInfoUrl,
+            settings.OrderResultUrl, settings.PublicUrl("/"));
+        var (outcome, deposit, form) = await startCheckout.HandleAsync(transactionId, checkout, ct);
+        context.Response.Headers.CacheControl = "no-store";
+        return outcome switch
+        {
+            CheckoutOutcome.NotFound => wantsJson
+                ? NotFoundProblem($"Deposit {transactionId} does not exist.")
+                : Pages.Error(404, "No such deposit", $"Deposit {transactionId} does not exist."),
+            CheckoutOutcome.NotPending => wantsJson
+                ? TypedResults.Conflict(Problem(409, "The deposit is not pending.", $"Deposit {transactionId} is {deposit!.Status}; it cannot be paid again."))
+                : Pages.Error(409, "This deposit cannot be paid", $"Deposit {transactionId} is {deposit!.Status}."),
+            CheckoutOutcome.Expired => wantsJson
+                ? TypedResults.Problem(statusCode: 410, title: "The deposit has expired.", detail: $"Deposit {transactionId} expired at {deposit!.ExpiresAt:u}; start a new one.")
+                : Pages.Error(410, "This deposit has expired", "Start a new deposit."),
+            _ => wantsJson
+                ? TypedResults.Ok(new CheckoutFormResponse(deposit!.Id, form!.MerchantTradeNo, form.ActionUrl.AbsoluteUri, form.Fields.Select(f => new FormField(f.Key, f.Value)).ToList()))
+                : TypedResults.Content(form!.ToHtml(), "text/html; charset=utf-8"),
+        };
+    }
+
+    /// <summary>
+    /// ECPay's OrderResultURL: the browser's post after paying. Verified, then only displayed: the page
+    /// polls the transaction, whose status only Settlement changes.
+    /// </summary>
+    public static async Task<IResult> OrderResult(HttpRequest request, GetTransaction getTransaction, PaymentsApiSettings settings, CancellationToken ct)
+    {
+        var body = await ReadSmallBodyAsync(request, 64 * 1024, ct);
+        var credentials = settings.Ecpay.Credentials();
+        if (body is null || !EcpayForm.TryParse(body, out var form, out _) || !CheckMacValue.Verify(form, credentials.HashKey, credentials.HashIv)
+            || !EcpayEvents.Ecpay.OrderResult.TryParse(form, out var result, out _) || result.MerchantId != credentials.MerchantId)
+        {
+            return Pages.Error(400, "This payment result could not be verified", "The result did not come from ECPay. Your payment status is unchanged; check your transactions.");
+        }
+        var transaction = await getTransaction.ByMerchantTradeNoAsync(result.MerchantTradeNo, ct);
+        if (transaction is null) return Pages.Error(404, "Unknown order", $"No deposit has the number {result.MerchantTradeNo}.");
+        return TypedResults.Content(Pages.OrderResult(transaction, result), "text/html; charset=utf-8");
+    }
+
+    private static bool TryParseId(string raw, out long id) =>
+        long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out id) && id > 0 && raw.Length <= 19;
+
+    private static ValidationProblem InvalidId(string field) =>
+        Invalid(new Dictionary<string, string[]> { [field] = ["must be a positive whole number."] });
+
+    private static ValidationProblem Invalid(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "The request is not valid.");
+
+    private static ProblemDetails Problem(int status, string title, string detail) => new() { Status = status, Title = title, Detail = detail };
+
+    private static NotFound<ProblemDetails> NotFoundProblem(string detail) =>
+        TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "Not found.", Detail = detail, Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5" });
+
+    private static NotFound<ProblemDetails> UserNotFound(long id) => NotFoundProblem($"User {id} does not exist.");
+
+    private static string ETagOf(TransactionView transaction)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(transaction, PaymentsApiJsonContext.Default.TransactionView);
+        return "\"" + Convert.ToHexStringLower(SHA256.HashData(json).AsSpan(0, 12)) + "\"";
+    }
+
+    private static bool IfNoneMatch(HttpRequest request, string etag)
+    {
+        var header = request.Headers.IfNoneMatch;
+        if (header.Count == 0) return false;
+        if (!EntityTagHeaderValue.TryParseList(header, out var tags)) return false;
+        var current = EntityTagHeaderValue.Parse(etag);
+        return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || t.Compare(current, useStrongComparison: false));
+    }
+
+    private static bool WantsJson(HttpRequest request)
+    {
+        var accept = request.Headers.Accept.ToString();
+        return accept.Contains("application/json", StringComparison.OrdinalIgnoreCase) && !accept.Contains("text/html", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static async Task<string?> ReadSmallBodyAsync(HttpRequest request, int maxBytes, CancellationToken ct)
+    {
+        if (request.ContentLength > maxBytes) return null;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > maxBytes) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer.ToArray());
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EcpayEvents.Payments.Deposits;
+using EcpayEvents.Payments.Transactions;
+using EcpayEvents.Payments.Users;
+using EcpayEvents.Payments.Withdrawals;
+
+namespace EcpayEvents.PaymentsApi;
+
+/// <summary>201 answer of POST /users/{id}/deposits.</summary>
+public sealed record DepositResponse(
+    [property: JsonPropertyName("transactionId")] long TransactionId,
+    [property: JsonPropertyName("merchantTradeNo")] string MerchantTradeNo,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("amount")] long Amount,
+    [property: JsonPropertyName("paymentMethod")] string PaymentMethod,
+    [property: JsonPropertyName("expiresAt")] DateTimeOffset ExpiresAt,
+    [property: JsonPropertyName("checkoutUrl")] string CheckoutUrl);
+
+public sealed record FormField(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("value")] string Value);
+
+/// <summary>GET /checkout/{id} with Accept: application/json — the form for scripts to post themselves.</summary>
+public sealed record CheckoutFormResponse(
+    [property: JsonPropertyName("transactionId")] long TransactionId,
+    [property: JsonPropertyName("merchantTradeNo")] string MerchantTradeNo,
+    [property: JsonPropertyName("action")] string Action,
+    [property: JsonPropertyName("fields")] IReadOnlyList<FormField> Fields);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(CreateUserRequest))]
+[JsonSerializable(typeof(CreatedUser))]
+[JsonSerializable(typeof(UserView))]
+[JsonSerializable(typeof(TransactionView))]
+[JsonSerializable(typeof(TransactionPage))]
+[JsonSerializable(typeof(DepositRequest))]
+[JsonSerializable(typeof(DepositResponse))]
+[JsonSerializable(typeof(WithdrawalRequest))]
+[JsonSerializable(typeof(WithdrawalCompleted))]
+[JsonSerializable(typeof(CheckoutFormResponse))]
+public sealed partial class PaymentsApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using EcpayEvents.Ecpay;
+
+namespace EcpayEvents.Payments.Deposits;
+
+/// <summary>Deposit settings (bound from <c>PaymentsApi:Deposit</c>).</summary>
+public sealed class DepositOptions
+{
+    /// <summary>Inclusive limits for any method; ECPay's own per-method limits (e.g. Credit ≥ 5) apply on top.</summary>
+    public long MinAmount { get; set; } = 1;
+    public long MaxAmount { get; set; } = 199_999;
+    /// <summary>1–4 upper-case letters or digits that start every MerchantTradeNo (tells environments apart).</summary>
+    public string MerchantTradeNoPrefix { get; set; } = "EE";
+    /// <summary>ChoosePayment values a customer may pick; empty means every value ECPay knows.</summary>
+    public string[] PaymentMethods { get; set; } = [];
+    public DepositExpiryOptions Expiry { get; set; } = new();
+
+    public IEnumerable<string> Problems()
+    {
+        if (MinAmount < 1) yield return "PaymentsApi:Deposit:MinAmount must be at least 1.";
+        if (MaxAmount < MinAmount) yield return "PaymentsApi:Deposit:MaxAmount must be at least MinAmount.";
+        if (MerchantTradeNoPrefix.Length is < 1 or > 4 || !MerchantTradeNoPrefix.All(c => char.IsAsciiDigit(c) || char.IsAsciiLetterUpper(c)))
+            yield return "PaymentsApi:Deposit:MerchantTradeNoPrefix must be 1–4 upper-case letters or digits.";
+        foreach (var m in PaymentMethods.Where(m => !ChoosePayment.Known.Contains(m)))
+            yield return $"PaymentsApi:Deposit:PaymentMethods: '{m}' is not an ECPay ChoosePayment value.";
+        foreach (var p in Expiry.Problems()) yield return p;
+    }
+
+    public IReadOnlyCollection<string> AllowedMethods => PaymentMethods.Length == 0 ? ChoosePayment.Known : PaymentMethods;
+}
+
+/// <summary>
+/// How long a pending deposit stays payable, per method (TimeSpans, e.g. "00:30:00", "3.00:00:00").
+/// Local configuration uses minutes so timeouts can be watched; ECPay's own parameters are derived
+/// from these (see <see cref="DepositExpiry"/>).
+/// </summary>
+public sealed class DepositExpiryOptions
+{
+    /// <summary>Credit, WebATM, ApplePay, TWQR, BNPL and ALL (the time to choose and pay online).</summary>
+    public TimeSpan Online { get; set; } = TimeSpan.FromMinutes(30);
+    /// <summary>ATM virtual account (ECPay ExpireDate, 1–60 days).</summary>
+    public TimeSpan Atm { get; set; } = TimeSpan.FromDays(3);
+    /// <summary>CVS payment code (ECPay StoreExpireDate in minutes, ≤ 30 days).</summary>
+    public TimeSpan Cvs { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>BARCODE (ECPay StoreExpireDate in days, 1–30).</summary>
+    public TimeSpan Barcode { get; set; } = TimeSpan.FromDays(7);
+
+    public IEnumerable<string> Problems()
+    {
+        if (Online <= TimeSpan.Zero || Online > TimeSpan.FromDays(1)) yield return "PaymentsApi:Deposit:Expiry:Online must be between 0 and 1 day.";
+        if (Atm <= TimeSpan.Zero || Atm > TimeSpan.FromDays(60)) yield return "PaymentsApi:Deposit:Expiry:Atm must be between 0 and 60 days.";
+        if (Cvs <= TimeSpan.Zero || Cvs > TimeSpan.FromDays(30)) yield return "PaymentsApi:Deposit:Expiry:Cvs must be between 0 and 30 days.";
+        if (Barcode <= TimeSpan.Zero || Barcode > TimeSpan.FromDays(30)) yield return "PaymentsApi:Deposit:Expiry:Barcode must be between 0 and 30 days.";
+    }
+}
+
+/// <summary>When a deposit expires, and the ECPay parameters that make ECPay's deadline match.</summary>
+public sealed record DepositExpiry(DateTimeOffset ExpiresAt, int? ExpireDate, int? StoreExpireDate)
+{
+    /// <summary>
+    /// Online methods: created + Online. ATM/BARCODE: ECPay counts whole days and ends at the end of the
+    /// last day (Taiwan time), so a whole-day setting expires then; a shorter (local) setting is sent
+    /// as 1 day and expires after the setting. CVS: minutes, exact. ALL: online expiry, plus ATM's
+    /// ExpireDate in case the customer picks ATM (the timeout is extended when a number is issued).
+    /// ECPay's deadline is therefore never earlier than ours; a payment after our expiry is still
+    /// credited (and flagged) by Settlement.
+    /// </summary>
+    public static DepositExpiry For(string method, DateTimeOffset createdAt, DepositExpiryOptions options) => method switch
+    {
+        ChoosePayment.Atm => Days(createdAt, options.Atm, 60, atm: true),
+        ChoosePayment.Barcode => Days(createdAt, options.Barcode, 30, atm: false),
+        ChoosePayment.Cvs => new(createdAt + options.Cvs, null, (int)Math.Clamp(Math.Ceiling(options.Cvs.TotalMinutes), 1, 43_200)),
+        ChoosePayment.All => new(createdAt + options.Online, AtmDays(options.Atm), null),
+        _ => new(createdAt + options.Online, null, null),
+    };
+
+    private static int AtmDays(TimeSpan atm) => (int)Math.Clamp(Math.Ceiling(atm.TotalDays), 1, 60);
+
+    private static DepositExpiry Days(DateTimeOffset createdAt, TimeSpan setting, int maxDays, bool atm)
+    {
+        var days = (int)Math.Clamp(Math.Ceiling(setting.TotalDays), 1, maxDays);
+        var wholeDays = setting.Ticks % TimeSpan.TicksPerDay == 0;
+        var expiresAt = wholeDays ? EndOfTaiwanDay(createdAt, days) : createdAt + setting;
+        return atm ? new(expiresAt, days, null) : new(expiresAt, null, days);
+    }
+
+    private static DateTimeOffset EndOfTaiwanDay(DateTimeOffset instant, int daysLater)
+    {
+        var taiwan = TaiwanTime.ToTaiwan(instant);
+        var day = new DateTimeOffset(taiwan.Date, TaiwanTime.Offset).AddDays(daysLater + 1).AddSeconds(-1);
+        return day.ToUniversalTime();
+    }
+}
+
+/// <summary>
+/// MerchantTradeNo: prefix + the creation time in milliseconds, base 36 (9 characters, sortable, good
+/// until the year 5188) + random base-36 characters up to 20 in all. ECPay rejects a reused number
+/// forever; the unique index makes reuse impossible, and a (vanishingly rare) collision is retried.
+/// </summary>
+public static class MerchantTradeNumber
+{
+    private const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    public const int Length = 20;
+
+    public static string New(string prefix, DateTimeOffset now)
+    {
+        var chars = new char[Length];
+        prefix.CopyTo(0, chars, 0, prefix.Length);
+        var ms = now.ToUnixTimeMilliseconds();
+        for (var i = prefix.Length + 8; i >= prefix.Length; i--)
+        {
+            chars[i] = Alphabet[(int)(ms % 36)];
+            ms /= 36;
+        }
+        for (var i = prefix.Length + 9; i < Length; i++)
+            chars[i] = Alphabet[RandomNumberGenerator.GetInt32(36)];
+        return new string(chars);
+    }
+
+    public static bool IsWellFormed(string? value) =>
+        value is { Length: >= 1 and <= Length } && value.All(char.IsAsciiLetterOrDigit);
+
+    internal static string Describe(long amount) => string.Create(CultureInfo.InvariantCulture, $"Deposit {amount} TWD");
+}

@@ -1,0 +1,106 @@
+using System.Text.Json.Serialization;
+using Dapper;
+
+namespace EcpayEvents.Payments.Transactions;
+
+/// <summary>What ATM/CVS/BARCODE issuing returned: where and how the customer can still pay.</summary>
+public sealed record PaymentInstructions(
+    [property: JsonPropertyName("bankCode")] string? BankCode,
+    [property: JsonPropertyName("vAccount")] string? VAccount,
+    [property: JsonPropertyName("paymentNo")] string? PaymentNo,
+    [property: JsonPropertyName("barcode1")] string? Barcode1,
+    [property: JsonPropertyName("barcode2")] string? Barcode2,
+    [property: JsonPropertyName("barcode3")] string? Barcode3);
+
+/// <summary>A deposit or withdrawal as the frontend polls it. Status only ever comes from the ledger.</summary>
+public sealed record TransactionView(
+    [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("userId")] long UserId,
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("amount")] long Amount,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("merchantTradeNo")] string? MerchantTradeNo,
+    [property: JsonPropertyName("paymentMethod")] string? PaymentMethod,
+    [property: JsonPropertyName("itemName")] string? ItemName,
+    [property: JsonPropertyName("paymentType")] string? PaymentType,
+    [property: JsonPropertyName("paymentInstructions")] PaymentInstructions? PaymentInstructions,
+    [property: JsonPropertyName("expiresAt")] DateTimeOffset? ExpiresAt,
+    [property: JsonPropertyName("paidAt")] DateTimeOffset? PaidAt,
+    [property: JsonPropertyName("createdAt")] DateTimeOffset CreatedAt,
+    [property: JsonPropertyName("updatedAt")] DateTimeOffset UpdatedAt)
+{
+    public bool IsFinal => Status is TransactionStatus.Completed or TransactionStatus.Failed or TransactionStatus.Expired;
+}
+
+public static class TransactionStatus
+{
+    public const string Pending = "pending";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+    public const string Expired = "expired";
+}
+
+public static class TransactionType
+{
+    public const string Deposit = "deposit";
+    public const string Withdrawal = "withdrawal";
+}
+
+/// <summary>One transaction by id or by MerchantTradeNo.</summary>
+public sealed class GetTransaction(PaymentsDatabase database)
+{
+    internal const string SelectColumns = """
+        SELECT id AS Id, user_id AS UserId, type AS Type, amount AS Amount, status AS Status,
+               merchant_trade_no AS MerchantTradeNo, payment_method AS PaymentMethod, item_name AS ItemName,
+               payment_type AS PaymentType, bank_code AS BankCode, v_account AS VAccount, payment_no AS PaymentNo,
+               barcode1 AS Barcode1, barcode2 AS Barcode2, barcode3 AS Barcode3,
+               expires_at AS ExpiresAt, paid_at AS PaidAt, created_at AS CreatedAt, updated_at AS UpdatedAt
+        FROM transactions
+        """;
+
+    public async Task<TransactionView?> ByIdAsync(long id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(SelectColumns + " WHERE id = @id", new { id });
+        return row?.ToView();
+    }
+
+    public async Task<TransactionView?> ByMerchantTradeNoAsync(string merchantTradeNo, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(SelectColumns + " WHERE merchant_trade_no = @merchantTradeNo", new { merchantTradeNo });
+        return row?.ToView();
+    }
+}
+
+internal sealed class TransactionRow
+{
+    public long Id { get; set; }
+    public long UserId { get; set; }
+    public string Type { get; set; } = "";
+    public long Amount { get; set; }
+    public string Status { get; set; } = "";
+    public string? MerchantTradeNo { get; set; }
+    public string? PaymentMethod { get; set; }
+    public string? ItemName { get; set; }
+    public string? PaymentType { get; set; }
+    public string? BankCode { get; set; }
+    public string? VAccount { get; set; }
+    public string? PaymentNo { get; set; }
+    public string? Barcode1 { get; set; }
+    public string? Barcode2 { get; set; }
+    public string? Barcode3 { get; set; }
+    public DateTime? ExpiresAt { get; set; }
+    public DateTime? PaidAt { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+
+    public TransactionView ToView()
+    {
+        var issued = BankCode ?? VAccount ?? PaymentNo ?? Barcode1;
+        return new TransactionView(
+            Id, UserId, Type, Amount, Status, MerchantTradeNo, PaymentMethod, ItemName, PaymentType,
+            issued is null ? null : new PaymentInstructions(BankCode, VAccount, PaymentNo, Barcode1, Barcode2, Barcode3),
+            DbTime.Utc(ExpiresAt), DbTime.Utc(PaidAt), DbTime.Utc(CreatedAt), DbTime.Utc(UpdatedAt));
+    }
+}
