@@ -51,7 +51,7 @@ public static class TimeoutsApp
 /// <summary>
 /// Configuration (read and checked at start; a missing setting fails with its name):
 /// <c>Database:ConnectionString</c>; <c>Ecpay:MerchantId</c>, <c>Ecpay:HashKey</c>, <c>Ecpay:HashIv</c>, and
-/// <c>Ecpay:BaseUrl</c> (the sandbox) or <c>Ecpay:Environment</c> (stage, the default, or production);
+/// <c>Ecpay:BaseUrl</c> (the sandbox; wins) or <c>Ecpay:Environment</c> (stage, the default, or production; any case);
 /// optional <c>Ecpay:Query:MaxRetries</c>/<c>AttemptTimeoutSeconds</c>/<c>TotalTimeoutSeconds</c>;
 /// <c>Sqs:QueueUrl</c>, <c>Sqs:ServiceUrl</c> (local only), <c>Sqs:Region</c> — the same keys as Notifications.
 /// </summary>
@@ -97,7 +97,8 @@ public sealed record TimeoutsSettings(
             {
                 case null or "" or "stage": break;
                 case "production": endpoints = EcpayEndpoints.Production; break;
-                case var other: problems.Add($"Ecpay:Environment must be stage or production, not '{other}'"); break;
+                case "sandbox": problems.Add("Ecpay:BaseUrl is required with Ecpay:Environment sandbox"); break;
+                case var other: problems.Add($"Ecpay:Environment must be stage, production or sandbox, not '{other}'"); break;
             }
         }
         var sqs = new SqsOptions

@@ -42,6 +42,7 @@ public abstract record ReconcileDecision
 public static class ReconcileErrors
 {
     public const string InvalidInput = "Reconcile.InvalidInput";
+    public const string TransactionNotFound = "Reconcile.TransactionNotFound";
     public const string TransactionMismatch = "Reconcile.TransactionMismatch";
     public const string EcpayUnavailable = "Reconcile.EcpayUnavailable";
     public const string EcpayThrottled = "Reconcile.EcpayThrottled";
@@ -71,10 +72,10 @@ public static class ReconcileRules
     {
         ArgumentNullException.ThrowIfNull(input);
 
-        // The scheduler may start the timer before the deposit commits; a deposit that never committed
-        // never reached ECPay either, so there is nothing to wait for.
+        // The deposit schedules its timer just before COMMIT: not there yet is retried (the COMMIT lands), and
+        // a timer whose deposit was rolled back ends in NeedsReview rather than silently, for an operator to confirm.
         if (transaction is null)
-            return Settled($"transaction {input.TransactionId} does not exist (never committed)");
+            return new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound, $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist");
         if (!string.Equals(transaction.MerchantTradeNo, input.MerchantTradeNo, StringComparison.Ordinal) || transaction.Type != Transactions.TransactionType.Deposit)
             return new ReconcileDecision.Fail(ReconcileErrors.TransactionMismatch,
                 $"transaction {transaction.Id} is a {transaction.Type} with MerchantTradeNo '{transaction.MerchantTradeNo}', not the deposit '{input.MerchantTradeNo}'");
@@ -230,7 +231,8 @@ public sealed partial class ReconcilePayment(
         _ => result.GetType().Name,
     };
 
-    private sealed class Row
+    // Not private: Dapper.AOT generates its row reader outside this class, and silently falls back to reflection for a type it cannot see.
+    internal sealed class Row
     {
         public long Id { get; set; }
         public string Type { get; set; } = "";
