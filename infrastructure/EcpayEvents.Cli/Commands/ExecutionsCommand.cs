@@ -117,6 +117,16 @@ public static class ExecutionsCommand
             stderr.WriteLine($"executions: {e.Message}");
             return 1;
         }
+        catch (Amazon.Runtime.AmazonClientException e)
+        {
+            stderr.WriteLine($"executions: no AWS credentials: {e.Message}");
+            return 1;
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("No AWS region", StringComparison.Ordinal))
+        {
+            stderr.WriteLine($"executions: {e.Message} (or pass --region)");
+            return 2;
+        }
         catch (HttpRequestException e)
         {
             stderr.WriteLine($"executions: cannot reach Step Functions at {serviceUrl?.ToString() ?? "AWS"}: {e.Message}");

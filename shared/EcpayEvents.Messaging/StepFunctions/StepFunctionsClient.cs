@@ -184,19 +184,15 @@ public sealed class StepFunctionsClient(HttpClient httpClient, StepFunctionsClie
 
     private async ValueTask<SigV4Credentials> ResolveCredentialsAsync(Uri endpoint)
     {
-        ImmutableCredentials? resolved = null;
-        try
+        if (options.Credentials is null && endpoint.IsLoopback)
         {
-            var source = options.Credentials ?? DefaultAWSCredentialsIdentityResolver.GetCredentials();
-            resolved = await source.GetCredentialsAsync();
+            // The local server does not check signatures: a developer needs no AWS account, and
+            // probing the credential chain (instance metadata) would only add seconds.
+            return new SigV4Credentials("local", "local");
         }
-        catch (AmazonClientException) when (endpoint.IsLoopback)
-        {
-            // The local server does not check signatures: a developer needs no AWS account.
-        }
-        return resolved is null
-            ? new SigV4Credentials("local", "local")
-            : new SigV4Credentials(resolved.AccessKey, resolved.SecretKey, resolved.UseToken ? resolved.Token : null);
+        var source = options.Credentials ?? DefaultAWSCredentialsIdentityResolver.GetCredentials();
+        var resolved = await source.GetCredentialsAsync();
+        return new SigV4Credentials(resolved.AccessKey, resolved.SecretKey, resolved.UseToken ? resolved.Token : null);
     }
 
     private static string ResolveRegion(StepFunctionsClientOptions options)
@@ -204,6 +200,10 @@ public sealed class StepFunctionsClient(HttpClient httpClient, StepFunctionsClie
         if (!string.IsNullOrEmpty(options.Region))
         {
             return options.Region;
+        }
+        if (options.ServiceUrl is { IsLoopback: true })
+        {
+            return "us-east-1"; // the local server ignores the region
         }
         string? region = null;
         try
@@ -214,15 +214,7 @@ public sealed class StepFunctionsClient(HttpClient httpClient, StepFunctionsClie
         {
             // No region configured anywhere.
         }
-        if (region is not null)
-        {
-            return region;
-        }
-        if (options.ServiceUrl is { IsLoopback: true })
-        {
-            return "us-east-1";
-        }
-        throw new InvalidOperationException("No AWS region: set AWS_REGION or StepFunctionsClientOptions.Region");
+        return region ?? throw new InvalidOperationException("No AWS region: set AWS_REGION or StepFunctionsClientOptions.Region");
     }
 }
 
