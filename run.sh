@@ -130,7 +130,6 @@ if [ -z "${STACK_ALREADY_UP:-}" ]; then
   export Sqs__QueueUrl="$QUEUE_URL"
 
   start "Step Functions" "" "$NODE" --no-warnings infrastructure/local/stepfunctions-server.mjs --port "$STEPFUNCTIONS_PORT" \
-    --state-machine "payment-timeout=$ROOT/statemachine/payment-timeout.asl.json" \
     --lambda "ReconcileFunctionArn=http://127.0.0.1:$TIMEOUTS_PORT/events" \
     --data "$RUN_DIR/stepfunctions.json"
   for _ in $(seq 1 50); do healthy "http://127.0.0.1:$STEPFUNCTIONS_PORT/healthz" && break; sleep 0.2; done

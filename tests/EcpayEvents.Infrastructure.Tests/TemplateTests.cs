@@ -72,6 +72,18 @@ public sealed partial class TemplateTests
         Assert.DoesNotMatch(PasswordLiteral(), text);
     }
 
+    [Theory]
+    [InlineData("SettlementFunction")]
+    [InlineData("TimeoutsFunction")]
+    public void NonHttpFunctionsTurnA5xxIntoAFailedInvocation(string function)
+    {
+        // Lambda Web Adapter otherwise reports any /events answer as success: a failed batch would
+        // be deleted and a failed Reconcile would skip the state machine's retries.
+        var properties = OfType("AWS::Serverless::Function").Single(f => f.Name == function).Properties;
+        var variables = (YamlMappingNode)((YamlMappingNode)properties["Environment"])["Variables"];
+        Assert.Equal("500-599", ((YamlScalarNode)variables["AWS_LWA_ERROR_STATUS_CODES"]).Value);
+    }
+
     [GeneratedRegex(@"\$\{(\w+)\}")]
     private static partial Regex Placeholder();
 
