@@ -60,6 +60,7 @@ public sealed class PaymentNoticeTests
         {
             ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["RtnCode"] = "10100050", ["RtnMsg"] = "failed",
             ["TradeNo"] = "2611250000000001", ["TradeAmt"] = "500", ["PaymentType"] = "ATM_TAISHIN",
+            ["BankCode"] = "", ["vAccount"] = "", ["ExpireDate"] = "",
         };
         Assert.True(PaymentNotice.TryParse(PaymentResultSource.PaymentInfoUrl, fields, out var n, out var error), error);
         Assert.Equal(NoticeKind.IssueFailed, n.Kind);

@@ -92,6 +92,10 @@ public sealed record PaymentNotice
 
     private static PaymentNotice FromPaymentInfo(EcpayForm form)
     {
+        // PaymentInfo.Parse insists on a date when ExpireDate is present, but a failed issuing post
+        // carries it empty; without the number there is nothing to expire, so read it as absent.
+        if (form["ExpireDate"] is "" && form["RtnCode"] is not ("2" or "10100073"))
+            form = EcpayForm.FromFields(form.Where(f => f.Key != "ExpireDate"));
         var p = PaymentInfo.Parse(form);
         return new PaymentNotice
         {

@@ -1,0 +1,141 @@
+using System.Net.Http.Json;
+using Amazon.SQS.Model;
+using EcpayEvents.Messaging;
+using EcpayEvents.Testing;
+using MySqlConnector;
+
+namespace EcpayEvents.Settlement.Tests;
+
+/// <summary>Crashes, outages and poison: nothing is lost, nothing is credited twice.</summary>
+public sealed class FailureTests
+{
+    [Fact]
+    public async Task AConsumerThatDiesAfterCommitBeforeDeleteDoesNotCreditTwiceOnRedelivery()
+    {
+        await using var s = await SettlementStack.StartAsync("crash", startRunner: false);
+        var d = await s.SeedDepositAsync(500);
+        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+
+        // The "consumer" receives, settles (commit) and dies before deleting the message.
+        var got = await s.SqsClient.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = s.Sqs.QueueUrl, WaitTimeSeconds = 5, VisibilityTimeout = 1 });
+        var m = Assert.Single(got.Messages);
+        var batch = new SqsEvent([new SqsMessage(m.MessageId, m.ReceiptHandle, m.Body, null, null, null, "aws:sqs", null, "us-east-1")]);
+        using (var response = await s.Http.PostAsJsonAsync(s.SettlementEventsUrl, batch, SqsEventJsonContext.Default.SqsEvent))
+        {
+            var answer = await response.Content.ReadFromJsonAsync(SqsEventJsonContext.Default.SqsBatchResponse);
+            Assert.Empty(answer!.BatchItemFailures);
+        }
+        Assert.Equal(500, await s.BalanceAsync(d.UserId));
+
+        // The message reappears and the real event source delivers it again.
+        s.StartRunner();
+        await s.WaitForQueueDrainedAsync();
+        Assert.Equal(500, await s.BalanceAsync(d.UserId));
+        Assert.Equal(1, await s.LedgerEntriesAsync(d.Id));
+        Assert.Contains("\"received\":1", s.RunnerLog.ToString());
+        await s.Db.AssertLedgerInvariantAsync();
+    }
+
+    [Fact]
+    public async Task APoisonMessageGoesToTheDeadLetterQueueWhileTheRestOfItsBatchSettles()
+    {
+        await using var s = await SettlementStack.StartAsync("poison", maxReceiveCount: 2, startRunner: false);
+        var deposits = new List<Deposit>();
+        for (var i = 0; i < 3; i++) deposits.Add(await s.SeedDepositAsync(100 + i));
+        await s.SqsClient.SendMessageAsync(s.Sqs.QueueUrl, "{not json");
+        foreach (var d in deposits) await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount));
+
+        // First batch: all four together; only the poison one fails.
+        var first = await s.CreateRunner().PollOnceAsync(CancellationToken.None);
+        Assert.Equal((4, 1, 3), (first.Received, first.Failed, first.Deleted));
+        foreach (var d in deposits) Assert.Equal(d.Amount, await s.BalanceAsync(d.UserId));
+
+        s.StartRunner();
+        await s.WaitForQueueDrainedAsync();
+        var dead = await s.SqsClient.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = s.Sqs.DeadLetterQueueUrl, WaitTimeSeconds = 5 });
+        Assert.Equal("{not json", Assert.Single(dead.Messages).Body);
+        await s.Db.AssertLedgerInvariantAsync();
+    }
+
+    /// <summary>
+    /// Settlement runs against a second, private MariaDB (the shared one on 3307 is other tests'),
+    /// which is stopped while results arrive and started again: they are retried and settle once.
+    /// </summary>
+    [Fact]
+    public async Task ResultsArrivingWhileTheDatabaseIsDownSettleOnceItIsBack()
+    {
+        var port = FreePort.Next();
+        await using var second = await SecondMariaDb.StartAsync(port);
+        await using var s = await SettlementStack.StartAsync("dbdown", maxReceiveCount: 100, settlementConnectionString: second.ConnectionString);
+        // Seed in the database Settlement writes to.
+        var userId = await second.ScalarAsync("INSERT INTO users (username, email) VALUES ('down', 'down@example.com'); SELECT LAST_INSERT_ID();");
+        var trades = Enumerable.Range(0, 3).Select(_ => SettlementStack.NewMerchantTradeNo()).ToList();
+        foreach (var t in trades)
+            await second.ScalarAsync($"INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES ({userId}, 'deposit', 100, 'pending', '{t}'); SELECT LAST_INSERT_ID();");
+
+        await second.StopAsync();
+        foreach (var t in trades) await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(t, 100));
+        // Delivered and failed at least twice while the database is down.
+        await SettlementStack.WaitUntilAsync(() => Task.FromResult(s.RunnerLog.ToString().Split('\n').Count(l => l.Contains("\"failed\":") && !l.Contains("\"failed\":0")) >= 2), 30, "failed deliveries");
+
+        await second.StartAgainAsync();
+        await s.WaitForQueueDrainedAsync(60);
+        Assert.Equal(300, await second.ScalarAsync($"SELECT balance FROM users WHERE id = {userId}"));
+        Assert.Equal(3, await second.ScalarAsync("SELECT COUNT(*) FROM ledger_entries"));
+        Assert.Equal(0, await second.ScalarAsync("SELECT COUNT(*) FROM users u WHERE u.balance <> (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries l WHERE l.user_id = u.id)"));
+    }
+}
+
+/// <summary>A second private MariaDB instance (infrastructure/local/mariadb.sh with MARIADB_PORT), removed on dispose.</summary>
+internal sealed class SecondMariaDb : IAsyncDisposable
+{
+    private readonly int port;
+    public string ConnectionString { get; }
+
+    private SecondMariaDb(int port)
+    {
+        this.port = port;
+        ConnectionString = $"Server=127.0.0.1;Port={port};Database=settlement_down;User ID=root;Password=local-dev-only;Connection Timeout=2;Default Command Timeout=10";
+    }
+
+    public static async Task<SecondMariaDb> StartAsync(int port)
+    {
+        var db = new SecondMariaDb(port);
+        await db.StartAgainAsync();
+        await EcpayEvents.Cli.Database.DatabaseMigrator.MigrateAsync(db.ConnectionString, _ => { });
+        return db;
+    }
+
+    public Task StartAgainAsync() => Task.Run(() => Script("start"));
+
+    public Task StopAsync() => Task.Run(() => Script("stop"));
+
+    public async Task<long> ScalarAsync(string sql)
+    {
+        await using var c = new MySqlConnection(ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new MySqlCommand(sql, c);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+    }
+
+    private void Script(string verb)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(Path.Combine(RepoPaths.Root, "infrastructure/local/mariadb.sh"));
+        psi.ArgumentList.Add(verb);
+        psi.Environment["MARIADB_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"mariadb.sh {verb} (port {port}) exited {p.ExitCode}: {err.Result}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        MySqlConnection.ClearAllPools();
+        await StopAsync();
+        var dir = Path.Combine(RepoPaths.Root, ".local", $"mariadb-{port}");
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Amazon.SQS.Model;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
+using EcpayEvents.Messaging;
+using EcpayEvents.Notifications;
+using EcpayEvents.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
+
+namespace EcpayEvents.Settlement.Tests;
+
+/// <summary>The Notifications service on its own: what it answers ECPay and what it puts on the queue.</summary>
+public sealed class NotificationsTests : IAsyncLifetime
+{
+    private LocalSqsServer sqs = null!;
+    private WebApplication app = null!;
+    private readonly HttpClient http = new();
+
+    public async ValueTask InitializeAsync()
+    {
+        sqs = await LocalSqsServer.StartAsync();
+        app = await StartAsync(sqs.Endpoint, sqs.QueueUrl);
+    }
+
+    private static async Task<WebApplication> StartAsync(string serviceUrl, string queueUrl, params string[] more)
+    {
+        var a = NotificationsApp.Build([
+            "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
+            "--Ecpay:MerchantId=3002607", "--Ecpay:HashKey=pwFHCqoQZGmho4w6", "--Ecpay:HashIv=EkRm7iFT261dpevs",
+            $"--Sqs:QueueUrl={queueUrl}", $"--Sqs:ServiceUrl={serviceUrl}", .. more]);
+        await a.StartAsync();
+        return a;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.DisposeAsync();
+        await sqs.DisposeAsync();
+        http.Dispose();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> PostAsync(WebApplication a, string path, string body)
+    {
+        using var response = await http.PostAsync(new Uri(a.BoundAddress(), path), new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task<List<Message>> DrainAsync()
+    {
+        using var client = sqs.CreateClient();
+        var got = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.QueueUrl, WaitTimeSeconds = 1, MaxNumberOfMessages = 10, MessageAttributeNames = ["All"] });
+        return got.Messages ?? [];
+    }
+
+    [Theory]
+    [InlineData("/ecpay/return", PaymentResultSource.ReturnUrl)]
+    [InlineData("/ecpay/payment-info", PaymentResultSource.PaymentInfoUrl)]
+    public async Task AVerifiedPostIsAnsweredOkAndEnqueuedOnceWithItsRawFields(string path, string source)
+    {
+        var fields = path.EndsWith("return") ? SettlementStack.ReturnFields("T123", 500) : SettlementStack.AtmIssuedFields("T123", 500);
+        var before = DateTimeOffset.UtcNow;
+        var (status, body) = await PostAsync(app, path, EcpayForm.ToFormBody(fields));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("1|OK", body);
+
+        var m = Assert.Single(await DrainAsync());
+        var message = JsonSerializer.Deserialize(m.Body, MessagingJsonContext.Default.PaymentResultMessage)!;
+        Assert.Equal(source, message.Source);
+        Assert.Equal(fields, message.Fields);
+        Assert.InRange(message.ReceivedAt, before.AddSeconds(-1), DateTimeOffset.UtcNow);
+        Assert.Equal("T123", m.MessageAttributes["merchantTradeNo"].StringValue);
+        Assert.Equal(source, m.MessageAttributes["source"].StringValue);
+    }
+
+    [Fact]
+    public async Task AForgedMacIsRefusedAndNothingIsQueued()
+    {
+        var fields = SettlementStack.ReturnFields("T123", 500);
+        fields["TradeAmt"] = "5000"; // tampered after signing
+        var (status, body) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("0|", body);
+        Assert.Empty(await DrainAsync());
+    }
+
+    [Fact]
+    public async Task AnotherMerchantIsRefused()
+    {
+        var fields = SettlementStack.ReturnFields("T123", 500, merchantId: "2000132");
+        var (status, body) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("0|", body);
+        Assert.Empty(await DrainAsync());
+    }
+
+    [Theory]
+    [InlineData("not a form")]
+    [InlineData("MerchantID=3002607&MerchantID=3002607")]
+    [InlineData("MerchantID=3002607&MerchantTradeNo=%ZZ")]
+    [InlineData("")]
+    public async Task AMalformedBodyIsRefused(string body)
+    {
+        var (status, answer) = await PostAsync(app, "/ecpay/return", body);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("0|", answer);
+        Assert.Empty(await DrainAsync());
+    }
+
+    [Fact]
+    public async Task AnOversizedBodyIsRefused()
+    {
+        var fields = SettlementStack.ReturnFields("T123", 500);
+        fields["CustomField1"] = new string('x', NotificationsEndpoints.MaxBodyBytes);
+        var (status, answer) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(SettlementStack.Signed(fields)));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.StartsWith("0|", answer);
+    }
+
+    [Fact]
+    public async Task WhenTheQueueIsUnreachableItAnswers503SoEcpayReSends()
+    {
+        var closedPort = FreePort.Next();
+        await using var broken = await StartAsync($"http://127.0.0.1:{closedPort}", $"http://127.0.0.1:{closedPort}/000000000000/payment-results");
+        var (status, body) = await PostAsync(broken, "/ecpay/return", EcpayForm.ToFormBody(SettlementStack.ReturnFields("T123", 500)));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.NotEqual("1|OK", body);
+    }
+
+    [Fact]
+    public async Task AMissingSettingFailsAtStartWithItsName()
+    {
+        var a = NotificationsApp.Build(["--urls=http://127.0.0.1:0", "--Ecpay:MerchantId=3002607", "--Sqs:QueueUrl=x"]);
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => a.StartAsync());
+        Assert.Contains("HashKey", e.Message);
+        await a.DisposeAsync();
+    }
+}

@@ -1,0 +1,295 @@
+using System.Net;
+using System.Text;
+using Amazon.SQS;
+using Amazon.SQS.Model;
+using EcpayEvents.Cli.EventSource;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
+using EcpayEvents.Messaging;
+using EcpayEvents.Notifications;
+using EcpayEvents.Settlement;
+using EcpayEvents.Testing;
+using Microsoft.AspNetCore.Builder;
+
+namespace EcpayEvents.Settlement.Tests;
+
+/// <summary>
+/// The whole settlement path, for real: Notifications (Kestrel) → fauxqs → event-source runner →
+/// Settlement (Kestrel) → MariaDB. Each stack has its own database and its own SQS server.
+/// </summary>
+public sealed class SettlementStack : IAsyncDisposable
+{
+    public static readonly EcpayCredentials Credentials = EcpayCredentials.Stage;
+
+    public TestDatabase Db { get; }
+    public LocalSqsServer Sqs { get; }
+    public AmazonSQSClient SqsClient { get; }
+    public WebApplication Notifications { get; }
+    public WebApplication Settlement { get; private set; }
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+    public Uri NotificationsUrl => Notifications.BoundAddress();
+    public StringWriter RunnerLog { get; } = new();
+
+    private readonly bool allowSimulated;
+    private CancellationTokenSource? runnerStop;
+    private Task? runner;
+
+    private SettlementStack(TestDatabase db, LocalSqsServer sqs, WebApplication notifications, WebApplication settlement, bool allowSimulated)
+    {
+        Db = db;
+        Sqs = sqs;
+        SqsClient = sqs.CreateClient();
+        Notifications = notifications;
+        Settlement = settlement;
+        this.allowSimulated = allowSimulated;
+    }
+
+    public static async Task<SettlementStack> StartAsync(string name, int maxReceiveCount = 3, int visibilityTimeoutSeconds = 1,
+        bool allowSimulated = false, string? settlementConnectionString = null, bool startRunner = true, string? sqsServiceUrlForNotifications = null)
+    {
+        var dbTask = TestDatabase.CreateAsync("settle" + name); // TestDatabase needs a prefix of 7+ characters
+        var sqsTask = LocalSqsServer.StartAsync(maxReceiveCount, visibilityTimeoutSeconds);
+        var db = await dbTask;
+        var sqs = await sqsTask;
+
+        var notifications = NotificationsApp.Build([
+            "--urls=http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=Warning",
+            $"--Ecpay:MerchantId={Credentials.MerchantId}",
+            $"--Ecpay:HashKey={Credentials.HashKey}",
+            $"--Ecpay:HashIv={Credentials.HashIv}",
+            $"--Sqs:QueueUrl={sqs.QueueUrl}",
+            $"--Sqs:ServiceUrl={sqsServiceUrlForNotifications ?? sqs.Endpoint}",
+        ]);
+        await notifications.StartAsync();
+
+        var cs = settlementConnectionString ?? db.ConnectionString;
+        var settlement = BuildSettlement(cs, allowSimulated);
+        await settlement.StartAsync();
+
+        var stack = new SettlementStack(db, sqs, notifications, settlement, allowSimulated);
+        if (startRunner) stack.StartRunner();
+        return stack;
+    }
+
+    private static WebApplication BuildSettlement(string connectionString, bool allowSimulated) => SettlementApp.Build([
+        "--urls=http://127.0.0.1:0",
+        "--Logging:LogLevel:Default=Warning",
+        $"--Ecpay:MerchantId={Credentials.MerchantId}",
+        $"--Ecpay:HashKey={Credentials.HashKey}",
+        $"--Ecpay:HashIv={Credentials.HashIv}",
+        $"--Database:ConnectionString={connectionString}",
+        $"--Settlement:AllowSimulatedPayments={allowSimulated}",
+    ]);
+
+    public Uri SettlementEventsUrl => new(Settlement.BoundAddress(), "/events");
+
+    public SqsEventSourceRunner CreateRunner(int batchSize = 10) => new(SqsClient, Http,
+        new SqsEventSourceOptions(Sqs.QueueUrl, SettlementEventsUrl, batchSize, WaitSeconds: 1), RunnerLog);
+
+    public void StartRunner()
+    {
+        runnerStop = new CancellationTokenSource();
+        var r = CreateRunner();
+        runner = Task.Run(() => r.RunAsync(runnerStop.Token));
+    }
+
+    public async Task StopRunnerAsync()
+    {
+        if (runnerStop is null) return;
+        await runnerStop.CancelAsync();
+        await runner!;
+        runnerStop.Dispose();
+        runnerStop = null;
+    }
+
+    // ---- seeding (the PaymentsApi is written in parallel: plain SQL) ----
+
+    public async Task<long> SeedUserAsync()
+    {
+        var name = "u" + Guid.NewGuid().ToString("N")[..12];
+        return await Db.ScalarAsync<long>("INSERT INTO users (username, email) VALUES (@n, @e); SELECT LAST_INSERT_ID();", ("@n", name), ("@e", name + "@example.com"));
+    }
+
+    public async Task<Deposit> SeedDepositAsync(long amount = 500, string status = "pending", long? userId = null)
+    {
+        var user = userId ?? await SeedUserAsync();
+        var merchantTradeNo = NewMerchantTradeNo();
+        var id = await Db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, payment_method, item_name, expires_at)
+            VALUES (@u, 'deposit', @a, @s, @m, 'ALL', 'points', UTC_TIMESTAMP(6) + INTERVAL 1 HOUR);
+            SELECT LAST_INSERT_ID();
+            """, ("@u", user), ("@a", amount), ("@s", status), ("@m", merchantTradeNo));
+        return new Deposit(id, user, amount, merchantTradeNo);
+    }
+
+    public static string NewMerchantTradeNo() => "T" + Guid.NewGuid().ToString("N")[..19].ToUpperInvariant();
+
+    public Task<long> BalanceAsync(long userId) => Db.ScalarAsync<long>("SELECT balance FROM users WHERE id = @id", ("@id", userId));
+
+    public Task<string> StatusAsync(long transactionId) => Db.ScalarAsync<string>("SELECT status FROM transactions WHERE id = @id", ("@id", transactionId));
+
+    public Task<long> LedgerEntriesAsync(long transactionId) => Db.ScalarAsync<long>("SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = @id", ("@id", transactionId));
+
+    public Task<long> EventsAsync(string merchantTradeNo, string? outcome = null) => Db.ScalarAsync<long>(
+        "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @m AND (@o IS NULL OR outcome = @o)", ("@m", merchantTradeNo), ("@o", outcome));
+
+    public async Task<string?> ColumnAsync(long transactionId, string column)
+    {
+        var value = await Db.ScalarAsync<object>($"SELECT COALESCE(CAST({column} AS CHAR), '<null>') FROM transactions WHERE id = @id", ("@id", transactionId));
+        return value as string is "<null>" ? null : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    // ---- ECPay posts ----
+
+    public static Dictionary<string, string> Signed(Dictionary<string, string> fields, EcpayCredentials? credentials = null)
+    {
+        var c = credentials ?? Credentials;
+        fields.Remove(CheckMacValue.FieldName);
+        fields[CheckMacValue.FieldName] = CheckMacValue.Compute(fields, c.HashKey, c.HashIv);
+        return fields;
+    }
+
+    public static Dictionary<string, string> ReturnFields(string merchantTradeNo, long amount, string rtnCode = "1", string rtnMsg = "交易成功", string simulatePaid = "0", string? merchantId = null, string tradeNo = "2611250000000001") => Signed(new()
+    {
+        ["MerchantID"] = merchantId ?? Credentials.MerchantId,
+        ["MerchantTradeNo"] = merchantTradeNo,
+        ["StoreID"] = "",
+        ["RtnCode"] = rtnCode,
+        ["RtnMsg"] = rtnMsg,
+        ["TradeNo"] = tradeNo,
+        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["PaymentDate"] = rtnCode == "1" ? "2026/11/25 12:00:00" : "",
+        ["PaymentType"] = "Credit_CreditCard",
+        ["PaymentTypeChargeFee"] = "10",
+        ["TradeDate"] = "2026/11/25 11:59:00",
+        ["SimulatePaid"] = simulatePaid,
+        ["CustomField1"] = "",
+        ["CustomField2"] = "",
+        ["CustomField3"] = "",
+        ["CustomField4"] = "",
+    });
+
+    public static Dictionary<string, string> AtmIssuedFields(string merchantTradeNo, long amount, string rtnCode = "2") => Signed(new()
+    {
+        ["MerchantID"] = Credentials.MerchantId,
+        ["MerchantTradeNo"] = merchantTradeNo,
+        ["StoreID"] = "",
+        ["RtnCode"] = rtnCode,
+        ["RtnMsg"] = rtnCode == "2" ? "Get VirtualAccount Succeeded" : "Get VirtualAccount Failed",
+        ["TradeNo"] = "2611250000000002",
+        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["PaymentType"] = "ATM_TAISHIN",
+        ["TradeDate"] = "2026/11/25 11:59:00",
+        ["BankCode"] = rtnCode == "2" ? "812" : "",
+        ["vAccount"] = rtnCode == "2" ? "9103522175887271" : "",
+        ["ExpireDate"] = rtnCode == "2" ? "2026/11/28" : "",
+        ["CustomField1"] = "",
+        ["CustomField2"] = "",
+        ["CustomField3"] = "",
+        ["CustomField4"] = "",
+    });
+
+    public static Dictionary<string, string> CvsIssuedFields(string merchantTradeNo, long amount) => Signed(new()
+    {
+        ["MerchantID"] = Credentials.MerchantId,
+        ["MerchantTradeNo"] = merchantTradeNo,
+        ["StoreID"] = "",
+        ["RtnCode"] = "10100073",
+        ["RtnMsg"] = "Get CVS Code Succeeded.",
+        ["TradeNo"] = "2611250000000003",
+        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["PaymentType"] = "CVS_CVS",
+        ["TradeDate"] = "2026/11/25 11:59:00",
+        ["PaymentNo"] = "LLL22251222",
+        ["ExpireDate"] = "2026/12/02 11:59:00",
+        ["Barcode1"] = "",
+        ["Barcode2"] = "",
+        ["Barcode3"] = "",
+    });
+
+    public static Dictionary<string, string> QueryTradeInfoFields(string merchantTradeNo, long amount, string tradeStatus = "1") => Signed(new()
+    {
+        ["MerchantID"] = Credentials.MerchantId,
+        ["MerchantTradeNo"] = merchantTradeNo,
+        ["StoreID"] = "",
+        ["TradeNo"] = "2611250000000004",
+        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["PaymentDate"] = tradeStatus == "1" ? "2026/11/25 12:00:00" : "",
+        ["PaymentType"] = "Credit_CreditCard",
+        ["HandlingCharge"] = "0",
+        ["PaymentTypeChargeFee"] = "10",
+        ["TradeDate"] = "2026/11/25 11:59:00",
+        ["TradeStatus"] = tradeStatus,
+        ["ItemName"] = "points",
+        ["CustomField1"] = "",
+        ["CustomField2"] = "",
+        ["CustomField3"] = "",
+        ["CustomField4"] = "",
+    });
+
+    public async Task<(HttpStatusCode Status, string Body, string? ContentType)> PostAsync(string path, string body)
+    {
+        using var content = new StringContent(body, Encoding.ASCII, "application/x-www-form-urlencoded");
+        using var response = await Http.PostAsync(new Uri(NotificationsUrl, path), content);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(), response.Content.Headers.ContentType?.MediaType);
+    }
+
+    public async Task PostAcknowledgedAsync(string path, Dictionary<string, string> fields)
+    {
+        var (status, body, _) = await PostAsync(path, EcpayForm.ToFormBody(fields));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("1|OK", body);
+    }
+
+    /// <summary>What Timeouts does with a paid QueryTradeInfo answer: put it on the queue directly.</summary>
+    public Task<string> EnqueueAsync(string source, IReadOnlyDictionary<string, string> fields) =>
+        new PaymentResultPublisher(SqsClient, Sqs.QueueUrl).PublishAsync(new PaymentResultMessage(source, fields, DateTimeOffset.UtcNow));
+
+    // ---- waiting ----
+
+    /// <summary>Until nothing is left on the queue, visible or in flight.</summary>
+    public Task WaitForQueueDrainedAsync(int timeoutSeconds = 30) => WaitUntilAsync(async () =>
+    {
+        var attributes = await SqsClient.GetQueueAttributesAsync(new GetQueueAttributesRequest
+        {
+            QueueUrl = Sqs.QueueUrl,
+            AttributeNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        });
+        return attributes.Attributes.Values.All(v => v == "0");
+    }, timeoutSeconds, "the payment-results queue to drain");
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutSeconds, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out after {timeoutSeconds}s waiting for {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Stops Settlement and starts a new one on another connection string (its port changes).</summary>
+    public async Task RestartSettlementAsync(string connectionString)
+    {
+        await Settlement.StopAsync();
+        await Settlement.DisposeAsync();
+        Settlement = BuildSettlement(connectionString, allowSimulated);
+        await Settlement.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopRunnerAsync();
+        await Notifications.StopAsync();
+        await Notifications.DisposeAsync();
+        await Settlement.StopAsync();
+        await Settlement.DisposeAsync();
+        SqsClient.Dispose();
+        Http.Dispose();
+        await Sqs.DisposeAsync();
+        await Db.DisposeAsync();
+    }
+}
+
+public sealed record Deposit(long Id, long UserId, long Amount, string MerchantTradeNo);
