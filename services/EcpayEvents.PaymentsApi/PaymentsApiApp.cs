@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using EcpayEvents.Hosting;
 using EcpayEvents.Payments;
 using EcpayEvents.Payments.Deposits;
@@ -28,8 +29,8 @@ public static class PaymentsApiApp
         services.AddSingleton(sp => sp.GetRequiredService<PaymentsApiSettings>().PaymentsApi.Withdrawal);
         services.AddSingleton(sp => new PaymentsDatabase(sp.GetRequiredService<PaymentsApiSettings>().Database.ConnectionString));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IPaymentTimeoutScheduler, LoggingPaymentTimeoutScheduler>();
-        services.AddPaymentTimeouts(builder.Configuration); // Step Functions when StepFunctions:StateMachineArn is set
+        // Step Functions when StepFunctions:StateMachineArn is set; otherwise the logging scheduler (dev only).
+        services.AddPaymentTimeouts(builder.Configuration);
         services.AddSingleton<CreateUser>();
         services.AddSingleton<GetUser>();
         services.AddSingleton<GetTransaction>();
@@ -38,7 +39,11 @@ public static class PaymentsApiApp
         services.AddSingleton<StartCheckout>();
         services.AddSingleton<Withdraw>();
 
-        services.Configure<JsonOptions>(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PaymentsApiJsonContext.Default));
+        services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, PaymentsApiJsonContext.Default);
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // "100" (a string) is not an amount
+        });
         // Binding failures (malformed JSON, a string where a number belongs) throw, so the handler below
         // can answer a problem that names the field instead of an empty 400.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -43,13 +43,13 @@ public static class PaymentsApiEndpoints
         return TypedResults.Created($"/users/{user.Id}", user);
     }
 
-    public static async Task<Results<Ok<UserView>, NotFound<ProblemDetails>, ValidationProblem>> GetUser(string id, GetUser getUser, CancellationToken ct)
+    public static async Task<Results<Ok<UserView>, ProblemHttpResult, ValidationProblem>> GetUser(string id, GetUser getUser, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
         return await getUser.HandleAsync(userId, ct) is { } user ? TypedResults.Ok(user) : UserNotFound(userId);
     }
 
-    public static async Task<Results<Ok<TransactionPage>, NotFound<ProblemDetails>, ValidationProblem>> ListTransactions(
+    public static async Task<Results<Ok<TransactionPage>, ProblemHttpResult, ValidationProblem>> ListTransactions(
         string id, string? limit, string? cursor, ListUserTransactions list, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
@@ -58,7 +58,7 @@ public static class PaymentsApiEndpoints
         return await list.HandleAsync(userId, take, beforeId, ct) is { } page ? TypedResults.Ok(page) : UserNotFound(userId);
     }
 
-    public static async Task<Results<Created<DepositResponse>, NotFound<ProblemDetails>, ValidationProblem, ProblemHttpResult>> RequestDeposit(
+    public static async Task<Results<Created<DepositResponse>, ValidationProblem, ProblemHttpResult>> RequestDeposit(
         string id, DepositRequest body, RequestDeposit requestDeposit, PaymentsApiSettings settings, HttpResponse response, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
@@ -82,7 +82,7 @@ public static class PaymentsApiEndpoints
             new DepositResponse(d.TransactionId, d.MerchantTradeNo, TransactionStatus.Pending, d.Amount, d.PaymentMethod, d.ExpiresAt, checkoutUrl));
     }
 
-    public static async Task<Results<Created<WithdrawalCompleted>, NotFound<ProblemDetails>, ValidationProblem, Conflict<ProblemDetails>>> Withdraw(
+    public static async Task<Results<Created<WithdrawalCompleted>, ValidationProblem, ProblemHttpResult>> Withdraw(
         string id, WithdrawalRequest body, Withdraw withdraw, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
@@ -92,14 +92,11 @@ public static class PaymentsApiEndpoints
         return outcome switch
         {
             WithdrawalOutcome.UserNotFound => UserNotFound(userId),
-            WithdrawalOutcome.InsufficientBalance => TypedResults.Conflict(new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "Insufficient balance.",
-                Detail = $"The balance is {balance} TWD; {body.Amount} TWD cannot be withdrawn.",
-                Type = "https://tools.ietf.org/html/rfc9110#section-15.5.10",
-                Extensions = { ["balance"] = balance },
-            }),
+            WithdrawalOutcome.InsufficientBalance => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Insufficient balance.",
+                detail: $"The balance is {balance} TWD; {body.Amount} TWD cannot be withdrawn.",
+                extensions: new Dictionary<string, object?> { ["balance"] = balance }),
             _ => TypedResults.Created($"/transactions/{withdrawal!.TransactionId}", withdrawal),
         };
     }
@@ -108,7 +105,7 @@ public static class PaymentsApiEndpoints
     /// For polling: never cached (Cache-Control: no-store), but with an ETag — a hash of the body, so
     /// it changes exactly when anything the client sees changes — and If-None-Match → 304.
     /// </summary>
-    public static async Task<Results<Ok<TransactionView>, StatusCodeHttpResult, NotFound<ProblemDetails>, ValidationProblem>> GetTransaction(
+    public static async Task<Results<Ok<TransactionView>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> GetTransaction(
         string id, GetTransaction getTransaction, HttpContext context, CancellationToken ct)
     {
         if (!TryParseId(id, out var transactionId)) return InvalidId("id");
@@ -141,7 +138,7 @@ public static class PaymentsApiEndpoints
                 ? NotFoundProblem($"Deposit {transactionId} does not exist.")
                 : Pages.Error(404, "No such deposit", $"Deposit {transactionId} does not exist."),
             CheckoutOutcome.NotPending => wantsJson
-                ? TypedResults.Conflict(Problem(409, "The deposit is not pending.", $"Deposit {transactionId} is {deposit!.Status}; it cannot be paid again."))
+                ? TypedResults.Problem(statusCode: 409, title: "The deposit is not pending.", detail: $"Deposit {transactionId} is {deposit!.Status}; it cannot be paid again.")
                 : Pages.Error(409, "This deposit cannot be paid", $"Deposit {transactionId} is {deposit!.Status}."),
             CheckoutOutcome.Expired => wantsJson
                 ? TypedResults.Problem(statusCode: 410, title: "The deposit has expired.", detail: $"Deposit {transactionId} expired at {deposit!.ExpiresAt:u}; start a new one.")
@@ -179,12 +176,10 @@ public static class PaymentsApiEndpoints
     private static ValidationProblem Invalid(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request is not valid.");
 
-    private static ProblemDetails Problem(int status, string title, string detail) => new() { Status = status, Title = title, Detail = detail };
+    private static ProblemHttpResult NotFoundProblem(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found.", detail: detail);
 
-    private static NotFound<ProblemDetails> NotFoundProblem(string detail) =>
-        TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "Not found.", Detail = detail, Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5" });
-
-    private static NotFound<ProblemDetails> UserNotFound(long id) => NotFoundProblem($"User {id} does not exist.");
+    private static ProblemHttpResult UserNotFound(long id) => NotFoundProblem($"User {id} does not exist.");
 
     private static string ETagOf(TransactionView transaction)
     {

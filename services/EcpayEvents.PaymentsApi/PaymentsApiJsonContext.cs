@@ -28,7 +28,8 @@ public sealed record CheckoutFormResponse(
     [property: JsonPropertyName("action")] string Action,
     [property: JsonPropertyName("fields")] IReadOnlyList<FormField> Fields);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+// Strict numbers: "100" (a string) is not an amount.
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(CreateUserRequest))]
 [JsonSerializable(typeof(CreatedUser))]
 [JsonSerializable(typeof(UserView))]

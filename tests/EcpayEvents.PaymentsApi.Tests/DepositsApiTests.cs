@@ -1,0 +1,261 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Deposits;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace EcpayEvents.PaymentsApi.Tests;
+
+public sealed class DepositsApiTests : IAsyncLifetime
+{
+    private readonly RecordingScheduler scheduler = new();
+    private PaymentsApiHost api = null!;
+
+    public async ValueTask InitializeAsync() =>
+        api = await PaymentsApiHost.StartAsync("deposits", s => s.Replace(ServiceDescriptor.Singleton<IPaymentTimeoutScheduler>(scheduler)),
+            "--PaymentsApi:Deposit:Expiry:Online=00:02:00", "--PaymentsApi:Deposit:Expiry:Atm=00:05:00", "--PaymentsApi:Deposit:Expiry:Cvs=00:04:00",
+            "--PaymentsApi:Deposit:Expiry:Barcode=00:03:00");
+
+    public async ValueTask DisposeAsync()
+    {
+        await api.Database.AssertLedgerInvariantAsync();
+        await api.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> DepositAsync(long userId, object body) => api.Client.PostAsJsonAsync($"/users/{userId}/deposits", body);
+
+    [Fact]
+    public async Task ADepositIsPendingWithAFreshMerchantTradeNoAnExpiryAndAScheduledTimeout()
+    {
+        var user = await api.CreateUserAsync();
+        var before = DateTimeOffset.UtcNow;
+        var response = await DepositAsync(user, new { amount = 500, paymentMethod = "Credit" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var id = body.GetProperty("transactionId").GetInt64();
+        var tradeNo = body.GetProperty("merchantTradeNo").GetString()!;
+        Assert.Equal($"/transactions/{id}", response.Headers.Location!.OriginalString);
+        Assert.Equal("pending", body.GetProperty("status").GetString());
+        Assert.Equal(500, body.GetProperty("amount").GetInt64());
+        Assert.Equal($"http://127.0.0.1:5080/checkout/{id}", body.GetProperty("checkoutUrl").GetString());
+        Assert.Matches("^EE[0-9A-Z]{18}$", tradeNo);
+        var expiresAt = body.GetProperty("expiresAt").GetDateTimeOffset();
+        Assert.InRange(expiresAt, before.AddMinutes(2).AddSeconds(-1), DateTimeOffset.UtcNow.AddMinutes(2).AddSeconds(1));
+
+        var timeout = Assert.Single(scheduler.Scheduled);
+        Assert.Equal(id, timeout.TransactionId);
+        Assert.Equal(tradeNo, timeout.MerchantTradeNo);
+        Assert.Equal(expiresAt, timeout.ExpiresAt);
+        Assert.Equal("pending", await api.Database.ScalarAsync<string>("SELECT status FROM transactions WHERE id = @id", ("@id", id)));
+    }
+
+    [Fact]
+    public async Task MerchantTradeNumbersAreNeverReused()
+    {
+        var user = await api.CreateUserAsync();
+        var numbers = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 30), async (_, _) =>
+        {
+            var r = await DepositAsync(user, new { amount = 100, paymentMethod = "ATM" });
+            numbers.Add((await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("merchantTradeNo").GetString()!);
+        });
+        Assert.Equal(30, numbers.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("""{"amount":0,"paymentMethod":"Credit"}""", "amount")]
+    [InlineData("""{"amount":-5,"paymentMethod":"ATM"}""", "amount")]
+    [InlineData("""{"amount":4,"paymentMethod":"Credit"}""", "amount")]
+    [InlineData("""{"amount":200000,"paymentMethod":"ATM"}""", "amount")]
+    [InlineData("""{"amount":1.5,"paymentMethod":"ATM"}""", "amount")]
+    [InlineData("""{"amount":"100","paymentMethod":"ATM"}""", "amount")]
+    [InlineData("""{"paymentMethod":"ATM"}""", "amount")]
+    [InlineData("""{"amount":100,"paymentMethod":"Bitcoin"}""", "paymentMethod")]
+    [InlineData("""{"amount":100}""", "paymentMethod")]
+    [InlineData("""{"amount":100,"paymentMethod":"ATM","itemName":"   "}""", "itemName")]
+    public async Task InvalidDepositsAre400ProblemsAndWriteNothing(string json, string field)
+    {
+        var user = await api.CreateUserAsync();
+        var response = await api.Client.PostAsync($"/users/{user}/deposits", new StringContent(json, Encoding.UTF8, "application/json"));
+        await AssertProblem.ValidationAsync(response, field);
+        Assert.Equal(0, await api.Database.ScalarAsync<long>("SELECT COUNT(*) FROM transactions"));
+        Assert.Empty(scheduler.Scheduled);
+    }
+
+    [Fact]
+    public async Task DepositsForUnknownOrMalformedUsersAre404And400()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await DepositAsync(424242, new { amount = 100, paymentMethod = "Credit" })).StatusCode);
+        await AssertProblem.ValidationAsync(await api.Client.PostAsJsonAsync("/users/x1/deposits", new { amount = 100, paymentMethod = "Credit" }), "id");
+        Assert.Equal(0, await api.Database.ScalarAsync<long>("SELECT COUNT(*) FROM transactions"));
+        Assert.Empty(scheduler.Scheduled);
+    }
+
+    [Fact]
+    public async Task PaymentMethodIsCaseInsensitiveAndStoredInEcpaySpelling()
+    {
+        var user = await api.CreateUserAsync();
+        var body = await (await DepositAsync(user, new { amount = 100, paymentMethod = "webatm" })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("WebATM", body.GetProperty("paymentMethod").GetString());
+    }
+
+    [Theory]
+    [InlineData("Credit", "Credit", null, null, 2.0)]
+    [InlineData("ALL", "ALL", "1", null, 2.0)]
+    [InlineData("ATM", "ATM", "1", null, 5.0)]
+    [InlineData("CVS", "CVS", null, "4", 4.0)]
+    [InlineData("BARCODE", "BARCODE", null, "1", 3.0)]
+    [InlineData("WebATM", "WebATM", null, null, 2.0)]
+    public async Task CheckoutFormForEachMethodIsSignedAndCarriesTheRightFields(string method, string choose, string? expireDate, string? storeExpireDate, double minutes)
+    {
+        var user = await api.CreateUserAsync();
+        var created = await (await DepositAsync(user, new { amount = 1234, paymentMethod = method, itemName = "點數 100#bonus" })).Content.ReadFromJsonAsync<JsonElement>();
+        var id = created.GetProperty("transactionId").GetInt64();
+        var form = await api.Client.GetFromJsonAsync<JsonElement>($"/checkout/{id}");
+        Assert.Equal($"{PaymentsApiHost.SandboxBaseUrl}/Cashier/AioCheckOut/V5", form.GetProperty("action").GetString());
+        var fields = form.GetProperty("fields").EnumerateArray().Select(f => new KeyValuePair<string, string>(f.GetProperty("name").GetString()!, f.GetProperty("value").GetString()!)).ToList();
+        var byKey = fields.ToDictionary(f => f.Key, f => f.Value);
+
+        Assert.True(CheckMacValue.Verify(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
+        Assert.Equal(EcpayCredentials.Stage.MerchantId, byKey["MerchantID"]);
+        Assert.Equal(created.GetProperty("merchantTradeNo").GetString(), byKey["MerchantTradeNo"]);
+        Assert.Equal("1234", byKey["TotalAmount"]);
+        Assert.Equal(choose, byKey["ChoosePayment"]);
+        Assert.Equal("點數 100#bonus", byKey["ItemName"]);
+        Assert.Equal(PaymentsApiHost.ReturnUrl, byKey["ReturnURL"]);
+        Assert.Equal("http://127.0.0.1:5080/ecpay/order-result", byKey["OrderResultURL"]);
+        Assert.Equal("http://127.0.0.1:5080/", byKey["ClientBackURL"]);
+        Assert.Equal(id.ToString(), byKey["CustomField1"]);
+        Assert.Equal(expireDate, byKey.GetValueOrDefault("ExpireDate"));
+        Assert.Equal(storeExpireDate, byKey.GetValueOrDefault("StoreExpireDate"));
+        Assert.Equal(method is "ATM" or "CVS" or "BARCODE" or "ALL" ? PaymentsApiHost.PaymentInfoUrl : null, byKey.GetValueOrDefault("PaymentInfoURL"));
+
+        // MerchantTradeDate is the transaction's creation time in Taiwan (UTC+8); the expiry follows the method.
+        var createdAt = new DateTimeOffset(DateTime.SpecifyKind(await api.Database.ScalarAsync<DateTime>("SELECT created_at FROM transactions WHERE id = @id", ("@id", id)), DateTimeKind.Utc));
+        Assert.Equal(TaiwanTime.Format(createdAt), byKey["MerchantTradeDate"]);
+        Assert.Equal(createdAt.AddMinutes(minutes), created.GetProperty("expiresAt").GetDateTimeOffset());
+
+        // The browser gets a self-submitting HTML form with the same fields.
+        var html = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } });
+        Assert.Equal("text/html", html.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("no-store", html.Headers.CacheControl!.ToString());
+        var page = await html.Content.ReadAsStringAsync();
+        Assert.Contains($"action=\"{PaymentsApiHost.SandboxBaseUrl}/Cashier/AioCheckOut/V5\"", page);
+        Assert.Contains($"value=\"{byKey["CheckMacValue"]}\"", page);
+        Assert.Contains(".submit()", page);
+    }
+
+    [Fact]
+    public async Task CheckoutIsOnlyForPendingUnexpiredDeposits()
+    {
+        var user = await api.CreateUserAsync();
+        async Task<long> NewDeposit() => (await (await DepositAsync(user, new { amount = 100, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
+
+        var completed = await NewDeposit();
+        await api.Database.ExecuteAsync("UPDATE transactions SET status = 'failed' WHERE id = @id", ("@id", completed));
+        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync($"/checkout/{completed}")).StatusCode);
+
+        var lapsed = await NewDeposit();
+        await api.Database.ExecuteAsync("UPDATE transactions SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE id = @id", ("@id", lapsed));
+        Assert.Equal(HttpStatusCode.Gone, (await api.Client.GetAsync($"/checkout/{lapsed}")).StatusCode);
+
+        var expired = await NewDeposit();
+        await api.Database.ExecuteAsync("UPDATE transactions SET status = 'expired' WHERE id = @id", ("@id", expired));
+        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync($"/checkout/{expired}")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Client.GetAsync("/checkout/777777")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.Client.GetAsync("/checkout/abc")).StatusCode);
+        var htmlGone = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{lapsed}") { Headers = { { "Accept", "text/html" } } });
+        Assert.Equal(HttpStatusCode.Gone, htmlGone.StatusCode);
+        Assert.Equal("text/html", htmlGone.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task AWithdrawalIsNotACheckout()
+    {
+        var user = await api.CreateUserAsync();
+        await api.CreditAsync(user, 100);
+        var w = await (await api.Client.PostAsJsonAsync($"/users/{user}/withdrawals", new { amount = 10 })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Client.GetAsync($"/checkout/{w.GetProperty("transactionId").GetInt64()}")).StatusCode);
+    }
+
+    private sealed class RecordingScheduler : IPaymentTimeoutScheduler
+    {
+        public ConcurrentQueue<PaymentTimeoutInput> Scheduled { get; } = new();
+
+        public Task ScheduleAsync(PaymentTimeoutInput timeout, CancellationToken ct)
+        {
+            Scheduled.Enqueue(timeout);
+            return Task.CompletedTask;
+        }
+    }
+}
+
+public sealed class SchedulerFailureTests
+{
+    [Fact]
+    public async Task WhenTheTimeoutCannotBeScheduledTheDepositIsRolledBackAnd503()
+    {
+        await using var api = await PaymentsApiHost.StartAsync("schedfail", s => s.Replace(ServiceDescriptor.Singleton<IPaymentTimeoutScheduler>(new FailingScheduler())));
+        var user = await api.CreateUserAsync();
+        var response = await api.Client.PostAsJsonAsync($"/users/{user}/deposits", new { amount = 100, paymentMethod = "Credit" });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.DoesNotContain("Step Functions is down", await response.Content.ReadAsStringAsync());
+        // No pending payment without a timer: nothing was written at all.
+        Assert.Equal(0, await api.Database.ScalarAsync<long>("SELECT COUNT(*) FROM transactions"));
+        await api.Database.AssertLedgerInvariantAsync();
+    }
+
+    private sealed class FailingScheduler : IPaymentTimeoutScheduler
+    {
+        public Task ScheduleAsync(PaymentTimeoutInput timeout, CancellationToken ct) => throw new HttpRequestException("Step Functions is down");
+    }
+}
+
+public sealed class DepositRuleTests
+{
+    private static readonly DateTimeOffset Created = new(2026, 1, 10, 15, 0, 0, TimeSpan.Zero); // 23:00 in Taiwan
+
+    [Fact]
+    public void WholeDayAtmExpiryEndsAtTheEndOfTheTaiwanDayLikeEcpays()
+    {
+        var e = DepositExpiry.For("ATM", Created, new DepositExpiryOptions { Atm = TimeSpan.FromDays(3) });
+        Assert.Equal(3, e.ExpireDate);
+        Assert.Equal(new DateTimeOffset(2026, 1, 13, 23, 59, 59, TimeSpan.FromHours(8)), e.ExpiresAt);
+    }
+
+    [Fact]
+    public void ShortLocalExpiriesAreExactAndSendEcpayTheSmallestValue()
+    {
+        var o = new DepositExpiryOptions { Atm = TimeSpan.FromMinutes(5), Cvs = TimeSpan.FromSeconds(90), Barcode = TimeSpan.FromMinutes(3) };
+        Assert.Equal(new DepositExpiry(Created.AddMinutes(5), 1, null), DepositExpiry.For("ATM", Created, o));
+        Assert.Equal(new DepositExpiry(Created.AddSeconds(90), null, 2), DepositExpiry.For("CVS", Created, o));
+        Assert.Equal(new DepositExpiry(Created.AddMinutes(3), null, 1), DepositExpiry.For("BARCODE", Created, o));
+    }
+
+    [Fact]
+    public void OnlineMethodsUseTheOnlineExpiryAndAllAlsoSendsTheAtmDays()
+    {
+        var o = new DepositExpiryOptions();
+        Assert.Equal(new DepositExpiry(Created.AddMinutes(30), null, null), DepositExpiry.For("Credit", Created, o));
+        Assert.Equal(new DepositExpiry(Created.AddMinutes(30), 3, null), DepositExpiry.For("ALL", Created, o));
+        Assert.Equal(new DepositExpiry(Created.AddDays(7), null, 10_080), DepositExpiry.For("CVS", Created, o));
+    }
+
+    [Fact]
+    public void MerchantTradeNumbersAreTwentyAlphanumericsSortableByTime()
+    {
+        var a = MerchantTradeNumber.New("EE", Created);
+        var b = MerchantTradeNumber.New("EE", Created.AddMilliseconds(1));
+        Assert.Matches("^EE[0-9A-Z]{18}$", a);
+        Assert.True(string.CompareOrdinal(a[..11], b[..11]) < 0);
+        Assert.True(MerchantTradeNumber.IsWellFormed(a));
+        Assert.Equal(1000, Enumerable.Range(0, 1000).Select(_ => MerchantTradeNumber.New("EE", Created)).Distinct().Count());
+    }
+}
