@@ -107,7 +107,8 @@ public sealed record TimeoutsSettings(
             ServiceUrl = configuration["Sqs:ServiceUrl"],
             Region = configuration["Sqs:Region"] is { Length: > 0 } region ? region : "us-east-1",
         };
-        var maxRetries = Number("Ecpay:Query:MaxRetries", 2, 0);
+        // At least 1: the standard resilience handler rejects 0 retries (QueryTradeInfoOptions allows it, but AddEcpayQueryTradeInfoClient then fails at start).
+        var maxRetries = Number("Ecpay:Query:MaxRetries", 2, 1);
         var attempt = TimeSpan.FromSeconds(Number("Ecpay:Query:AttemptTimeoutSeconds", 5, 1));
         var total = TimeSpan.FromSeconds(Number("Ecpay:Query:TotalTimeoutSeconds", 20, 1));
         if (total < attempt) problems.Add("Ecpay:Query:TotalTimeoutSeconds must be at least AttemptTimeoutSeconds");

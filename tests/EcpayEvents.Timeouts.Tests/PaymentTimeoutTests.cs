@@ -1,0 +1,191 @@
+using EcpayEvents.Messaging.StepFunctions;
+
+namespace EcpayEvents.Timeouts.Tests;
+
+/// <summary>
+/// The payment-timeout state machine, run for real on the local Step Functions server against the
+/// Timeouts, Notifications and Settlement services, MariaDB and fauxqs. Expiries of 1–3 s.
+/// </summary>
+public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<TimeoutStack>, IAsyncLifetime
+{
+    private static readonly TimeSpan Soon = TimeSpan.FromSeconds(2);
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    // After every test, whatever it did: every balance equals the sum of its ledger entries.
+    public async ValueTask DisposeAsync() => await stack.Database.AssertLedgerInvariantAsync();
+
+    [Fact]
+    public async Task PaidBeforeExpiryEndsSettledWithoutAskingEcpay()
+    {
+        var deposit = await stack.CreateDepositAsync(500, TimeSpan.FromSeconds(3));
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Paid(500, "2501011200001111"));
+
+        await stack.PostPaidAsync(deposit, "2501011200001111");
+        await stack.WaitForStatusAsync(deposit.Id, "completed");
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
+        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "Settled"], await stack.StatesEnteredAsync(deposit));
+        Assert.Equal(0, stack.Ecpay.Queries(deposit.MerchantTradeNo));
+        var row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal((500L, 1L, 500L), (row.Balance, row.LedgerEntries, row.Credited));
+    }
+
+    [Fact]
+    public async Task PaidButOnlyFoundByTheQueryIsCreditedOnceThroughTheQueue()
+    {
+        var deposit = await stack.CreateDepositAsync(1200, Soon);
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Paid(1200, "2501011200002222"));
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
+        Assert.Equal(ReconcileOutcome.Paid, TimeoutStack.Outcome(execution));
+        Assert.Contains("Paid", await stack.StatesEnteredAsync(deposit));
+
+        var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
+        Assert.Equal((1200L, 1L, 1200L, null), (row.Balance, row.LedgerEntries, row.Credited, row.ReviewReason));
+        Assert.Equal(1L, await stack.Database.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no AND source = 'QueryTradeInfo' AND outcome = 'credited'", ("@no", deposit.MerchantTradeNo)));
+    }
+
+    [Theory]
+    [InlineData("0")]        // created, never paid
+    [InlineData("10200095")] // the customer never chose a payment method
+    [InlineData("10200047")] // ECPay never saw the order
+    public async Task NeverPaidExpires(string tradeStatus)
+    {
+        var deposit = await stack.CreateDepositAsync(300, TimeSpan.FromSeconds(1));
+        stack.Ecpay.Set(deposit.MerchantTradeNo, tradeStatus == "0" ? new EcpayTrade.Unpaid(300) : new EcpayTrade.Status(tradeStatus));
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
+        Assert.Equal(ReconcileOutcome.Expired, TimeoutStack.Outcome(execution));
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "Expired"], await stack.StatesEnteredAsync(deposit));
+        var row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal(("expired", 0L, 0L), (row.Status, row.Balance, row.LedgerEntries));
+        Assert.Equal(1, stack.Ecpay.Queries(deposit.MerchantTradeNo));
+    }
+
+    [Fact]
+    public async Task AtmNumberIssuedExtendsTheTimeoutAndAPaymentFoundLaterIsCredited()
+    {
+        var deposit = await stack.CreateDepositAsync(2000, Soon, method: "ATM");
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Unpaid(2000));
+        // ECPay's ATM deadline, in whole seconds (Taiwan time), a few seconds after ours.
+        var atmDeadline = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
+        await stack.PostAtmNumberIssuedAsync(deposit, "2501011200003333", atmDeadline);
+        var extended = await WaitUntil(async () => (await stack.TransactionAsync(deposit.Id)).ExpiresAt == atmDeadline);
+        Assert.True(extended, "Settlement did not record the ATM ExpireDate as the new expires_at");
+
+        // First wake-up: unpaid, but the deadline moved → extend. Then the customer pays at the ATM and the
+        // ReturnURL never arrives: the second wake-up finds the payment by QueryTradeInfo.
+        Assert.True(await WaitUntil(async () => (await stack.StatesEnteredAsync(deposit)).Contains("ExtendExpiry")), "the timeout was not extended");
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Paid(2000, "2501011200003333"));
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
+        Assert.Equal(ReconcileOutcome.Paid, TimeoutStack.Outcome(execution));
+        Assert.Equal(
+            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome", "Paid"],
+            await stack.StatesEnteredAsync(deposit));
+        var history = await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit));
+        var secondWait = history.Where(e => e.StateEnteredEventDetails?.Name == "WaitUntilExpiry").Last();
+        Assert.Contains(atmDeadline.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), secondWait.StateEnteredEventDetails!.Input);
+        Assert.True(execution.StopDate >= atmDeadline, "the second Reconcile ran before the extended deadline");
+
+        var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
+        Assert.Equal((2000L, 1L), (row.Balance, row.LedgerEntries));
+    }
+
+    [Fact]
+    public async Task EcpayDownIsRetriedThenNeedsReviewWithTheErrorInTheHistory()
+    {
+        var deposit = await stack.CreateDepositAsync(700, TimeSpan.FromSeconds(1));
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Down());
+
+        var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(60));
+        Assert.Equal(ExecutionStatus.Failed, execution.Status);
+        Assert.Equal("Reconcile.EcpayUnavailable", execution.Error);
+        Assert.Contains("QueryTradeInfo", execution.Cause);
+        Assert.Equal("NeedsReview", (await stack.StatesEnteredAsync(deposit))[^1]);
+
+        var history = await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit));
+        var failures = history.Where(e => e.Type == "LambdaFunctionFailed").ToList();
+        Assert.Equal(4, failures.Count); // the first attempt and three retries
+        Assert.All(failures, f => Assert.Equal("Reconcile.EcpayUnavailable", f.Failure!.Error));
+        Assert.Equal(4 * 2, stack.Ecpay.Queries(deposit.MerchantTradeNo)); // each with one HTTP retry of its own
+        // Nothing decided without ECPay: the payment stays pending for an operator.
+        Assert.Equal("pending", (await stack.TransactionAsync(deposit.Id)).Status);
+    }
+
+    [Fact]
+    public async Task ANotificationAfterExpiryIsCreditedAndFlagged()
+    {
+        var deposit = await stack.CreateDepositAsync(900, TimeSpan.FromSeconds(1));
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Unpaid(900));
+        Assert.Equal(ReconcileOutcome.Expired, TimeoutStack.Outcome(await stack.WaitForExecutionAsync(deposit)));
+        Assert.Equal("expired", (await stack.TransactionAsync(deposit.Id)).Status);
+
+        await stack.PostPaidAsync(deposit, "2501011200004444");
+
+        var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
+        Assert.Equal((900L, 1L), (row.Balance, row.LedgerEntries));
+        Assert.False(string.IsNullOrEmpty(row.ReviewReason), "a payment after expiry must be flagged for review");
+    }
+
+    [Fact]
+    public async Task ANotificationSettledWhileTheTimeoutFiresWins()
+    {
+        // The timeout asks ECPay just before the customer pays and gets a stale "unpaid"; while that answer is
+        // in flight, the ReturnURL is settled. The conditional expire then touches nothing: settled, credited once.
+        var deposit = await stack.CreateDepositAsync(400, TimeSpan.FromSeconds(1));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Gated(gate, () => new EcpayTrade.Unpaid(400)));
+        Assert.True(await WaitUntil(() => Task.FromResult(stack.Ecpay.Queries(deposit.MerchantTradeNo) == 1)), "the timeout never asked ECPay");
+
+        await stack.PostPaidAsync(deposit, "2501011200005555");
+        await stack.WaitForStatusAsync(deposit.Id, "completed");
+        gate.SetResult();
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        var row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal(("completed", 400L, 1L, null), (row.Status, row.Balance, row.LedgerEntries, row.ReviewReason));
+    }
+
+    [Fact]
+    public async Task AQueryAndANotificationOfTheSamePaymentAtOnceCreditItOnce()
+    {
+        // Both sources say paid at the same moment: two messages on the queue, one credit.
+        var deposit = await stack.CreateDepositAsync(650, TimeSpan.FromSeconds(1));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Gated(gate, () => new EcpayTrade.Paid(650, "2501011200006666")));
+        Assert.True(await WaitUntil(() => Task.FromResult(stack.Ecpay.Queries(deposit.MerchantTradeNo) == 1)), "the timeout never asked ECPay");
+
+        var notification = stack.PostPaidAsync(deposit, "2501011200006666");
+        gate.SetResult();
+        await notification;
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Contains(TimeoutStack.Outcome(execution), new[] { ReconcileOutcome.Paid, ReconcileOutcome.Settled });
+        var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
+        // Both messages are settled (or deduplicated) before looking again.
+        await WaitUntil(async () => await stack.Database.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no", ("@no", deposit.MerchantTradeNo)) >= (TimeoutStack.Outcome(execution) == ReconcileOutcome.Paid ? 2 : 1));
+        row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal((650L, 1L, 650L), (row.Balance, row.LedgerEntries, row.Credited));
+    }
+
+    private static async Task<bool> WaitUntil(Func<Task<bool>> condition, int timeoutSeconds = 15)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition()) return true;
+            await Task.Delay(50);
+        }
+        return false;
+    }
+}

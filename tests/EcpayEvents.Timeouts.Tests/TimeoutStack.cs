@@ -1,0 +1,241 @@
+using System.Text.Json;
+using Amazon.Runtime;
+using EcpayEvents.Cli.EventSource;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
+using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Notifications;
+using EcpayEvents.Payments.Deposits;
+using EcpayEvents.Settlement;
+using EcpayEvents.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EcpayEvents.Timeouts.Tests;
+
+/// <summary>
+/// The whole timeout path, for real: MariaDB (TestDatabase), fauxqs (LocalSqsServer) with the SQS
+/// event-source runner feeding the in-process Settlement service, the in-process Notifications service
+/// (ReturnURL / PaymentInfoURL), the in-process Timeouts service, a signed QueryTradeInfo stand-in, and
+/// the local Step Functions server running statemachine/payment-timeout.asl.json with its Reconcile task
+/// pointed at the Timeouts service.
+/// </summary>
+public sealed class TimeoutStack : IAsyncLifetime
+{
+    public static readonly EcpayCredentials Credentials = EcpayCredentials.Stage;
+
+    private readonly CancellationTokenSource stop = new();
+    private readonly List<WebApplication> apps = [];
+    private Task? eventSource;
+
+    public TestDatabase Database { get; private set; } = null!;
+    public LocalSqsServer Sqs { get; private set; } = null!;
+    public FakeEcpayQuery Ecpay { get; private set; } = null!;
+    public LocalStepFunctionsServer StepFunctions { get; private set; } = null!;
+    public StepFunctionsClient Client { get; private set; } = null!;
+    public StepFunctionsTimeoutScheduler Scheduler { get; private set; } = null!;
+    public Uri Notifications { get; private set; } = null!;
+    public Uri Timeouts { get; private set; } = null!;
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public async ValueTask InitializeAsync()
+    {
+        var database = TestDatabase.CreateAsync("timeouts");
+        var sqs = LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 2);
+        Ecpay = await FakeEcpayQuery.StartAsync(Credentials);
+        Database = await database;
+        Sqs = await sqs;
+
+        string[] common =
+        [
+            "--urls=http://127.0.0.1:0",
+            $"--Database:ConnectionString={Database.ConnectionString}",
+            $"--Ecpay:MerchantId={Credentials.MerchantId}",
+            $"--Ecpay:HashKey={Credentials.HashKey}",
+            $"--Ecpay:HashIv={Credentials.HashIv}",
+            $"--Sqs:ServiceUrl={Sqs.Endpoint}",
+            $"--Sqs:QueueUrl={Sqs.QueueUrl}",
+            "--Sqs:Region=us-east-1",
+            "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:EcpayEvents=Information",
+        ];
+        var settlement = await StartAsync(SettlementApp.Build(common));
+        Notifications = await StartAsync(NotificationsApp.Build(common));
+        Timeouts = await StartAsync(TimeoutsApp.Build([
+            .. common,
+            $"--Ecpay:BaseUrl={Ecpay.BaseUrl}",
+            // The state machine's own retries are what is tested; long enough for an answer held back in a race test.
+            "--Ecpay:Query:MaxRetries=1",
+            "--Ecpay:Query:AttemptTimeoutSeconds=15",
+            "--Ecpay:Query:TotalTimeoutSeconds=15",
+        ]));
+
+        var runner = new SqsEventSourceRunner(Sqs.CreateClient(), new HttpClient(),
+            new SqsEventSourceOptions(Sqs.QueueUrl, new Uri(settlement, "/events"), BatchSize: 10, WaitSeconds: 1), TextWriter.Null);
+        eventSource = Task.Run(() => runner.RunAsync(stop.Token));
+
+        StepFunctions = await LocalStepFunctionsServer.StartAsync(new Uri(Timeouts, "/events"));
+        Client = new StepFunctionsClient(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, new StepFunctionsClientOptions
+        {
+            ServiceUrl = StepFunctions.Endpoint,
+            Region = "us-east-1",
+            Credentials = new BasicAWSCredentials("local", "local"),
+            StateMachineArn = LocalStepFunctionsServer.PaymentTimeoutArn,
+        });
+        Scheduler = new StepFunctionsTimeoutScheduler(Client, NullLogger<StepFunctionsTimeoutScheduler>.Instance);
+    }
+
+    private async Task<Uri> StartAsync(WebApplication app)
+    {
+        apps.Add(app);
+        await app.StartAsync();
+        return app.BoundAddress();
+    }
+
+    // ---------------------------------------------------------------- the ledger
+
+    public async Task<long> CreateUserAsync()
+    {
+        await using var c = Database.Open();
+        await using var cmd = new MySqlConnector.MySqlCommand(
+            "INSERT INTO users (username, email, balance) VALUES (@u, 'timeouts@example.com', 0); SELECT LAST_INSERT_ID();", c);
+        cmd.Parameters.AddWithValue("@u", "u" + Guid.NewGuid().ToString("N")[..12]);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+    }
+
+    /// <summary>A pending deposit as PaymentsApi writes it, expiring <paramref name="expiresIn"/> from now, and its timeout scheduled.</summary>
+    public async Task<Deposit> CreateDepositAsync(long amount, TimeSpan expiresIn, string method = "Credit")
+    {
+        var userId = await CreateUserAsync();
+        var merchantTradeNo = "TO" + Guid.NewGuid().ToString("N")[..18].ToUpperInvariant();
+        var expiresAt = DateTimeOffset.UtcNow + expiresIn;
+        expiresAt = new DateTimeOffset(expiresAt.UtcTicks - expiresAt.UtcTicks % 10, TimeSpan.Zero); // DATETIME(6)
+        await using var c = Database.Open();
+        await using var cmd = new MySqlConnector.MySqlCommand("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, payment_method, item_name, expires_at)
+            VALUES (@user, 'deposit', @amount, 'pending', @no, @method, 'Deposit', @expires); SELECT LAST_INSERT_ID();
+            """, c);
+        cmd.Parameters.AddWithValue("@user", userId);
+        cmd.Parameters.AddWithValue("@amount", amount);
+        cmd.Parameters.AddWithValue("@no", merchantTradeNo);
+        cmd.Parameters.AddWithValue("@method", method);
+        cmd.Parameters.AddWithValue("@expires", expiresAt.UtcDateTime);
+        var id = Convert.ToInt64(await cmd.ExecuteScalarAsync());
+        var deposit = new Deposit(id, userId, merchantTradeNo, amount, expiresAt);
+        await Scheduler.ScheduleAsync(new PaymentTimeoutInput(id, merchantTradeNo, expiresAt), CancellationToken.None);
+        return deposit;
+    }
+
+    public async Task<LedgerRow> TransactionAsync(long id)
+    {
+        await using var c = Database.Open();
+        await using var cmd = new MySqlConnector.MySqlCommand("""
+            SELECT t.status, t.review_reason, u.balance,
+                   (SELECT COUNT(*) FROM ledger_entries l WHERE l.transaction_id = t.id),
+                   (SELECT COALESCE(SUM(l.amount), 0) FROM ledger_entries l WHERE l.transaction_id = t.id),
+                   t.expires_at
+            FROM transactions t JOIN users u ON u.id = t.user_id WHERE t.id = @id
+            """, c);
+        cmd.Parameters.AddWithValue("@id", id);
+        await using var r = await cmd.ExecuteReaderAsync();
+        if (!await r.ReadAsync()) throw new InvalidOperationException($"no transaction {id}");
+        return new LedgerRow(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4),
+            r.IsDBNull(5) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(5), DateTimeKind.Utc)));
+    }
+
+    /// <summary>Polls until the transaction has <paramref name="status"/> (Settlement works from the queue, asynchronously).</summary>
+    public async Task<LedgerRow> WaitForStatusAsync(long id, string status, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var row = await TransactionAsync(id);
+            if (row.Status == status) return row;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"transaction {id} is {row.Status}, not {status}\n{StepFunctions.Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    // ---------------------------------------------------------------- ECPay's posts, through Notifications
+
+    /// <summary>ECPay's ReturnURL post (RtnCode 1, paid) to the Notifications service; true when it answered 1|OK.</summary>
+    public Task PostPaidAsync(Deposit deposit, string tradeNo) => PostAsync("/ecpay/return",
+    [
+        new("MerchantID", Credentials.MerchantId), new("MerchantTradeNo", deposit.MerchantTradeNo), new("StoreID", ""),
+        new("RtnCode", "1"), new("RtnMsg", "交易成功"), new("TradeNo", tradeNo),
+        new("TradeAmt", deposit.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("PaymentDate", TaiwanTime.Format(DateTimeOffset.UtcNow)), new("PaymentType", "Credit_CreditCard"),
+        new("PaymentTypeChargeFee", "0"), new("TradeDate", TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1))), new("SimulatePaid", "0"),
+        new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
+    ]);
+
+    /// <summary>ECPay's PaymentInfoURL post: an ATM virtual account issued, payable until <paramref name="expireDate"/> (whole seconds).</summary>
+    public Task PostAtmNumberIssuedAsync(Deposit deposit, string tradeNo, DateTimeOffset expireDate) => PostAsync("/ecpay/payment-info",
+    [
+        new("MerchantID", Credentials.MerchantId), new("MerchantTradeNo", deposit.MerchantTradeNo), new("StoreID", ""),
+        new("RtnCode", "2"), new("RtnMsg", "Get VirtualAccount Succeeded"), new("TradeNo", tradeNo),
+        new("TradeAmt", deposit.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("PaymentType", "ATM_TAISHIN"), new("TradeDate", TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1))),
+        new("BankCode", "812"), new("vAccount", "9103522175887271"), new("ExpireDate", TaiwanTime.Format(expireDate)),
+        new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
+    ]);
+
+    private async Task PostAsync(string path, List<KeyValuePair<string, string>> fields)
+    {
+        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, Credentials.HashKey, Credentials.HashIv)));
+        using var response = await Http.PostAsync(new Uri(Notifications, path), new FormUrlEncodedContent(fields));
+        var body = await response.Content.ReadAsStringAsync();
+        if (body != "1|OK") throw new InvalidOperationException($"Notifications answered {(int)response.StatusCode} {body}");
+    }
+
+    // ---------------------------------------------------------------- Step Functions
+
+    public string ExecutionArn(Deposit deposit) => StepFunctionsClient.ExecutionArnOf(LocalStepFunctionsServer.PaymentTimeoutArn, deposit.MerchantTradeNo);
+
+    /// <summary>Polls DescribeExecution until the execution is no longer RUNNING.</summary>
+    public async Task<DescribeExecutionResponse> WaitForExecutionAsync(Deposit deposit, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var e = await Client.DescribeExecutionAsync(ExecutionArn(deposit));
+            if (e.Status != ExecutionStatus.Running) return e;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"execution {deposit.MerchantTradeNo} still RUNNING\n{StepFunctions.Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The names of the states entered, in order.</summary>
+    public async Task<List<string>> StatesEnteredAsync(Deposit deposit) =>
+        (await Client.GetFullExecutionHistoryAsync(ExecutionArn(deposit)))
+            .Where(e => e.Type.EndsWith("StateEntered", StringComparison.Ordinal))
+            .Select(e => e.StateName!)
+            .ToList();
+
+    public static string? Outcome(DescribeExecutionResponse execution)
+    {
+        if (execution.Output is null) return null;
+        using var doc = JsonDocument.Parse(execution.Output);
+        return doc.RootElement.TryGetProperty("reconcile", out var r) && r.TryGetProperty("outcome", out var o) ? o.GetString() : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        if (eventSource is not null) await eventSource;
+        if (StepFunctions is not null) await StepFunctions.DisposeAsync();
+        foreach (var app in apps)
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+        if (Ecpay is not null) await Ecpay.DisposeAsync();
+        if (Sqs is not null) await Sqs.DisposeAsync();
+        if (Database is not null) await Database.DisposeAsync();
+        Http.Dispose();
+    }
+}
+
+public sealed record Deposit(long Id, long UserId, string MerchantTradeNo, long Amount, DateTimeOffset ExpiresAt);
+
+public sealed record LedgerRow(string Status, string? ReviewReason, long Balance, long LedgerEntries, long Credited, DateTimeOffset? ExpiresAt);
