@@ -66,6 +66,23 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
     }
 
     [Fact]
+    public async Task TheDemosExpiryPartShowsAnUnpaidDepositExpireThroughTheStateMachine()
+    {
+        var (app, http) = await StartPaymentsApiAsync(stack.StepFunctions.Endpoint);
+        await using var _ = app;
+        var output = new StringWriter();
+
+        var ok = await EcpayEvents.Cli.Commands.DemoExpiry.RunAsync(http.BaseAddress!, stack.Client, LocalStepFunctionsServer.PaymentTimeoutArn, output, TimeSpan.FromSeconds(30));
+
+        Assert.True(ok, output.ToString());
+        var text = output.ToString();
+        Assert.Contains("WaitUntilExpiry: waiting until", text);
+        Assert.Contains("Reconcile answered {\"outcome\":\"expired\"}", text);
+        Assert.Contains("Expired: entered", text);
+        Assert.Contains("✔ status expired", text);
+    }
+
+    [Fact]
     public async Task WhenStepFunctionsIsDownTheDepositIsRefusedAndNothingIsLeftPending()
     {
         var nobody = new Uri($"http://127.0.0.1:{FreePort.Next()}/");
