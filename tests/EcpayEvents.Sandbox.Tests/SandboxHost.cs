@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
+using EcpayEvents.Payments.Deposits;
+using Microsoft.Extensions.Logging;
+
+namespace EcpayEvents.Sandbox.Tests;
+
+/// <summary>The sandbox on Kestrel, plus a merchant that records ECPay's posts and answers as told.</summary>
+public sealed class SandboxHost : IAsyncDisposable
+{
+    private SandboxHost(WebApplication sandbox, WebApplication merchant)
+    {
+        Sandbox = sandbox;
+        Merchant = merchant;
+        Client = new HttpClient { BaseAddress = sandbox.BoundAddress() };
+    }
+
+    public WebApplication Sandbox { get; }
+    public WebApplication Merchant { get; }
+    public HttpClient Client { get; }
+    public ConcurrentQueue<(string Path, EcpayForm Form)> Received { get; } = new();
+    /// <summary>Answers the merchant gives, in order; then 1|OK.</summary>
+    public ConcurrentQueue<string> Answers { get; } = new();
+    public string MerchantUrl => Merchant.BoundAddress().ToString().TrimEnd('/');
+
+    public static async Task<SandboxHost> StartAsync(params string[] extraArgs)
+    {
+        var merchantBuilder = WebApplication.CreateSlimBuilder(["--urls=http://127.0.0.1:0"]);
+        merchantBuilder.Logging.ClearProviders();
+        var merchant = merchantBuilder.Build();
+        SandboxHost? host = null;
+        async Task<IResult> Receive(HttpRequest request)
+        {
+            var body = await new StreamReader(request.Body).ReadToEndAsync();
+            host!.Received.Enqueue((request.Path, EcpayForm.Parse(body)));
+            return TypedResults.Text(host.Answers.TryDequeue(out var a) ? a : "1|OK", "text/plain");
+        }
+        merchant.MapPost("/return", Receive);
+        merchant.MapPost("/payment-info", Receive);
+        merchant.MapPost("/order-result", Receive);
+        await merchant.StartAsync();
+
+        var sandbox = SandboxApp.Build(["--urls=http://127.0.0.1:0", "--Sandbox:RetryInterval=00:00:00.200", "--Sandbox:MaxAttempts=4", "--Logging:LogLevel:Default=Warning", .. extraArgs]);
+        await sandbox.StartAsync();
+        host = new SandboxHost(sandbox, merchant);
+        return host;
+    }
+
+    /// <summary>Our checkout form, built the way PaymentsApi builds it.</summary>
+    public CheckoutForm Form(string method = ChoosePayment.Credit, long amount = 500, string? tradeNo = null, DateTimeOffset? created = null)
+    {
+        var createdAt = created ?? DateTimeOffset.UtcNow;
+        var expiry = DepositExpiry.For(method, createdAt, new DepositExpiryOptions());
+        return CheckoutForm.Create(new CheckoutRequest
+        {
+            MerchantTradeNo = tradeNo ?? MerchantTradeNumber.New("TS", createdAt),
+            MerchantTradeDate = createdAt,
+            TotalAmount = amount,
+            TradeDesc = StartCheckout.TradeDesc,
+            ItemName = $"Deposit {amount} TWD",
+            ChoosePayment = method,
+            ReturnUrl = MerchantUrl + "/return",
+            PaymentInfoUrl = method is "ATM" or "CVS" or "BARCODE" or "ALL" ? MerchantUrl + "/payment-info" : null,
+            OrderResultUrl = MerchantUrl + "/order-result",
+            ClientBackUrl = MerchantUrl + "/",
+            ExpireDate = expiry.ExpireDate,
+            StoreExpireDate = expiry.StoreExpireDate,
+            CustomField1 = "42",
+        }, EcpayCredentials.Stage, EcpayEndpoints.FromBaseUrl(Client.BaseAddress!.ToString()));
+    }
+
+    public Task<HttpResponseMessage> PostCheckoutAsync(IEnumerable<KeyValuePair<string, string>> fields) =>
+        Client.PostAsync("/Cashier/AioCheckOut/V5", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"));
+
+    public static List<KeyValuePair<string, string>> Resign(IEnumerable<KeyValuePair<string, string>> fields, string key, string value)
+    {
+        var list = fields.Where(f => f.Key != "CheckMacValue").Select(f => f.Key == key ? new KeyValuePair<string, string>(key, value) : f).ToList();
+        list.Add(new("CheckMacValue", CheckMacValue.Compute(list, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        return list;
+    }
+
+    public static string ErrorCode(string html)
+    {
+        var marker = "data-error-code=\"";
+        var i = html.IndexOf(marker, StringComparison.Ordinal);
+        return i < 0 ? "" : html[(i + marker.Length)..html.IndexOf('"', i + marker.Length)];
+    }
+
+    public async Task<List<(string Path, EcpayForm Form)>> WaitForPostsAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (Received.Count < count && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.True(Received.Count >= count, $"expected {count} posts, got {Received.Count}");
+        return Received.ToList();
+    }
+
+    public static string Stamp() => DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Sandbox.StopAsync();
+        await Sandbox.DisposeAsync();
+        await Merchant.StopAsync();
+        await Merchant.DisposeAsync();
+    }
+}
