@@ -17,6 +17,7 @@ return args switch
     ["db", .. var rest] => await DbCommand.RunAsync(rest),
     ["executions", .. var rest] => await ExecutionsCommand.RunAsync(rest),
     ["event-source", .. var rest] => await EventSourceCommand.RunAsync(rest),
+    ["demo", .. var rest] => await DemoCommand.RunAsync(rest),
     [var unknown, ..] => Unknown(unknown),
 };
 

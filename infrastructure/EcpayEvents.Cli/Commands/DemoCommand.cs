@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EcpayEvents.Ecpay;
+
+namespace EcpayEvents.Cli.Commands;
+
+/// <summary>
+/// `ecpay-events demo` — drives one complete card payment against a running stack without a browser:
+/// user → deposit → checkout form fetched and posted to the ECPay sandbox → paid → ReturnURL answered
+/// 1|OK → settled → balance up by the amount. With --stepfunctions it also leaves a deposit unpaid and
+/// waits for its payment-timeout to expire it. Exit 0 only if everything ended as it should.
+/// </summary>
+public static class DemoCommand
+{
+    public const string Usage = """
+        usage: ecpay-events demo [--api http://127.0.0.1:5080] [--sandbox http://127.0.0.1:5090] [--amount 100] [--timeout 60]
+                                 [--stepfunctions URL --state-machine-arn ARN]   (also: an unpaid deposit must expire)
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args is ["-h" or "--help", ..]) { Console.WriteLine(Usage); return 0; }
+        var api = (Option(args, "--api") ?? "http://127.0.0.1:5080").TrimEnd('/');
+        var sandbox = (Option(args, "--sandbox") ?? "http://127.0.0.1:5090").TrimEnd('/');
+        if (!long.TryParse(Option(args, "--amount") ?? "100", NumberStyles.None, CultureInfo.InvariantCulture, out var amount) || amount < 5)
+            return Fail("--amount must be a whole number of TWD, at least 5 (ECPay's card minimum)");
+        if (!int.TryParse(Option(args, "--timeout") ?? "60", NumberStyles.None, CultureInfo.InvariantCulture, out var timeoutSeconds) || timeoutSeconds < 1)
+            return Fail("--timeout must be a positive number of seconds");
+        var expiryScenario = Option(args, "--stepfunctions") is not null;
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+        http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        var demo = new Demo(http, api, sandbox, TimeSpan.FromSeconds(timeoutSeconds));
+        try
+        {
+            var ok = await demo.CardPaymentAsync(amount);
+            if (ok && expiryScenario) ok = await demo.UnpaidDepositExpiresAsync(amount);
+            Console.WriteLine(ok ? "demo: OK" : "demo: FAILED");
+            return ok ? 0 : 1;
+        }
+        catch (DemoFailure e)
+        {
+            Console.Error.WriteLine($"  FAIL  {e.Message}");
+            Console.WriteLine("demo: FAILED");
+            return 1;
+        }
+        catch (HttpRequestException e)
+        {
+            Console.Error.WriteLine($"  FAIL  could not reach a service: {e.Message} (is the stack running? ./run.sh)");
+            Console.WriteLine("demo: FAILED");
+            return 1;
+        }
+    }
+
+    private sealed class DemoFailure(string message) : Exception(message);
+
+    private sealed class Demo(HttpClient http, string api, string sandbox, TimeSpan timeout)
+    {
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+
+        private void Step(string what) => Console.WriteLine($"  ok    [{clock.Elapsed.TotalSeconds,5:0.0}s] {what}");
+
+        public async Task<bool> CardPaymentAsync(long amount)
+        {
+            await ExpectHealthyAsync(api, "PaymentsApi");
+            await ExpectHealthyAsync(sandbox, "ECPay sandbox");
+
+            var (userId, before) = await CreateUserAsync();
+            var deposit = await CreateDepositAsync(userId, amount, "Credit");
+            var tradeNo = deposit["merchantTradeNo"]!.GetValue<string>();
+            var transactionId = deposit["transactionId"]!.GetValue<long>();
+            await CheckoutAsync(deposit["checkoutUrl"]!.GetValue<string>(), tradeNo);
+
+            var paid = await SendJsonAsync(HttpMethod.Post, $"{sandbox}/sandbox/orders/{tradeNo}/pay", new JsonObject { ["method"] = "card" });
+            Step($"paid by card in the sandbox (ECPay TradeNo {paid["tradeNo"]})");
+
+            var delivery = await WaitForAsync("the sandbox to deliver ReturnURL and get 1|OK", async () =>
+            {
+                var order = await GetJsonAsync($"{sandbox}/sandbox/orders/{tradeNo}");
+                return order["deliveries"]!.AsArray().FirstOrDefault(d => d!["kind"]!.GetValue<string>() == "ReturnURL" && d["acknowledged"]!.GetValue<bool>());
+            });
+            Step($"notified: ReturnURL answered 1|OK after {delivery["attempts"]!.AsArray().Count} attempt(s)");
+
+            var status = await WaitForStatusAsync(transactionId);
+            if (status != "completed") throw new DemoFailure($"deposit {tradeNo} ended {status}, not completed");
+            Step($"settled: deposit {tradeNo} is completed");
+
+            var after = (await GetJsonAsync($"{api}/users/{userId}"))["balance"]!.GetValue<long>();
+            if (after != before + amount) throw new DemoFailure($"balance is {after} TWD; expected {before} + {amount} = {before + amount}");
+            Step($"balance {before} → {after} TWD (+{amount})");
+            return true;
+        }
+
+        public async Task<bool> UnpaidDepositExpiresAsync(long amount)
+        {
+            var (userId, _) = await CreateUserAsync();
+            var deposit = await CreateDepositAsync(userId, amount, "Credit");
+            var tradeNo = deposit["merchantTradeNo"]!.GetValue<string>();
+            await CheckoutAsync(deposit["checkoutUrl"]!.GetValue<string>(), tradeNo);
+            var expiresAt = deposit["expiresAt"]!.GetValue<DateTimeOffset>();
+            var wait = expiresAt - DateTimeOffset.UtcNow + timeout;
+            Console.WriteLine($"  ..    not paying {tradeNo}; its payment-timeout execution should expire it at {expiresAt:HH:mm:ss}Z (waiting up to {wait.TotalSeconds:0} s)");
+            var status = await WaitForStatusAsync(deposit["transactionId"]!.GetValue<long>(), wait);
+            if (status != "expired") throw new DemoFailure($"unpaid deposit {tradeNo} ended {status}, not expired");
+            Step($"expired: unpaid deposit {tradeNo} is expired (balance unchanged)");
+            return true;
+        }
+
+        private async Task<(long UserId, long Balance)> CreateUserAsync()
+        {
+            var name = "demo" + Guid.NewGuid().ToString("N")[..8];
+            var user = await SendJsonAsync(HttpMethod.Post, $"{api}/users", new JsonObject { ["username"] = name, ["email"] = $"{name}@example.com" });
+            var id = user["id"]!.GetValue<long>();
+            var balance = user["balance"]!.GetValue<long>();
+            Step($"created user {id} ({name}), balance {balance} TWD");
+            return (id, balance);
+        }
+
+        private async Task<JsonNode> CreateDepositAsync(long userId, long amount, string method)
+        {
+            var deposit = await SendJsonAsync(HttpMethod.Post, $"{api}/users/{userId}/deposits",
+                new JsonObject { ["amount"] = amount, ["paymentMethod"] = method, ["itemName"] = "Demo deposit" });
+            Step($"deposit created: {deposit["merchantTradeNo"]} (transaction {deposit["transactionId"]}), {amount} TWD by {method}, {deposit["status"]} until {deposit["expiresAt"]}");
+            return deposit;
+        }
+
+        /// <summary>What the browser does with the self-submitting form, as a script: fetch the fields, post them to ECPay.</summary>
+        private async Task CheckoutAsync(string checkoutUrl, string tradeNo)
+        {
+            var form = await GetJsonAsync(checkoutUrl);
+            var action = form["action"]!.GetValue<string>();
+            var fields = form["fields"]!.AsArray().Select(f => new KeyValuePair<string, string>(f!["name"]!.GetValue<string>(), f["value"]!.GetValue<string>())).ToList();
+            Step($"checkout form fetched: {fields.Count} fields, posts to {action}");
+            if (!action.StartsWith(sandbox + "/", StringComparison.OrdinalIgnoreCase))
+                throw new DemoFailure($"the checkout form posts to {action}, not to the sandbox {sandbox} (check Ecpay:BaseUrl)");
+            using var request = new HttpRequestMessage(HttpMethod.Post, action)
+            {
+                Content = new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"),
+            };
+            using var response = await http.SendAsync(request);
+            var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            if (!answer["ok"]!.GetValue<bool>())
+                throw new DemoFailure($"the sandbox rejected the checkout form of {tradeNo}: {answer["code"]} {answer["message"]}");
+            Step($"checkout form posted to the sandbox: order {tradeNo} accepted");
+        }
+
+        private async Task<string> WaitForStatusAsync(long transactionId, TimeSpan? within = null)
+        {
+            string? etag = null;
+            var status = "pending";
+            await WaitForAsync($"transaction {transactionId} to leave pending", async () =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"{api}/transactions/{transactionId}");
+                if (etag is not null) request.Headers.IfNoneMatch.Add(EntityTagHeaderValue.Parse(etag));
+                using var response = await http.SendAsync(request);
+                if (response.StatusCode == HttpStatusCode.NotModified) return null;
+                await EnsureOkAsync(response);
+                etag = response.Headers.ETag?.ToString();
+                status = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["status"]!.GetValue<string>();
+                return status == "pending" ? null : status;
+            }, within);
+            return status;
+        }
+
+        private async Task<T> WaitForAsync<T>(string what, Func<Task<T?>> probe, TimeSpan? within = null) where T : class
+        {
+            var deadline = DateTime.UtcNow + (within ?? timeout);
+            while (true)
+            {
+                if (await probe() is { } found) return found;
+                if (DateTime.UtcNow > deadline)
+                    throw new DemoFailure($"timed out after {(within ?? timeout).TotalSeconds:0} s waiting for {what} (see the services' logs)");
+                await Task.Delay(500);
+            }
+        }
+
+        private async Task ExpectHealthyAsync(string baseUrl, string name)
+        {
+            try
+            {
+                using var response = await http.GetAsync($"{baseUrl}/healthz");
+                if (!response.IsSuccessStatusCode) throw new DemoFailure($"{name} at {baseUrl} is not healthy (HTTP {(int)response.StatusCode})");
+            }
+            catch (HttpRequestException e)
+            {
+                throw new DemoFailure($"{name} is not reachable at {baseUrl}: {e.Message} (is the stack running? ./run.sh)");
+            }
+        }
+
+        private async Task<JsonNode> GetJsonAsync(string url)
+        {
+            using var response = await http.GetAsync(url);
+            await EnsureOkAsync(response);
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        }
+
+        private async Task<JsonNode> SendJsonAsync(HttpMethod method, string url, JsonObject body)
+        {
+            using var request = new HttpRequestMessage(method, url) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+            using var response = await http.SendAsync(request);
+            await EnsureOkAsync(response);
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        }
+
+        private static async Task EnsureOkAsync(HttpResponseMessage response)
+        {
+            if (response.IsSuccessStatusCode) return;
+            var body = await response.Content.ReadAsStringAsync();
+            throw new DemoFailure($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {(body.Length > 300 ? body[..300] : body)}");
+        }
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"ecpay-events demo: {message}");
+        return 2;
+    }
+}
