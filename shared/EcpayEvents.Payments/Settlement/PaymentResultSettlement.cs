@@ -66,19 +66,20 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         }
         var decision = rejected ?? SettlementRules.Decide(notice!, macVerified: true, state, policy);
 
+        var paymentEvent = new PaymentEventRow
+        {
+            TransactionId = state?.Id,
+            MerchantTradeNo = Clip(merchantTradeNo, 64),
+            Source = Clip(message.Source, 20) ?? "",
+            RawFields = JsonSerializer.Serialize(fields, SettlementJsonContext.Default.IReadOnlyDictionaryStringString),
+            ReceivedAt = message.ReceivedAt.UtcDateTime,
+            Outcome = decision.Outcome,
+            Reason = Clip(decision.Reason, 200),
+            DedupKey = dedupKey,
+        };
         try
         {
-            await connection.ExecuteAsync(InsertEventSql, new
-            {
-                TransactionId = state?.Id,
-                MerchantTradeNo = Clip(merchantTradeNo, 64),
-                Source = Clip(message.Source, 20) ?? "",
-                RawFields = JsonSerializer.Serialize(fields, SettlementJsonContext.Default.IReadOnlyDictionaryStringString),
-                ReceivedAt = message.ReceivedAt.UtcDateTime,
-                decision.Outcome,
-                Reason = Clip(decision.Reason, 200),
-                DedupKey = dedupKey,
-            }, tx);
+            await connection.ExecuteAsync(InsertEventSql, paymentEvent, tx);
         }
         catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
         {
@@ -186,6 +187,18 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
             rtn_code = @RtnCode, rtn_msg = @RtnMsg
         WHERE id = @Id AND status = 'pending'
         """;
+
+    internal sealed class PaymentEventRow
+    {
+        public long? TransactionId { get; init; }
+        public string? MerchantTradeNo { get; init; }
+        public required string Source { get; init; }
+        public required string RawFields { get; init; }
+        public DateTime ReceivedAt { get; init; }
+        public required string Outcome { get; init; }
+        public string? Reason { get; init; }
+        public required string DedupKey { get; init; }
+    }
 
     internal sealed class TransactionRow
     {
