@@ -67,6 +67,8 @@ internal static class Pages
               const id = {{id}}, userId = {{userId}};
               let etag = null, tries = 0;
               const statusEl = document.getElementById('status'), balanceEl = document.getElementById('balance');
+              const messageEl = document.querySelector('[data-testid=ecpay-message]');
+              const final = { completed: 'Payment confirmed: your balance has been credited.', failed: 'The payment failed; nothing was charged to your balance.', expired: 'This deposit expired before it was paid.' };
               async function balance() {
                 const r = await fetch('/users/' + userId, { headers: { Accept: 'application/json' } });
                 if (r.ok) balanceEl.textContent = (await r.json()).balance;
@@ -82,7 +84,7 @@ internal static class Pages
                     const t = await r.json();
                     statusEl.textContent = t.status;
                     statusEl.className = 'status ' + t.status;
-                    if (t.status !== 'pending') { statusEl.dataset.final = 'true'; await balance(); return; }
+                    if (t.status !== 'pending') { statusEl.dataset.final = 'true'; messageEl.textContent = final[t.status] || t.status; await balance(); return; }
                   }
                 } catch (e) { /* network hiccup: try again */ }
                 setTimeout(poll, tries < 30 ? 1000 : 5000);

@@ -1,0 +1,93 @@
+using System.Text.RegularExpressions;
+using EcpayEvents.Testing;
+using Microsoft.Playwright;
+
+namespace EcpayEvents.EndToEnd.Tests;
+
+/// <summary>
+/// A person's journey in Debian's Chromium: create a user, deposit by card, pay on the (sandbox) ECPay
+/// page, come back to the return page, which shows "completed" only after the real chain settled it
+/// (sandbox → Notifications → SQS → runner → Settlement → MariaDB), then see the balance and withdraw.
+/// </summary>
+public sealed class BrowserJourneyTests
+{
+    private static readonly string[] ChromiumArgs =
+        ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+    [Fact]
+    public async Task ACardDepositPaidInTheSandboxIsSettledAndShownOnTheReturnPage()
+    {
+        await using var stack = await LocalStack.StartAsync();
+        // The Playwright package ships its driver without Node; the project's own Node 22 runs it.
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ChromiumArgs,
+        });
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        var screenshots = Path.Combine(RepoPaths.Root, "TestResults", "EndToEnd");
+        Directory.CreateDirectory(screenshots);
+
+        try
+        {
+            // 1. Create a user on the web page.
+            await page.GotoAsync(stack.PaymentsApi.ToString());
+            await page.GetByTestId("username").FillAsync("alice_e2e");
+            await page.GetByTestId("email").FillAsync("alice.e2e@example.com");
+            await page.GetByTestId("create-user").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(new Regex("^[0-9]+$"));
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("0");
+            var userId = long.Parse(await page.GetByTestId("user-id").InnerTextAsync());
+
+            // 2. Deposit 300 TWD by card and go to checkout (our self-submitting form → the sandbox's page).
+            await page.GetByTestId("deposit-amount").FillAsync("300");
+            await page.GetByTestId("deposit-method").SelectOptionAsync("Credit");
+            await page.GetByTestId("deposit").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("checkout-link")).ToBeVisibleAsync();
+            await page.GetByTestId("checkout-link").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("pay-card")).ToBeVisibleAsync();
+            var tradeNo = await page.GetByTestId("merchant-trade-no").InnerTextAsync();
+
+            // 3. Pay; ECPay (the sandbox) posts the browser back to OrderResultURL.
+            await page.GetByTestId("pay-card").ClickAsync();
+            await page.WaitForURLAsync(new Uri(stack.PaymentsApi, "/ecpay/order-result").ToString());
+            await Assertions.Expect(page.GetByTestId("merchant-trade-no")).ToHaveTextAsync(tradeNo);
+
+            // 4. The return page polls until the ledger says completed, then shows the balance.
+            await Assertions.Expect(page.GetByTestId("status")).ToHaveTextAsync("completed", new() { Timeout = 45_000 });
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("300");
+            var shot = Path.Combine(screenshots, "return-page-completed.png");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
+            TestContext.Current.SendDiagnosticMessage($"screenshot: {shot}");
+            Console.WriteLine($"screenshot: {shot}");
+
+            Assert.Equal("completed", await stack.Db.ScalarAsync<string>("SELECT status FROM transactions WHERE merchant_trade_no = @m", ("@m", tradeNo)));
+            Assert.Equal(300, await stack.Db.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", userId)));
+
+            // 5. Back on the account page: the balance is there; withdraw some, and not more than there is.
+            await page.GetByTestId("back").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("300");
+            await page.GetByTestId("withdraw-amount").FillAsync("120");
+            await page.GetByTestId("withdraw").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("180");
+            await page.GetByTestId("withdraw-amount").FillAsync("1000");
+            await page.GetByTestId("withdraw").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("withdraw-error")).ToContainTextAsync("Insufficient balance");
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("180");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "account-after-withdrawal.png"), FullPage = true });
+
+            Assert.Equal(180, await stack.Db.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", userId)));
+            await stack.Db.AssertLedgerInvariantAsync();
+        }
+        catch
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "failure.png"), FullPage = true });
+            Console.WriteLine($"failure screenshot: {Path.Combine(screenshots, "failure.png")}; runner log: {stack.RunnerLog}");
+            throw;
+        }
+    }
+}
