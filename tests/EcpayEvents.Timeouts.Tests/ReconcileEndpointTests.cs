@@ -1,0 +1,110 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
+using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Sandbox;
+using EcpayEvents.Testing;
+using Microsoft.AspNetCore.Builder;
+
+namespace EcpayEvents.Timeouts.Tests;
+
+/// <summary>
+/// POST /events as the state machine calls it, against the project's ECPay sandbox (SandboxApp, in
+/// process) and MariaDB: the task input/output contract and its errors.
+/// </summary>
+public sealed class ReconcileEndpointTests : IAsyncLifetime
+{
+    private TestDatabase database = null!;
+    private WebApplication sandbox = null!;
+    private WebApplication timeouts = null!;
+    private HttpClient http = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        database = await TestDatabase.CreateAsync("reconcile");
+        sandbox = SandboxApp.Build(["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"]);
+        await sandbox.StartAsync();
+        var credentials = EcpayCredentials.Stage;
+        timeouts = TimeoutsApp.Build([
+            "--urls=http://127.0.0.1:0",
+            $"--Database:ConnectionString={database.ConnectionString}",
+            $"--Ecpay:MerchantId={credentials.MerchantId}", $"--Ecpay:HashKey={credentials.HashKey}", $"--Ecpay:HashIv={credentials.HashIv}",
+            $"--Ecpay:BaseUrl={sandbox.BoundAddress()}",
+            // Never reached on these paths: nothing here is paid.
+            "--Sqs:ServiceUrl=http://127.0.0.1:1", "--Sqs:QueueUrl=http://127.0.0.1:1/000000000000/payment-results",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        await timeouts.StartAsync();
+        http = new HttpClient { BaseAddress = timeouts.BoundAddress() };
+    }
+
+    private async Task<long> SeedPendingAsync(string merchantTradeNo, DateTimeOffset expiresAt)
+    {
+        await database.ExecuteAsync("""
+            INSERT INTO users (username, email) VALUES ('r', 'r@example.com');
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, expires_at) VALUES (LAST_INSERT_ID(), 'deposit', 100, 'pending', @no, @at)
+            """,
+            ("@no", merchantTradeNo), ("@at", expiresAt.UtcDateTime));
+        return await database.ScalarAsync<long>("SELECT id FROM transactions WHERE merchant_trade_no = @no", ("@no", merchantTradeNo));
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string json)
+    {
+        using var response = await http.PostAsync("/events", new StringContent(json, Encoding.UTF8, "application/json"));
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, doc.RootElement.Clone());
+    }
+
+    [Fact]
+    public async Task AnOrderTheSandboxNeverSawExpiresAndAnswersTheTaskOutput()
+    {
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var id = await SeedPendingAsync("RE" + Guid.NewGuid().ToString("N")[..18], expiresAt);
+        var merchantTradeNo = await database.ScalarAsync<string>("SELECT merchant_trade_no FROM transactions WHERE id = @id", ("@id", id));
+
+        var (status, body) = await PostAsync(new PaymentTimeoutInput(id, merchantTradeNo, expiresAt).ToJson());
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(ReconcileOutcome.Expired, body.GetProperty("outcome").GetString());
+        Assert.False(body.TryGetProperty("expiresAt", out _));
+        Assert.Equal("expired", await database.ScalarAsync<string>("SELECT status FROM transactions WHERE id = @id", ("@id", id)));
+
+        // Asked again (a retry after a lost answer): already final.
+        (status, body) = await PostAsync(new PaymentTimeoutInput(id, merchantTradeNo, expiresAt).ToJson());
+        Assert.Equal((HttpStatusCode.OK, ReconcileOutcome.Settled), (status, body.GetProperty("outcome").GetString()));
+    }
+
+    [Fact]
+    public async Task AnUnknownTransactionIsAFunctionErrorNamedForTheHistory()
+    {
+        var (status, body) = await PostAsync(new PaymentTimeoutInput(999_999, "NOSUCHTRADE", DateTimeOffset.UtcNow).ToJson());
+
+        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Equal("Reconcile.TransactionNotFound", body.GetProperty("errorType").GetString());
+        Assert.Contains("999999", body.GetProperty("errorMessage").GetString());
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("""{"transactionId":1}""")]
+    [InlineData("""{"transactionId":1,"merchantTradeNo":"X","expiresAt":"yesterday"}""")]
+    public async Task AnInputThatIsNotAPaymentTimeoutIsRejected(string json)
+    {
+        var (status, body) = await PostAsync(json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("Reconcile.InvalidInput", body.GetProperty("errorType").GetString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        http.Dispose();
+        await timeouts.StopAsync();
+        await timeouts.DisposeAsync();
+        await sandbox.StopAsync();
+        await sandbox.DisposeAsync();
+        await database.DisposeAsync();
+    }
+}
