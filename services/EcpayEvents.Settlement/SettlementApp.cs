@@ -31,6 +31,11 @@ public static class SettlementApp
         builder.Services.AddSingleton(sp => new SqsBatchHandler(sp.GetRequiredService<SettlementMessageHandler>(), Options(sp).Settlement.MaxConcurrency));
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (Options(app.Services).Settlement.AllowSimulatedPayments)
+                app.Logger.LogWarning("Settlement:AllowSimulatedPayments is on: SimulatePaid=1 results are CREDITED. Stage only, never in production.");
+        });
         app.MapHealth();
         app.MapSettlementEndpoints();
         return app;
