@@ -32,7 +32,7 @@ public sealed class GetUser(PaymentsDatabase database)
         return at <= 0 ? "***" : email[0] + "***" + email[at..];
     }
 
-    private sealed class UserRow
+    internal sealed class UserRow
     {
         public long Id { get; set; }
         public string Username { get; set; } = "";
