@@ -82,13 +82,18 @@ public static class PaymentsApiEndpoints
             new DepositResponse(d.TransactionId, d.MerchantTradeNo, TransactionStatus.Pending, d.Amount, d.PaymentMethod, d.ExpiresAt, checkoutUrl));
     }
 
-    public static async Task<Results<Created<WithdrawalCompleted>, ValidationProblem, ProblemHttpResult>> Withdraw(
-        string id, WithdrawalRequest body, Withdraw withdraw, CancellationToken ct)
+    /// <summary>
+    /// An optional <c>Idempotency-Key</c> header makes retries safe: the same key and amount replays the
+    /// first withdrawal (200, same transaction); the same key with another amount is 422.
+    /// </summary>
+    public static async Task<Results<Created<WithdrawalCompleted>, Ok<WithdrawalCompleted>, ValidationProblem, ProblemHttpResult>> Withdraw(
+        string id, WithdrawalRequest body, Withdraw withdraw, HttpRequest request, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
-        var errors = withdraw.Validate(body);
+        var key = request.Headers.TryGetValue("Idempotency-Key", out var values) ? values.ToString() : null;
+        var errors = withdraw.Validate(body, key);
         if (errors.Count > 0) return Invalid(errors);
-        var (outcome, withdrawal, balance) = await withdraw.HandleAsync(userId, body, ct);
+        var (outcome, withdrawal, balance) = await withdraw.HandleAsync(userId, body, ct, key);
         return outcome switch
         {
             WithdrawalOutcome.UserNotFound => UserNotFound(userId),
@@ -97,6 +102,11 @@ public static class PaymentsApiEndpoints
                 title: "Insufficient balance.",
                 detail: $"The balance is {balance} TWD; {body.Amount} TWD cannot be withdrawn.",
                 extensions: new Dictionary<string, object?> { ["balance"] = balance }),
+            WithdrawalOutcome.KeyReused => TypedResults.Problem(
+                statusCode: StatusCodes.Status422UnprocessableEntity,
+                title: "Idempotency-Key already used.",
+                detail: "This Idempotency-Key was used for a different withdrawal; use a new key for a new request."),
+            WithdrawalOutcome.Replayed => TypedResults.Ok(withdrawal),
             _ => TypedResults.Created($"/transactions/{withdrawal!.TransactionId}", withdrawal),
         };
     }

@@ -187,3 +187,52 @@ public sealed class WithdrawalsAndTransactionsApiTests : IAsyncLifetime
         Assert.Equal("pending", await api.Database.ScalarAsync<string>("SELECT status FROM transactions WHERE merchant_trade_no = @m", ("@m", tradeNo)));
     }
 }
+
+public sealed class IdempotentWithdrawalTests : IAsyncLifetime
+{
+    private PaymentsApiHost api = null!;
+
+    public async ValueTask InitializeAsync() => api = await PaymentsApiHost.StartAsync("idempotent");
+
+    public async ValueTask DisposeAsync()
+    {
+        await api.Database.AssertLedgerInvariantAsync();
+        await api.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> WithdrawAsync(long user, long amount, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/users/{user}/withdrawals") { Content = JsonContent.Create(new { amount }) };
+        request.Headers.Add("Idempotency-Key", key);
+        return api.Client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task ARetryWithTheSameKeyReplaysTheFirstWithdrawal()
+    {
+        var user = await api.CreateUserAsync();
+        await api.CreditAsync(user, 1000);
+        var first = await WithdrawAsync(user, 300, "withdraw-1");
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var retry = await WithdrawAsync(user, 300, "withdraw-1");
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal((await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64(),
+            (await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64());
+        Assert.Equal(700, await api.Database.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", user)));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await WithdrawAsync(user, 50, "withdraw-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await WithdrawAsync(user, 50, "withdraw-2")).StatusCode);
+        await AssertProblem.ValidationAsync(await WithdrawAsync(user, 50, new string('k', 65)), "Idempotency-Key");
+    }
+
+    [Fact]
+    public async Task ConcurrentRequestsWithOneKeyDebitOnce()
+    {
+        var user = await api.CreateUserAsync();
+        await api.CreditAsync(user, 1000);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => WithdrawAsync(user, 100, "same-key")));
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, r.StatusCode.ToString()));
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.Equal(900, await api.Database.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", user)));
+    }
+}

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Dapper;
 using Microsoft.Extensions.Logging;
+using MySqlConnector;
 
 namespace EcpayEvents.Payments.Withdrawals;
 
@@ -30,6 +31,10 @@ public sealed record WithdrawalCompleted(
 public enum WithdrawalOutcome
 {
     Completed,
+    /// <summary>The Idempotency-Key was used before for the same amount: the first withdrawal, not a second one.</summary>
+    Replayed,
+    /// <summary>The Idempotency-Key was used before for a different amount.</summary>
+    KeyReused,
     UserNotFound,
     InsufficientBalance,
 }
@@ -38,12 +43,19 @@ public enum WithdrawalOutcome
 /// Debits a balance, atomically: one conditional UPDATE (… WHERE balance >= amount) takes the row lock
 /// and checks the balance in the same statement, so concurrent withdrawals can never overdraw; the
 /// withdrawal transaction and its −amount ledger entry commit with it, or nothing does.
+/// An optional Idempotency-Key (unique per user in the ledger) makes a retry replay the first
+/// withdrawal: two concurrent requests with one key serialise on the user's row, and the loser's
+/// duplicate-key insert rolls its debit back.
 /// </summary>
 public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOptions options, TimeProvider time, ILogger<Withdraw> log)
 {
-    public Dictionary<string, string[]> Validate(WithdrawalRequest request)
+    public const int MaxIdempotencyKeyLength = 64;
+
+    public Dictionary<string, string[]> Validate(WithdrawalRequest request, string? idempotencyKey = null)
     {
         var errors = new Dictionary<string, string[]>();
+        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || !idempotencyKey.All(c => c is > ' ' and <= '~')))
+            errors["Idempotency-Key"] = [$"must be 1–{MaxIdempotencyKeyLength} visible ASCII characters."];
         if (request.Amount is not { } amount)
             errors["amount"] = ["is required: a whole number of TWD."];
         else if (amount < options.MinAmount || amount > options.MaxAmount)
@@ -52,11 +64,13 @@ public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOption
     }
 
     /// <summary>Call <see cref="Validate"/> first. With InsufficientBalance the current balance is returned.</summary>
-    public async Task<(WithdrawalOutcome Outcome, WithdrawalCompleted? Withdrawal, long Balance)> HandleAsync(long userId, WithdrawalRequest request, CancellationToken ct)
+    public async Task<(WithdrawalOutcome Outcome, WithdrawalCompleted? Withdrawal, long Balance)> HandleAsync(long userId, WithdrawalRequest request, CancellationToken ct, string? idempotencyKey = null)
     {
         var amount = request.Amount!.Value;
         var createdAt = DbTime.Microseconds(time.GetUtcNow());
         await using var connection = await database.OpenAsync(ct);
+        if (idempotencyKey is not null && await ReplayAsync(connection, userId, amount, idempotencyKey, ct) is { } replay)
+            return replay;
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var debited = await connection.ExecuteAsync(
             "UPDATE users SET balance = balance - @amount WHERE id = @userId AND balance >= @amount",
@@ -70,10 +84,21 @@ public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOption
             return (WithdrawalOutcome.InsufficientBalance, null, balance.Value);
         }
 
-        var id = await connection.ExecuteScalarAsync<long>("""
-            INSERT INTO transactions (user_id, type, amount, status, created_at, updated_at) VALUES (@userId, 'withdrawal', @amount, 'completed', @createdAt, @createdAt);
-            SELECT LAST_INSERT_ID();
-            """, new { userId, amount, createdAt = createdAt.UtcDateTime }, transaction);
+        long id;
+        try
+        {
+            id = await connection.ExecuteScalarAsync<long>("""
+                INSERT INTO transactions (user_id, type, amount, status, idempotency_key, created_at, updated_at) VALUES (@userId, 'withdrawal', @amount, 'completed', @idempotencyKey, @createdAt, @createdAt);
+                SELECT LAST_INSERT_ID();
+                """, new { userId, amount, idempotencyKey, createdAt = createdAt.UtcDateTime }, transaction);
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && idempotencyKey is not null)
+        {
+            // A concurrent request with the same key committed first: undo our debit and replay theirs.
+            await transaction.RollbackAsync(ct);
+            return await ReplayAsync(connection, userId, amount, idempotencyKey, ct)
+                ?? throw new InvalidOperationException("Idempotency-Key conflict without a committed withdrawal.");
+        }
         var debit = -amount;
         await connection.ExecuteAsync(
             "INSERT INTO ledger_entries (user_id, transaction_id, amount, created_at) VALUES (@userId, @id, @debit, @createdAt)",
@@ -82,6 +107,24 @@ public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOption
         await transaction.CommitAsync(ct);
         LogCompleted(log, id, userId, amount, newBalance);
         return (WithdrawalOutcome.Completed, new WithdrawalCompleted(id, userId, amount, "completed", newBalance, createdAt), newBalance);
+    }
+
+    private static async Task<(WithdrawalOutcome, WithdrawalCompleted?, long)?> ReplayAsync(MySqlConnection connection, long userId, long amount, string idempotencyKey, CancellationToken ct)
+    {
+        var previous = await connection.QuerySingleOrDefaultAsync<PreviousWithdrawal>(
+            "SELECT t.id AS Id, t.amount AS Amount, t.created_at AS CreatedAt, u.balance AS Balance FROM transactions t JOIN users u ON u.id = t.user_id WHERE t.user_id = @userId AND t.idempotency_key = @idempotencyKey",
+            new { userId, idempotencyKey });
+        if (previous is null) return null;
+        if (previous.Amount != amount) return (WithdrawalOutcome.KeyReused, null, previous.Balance);
+        return (WithdrawalOutcome.Replayed, new WithdrawalCompleted(previous.Id, userId, previous.Amount, "completed", previous.Balance, DbTime.Utc(previous.CreatedAt)), previous.Balance);
+    }
+
+    internal sealed class PreviousWithdrawal
+    {
+        public long Id { get; set; }
+        public long Amount { get; set; }
+        public DateTime CreatedAt { get; set; }
+        public long Balance { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Withdrawal {TransactionId} for user {UserId}: {Amount} TWD; balance now {Balance}")]
