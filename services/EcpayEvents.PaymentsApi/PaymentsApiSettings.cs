@@ -69,9 +69,9 @@ public sealed class PaymentsApiSettingsValidator : IValidateOptions<PaymentsApiS
         if (string.IsNullOrWhiteSpace(s.Database.ConnectionString)) problems.Add("Database:ConnectionString is required.");
 
         var ecpay = s.Ecpay;
-        if (ecpay.Environment is not ("Stage" or "Production" or "Sandbox"))
+        if (!new[] { "Stage", "Production", "Sandbox" }.Contains(ecpay.Environment, StringComparer.OrdinalIgnoreCase))
             problems.Add("Ecpay:Environment must be Stage, Production or Sandbox.");
-        if (ecpay.Environment == "Sandbox" && string.IsNullOrEmpty(ecpay.BaseUrl))
+        if (string.Equals(ecpay.Environment, "Sandbox", StringComparison.OrdinalIgnoreCase) && string.IsNullOrEmpty(ecpay.BaseUrl))
             problems.Add("Ecpay:BaseUrl is required with Ecpay:Environment Sandbox.");
         if (!string.IsNullOrEmpty(ecpay.BaseUrl))
         {

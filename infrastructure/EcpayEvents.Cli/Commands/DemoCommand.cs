@@ -104,6 +104,8 @@ public static class DemoCommand
             await CheckoutAsync(deposit["checkoutUrl"]!.GetValue<string>(), tradeNo);
             var expiresAt = deposit["expiresAt"]!.GetValue<DateTimeOffset>();
             var wait = expiresAt - DateTimeOffset.UtcNow + timeout;
+            if (expiresAt - DateTimeOffset.UtcNow > TimeSpan.FromMinutes(10))
+                throw new DemoFailure($"the unpaid deposit {tradeNo} only expires at {expiresAt:u}; for the demo configure a short expiry, e.g. PaymentsApi__Deposit__Expiry__Online=00:00:20");
             Console.WriteLine($"  ..    not paying {tradeNo}; its payment-timeout execution should expire it at {expiresAt:HH:mm:ss}Z (waiting up to {wait.TotalSeconds:0} s)");
             var status = await WaitForStatusAsync(deposit["transactionId"]!.GetValue<long>(), wait);
             if (status != "expired") throw new DemoFailure($"unpaid deposit {tradeNo} ended {status}, not expired");
