@@ -29,7 +29,7 @@ public sealed class SqsOptions
     {
         var config = new AmazonSQSConfig
         {
-            Timeout = TimeSpan.FromSeconds(5),
+            Timeout = TimeSpan.FromSeconds(3), // × (1 + MaxErrorRetry) stays under ECPay's 10 s
             MaxErrorRetry = 2,
         };
         if (string.IsNullOrWhiteSpace(ServiceUrl))
