@@ -3,7 +3,7 @@
 // library). Creates the payment-results queue and its dead-letter queue with a RedrivePolicy.
 //
 //   node sqs-server.mjs [--port 4566] [--queue payment-results] [--max-receive-count 5]
-//                       [--visibility-timeout 30] [--no-queues]
+//                       [--visibility-timeout 30] [--no-queues] [--exit-with-stdin]
 // Prints one JSON line {"ready":true,"endpoint":...,"queueUrl":...,"dlqUrl":...} when listening.
 import { buildApp } from "fauxqs";
 
@@ -56,3 +56,9 @@ console.log(JSON.stringify(ready));
 const stop = async () => { await app.close(); process.exit(0); };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
+// Started by a test with a stdin pipe: exit with the parent, even if it dies without cleaning up.
+if (args.includes("--exit-with-stdin")) {
+  process.stdin.on("end", stop);
+  process.stdin.on("error", stop);
+  process.stdin.resume();
+}

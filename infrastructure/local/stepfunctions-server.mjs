@@ -63,6 +63,7 @@ function parseArgs(argv) {
       case '--data': opts.data = value; i++; break;
       case '--region': opts.region = value; i++; break;
       case '--account': opts.account = value; i++; break;
+      case '--exit-with-stdin': opts.exitWithStdin = true; break;
       case '-h': case '--help':
         console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 17).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
         process.exit(0);
@@ -582,6 +583,13 @@ server.listen(opts.port, '127.0.0.1', () => {
   for (const sm of stateMachines.values()) log(`state machine ${sm.arn}`);
   for (const [resource, url] of lambdaUrls) log(`lambda ${resource} -> ${url}`);
 });
+
+// Started by a test with a stdin pipe: exit with the parent, even if it dies without cleaning up.
+if (opts.exitWithStdin) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {

@@ -31,6 +31,8 @@ public static class ServiceHost
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             o.UseUtcTimestamp = true;
         });
+        // Per-request framework logs would double Lambda's log volume; our own events say what matters.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddProblemDetails();
         return builder;
     }

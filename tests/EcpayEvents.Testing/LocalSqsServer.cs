@@ -36,8 +36,9 @@ public sealed class LocalSqsServer : IAsyncDisposable
             WorkingDirectory = RepoPaths.LocalStack,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = true, // the server exits when this pipe closes (the test process died)
         };
-        foreach (var a in new[] { "--no-warnings", "sqs-server.mjs", "--port", chosen.ToString(), "--max-receive-count", maxReceiveCount.ToString(), "--visibility-timeout", visibilityTimeoutSeconds.ToString() })
+        foreach (var a in new[] { "--no-warnings", "sqs-server.mjs", "--port", chosen.ToString(), "--max-receive-count", maxReceiveCount.ToString(), "--visibility-timeout", visibilityTimeoutSeconds.ToString(), "--exit-with-stdin" })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         var stderr = new System.Text.StringBuilder();

@@ -41,8 +41,9 @@ public sealed partial class LocalStepFunctionsServer : IAsyncDisposable
             WorkingDirectory = RepoPaths.LocalStack,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = true, // the server exits when this pipe closes (the test process died)
         };
-        foreach (var a in new[] { "--no-warnings", "stepfunctions-server.mjs", "--port", "0", "--lambda", $"ReconcileFunctionArn={reconcileUrl}" })
+        foreach (var a in new[] { "--no-warnings", "stepfunctions-server.mjs", "--port", "0", "--lambda", $"ReconcileFunctionArn={reconcileUrl}", "--exit-with-stdin" })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         var output = new StringBuilder();

@@ -28,7 +28,8 @@ public sealed class TestDatabase : IAsyncDisposable
     public static async Task<TestDatabase> CreateAsync(string prefix = "t")
     {
         await serverStarted.Value;
-        var name = $"{new string(prefix.Where(char.IsAsciiLetterOrDigit).Take(20).ToArray())}_{Guid.NewGuid():N}"[..40].ToLowerInvariant();
+        // MySQL names are at most 64 characters: up to 20 of the prefix, then 32 of a GUID.
+        var name = $"{new string(prefix.Where(char.IsAsciiLetterOrDigit).Take(20).ToArray())}_{Guid.NewGuid():N}".ToLowerInvariant();
         var db = new TestDatabase(name);
         await DatabaseMigrator.MigrateAsync(db.ConnectionString, _ => { });
         return db;
