@@ -91,3 +91,60 @@ public sealed class BrowserJourneyTests
         }
     }
 }
+
+public sealed class AtmJourneyTests
+{
+    [Fact]
+    public async Task AnAtmDepositShowsItsAccountNumberAndCompletesWhenPaidLater()
+    {
+        await using var stack = await LocalStack.StartAsync();
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        var screenshots = Path.Combine(RepoPaths.Root, "TestResults", "EndToEnd");
+        Directory.CreateDirectory(screenshots);
+        try
+        {
+            await page.GotoAsync(stack.PaymentsApi.ToString());
+            await page.GetByTestId("username").FillAsync("bob_atm");
+            await page.GetByTestId("email").FillAsync("bob.atm@example.com");
+            await page.GetByTestId("create-user").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(new Regex("^[0-9]+$"));
+
+            await page.GetByTestId("deposit-amount").FillAsync("2000");
+            await page.GetByTestId("deposit-method").SelectOptionAsync("ATM");
+            await page.GetByTestId("deposit").ClickAsync();
+            await page.GetByTestId("checkout-link").ClickAsync();
+            var tradeNo = await page.GetByTestId("merchant-trade-no").InnerTextAsync();
+            await page.GetByTestId("get-atm").ClickAsync();
+            var account = await page.GetByTestId("v-account").InnerTextAsync();
+
+            // Back at the shop: the deposit is pending, with the account to pay into (from PaymentInfoURL, settled).
+            await page.GetByTestId("back-to-shop").ClickAsync();
+            var id = await stack.Db.ScalarAsync<long>("SELECT id FROM transactions WHERE merchant_trade_no = @m", ("@m", tradeNo));
+            await Assertions.Expect(page.GetByTestId($"pay-with-{id}")).ToContainTextAsync(account);
+            await Assertions.Expect(page.GetByTestId($"status-{id}")).ToHaveTextAsync("pending");
+
+            // The customer pays at an ATM later; the page (polling while pending) shows it completed.
+            using var http = new HttpClient();
+            (await http.PostAsync(new Uri(stack.Sandbox, $"/sandbox/orders/{tradeNo}/pay"),
+                new StringContent("""{"method":"paid"}""", System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+            await Assertions.Expect(page.GetByTestId($"status-{id}")).ToHaveTextAsync("completed", new() { Timeout = 45_000 });
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("2000");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "atm-completed.png"), FullPage = true });
+            await stack.Db.AssertLedgerInvariantAsync();
+        }
+        catch
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "atm-failure.png"), FullPage = true });
+            throw;
+        }
+    }
+}
