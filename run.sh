@@ -72,7 +72,7 @@ export Sqs__ServiceUrl="http://127.0.0.1:$SQS_PORT" Sqs__Region=us-east-1
 export Sqs__QueueUrl="http://127.0.0.1:$SQS_PORT/000000000000/payment-results"
 export StepFunctions__ServiceUrl="http://127.0.0.1:$STEPFUNCTIONS_PORT"
 export StepFunctions__StateMachineArn="arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout"
-export Deposits__ExpirySeconds__Default=$LOCAL_EXPIRY_SECONDS
+export PaymentsApi__Deposit__Expiry__Online=$(printf "00:%02d:%02d" $((LOCAL_EXPIRY_SECONDS/60)) $((LOCAL_EXPIRY_SECONDS%60)))
 # Local stand-ins do not check signatures; the SDKs still want credentials to sign with.
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development

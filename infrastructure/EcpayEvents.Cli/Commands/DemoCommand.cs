@@ -7,6 +7,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EcpayEvents.Ecpay;
 
+using EcpayEvents.Messaging.StepFunctions;
+
 namespace EcpayEvents.Cli.Commands;
 
 /// <summary>
@@ -39,7 +41,14 @@ public static class DemoCommand
         try
         {
             var ok = await demo.CardPaymentAsync(amount);
-            if (ok && expiryScenario) ok = await demo.UnpaidDepositExpiresAsync(amount);
+            if (ok && expiryScenario)
+            {
+                Console.WriteLine();
+                Console.WriteLine("== Demo: a deposit nobody pays expires through its payment-timeout execution");
+                var arn = Option(args, "--state-machine-arn") ?? "arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout";
+                var stepFunctions = new StepFunctionsClient(http, new() { ServiceUrl = new Uri(Option(args, "--stepfunctions")!), StateMachineArn = arn });
+                ok = await DemoExpiry.RunAsync(new Uri(api), stepFunctions, arn, Console.Out, TimeSpan.FromSeconds(timeoutSeconds));
+            }
             Console.WriteLine(ok ? "demo: OK" : "demo: FAILED");
             return ok ? 0 : 1;
         }
@@ -93,23 +102,6 @@ public static class DemoCommand
             var after = (await GetJsonAsync($"{api}/users/{userId}"))["balance"]!.GetValue<long>();
             if (after != before + amount) throw new DemoFailure($"balance is {after} TWD; expected {before} + {amount} = {before + amount}");
             Step($"balance {before} → {after} TWD (+{amount})");
-            return true;
-        }
-
-        public async Task<bool> UnpaidDepositExpiresAsync(long amount)
-        {
-            var (userId, _) = await CreateUserAsync();
-            var deposit = await CreateDepositAsync(userId, amount, "Credit");
-            var tradeNo = deposit["merchantTradeNo"]!.GetValue<string>();
-            await CheckoutAsync(deposit["checkoutUrl"]!.GetValue<string>(), tradeNo);
-            var expiresAt = deposit["expiresAt"]!.GetValue<DateTimeOffset>();
-            var wait = expiresAt - DateTimeOffset.UtcNow + timeout;
-            if (expiresAt - DateTimeOffset.UtcNow > TimeSpan.FromMinutes(10))
-                throw new DemoFailure($"the unpaid deposit {tradeNo} only expires at {expiresAt:u}; for the demo configure a short expiry, e.g. PaymentsApi__Deposit__Expiry__Online=00:00:20");
-            Console.WriteLine($"  ..    not paying {tradeNo}; its payment-timeout execution should expire it at {expiresAt:HH:mm:ss}Z (waiting up to {wait.TotalSeconds:0} s)");
-            var status = await WaitForStatusAsync(deposit["transactionId"]!.GetValue<long>(), wait);
-            if (status != "expired") throw new DemoFailure($"unpaid deposit {tradeNo} ended {status}, not expired");
-            Step($"expired: unpaid deposit {tradeNo} is expired (balance unchanged)");
             return true;
         }
 

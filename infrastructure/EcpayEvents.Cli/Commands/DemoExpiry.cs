@@ -35,6 +35,12 @@ public static class DemoExpiry
         var expiresAt = deposit.RootElement.GetProperty("expiresAt").GetDateTimeOffset();
         output.WriteLine($"   transaction {transactionId}, MerchantTradeNo {merchantTradeNo}, expires {Time(expiresAt)} UTC (in {Math.Max(0, (expiresAt - DateTimeOffset.UtcNow).TotalSeconds):0} s)");
 
+        if (expiresAt - DateTimeOffset.UtcNow > TimeSpan.FromMinutes(10))
+        {
+            output.WriteLine($"   ✘ it only expires at {expiresAt:u}; for the demo configure a short expiry, e.g. PaymentsApi__Deposit__Expiry__Online=00:00:20");
+            return false;
+        }
+
         var executionArn = StepFunctionsClient.ExecutionArnOf(stateMachineArn, merchantTradeNo);
         output.WriteLine($"3. Its payment-timeout execution {merchantTradeNo}, as it runs");
         var deadline = expiresAt + (slack ?? TimeSpan.FromSeconds(60));
