@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
 using Microsoft.Extensions.Options;
 

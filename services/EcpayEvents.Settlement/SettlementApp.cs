@@ -24,7 +24,7 @@ public static class SettlementApp
         builder.Services.AddSingleton(sp =>
         {
             var o = Options(sp);
-            return new PaymentResultSettlement(sp.GetRequiredService<PaymentsDatabase>(), o.Ecpay.ToCredentials(),
+            return new PaymentResultSettlement(sp.GetRequiredService<PaymentsDatabase>(), o.Ecpay.Credentials(),
                 new SettlementPolicy(o.Ecpay.MerchantId, o.Settlement.AllowSimulatedPayments));
         });
         builder.Services.AddSingleton<SettlementMessageHandler>();

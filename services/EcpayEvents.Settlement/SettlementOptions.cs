@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
-using EcpayEvents.Messaging;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Payments;
 using Microsoft.Extensions.Options;
 
 namespace EcpayEvents.Settlement;
@@ -15,13 +16,6 @@ public sealed class SettlementOptions
 
     [Required, ValidateObjectMembers]
     public SettlementRulesOptions Settlement { get; set; } = new();
-}
-
-public sealed class DatabaseOptions
-{
-    /// <summary>MySqlConnector connection string (env <c>Database__ConnectionString</c>).</summary>
-    [Required]
-    public string ConnectionString { get; set; } = "";
 }
 
 public sealed class SettlementRulesOptions

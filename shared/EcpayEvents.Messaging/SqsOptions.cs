@@ -12,13 +12,13 @@ namespace EcpayEvents.Messaging;
 /// </summary>
 public sealed class SqsOptions
 {
-    [Required]
+    [Required(ErrorMessage = "Sqs:QueueUrl is required.")]
     public string QueueUrl { get; set; } = "";
 
     /// <summary>Empty on AWS; e.g. http://127.0.0.1:4566 for the local fauxqs server.</summary>
     public string? ServiceUrl { get; set; }
 
-    [Required]
+    [Required(ErrorMessage = "Sqs:Region is required.")]
     public string Region { get; set; } = "us-east-1";
 
     /// <summary>

@@ -47,6 +47,7 @@ public sealed class LocalStack : IAsyncDisposable
             $"--urls=http://127.0.0.1:{apiPort}", "--Logging:LogLevel:Default=Warning",
             $"--Database:ConnectionString={stack.Db.ConnectionString}",
             "--Ecpay:Environment=Sandbox", $"--Ecpay:BaseUrl={stack.Sandbox}",
+            $"--Ecpay:MerchantId={Credentials.MerchantId}", $"--Ecpay:HashKey={Credentials.HashKey}", $"--Ecpay:HashIv={Credentials.HashIv}",
             $"--Ecpay:ReturnUrl={new Uri(notifications, "/ecpay/return")}", $"--Ecpay:PaymentInfoUrl={new Uri(notifications, "/ecpay/payment-info")}",
             $"--PaymentsApi:PublicBaseUrl=http://127.0.0.1:{apiPort}",
         ]));

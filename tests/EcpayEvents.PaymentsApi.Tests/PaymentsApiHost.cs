@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
 using EcpayEvents.Testing;
 
@@ -33,6 +34,9 @@ public sealed class PaymentsApiHost : IAsyncDisposable
             $"--Database:ConnectionString={db.ConnectionString}",
             "--Ecpay:Environment=Sandbox",
             $"--Ecpay:BaseUrl={SandboxBaseUrl}",
+            $"--Ecpay:MerchantId={EcpayCredentials.Stage.MerchantId}",
+            $"--Ecpay:HashKey={EcpayCredentials.Stage.HashKey}",
+            $"--Ecpay:HashIv={EcpayCredentials.Stage.HashIv}",
             $"--Ecpay:ReturnUrl={ReturnUrl}",
             $"--Ecpay:PaymentInfoUrl={PaymentInfoUrl}",
             "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:5080",

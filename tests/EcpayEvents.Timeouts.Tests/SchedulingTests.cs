@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.PaymentsApi;
@@ -25,6 +26,9 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
         var app = PaymentsApiApp.Build([
             "--urls=http://127.0.0.1:0",
             $"--Database:ConnectionString={stack.Database.ConnectionString}",
+            $"--Ecpay:MerchantId={EcpayCredentials.Stage.MerchantId}",
+            $"--Ecpay:HashKey={EcpayCredentials.Stage.HashKey}",
+            $"--Ecpay:HashIv={EcpayCredentials.Stage.HashIv}",
             "--Ecpay:ReturnUrl=http://127.0.0.1:1/ecpay/return",
             "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:1",
             "--PaymentsApi:Deposit:Expiry:Online=00:00:02",

@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Messaging;
+using EcpayEvents.Payments;
+using Microsoft.Extensions.Options;
+
+namespace EcpayEvents.Timeouts;
+
+/// <summary>
+/// Configuration of the Timeouts service, bound from the root and validated at start:
+/// <c>Database:*</c>, <c>Ecpay:*</c> (with the optional <c>Ecpay:Query:*</c>) and <c>Sqs:*</c> — the same keys as Notifications.
+/// </summary>
+public sealed class TimeoutsOptions
+{
+    [Required, ValidateObjectMembers]
+    public DatabaseOptions Database { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public TimeoutsEcpayOptions Ecpay { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public SqsOptions Sqs { get; set; } = new();
+}
+
+/// <summary>The shared <c>Ecpay</c> section plus how Timeouts asks QueryTradeInfo.</summary>
+public sealed class TimeoutsEcpayOptions : EcpayOptions
+{
+    [Required, ValidateObjectMembers]
+    public EcpayQueryOptions Query { get; set; } = new();
+}
+
+/// <summary><c>Ecpay:Query:*</c>: retries and timeouts of one QueryTradeInfo call.</summary>
+public sealed class EcpayQueryOptions : IValidatableObject
+{
+    public int MaxRetries { get; set; } = 2;
+    public int AttemptTimeoutSeconds { get; set; } = 5;
+    public int TotalTimeoutSeconds { get; set; } = 20;
+
+    // Checked here rather than with [Range]: the options source generator replaces a Range's ErrorMessage with its own, which does not name the key.
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // At least 1: the standard resilience handler rejects 0 retries (QueryTradeInfoOptions allows it, but AddEcpayQueryTradeInfoClient then fails at start).
+        if (MaxRetries < 1) yield return new ValidationResult("Ecpay:Query:MaxRetries must be a whole number ≥ 1.");
+        if (AttemptTimeoutSeconds < 1) yield return new ValidationResult("Ecpay:Query:AttemptTimeoutSeconds must be a whole number ≥ 1.");
+        if (TotalTimeoutSeconds < 1) yield return new ValidationResult("Ecpay:Query:TotalTimeoutSeconds must be a whole number ≥ 1.");
+        else if (TotalTimeoutSeconds < AttemptTimeoutSeconds)
+            yield return new ValidationResult("Ecpay:Query:TotalTimeoutSeconds must be at least AttemptTimeoutSeconds.");
+    }
+}
+
+[OptionsValidator]
+public sealed partial class TimeoutsOptionsValidator : IValidateOptions<TimeoutsOptions>;
