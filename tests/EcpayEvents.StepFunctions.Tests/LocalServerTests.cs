@@ -1,5 +1,5 @@
-using System.Text;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.StepFunctions.Tests;
 
@@ -9,8 +9,7 @@ public sealed class LocalServerTests
     [Fact]
     public async Task RefusesToStartWhenATaskHasNoLambdaUrl()
     {
-        var log = new StringBuilder();
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => LocalStepFunctions.StartServerAsync([], log));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => LocalStepFunctionsServer.StartAsync([]));
         Assert.Contains("no --lambda URL for Resource ${ReconcileFunctionArn}", e.Message);
     }
 
@@ -20,33 +19,24 @@ public sealed class LocalServerTests
         using var timeouts = new FakeTimeoutsService();
         timeouts.Start();
         var data = Path.Combine(Path.GetTempPath(), $"sfn-{Guid.NewGuid():N}.json");
-        string[] args = ["--lambda", $"ReconcileFunctionArn={timeouts.Url}", "--data", data];
+        var reconcileUrl = new Uri(timeouts.Url);
         using var http = new HttpClient();
         var tradeNo = $"KEEP{Guid.NewGuid():N}"[..20];
         timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
         try
         {
-            var log = new StringBuilder();
-            var first = await LocalStepFunctions.StartServerAsync(args, log);
             string arn;
-            try
+            await using (var first = await LocalStepFunctionsServer.StartAsync(reconcileUrl, "--data", data))
             {
-                var client = ClientFor(http, LocalStepFunctions.ParseEndpoint(log.ToString()));
+                var client = LocalStepFunctions.CreateClient(http, first.Endpoint);
                 // Expires after the restart: the restarted server must run it to the end.
                 arn = (await client.StartOrFindExecutionAsync(tradeNo, new PaymentTimeoutInput(1, tradeNo, DateTimeOffset.UtcNow.AddSeconds(2)).ToJson())).ExecutionArn;
                 await Task.Delay(400); // the data file is written shortly after each change
             }
-            finally
-            {
-                LocalStepFunctions.Stop(first);
-                await first.WaitForExitAsync();
-            }
 
-            var log2 = new StringBuilder();
-            var second = await LocalStepFunctions.StartServerAsync(args, log2);
-            try
+            await using (var second = await LocalStepFunctionsServer.StartAsync(reconcileUrl, "--data", data))
             {
-                var client = ClientFor(http, LocalStepFunctions.ParseEndpoint(log2.ToString()));
+                var client = LocalStepFunctions.CreateClient(http, second.Endpoint);
                 DescribeExecutionResponse done;
                 do
                 {
@@ -61,23 +51,10 @@ public sealed class LocalServerTests
                 var history = await client.GetFullExecutionHistoryAsync(arn);
                 Assert.Single(history, e => e.Type == "ExecutionStarted");
             }
-            finally
-            {
-                LocalStepFunctions.Stop(second);
-                await second.WaitForExitAsync();
-            }
         }
         finally
         {
             File.Delete(data);
         }
     }
-
-    private static StepFunctionsClient ClientFor(HttpClient http, Uri endpoint) => new(http, new StepFunctionsClientOptions
-    {
-        ServiceUrl = endpoint,
-        Region = "us-east-1",
-        StateMachineArn = LocalStepFunctions.StateMachineArn,
-        Credentials = new Amazon.Runtime.BasicAWSCredentials("local", "local"),
-    });
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -11,107 +10,39 @@ using EcpayEvents.Testing;
 namespace EcpayEvents.StepFunctions.Tests;
 
 /// <summary>
-/// The real local Step Functions server (infrastructure/local/stepfunctions-server.mjs on Node 22)
-/// running the real statemachine/payment-timeout.asl.json, with its Reconcile task pointed at a
-/// <see cref="FakeTimeoutsService"/>. One per test assembly; tests use distinct execution names.
+/// The shared <see cref="LocalStepFunctionsServer"/> running the real statemachine/payment-timeout.asl.json,
+/// with its Reconcile task pointed at a <see cref="FakeTimeoutsService"/>. One per test assembly; tests use
+/// distinct execution names.
 /// </summary>
 public sealed class LocalStepFunctions : IAsyncLifetime
 {
-    public const string StateMachineArn = "arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout";
-
-    private Process? process;
-    private readonly StringBuilder log = new();
+    private LocalStepFunctionsServer? server;
 
     public FakeTimeoutsService Timeouts { get; } = new();
-    public Uri Endpoint { get; private set; } = null!;
+    public Uri Endpoint => Server.Endpoint;
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    public string Log { get { lock (log) return log.ToString(); } }
+    private LocalStepFunctionsServer Server => server ?? throw new InvalidOperationException("not started");
 
-    public StepFunctionsClient CreateClient() => new(Http, new StepFunctionsClientOptions
+    public StepFunctionsClient CreateClient() => CreateClient(Http, Endpoint);
+
+    public static StepFunctionsClient CreateClient(HttpClient http, Uri endpoint) => new(http, new StepFunctionsClientOptions
     {
-        ServiceUrl = Endpoint,
+        ServiceUrl = endpoint,
         Region = "us-east-1",
-        StateMachineArn = StateMachineArn,
+        StateMachineArn = LocalStepFunctionsServer.PaymentTimeoutArn,
         Credentials = new Amazon.Runtime.BasicAWSCredentials("local", "local"),
     });
 
     public async ValueTask InitializeAsync()
     {
         Timeouts.Start();
-        process = await StartServerAsync(["--lambda", $"ReconcileFunctionArn={Timeouts.Url}"], log);
-        Endpoint = ParseEndpoint(Log);
-    }
-
-    /// <summary>Starts the server with <paramref name="arguments"/> (port 0) and returns once it listens.</summary>
-    public static async Task<Process> StartServerAsync(IEnumerable<string> arguments, StringBuilder log)
-    {
-        RepoPaths.EnsureNpmPackages();
-        var psi = new ProcessStartInfo(RepoPaths.Node)
-        {
-            WorkingDirectory = RepoPaths.LocalStack,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in new[] { "stepfunctions-server.mjs", "--port", "0" }.Concat(arguments))
-        {
-            psi.ArgumentList.Add(a);
-        }
-        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        // Both streams are drained for the server's whole life, or its logging would block on a full pipe.
-        p.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (log) log.AppendLine(e.Data);
-            if (e.Data.StartsWith("listening on ", StringComparison.Ordinal)) listening.TrySetResult();
-        };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        p.Exited += (_, _) => listening.TrySetException(new InvalidOperationException("stepfunctions-server exited"));
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        try
-        {
-            await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        catch (Exception e)
-        {
-            Stop(p);
-            await Task.Delay(100);
-            string text;
-            lock (log) text = log.ToString();
-            throw new InvalidOperationException($"the local Step Functions server did not start ({e.Message}):\n{text}");
-        }
-        return p;
-    }
-
-    public static Uri ParseEndpoint(string log)
-    {
-        var line = log.Split('\n').First(l => l.StartsWith("listening on ", StringComparison.Ordinal));
-        return new Uri(line["listening on ".Length..].Trim());
-    }
-
-    public static void Stop(Process p)
-    {
-        try
-        {
-            if (!p.HasExited) p.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
+        server = await LocalStepFunctionsServer.StartAsync(new Uri(Timeouts.Url));
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (process is not null)
-        {
-            Stop(process);
-            await process.WaitForExitAsync();
-            process.Dispose();
-        }
+        if (server is not null) await server.DisposeAsync();
         Timeouts.Dispose();
         Http.Dispose();
     }
@@ -126,7 +57,7 @@ public sealed class LocalStepFunctions : IAsyncLifetime
             var execution = await client.DescribeExecutionAsync(executionArn);
             if (execution.Status != ExecutionStatus.Running) return execution;
             if (DateTimeOffset.UtcNow > deadline)
-                throw new TimeoutException($"{executionArn} still RUNNING after {timeout}; server log:\n{Log}");
+                throw new TimeoutException($"{executionArn} still RUNNING after {timeout}; server log:\n{Server.Output}");
             await Task.Delay(100);
         }
     }

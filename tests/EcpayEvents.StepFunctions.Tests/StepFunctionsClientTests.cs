@@ -22,8 +22,8 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
         stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
         var input = InputFor(tradeNo, TimeSpan.FromSeconds(1));
 
-        var first = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctions.StateMachineArn, tradeNo, input));
-        var again = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctions.StateMachineArn, tradeNo, input));
+        var first = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input));
+        var again = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input));
         var viaHelper = await client.StartOrFindExecutionAsync(tradeNo, input);
 
         Assert.Equal(first.ExecutionArn, again.ExecutionArn);
@@ -41,7 +41,7 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
         var running = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(1)));
 
         var e = await Assert.ThrowsAsync<StepFunctionsException>(() =>
-            client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctions.StateMachineArn, tradeNo, InputFor(tradeNo, TimeSpan.FromHours(1)))));
+            client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, InputFor(tradeNo, TimeSpan.FromHours(1)))));
         var helper = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromHours(1)));
 
         Assert.Equal(StepFunctionsErrorCodes.ExecutionAlreadyExists, e.ErrorCode);
@@ -61,7 +61,7 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
 
         var again = await client.StartOrFindExecutionAsync(tradeNo, input);
         var raw = await Assert.ThrowsAsync<StepFunctionsException>(() =>
-            client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctions.StateMachineArn, tradeNo, input)));
+            client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input)));
 
         Assert.False(first.AlreadyScheduled);
         Assert.True(again.AlreadyScheduled);
@@ -73,7 +73,7 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
     [Fact]
     public async Task DescribingAnUnknownExecutionIsExecutionDoesNotExist()
     {
-        var arn = StepFunctionsClient.ExecutionArnOf(LocalStepFunctions.StateMachineArn, "NOSUCHPAYMENT");
+        var arn = StepFunctionsClient.ExecutionArnOf(LocalStepFunctionsServer.PaymentTimeoutArn, "NOSUCHPAYMENT");
         var e = await Assert.ThrowsAsync<StepFunctionsException>(() => client.DescribeExecutionAsync(arn));
         Assert.Equal(StepFunctionsErrorCodes.ExecutionDoesNotExist, e.ErrorCode);
 
@@ -88,10 +88,10 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
         stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
         var started = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(1)));
 
-        var running = await client.ListExecutionsAsync(new ListExecutionsRequest(LocalStepFunctions.StateMachineArn, ExecutionStatus.Running));
+        var running = await client.ListExecutionsAsync(new ListExecutionsRequest(LocalStepFunctionsServer.PaymentTimeoutArn, ExecutionStatus.Running));
         var item = Assert.Single(running.Executions, e => e.Name == tradeNo);
         Assert.Equal(started.ExecutionArn, item.ExecutionArn);
-        Assert.Equal(LocalStepFunctions.StateMachineArn, item.StateMachineArn);
+        Assert.Equal(LocalStepFunctionsServer.PaymentTimeoutArn, item.StateMachineArn);
         Assert.Null(item.StopDate);
         Assert.InRange(item.StartDate, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddSeconds(1));
 
@@ -101,9 +101,9 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
         Assert.True(done.StopDate >= done.StartDate.AddSeconds(0.9));
         Assert.Contains(tradeNo, done.Input);
 
-        var succeeded = await client.ListAllExecutionsAsync(LocalStepFunctions.StateMachineArn, ExecutionStatus.Succeeded).ToListAsync();
+        var succeeded = await client.ListAllExecutionsAsync(LocalStepFunctionsServer.PaymentTimeoutArn, ExecutionStatus.Succeeded).ToListAsync();
         Assert.Contains(succeeded, e => e.Name == tradeNo);
-        var stillRunning = await client.ListExecutionsAsync(new ListExecutionsRequest(LocalStepFunctions.StateMachineArn, ExecutionStatus.Running));
+        var stillRunning = await client.ListExecutionsAsync(new ListExecutionsRequest(LocalStepFunctionsServer.PaymentTimeoutArn, ExecutionStatus.Running));
         Assert.DoesNotContain(stillRunning.Executions, e => e.Name == tradeNo);
 
         var history = await client.GetFullExecutionHistoryAsync(started.ExecutionArn);

@@ -7,8 +7,9 @@ namespace EcpayEvents.Testing;
 /// <summary>
 /// The real local Step Functions server (infrastructure/local/stepfunctions-server.mjs on Node 22,
 /// running statemachine/payment-timeout.asl.json with aws-local-stepfunctions) on a free loopback port,
-/// its Reconcile task pointed at <c>reconcileUrl</c> (a Timeouts service's /events). Killed on dispose;
-/// <see cref="Output"/> keeps its log for failure messages.
+/// its Reconcile task pointed at <c>reconcileUrl</c> (a Timeouts service's /events, or a fake). Killed on
+/// dispose, and it exits by itself when the test process dies (its stdin pipe closes); <see cref="Output"/>
+/// keeps its log for failure messages. To restart it, dispose it and start another with the same <c>--data</c> file.
 /// </summary>
 public sealed partial class LocalStepFunctionsServer : IAsyncDisposable
 {
@@ -33,7 +34,12 @@ public sealed partial class LocalStepFunctionsServer : IAsyncDisposable
         get { lock (output) return output.ToString(); }
     }
 
-    public static async Task<LocalStepFunctionsServer> StartAsync(Uri reconcileUrl)
+    /// <param name="extraArguments">More server options, e.g. <c>--data FILE</c> to keep executions across a restart.</param>
+    public static Task<LocalStepFunctionsServer> StartAsync(Uri reconcileUrl, params string[] extraArguments) =>
+        StartAsync(["--lambda", $"ReconcileFunctionArn={reconcileUrl}", .. extraArguments]);
+
+    /// <summary>Starts the server with exactly these options (and port 0); throws with its output if it does not listen.</summary>
+    public static async Task<LocalStepFunctionsServer> StartAsync(IEnumerable<string> arguments)
     {
         RepoPaths.EnsureNpmPackages();
         var psi = new ProcessStartInfo(RepoPaths.Node)
@@ -43,39 +49,59 @@ public sealed partial class LocalStepFunctionsServer : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true, // the server exits when this pipe closes (the test process died)
         };
-        foreach (var a in new[] { "--no-warnings", "stepfunctions-server.mjs", "--port", "0", "--lambda", $"ReconcileFunctionArn={reconcileUrl}", "--exit-with-stdin" })
+        foreach (var a in new[] { "--no-warnings", "stepfunctions-server.mjs", "--port", "0", "--exit-with-stdin" }.Concat(arguments))
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         var output = new StringBuilder();
-        var firstLine = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Both streams are drained for the server's whole life, or its logging would block on a full pipe.
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         p.OutputDataReceived += (_, e) =>
         {
-            firstLine.TrySetResult(e.Data); // null: it exited
-            if (e.Data is not null) lock (output) output.AppendLine(e.Data);
+            if (e.Data is null)
+            {
+                listening.TrySetException(new InvalidOperationException("it exited"));
+                return;
+            }
+            lock (output) output.AppendLine(e.Data);
+            if (Listening().Match(e.Data) is { Success: true } match) listening.TrySetResult(new Uri(match.Groups[1].Value + "/"));
         };
         p.BeginErrorReadLine();
         p.BeginOutputReadLine();
-        var line = await firstLine.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var match = line is null ? null : Listening().Match(line);
-        if (match is not { Success: true })
+        try
         {
-            try { p.Kill(true); } catch (InvalidOperationException) { }
-            throw new InvalidOperationException($"stepfunctions-server did not start: {line} {output}");
+            var endpoint = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            return new LocalStepFunctionsServer(p, endpoint, output);
         }
-        return new LocalStepFunctionsServer(p, new Uri(match.Groups[1].Value + "/"), output);
+        catch (Exception e)
+        {
+            await StopAsync(p); // also waits until both streams are read to the end
+            p.Dispose();
+            string text;
+            lock (output) text = output.ToString();
+            throw new InvalidOperationException($"the local Step Functions server did not start ({e.Message}):\n{text}");
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
+        await StopAsync(process);
         process.Dispose();
     }
 
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
+    private static async Task StopAsync(Process p)
+    {
+        try
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        await p.WaitForExitAsync();
+    }
+
+    [GeneratedRegex(@"^listening on (http://127\.0\.0\.1:\d+)")]
     private static partial Regex Listening();
 }
