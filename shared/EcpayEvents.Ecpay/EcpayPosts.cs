@@ -226,13 +226,15 @@ internal sealed class FieldReader(IReadOnlyList<KeyValuePair<string, string>> fi
     }
 
     /// <summary>A TWD amount: a non-negative integer, no decimals, no separators.</summary>
-    public long RequiredAmount(string name)
-    {
-        var text = Required(name);
-        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+    public long RequiredAmount(string name) => Amount(name, Required(name));
+
+    /// <summary>An amount, or null when absent or empty.</summary>
+    public long? OptionalAmount(string name) => Optional(name) is { Length: > 0 } text ? Amount(name, text) : null;
+
+    private static long Amount(string name, string text) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new EcpayPostException(name, $"{name} '{text}' is not a whole non-negative amount.");
-    }
 
     public decimal? OptionalDecimal(string name)
     {

@@ -64,10 +64,7 @@ public sealed record TradeInfo
         var r = new FieldReader(fields);
         var code = r.Required("TradeStatus");
         var status = MapStatus(code);
-        var amount = r.Optional("TradeAmt");
-        long? tradeAmt = amount.Length == 0
-            ? null
-            : long.TryParse(amount, NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : throw new EcpayPostException("TradeAmt", $"TradeAmt '{amount}' is not a whole non-negative amount.");
+        var tradeAmt = r.OptionalAmount("TradeAmt");
         if (status == TradeStatus.Paid && tradeAmt is null)
         {
             throw new EcpayPostException("TradeAmt", "A paid answer must carry TradeAmt.");

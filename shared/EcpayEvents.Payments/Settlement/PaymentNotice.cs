@@ -43,9 +43,6 @@ public sealed record PaymentNotice
     public bool SimulatePaid { get; init; }
     public IssuedPaymentNumber? Issued { get; init; }
 
-    public const int QueryTradeStatusPaid = 1;
-    public const int QueryTradeStatusNoPaymentMethodChosen = 10200095;
-
     /// <summary>Reads a message's raw fields as its source's typed view. False (with a reason) when they do not parse.</summary>
     public static bool TryParse(string source, IReadOnlyDictionary<string, string> fields, [NotNullWhen(true)] out PaymentNotice? notice, [NotNullWhen(false)] out string? error)
     {
@@ -114,36 +111,23 @@ public sealed record PaymentNotice
         };
     }
 
-    // QueryTradeInfo/V5 answer (protocol notes §5): TradeStatus instead of RtnCode, no SimulatePaid.
+    // QueryTradeInfo/V5 answer (protocol notes §5), read by the same parser as the query's own client:
+    // TradeStatus instead of RtnCode, no SimulatePaid.
     private static PaymentNotice FromQueryTradeInfo(EcpayForm form)
     {
         var merchantId = Required(form, "MerchantID");
         var merchantTradeNo = Required(form, "MerchantTradeNo");
-        var statusText = Required(form, "TradeStatus");
-        if (!int.TryParse(statusText, NumberStyles.None, CultureInfo.InvariantCulture, out var status))
-            throw new FormatException($"TradeStatus '{Truncate(statusText)}' is not an integer.");
-        var kind = status switch
+        var trade = TradeInfo.FromVerifiedFields(form); // a paid answer without TradeAmt does not parse
+        if (!int.TryParse(trade.TradeStatusCode, NumberStyles.None, CultureInfo.InvariantCulture, out var status))
+            throw new FormatException($"TradeStatus '{Truncate(trade.TradeStatusCode)}' is not an integer.");
+        var kind = trade.Status switch
         {
-            QueryTradeStatusPaid => NoticeKind.Paid,
-            QueryTradeStatusNoPaymentMethodChosen => NoticeKind.NotPaid,
+            TradeStatus.Paid => NoticeKind.Paid,
+            TradeStatus.NeverChosePaymentMethod => NoticeKind.NotPaid,
             _ => NoticeKind.NotYetPaid,
         };
-
-        long amount = 0;
-        var amountText = form["TradeAmt"] ?? "";
-        if (amountText.Length > 0 && !long.TryParse(amountText, NumberStyles.None, CultureInfo.InvariantCulture, out amount))
-            throw new FormatException($"TradeAmt '{Truncate(amountText)}' is not a whole non-negative amount.");
-        DateTimeOffset? paymentDate = null;
-        var dateText = form["PaymentDate"] ?? "";
-        if (dateText.Length > 0)
-            paymentDate = TaiwanTime.TryParse(dateText, out var d) ? d : throw new FormatException($"PaymentDate '{Truncate(dateText)}' is not a date in the format {TaiwanTime.DateTimeFormat}.");
-
-        if (kind == NoticeKind.Paid)
-        {
-            // A "paid" answer must say what was paid, or it cannot be checked against the transaction.
-            Required(form, "TradeNo");
-            Required(form, "TradeAmt");
-        }
+        // A "paid" answer must say what was paid, or it cannot be checked against the transaction.
+        if (kind == NoticeKind.Paid) Required(form, "TradeNo");
         return new PaymentNotice
         {
             Source = PaymentResultSource.QueryTradeInfo,
@@ -152,10 +136,10 @@ public sealed record PaymentNotice
             MerchantTradeNo = merchantTradeNo,
             Code = status,
             Message = $"TradeStatus {status}",
-            TradeNo = form["TradeNo"] ?? "",
-            TradeAmt = amount,
-            PaymentDate = paymentDate,
-            PaymentType = form["PaymentType"] ?? "",
+            TradeNo = trade.TradeNo,
+            TradeAmt = trade.TradeAmt ?? 0,
+            PaymentDate = trade.PaymentDate,
+            PaymentType = trade.PaymentType,
         };
     }
 
