@@ -40,38 +40,22 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
                     if (options.NotifyFailures) Notify(order, "ReturnURL", order.Field("ReturnURL"), PaymentFields(order), twice);
                     return null;
                 case "atm":
-                    order.State = OrderState.NumberIssued;
-                    order.PaymentType = "ATM_TAISHIN";
-                    order.RtnCode = 2;
-                    order.RtnMsg = "Get VirtualAccount Succeeded";
                     order.BankCode = "812";
                     order.VAccount = "9103" + SandboxOrders.Digits(10);
-                    var days = int.TryParse(order.Field("ExpireDate"), out var d) ? d : 3;
-                    order.ExpireDate = TaiwanTime.FormatDate(now.AddDays(days));
-                    NotifyInfo(order, twice);
+                    IssueNumber(order, "ATM_TAISHIN", PaymentInfo.AtmNumberIssued, "Get VirtualAccount Succeeded",
+                        TaiwanTime.FormatDate(now.AddDays(order.IntField("ExpireDate", 3))), twice);
                     return null;
                 case "cvs":
-                    order.State = OrderState.NumberIssued;
-                    order.PaymentType = "CVS_CVS";
-                    order.RtnCode = PaymentInfo.CvsOrBarcodeNumberIssued;
-                    order.RtnMsg = "Get CVS Code Succeeded.";
                     order.PaymentNo = "LLL" + SandboxOrders.Digits(11);
-                    var minutes = int.TryParse(order.Field("StoreExpireDate"), out var m) ? m : 10_080;
-                    order.ExpireDate = TaiwanTime.Format(now.AddMinutes(minutes));
-                    NotifyInfo(order, twice);
+                    IssueNumber(order, "CVS_CVS", PaymentInfo.CvsOrBarcodeNumberIssued, "Get CVS Code Succeeded.",
+                        TaiwanTime.Format(now.AddMinutes(order.IntField("StoreExpireDate", 10_080))), twice);
                     return null;
                 case "barcode":
-                    order.State = OrderState.NumberIssued;
-                    order.PaymentType = "BARCODE_BARCODE";
-                    order.RtnCode = PaymentInfo.CvsOrBarcodeNumberIssued;
-                    order.RtnMsg = "Get CVS Code Succeeded.";
-                    var barcodeDays = int.TryParse(order.Field("StoreExpireDate"), out var bd) ? bd : 7;
-                    var expires = now.AddDays(barcodeDays);
-                    order.ExpireDate = TaiwanTime.FormatDate(expires);
+                    var expires = now.AddDays(order.IntField("StoreExpireDate", 7));
                     order.Barcode1 = TaiwanTime.ToTaiwan(expires).ToString("yyMMdd", CultureInfo.InvariantCulture) + "6Q2";
                     order.Barcode2 = SandboxOrders.Digits(16);
                     order.Barcode3 = SandboxOrders.Digits(15);
-                    NotifyInfo(order, twice);
+                    IssueNumber(order, "BARCODE_BARCODE", PaymentInfo.CvsOrBarcodeNumberIssued, "Get CVS Code Succeeded.", TaiwanTime.FormatDate(expires), twice);
                     return null;
                 case "paid":
                     if (order.State != OrderState.NumberIssued) return $"order is {order.State}; only an issued ATM/CVS/BARCODE number can be paid";
@@ -154,8 +138,14 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
         return list;
     }
 
-    private void NotifyInfo(SandboxOrder order, bool twice)
+    /// <summary>An ATM/CVS/BARCODE number is issued (its own fields already set): PaymentInfoURL hears of it.</summary>
+    private void IssueNumber(SandboxOrder order, string paymentType, int rtnCode, string rtnMsg, string expireDate, bool twice)
     {
+        order.State = OrderState.NumberIssued;
+        order.PaymentType = paymentType;
+        order.RtnCode = rtnCode;
+        order.RtnMsg = rtnMsg;
+        order.ExpireDate = expireDate;
         if (order.Field("PaymentInfoURL") is { Length: > 0 } url) Notify(order, "PaymentInfoURL", url, InfoFields(order), twice);
     }
 

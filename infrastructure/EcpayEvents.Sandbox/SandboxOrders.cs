@@ -38,6 +38,9 @@ public sealed class SandboxOrder
 
     public string Field(string key) => Checkout[key] ?? "";
 
+    /// <summary>A whole-number checkout field (e.g. ExpireDate in days), or <paramref name="fallback"/> when absent or not a number.</summary>
+    public int IntField(string key, int fallback) => int.TryParse(Field(key), out var n) ? n : fallback;
+
     /// <summary>Which actions ChoosePayment allows before anything happened.</summary>
     public bool Allows(string action) => action switch
     {
