@@ -54,7 +54,9 @@ public sealed class BrowserJourneyTests
 
             // 3. Pay; ECPay (the sandbox) posts the browser back to OrderResultURL.
             await page.GetByTestId("pay-card").ClickAsync();
-            await page.WaitForURLAsync(new Uri(stack.PaymentsApi, "/ecpay/order-result").ToString());
+            // Poll the URL rather than wait for a load event: the sandbox auto-posts the browser here, and under
+            // load the event can be missed or late even though the page is there.
+            await Assertions.Expect(page).ToHaveURLAsync(new Uri(stack.PaymentsApi, "/ecpay/order-result").ToString(), new() { Timeout = 45_000 });
             await Assertions.Expect(page.GetByTestId("merchant-trade-no")).ToHaveTextAsync(tradeNo);
 
             // 4. The return page polls until the ledger says completed, then shows the balance.
