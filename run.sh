@@ -160,10 +160,14 @@ fi
 
 say ""
 say "Press Ctrl-C to stop everything."
-# Stop everything as soon as any part exits.
+# Stop everything as soon as any part exits. Ctrl-C reaches the children too, so a child that
+# exits on it is a normal stop, not a failure.
+trap 'INTERRUPTED=1' INT TERM
 set +e
 wait -n "${PIDS[@]}"
 code=$?
+sleep 0.3
+if [ -n "${INTERRUPTED:-}" ]; then exit 130; fi
 for i in "${!PIDS[@]}"; do
   if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then bad "${NAMES[$i]}" "exited (code $code); see $LOG_DIR/${NAMES[$i]}.log"; fi
 done
