@@ -1,3 +1,7 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
 namespace EcpayEvents.Ecpay.Tests;
 
 /// <summary>`ecpay-events mac …` run as a real process from the built output.</summary>
@@ -8,7 +12,7 @@ public sealed class MacCliTests
     private const string Body = "MerchantID=3002607&ItemName=My+Test+Product&TotalAmount=300";
     private const string Mac = "7712A5E6EDC3B57086063C88568084C66CE882A21D40E74DE5ACA3B478C6F316";
 
-    private static string CliDll()
+    internal static string CliDll()
     {
         var local = Path.Combine(AppContext.BaseDirectory, "ecpay-events.dll");
         if (File.Exists(local) && File.Exists(Path.Combine(AppContext.BaseDirectory, "ecpay-events.runtimeconfig.json")))
@@ -23,6 +27,9 @@ public sealed class MacCliTests
         => Run(stdin, null, args);
 
     private static Task<RepoRoot.ProcessResult> Run(string stdin, IDictionary<string, string?>? env, params string[] args)
+        => Run(new UTF8Encoding(false).GetBytes(stdin), env, args);
+
+    internal static Task<RepoRoot.ProcessResult> Run(byte[] stdin, IDictionary<string, string?>? env, params string[] args)
     {
         var environment = new Dictionary<string, string?> { ["ECPAY_HASH_KEY"] = null, ["ECPAY_HASH_IV"] = null };
         foreach (var (k, v) in env ?? new Dictionary<string, string?>())
@@ -32,7 +39,7 @@ public sealed class MacCliTests
         return RepoRoot.RunAsync("dotnet", [CliDll(), .. args], stdin, environment, TimeSpan.FromMinutes(1));
     }
 
-    private static string LastLine(string output) => output.TrimEnd('\n').Split('\n')[^1];
+    internal static string LastLine(string output) => output.TrimEnd('\n').Split('\n')[^1];
 
     [Fact]
     public async Task ComputePrintsTheMacOnItsLastLine()
@@ -150,6 +157,153 @@ public sealed class MacCliTests
     [Fact]
     public async Task AnUnknownOptionIsExitCodeTwo()
         => Assert.Equal(2, (await Run(Body, "mac", "compute", "--sha1", "--hash-key", Key, "--hash-iv", Iv)).ExitCode);
+
+    private static byte[] Bytes(params object[] parts)
+        => parts.SelectMany(p => p switch
+        {
+            string text => Encoding.UTF8.GetBytes(text),
+            byte[] raw => raw,
+            _ => throw new ArgumentException("string or byte[]"),
+        }).ToArray();
+
+    [Theory]
+    [InlineData("compute")]
+    [InlineData("verify")]
+    public async Task RawInvalidUtf8OnStdinIsOneLineOnStderrAndExitCodeTwo(string mode)
+    {
+        // Before: Console.In turned 0xFF into U+FFFD and printed a MAC with exit 0.
+        var run = await Run(Bytes("MerchantID=3002607&ItemName=", new byte[] { 0xFF }, $"&TotalAmount=300&CheckMacValue={Mac}"), null, "mac", mode, "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("", run.Stdout);
+        var line = Assert.Single(run.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("not valid UTF-8", line);
+        Assert.Contains("offset 28", line);
+    }
+
+    [Fact]
+    public async Task RawLatin1OrBig5BytesAreRejectedNotGuessed()
+    {
+        // "綠" in Big5 is 0xBA 0xF1: not UTF-8.
+        var run = await Run(Bytes("ItemName=", new byte[] { 0xBA, 0xF1 }), null, "mac", "compute", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("not valid UTF-8", run.Stderr);
+    }
+
+    [Theory]
+    [InlineData("ItemName=%FF")]
+    [InlineData("ItemName=%E6%B8")]
+    [InlineData("ItemName=%C0%AF")]
+    [InlineData("ItemName=%ED%A0%80")]
+    public async Task PercentEncodedInvalidUtf8IsExitCodeTwo(string body)
+    {
+        var run = await Run(body, "mac", "compute", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("", run.Stdout);
+        Assert.Contains("not valid UTF-8", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
+    }
+
+    [Fact]
+    public async Task ALeadingUtf8BomIsIgnored()
+    {
+        var bom = new byte[] { 0xEF, 0xBB, 0xBF };
+        var computed = await Run(Bytes(bom, Body + "\n"), null, "mac", "compute", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(0, computed.ExitCode);
+        Assert.Equal(Mac, LastLine(computed.Stdout));
+        var verified = await Run(Bytes(bom, $"{Body}&CheckMacValue={Mac}"), null, "mac", "verify", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(0, verified.ExitCode);
+    }
+
+    [Fact]
+    public async Task NonAsciiOnStdinIsReadAsUtf8WhateverTheLocale()
+    {
+        const string body = "ItemName=測試商品&TradeDesc=促銷方案";
+        var expected = CheckMacValue.Compute(EcpayForm.Parse(body), Key, Iv);
+        var run = await Run(Encoding.UTF8.GetBytes(body), new Dictionary<string, string?> { ["LANG"] = "C", ["LC_ALL"] = "C", ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1" }, "mac", "compute", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(expected, LastLine(run.Stdout));
+    }
+
+    [Theory]
+    [MemberData(nameof(CheckMacValueVectorTests.AllVectorNames), MemberType = typeof(CheckMacValueVectorTests))]
+    public async Task ComputeReproducesEveryPublishedVectorAsAProcess(string name)
+    {
+        var v = CheckMacValueVectorTests.Load().Single(x => x.Name == name);
+        string[] args = ["mac", "compute", .. (v.Algorithm == MacAlgorithm.Md5 ? ["--md5"] : Array.Empty<string>()), "--hash-key", v.HashKey, "--hash-iv", v.HashIv];
+        var run = await Run(EcpayForm.ToFormBody(v.Params), args);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(v.Expected, LastLine(run.Stdout));
+
+        string[] verifyArgs = ["mac", "verify", .. args[2..]];
+        var verify = await Run(EcpayForm.ToFormBody(v.Params.Append(new("CheckMacValue", v.Expected))), verifyArgs);
+        Assert.Equal(0, verify.ExitCode);
+    }
+
+    [Fact]
+    public async Task VerifyOfThePublishedPercent20VariantSaysTheSenderEncodesSpacesAsPercent20()
+    {
+        var v = CheckMacValueVectorTests.Load().Single(x => x.WrongWithPercent20 is not null);
+        var run = await Run(EcpayForm.ToFormBody(v.Params.Append(new("CheckMacValue", v.WrongWithPercent20!))), "mac", "verify", "--hash-key", v.HashKey, "--hash-iv", v.HashIv);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("hint: it matches if the sender encodes spaces as %20", run.Stdout);
+    }
+
+    // An independent model of the usual wrong implementations, to produce the MACs a broken sender would send.
+    private static string WrongMac(string body, Func<IEnumerable<KeyValuePair<string, string>>, IEnumerable<KeyValuePair<string, string>>> order,
+        Func<string, string>? afterEncoding = null, string key = Key, string iv = Iv, bool lowerCase = true, bool md5 = false)
+    {
+        var fields = order(EcpayForm.Parse(body).Where(f => f.Key != "CheckMacValue"));
+        var raw = $"HashKey={key}&{string.Join('&', fields.Select(f => f.Key + "=" + f.Value))}&HashIV={iv}";
+        var encoded = WebUtility.UrlEncode(raw);
+        encoded = lowerCase ? encoded.ToLowerInvariant() : encoded;
+        encoded = afterEncoding?.Invoke(encoded) ?? encoded;
+        var bytes = Encoding.ASCII.GetBytes(encoded);
+        return Convert.ToHexString(md5 ? MD5.HashData(bytes) : SHA256.HashData(bytes));
+    }
+
+    private static IEnumerable<KeyValuePair<string, string>> EcpayOrder(IEnumerable<KeyValuePair<string, string>> f) => f.OrderBy(x => x.Key.ToLowerInvariant(), StringComparer.Ordinal);
+
+    // Spaces, a '~', an empty value, a lower-case key and keys that sort differently under each wrong comparer.
+    private const string HintBody = "MerchantID=3002607&ItemName=My+Test+Product+~1&TotalAmount=300&CustomField1=&a_b=1&aB=2&zeta=3";
+
+    public static TheoryData<string, string, string> WrongImplementationCases() => new()
+    {
+        { "space %20", WrongMac(HintBody, EcpayOrder, e => e.Replace("+", "%20")), "encodes spaces as %20" },
+        { "tilde", WrongMac(HintBody, EcpayOrder, e => e.Replace("%7e", "~")), "leaves '~' unencoded" },
+        { "RFC 3986", WrongMac(HintBody, EcpayOrder, e => e.Replace("+", "%20").Replace("%7e", "~")), "encodes spaces as %20 and leaves '~' unencoded" },
+        { "ordinal sort", WrongMac(HintBody, f => f.OrderBy(x => x.Key, StringComparer.Ordinal)), "sorted ordinally without lower-casing" },
+        { "OrdinalIgnoreCase sort", WrongMac(HintBody, f => f.OrderBy(x => x.Key, StringComparer.OrdinalIgnoreCase)), "sorted case-insensitively by upper-casing" },
+        { "empty dropped", WrongMac(HintBody, f => EcpayOrder(f.Where(x => x.Value.Length > 0))), "empty fields are dropped" },
+        { "key/IV swapped", WrongMac(HintBody, EcpayOrder, key: Iv, iv: Key), "HashKey and HashIV swapped" },
+        { "not lower-cased", WrongMac(HintBody, EcpayOrder, lowerCase: false), "not lower-cased before hashing" },
+        { "MD5", WrongMac(HintBody, EcpayOrder, md5: true), "the sender used MD5 instead of SHA256" },
+    };
+
+    [Theory]
+    [MemberData(nameof(WrongImplementationCases))]
+    public async Task VerifyNamesTheWrongImplementationThatProducedTheReceivedMac(string name, string wrongMac, string hint)
+    {
+        var run = await Run($"{HintBody}&CheckMacValue={wrongMac}", "mac", "verify", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.True(run.ExitCode == 1, $"{name}: {run.Stdout}{run.Stderr}");
+        var hints = run.Stdout.Split('\n').Where(l => l.StartsWith("hint: it matches", StringComparison.Ordinal)).ToList();
+        Assert.True(hints.Count == 1 && hints[0].Contains(hint, StringComparison.Ordinal), $"{name}: expected one matching hint containing '{hint}', got:\n{run.Stdout}");
+    }
+
+    [Fact]
+    public async Task VerifySaysWhenTheSenderUsedTheStageKeys()
+    {
+        const string key = "ejCk326UnaZWKisg", iv = "q9jcZX8Ib9LM8wYk";
+        var run = await Run($"{Body}&CheckMacValue={Mac}", "mac", "verify", "--hash-key", key, "--hash-iv", iv);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("hint: it matches with ECPay's public stage keys", run.Stdout);
+    }
+
+    [Fact]
+    public async Task AMismatchNoWrongImplementationExplainsGetsNoMatchingHint()
+    {
+        var run = await Run($"{Body}&CheckMacValue={new string('A', 64)}", "mac", "verify", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(1, run.ExitCode);
+        Assert.DoesNotContain("hint: it matches", run.Stdout);
+    }
 
     [Fact]
     public async Task HelpDescribesTheCommands()

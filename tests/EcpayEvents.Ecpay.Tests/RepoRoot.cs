@@ -21,7 +21,11 @@ internal static class RepoRoot
 
     public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr);
 
-    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> args, string? stdin = null, IDictionary<string, string?>? env = null, TimeSpan? timeout = null)
+    public static Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> args, string? stdin = null, IDictionary<string, string?>? env = null, TimeSpan? timeout = null)
+        => RunAsync(fileName, args, stdin is null ? null : new System.Text.UTF8Encoding(false).GetBytes(stdin), env, timeout);
+
+    /// <summary>Runs a process with exactly these bytes on stdin (no encoding, no BOM added).</summary>
+    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> args, byte[]? stdin, IDictionary<string, string?>? env = null, TimeSpan? timeout = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -44,7 +48,8 @@ internal static class RepoRoot
         var stderr = process.StandardError.ReadToEndAsync();
         if (stdin is not null)
         {
-            await process.StandardInput.WriteAsync(stdin);
+            await process.StandardInput.BaseStream.WriteAsync(stdin);
+            await process.StandardInput.BaseStream.FlushAsync();
         }
         process.StandardInput.Close();
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(5));

@@ -1,4 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 using EcpayEvents.Ecpay;
 
@@ -24,9 +27,44 @@ public static partial class MacCommand
         example: echo -n 'MerchantID=3002607&TotalAmount=100' | ecpay-events mac compute --hash-key pwFHCqoQZGmho4w6 --hash-iv EkRm7iFT261dpevs
         """;
 
-    public static int Run(string[] args) => Run(args, Console.In, Console.IsInputRedirected, Console.Out, Console.Error);
+    public static int Run(string[] args)
+    {
+        // Bytes, not Console.In: Console.In decodes with the locale's encoding and silently turns invalid
+        // UTF-8 into U+FFFD, which would give a confident but wrong MAC.
+        using var stdin = Console.OpenStandardInput();
+        return Run(args, stdin, Console.IsInputRedirected, Console.Out, Console.Error);
+    }
 
-    public static int Run(string[] args, TextReader stdin, bool stdinRedirected, TextWriter stdout, TextWriter stderr)
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// Decodes stdin as strict UTF-8: a leading BOM (as some editors and PowerShell write) is dropped,
+    /// invalid bytes are an error naming the offset.
+    /// </summary>
+    public static bool TryDecodeStdin(ReadOnlySpan<byte> bytes, out string text, [NotNullWhen(false)] out string? error)
+    {
+        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
+        if (bytes.StartsWith(bom))
+        {
+            bytes = bytes[bom.Length..];
+        }
+        error = null;
+        try
+        {
+            text = StrictUtf8.GetString(bytes);
+            return true;
+        }
+        catch (DecoderFallbackException e)
+        {
+            text = "";
+            var offset = e.Index >= 0 ? $" at byte offset {e.Index}" : "";
+            var bad = e.BytesUnknown is { Length: > 0 } unknown ? $" (0x{Convert.ToHexString(unknown)})" : "";
+            error = $"stdin is not valid UTF-8{offset}{bad}: save the body as UTF-8 (non-ASCII belongs percent-encoded, e.g. %E6%B8%AC)";
+            return false;
+        }
+    }
+
+    public static int Run(string[] args, Stream stdin, bool stdinRedirected, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0)
         {
@@ -115,7 +153,13 @@ public static partial class MacCommand
             return 2;
         }
 
-        var input = stdin.ReadToEnd();
+        using var buffer = new MemoryStream();
+        stdin.CopyTo(buffer);
+        if (!TryDecodeStdin(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), out var input, out var decodeError))
+        {
+            stderr.WriteLine($"mac: {decodeError}");
+            return 2;
+        }
         var body = StripOneTrailingNewline(input);
         if (body.Length == 0)
         {
@@ -203,7 +247,12 @@ public static partial class MacCommand
         var other = algorithm == MacAlgorithm.Md5 ? MacAlgorithm.Sha256 : MacAlgorithm.Md5;
         if (Matches(form, other))
         {
-            yield return $"it matches with {Name(other)}: {(other == MacAlgorithm.Md5 ? "add --md5" : "drop --md5")}";
+            yield return $"it matches with {Name(other)}: the sender used {Name(other)} instead of {Name(algorithm)} ({(other == MacAlgorithm.Md5 ? "add --md5 if that is right for this API" : "drop --md5")})";
+        }
+
+        foreach (var hint in WrongImplementationHints(form, received, hashKey, hashIv, algorithm))
+        {
+            yield return hint;
         }
 
         var whitespaceFields = form.Where(f => f.Key != CheckMacValue.FieldName && f.Value.Length > 0 && f.Value.Trim().Length != f.Value.Length).Select(f => f.Key).ToList();
@@ -270,6 +319,101 @@ public static partial class MacCommand
         }
 
         yield return "every posted field is signed, including empty and unknown ones (NeedExtraPaidInfo adds many): verify over the body exactly as received; also check HashKey/HashIV belong to this MerchantID and stage vs production";
+    }
+
+    /// <summary>How a signer's sort differs from ECPay's (lower-invariant keys, ordinal).</summary>
+    internal enum KeyOrder
+    {
+        /// <summary>ECPay's rule: ToLowerInvariant, then ordinal.</summary>
+        LowerOrdinal,
+        /// <summary>Ordinal on the keys as they are (upper-case before lower-case: "Zeta" before "alpha").</summary>
+        CaseSensitiveOrdinal,
+        /// <summary>StringComparer.OrdinalIgnoreCase, which upper-cases ('_' sorts before letters).</summary>
+        OrdinalIgnoreCase,
+    }
+
+    /// <summary>One way of computing CheckMacValue, possibly a well-known wrong one (for hints).</summary>
+    internal sealed record MacVariant(
+        KeyOrder Order = KeyOrder.LowerOrdinal,
+        bool SpaceAsPercent20 = false,
+        bool TildeUnencoded = false,
+        bool DropEmptyFields = false,
+        bool SwapKeyAndIv = false,
+        bool NoLowerCasing = false)
+    {
+        public string Compute(IEnumerable<KeyValuePair<string, string>> fields, string hashKey, string hashIv, MacAlgorithm algorithm)
+        {
+            var signed = fields.Where(f => f.Key != CheckMacValue.FieldName && (!DropEmptyFields || f.Value.Length > 0));
+            var sorted = Order switch
+            {
+                KeyOrder.CaseSensitiveOrdinal => signed.OrderBy(f => f.Key, StringComparer.Ordinal),
+                KeyOrder.OrdinalIgnoreCase => signed.OrderBy(f => f.Key, StringComparer.OrdinalIgnoreCase),
+                _ => signed.OrderBy(f => f.Key.ToLowerInvariant(), StringComparer.Ordinal).ThenBy(f => f.Key, StringComparer.Ordinal),
+            };
+            var (first, last) = SwapKeyAndIv ? (hashIv, hashKey) : (hashKey, hashIv);
+            var raw = new StringBuilder("HashKey=").Append(first);
+            foreach (var (key, value) in sorted)
+            {
+                raw.Append('&').Append(key).Append('=').Append(value);
+            }
+            raw.Append("&HashIV=").Append(last);
+            var encoded = WebUtility.UrlEncode(raw.ToString());
+            if (!NoLowerCasing)
+            {
+                encoded = encoded.ToLowerInvariant();
+            }
+            if (SpaceAsPercent20)
+            {
+                // After WebUtility.UrlEncode a '+' can only come from a space (a literal '+' is %2B).
+                encoded = encoded.Replace("+", "%20", StringComparison.Ordinal);
+            }
+            if (TildeUnencoded)
+            {
+                encoded = encoded.Replace("%7e", "~", StringComparison.OrdinalIgnoreCase);
+            }
+            var bytes = Encoding.ASCII.GetBytes(encoded);
+            return Convert.ToHexString(algorithm == MacAlgorithm.Md5 ? MD5.HashData(bytes) : SHA256.HashData(bytes));
+        }
+    }
+
+    /// <summary>The usual wrong implementations, each with what to tell the operator when it explains the received MAC.</summary>
+    internal static IReadOnlyList<(MacVariant Variant, string Hint)> WrongImplementations { get; } =
+    [
+        (new MacVariant(SpaceAsPercent20: true), "it matches if the sender encodes spaces as %20 (RFC 3986, e.g. rawurlencode / encodeURIComponent / Uri.EscapeDataString); ECPay uses '+' (.NET WebUtility.UrlEncode / PHP urlencode)"),
+        (new MacVariant(TildeUnencoded: true), "it matches if the sender leaves '~' unencoded (like ECPay's Python SDK); ECPay encodes it as %7e"),
+        (new MacVariant(SpaceAsPercent20: true, TildeUnencoded: true), "it matches if the sender encodes spaces as %20 and leaves '~' unencoded (RFC 3986 encoding); ECPay uses '+' and %7e"),
+        (new MacVariant(Order: KeyOrder.CaseSensitiveOrdinal), "it matches if the keys are sorted ordinally without lower-casing (upper-case first); ECPay sorts the lower-cased keys"),
+        (new MacVariant(Order: KeyOrder.OrdinalIgnoreCase), "it matches if the keys are sorted case-insensitively by upper-casing (StringComparer.OrdinalIgnoreCase: '_' before letters); ECPay sorts the lower-cased keys"),
+        (new MacVariant(DropEmptyFields: true), "it matches if empty fields are dropped: the sender left out fields with empty values, but every posted field is signed, empty or not"),
+        (new MacVariant(SwapKeyAndIv: true), "it matches with HashKey and HashIV swapped: check which value is which"),
+        (new MacVariant(NoLowerCasing: true), "it matches if the encoded string is not lower-cased before hashing (%2F, not %2f); ECPay lower-cases it"),
+    ];
+
+    private static IEnumerable<string> WrongImplementationHints(EcpayForm form, string received, string hashKey, string hashIv, MacAlgorithm algorithm)
+    {
+        var candidate = received.Trim();
+        var correct = new MacVariant();
+        var expected = correct.Compute(form, hashKey, hashIv, algorithm);
+        foreach (var (variant, hint) in WrongImplementations)
+        {
+            var mac = variant.Compute(form, hashKey, hashIv, algorithm);
+            // Only when the mistake changes the result for this input (else it cannot explain the mismatch).
+            if (mac != expected && CheckMacValue.FixedTimeEqualsHex(mac, candidate))
+            {
+                yield return hint;
+            }
+        }
+        var stage = EcpayCredentials.Stage;
+        if ((hashKey, hashIv) != (stage.HashKey, stage.HashIv))
+        {
+            foreach (var a in new[] { algorithm, algorithm == MacAlgorithm.Md5 ? MacAlgorithm.Sha256 : MacAlgorithm.Md5 })
+            {
+                if (CheckMacValue.FixedTimeEqualsHex(correct.Compute(form, stage.HashKey, stage.HashIv, a), candidate))
+                {
+                    yield return $"it matches with ECPay's public stage keys (MerchantID {stage.MerchantId}){(a == algorithm ? "" : $" and {Name(a)}")}: the sender signed with the stage HashKey/HashIV, not this merchant's";
+                }
+            }
+        }
     }
 
     private static string StripOneTrailingNewline(string input)
