@@ -3,6 +3,7 @@ using EcpayEvents.Messaging;
 using EcpayEvents.Payments;
 using EcpayEvents.Payments.Settlement;
 using Microsoft.Extensions.Options;
+using MySqlConnector;
 
 namespace EcpayEvents.Settlement;
 
@@ -20,12 +21,19 @@ public static class SettlementApp
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SqsEventJsonContext.Default));
         builder.Services.AddOptions<SettlementOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SettlementOptions>, SettlementOptionsValidator>();
-        builder.Services.AddSingleton(sp => new PaymentsDatabase(Options(sp).Database.ConnectionString));
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = Options(sp);
+            // Every command well within the Lambda timeout, whatever the connection string says.
+            var cs = new MySqlConnectionStringBuilder(o.Database.ConnectionString) { DefaultCommandTimeout = (uint)o.Settlement.CommandTimeoutSeconds };
+            return new PaymentsDatabase(cs.ConnectionString);
+        });
         builder.Services.AddSingleton(sp =>
         {
             var o = Options(sp);
             return new PaymentResultSettlement(sp.GetRequiredService<PaymentsDatabase>(), o.Ecpay.Credentials(),
-                new SettlementPolicy(o.Ecpay.MerchantId, o.Settlement.AllowSimulatedPayments));
+                new SettlementPolicy(o.Ecpay.MerchantId, o.Settlement.AllowSimulatedPayments),
+                TimeSpan.FromSeconds(o.Settlement.LockWaitTimeoutSeconds));
         });
         builder.Services.AddSingleton<SettlementMessageHandler>();
         builder.Services.AddSingleton(sp => new SqsBatchHandler(sp.GetRequiredService<SettlementMessageHandler>(), Options(sp).Settlement.MaxConcurrency));

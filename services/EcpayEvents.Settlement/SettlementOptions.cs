@@ -26,6 +26,18 @@ public sealed class SettlementRulesOptions
     /// <summary>Messages of one SQS batch settled at the same time.</summary>
     [Range(1, 10)]
     public int MaxConcurrency { get; set; } = 4;
+
+    /// <summary>
+    /// <c>innodb_lock_wait_timeout</c> (seconds) of each settlement transaction. The server default (50 s on
+    /// RDS) is longer than the Lambda timeout (15 s): one stuck row lock would time the whole batch out.
+    /// A message that waits longer fails alone (a batch item failure) and is redelivered.
+    /// </summary>
+    [Range(1, 60)]
+    public int LockWaitTimeoutSeconds { get; set; } = 3;
+
+    /// <summary>Timeout (seconds) of each SQL command, well below the Lambda timeout; overrides the connection string's.</summary>
+    [Range(1, 300)]
+    public int CommandTimeoutSeconds { get; set; } = 8;
 }
 
 [OptionsValidator]

@@ -26,10 +26,12 @@ public abstract record TradeResultPost
     /// <summary>ECPay's own trade number.</summary>
     public required string TradeNo { get; init; }
     public required long TradeAmt { get; init; }
-    /// <summary>Empty/absent when nothing was paid.</summary>
+    /// <summary>Null when nothing was paid, or when the value is not a date this reader knows (the raw text stays in <see cref="Form"/>).</summary>
     public DateTimeOffset? PaymentDate { get; init; }
     public string PaymentType { get; init; } = "";
+    /// <summary>Informational; null when absent or not a number (the raw text stays in <see cref="Form"/>).</summary>
     public decimal? PaymentTypeChargeFee { get; init; }
+    /// <summary>Informational; null when absent or not a date this reader knows.</summary>
     public DateTimeOffset? TradeDate { get; init; }
     /// <summary>True for a payment simulated from ECPay's back office: no money moved; never fulfil it.</summary>
     public bool SimulatePaid { get; init; }
@@ -195,7 +197,31 @@ public sealed record PaymentInfo
         => FieldReader.Try(() => Parse(form), out result, out error);
 }
 
-/// <summary>Reads named fields from a form, throwing <see cref="EcpayPostException"/> that names the field.</summary>
+/// <summary>Lenient reading of the dates ECPay posts.</summary>
+public static class EcpayDates
+{
+    private static readonly string[] Formats =
+    [
+        TaiwanTime.DateTimeFormat, "yyyy/MM/dd HH:mm", "yyyy/M/d H:mm:ss", "yyyy/M/d H:mm",
+        "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm:ss",
+    ];
+
+    /// <summary>A Taiwan time in <c>yyyy/MM/dd HH:mm:ss</c> or a close variant (no seconds, no leading zeros, dashes).</summary>
+    public static bool TryParseLenient(string? text, out DateTimeOffset value)
+    {
+        value = default;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        if (!DateTime.TryParseExact(text.Trim(), Formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)) return false;
+        value = new DateTimeOffset(local, TaiwanTime.Offset);
+        return true;
+    }
+}
+
+/// <summary>
+/// Reads named fields from a form, throwing <see cref="EcpayPostException"/> that names the field.
+/// Strict for what decides something (ids, codes, amounts, flags, ExpireDate); lenient for the
+/// informational dates and fees (<see cref="OptionalDate"/>, <see cref="OptionalDecimal"/>).
+/// </summary>
 internal sealed class FieldReader(IReadOnlyList<KeyValuePair<string, string>> fields)
 {
     private readonly Dictionary<string, string> _byKey = fields.GroupBy(f => f.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
@@ -236,29 +262,21 @@ internal sealed class FieldReader(IReadOnlyList<KeyValuePair<string, string>> fi
             ? value
             : throw new EcpayPostException(name, $"{name} '{text}' is not a whole non-negative amount.");
 
-    public decimal? OptionalDecimal(string name)
-    {
-        var text = Optional(name);
-        if (text.Length == 0)
-        {
-            return null;
-        }
-        return decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+    /// <summary>
+    /// An informational number (fees): null when absent, empty or not a number. Lenient on purpose: a
+    /// value the settlement rules never use must not make a verified result (money received) unreadable.
+    /// </summary>
+    public decimal? OptionalDecimal(string name) =>
+        decimal.TryParse(Optional(name), NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
             ? value
-            : throw new EcpayPostException(name, $"{name} '{text}' is not a number.");
-    }
+            : null;
 
-    public DateTimeOffset? OptionalDate(string name)
-    {
-        var text = Optional(name);
-        if (text.Length == 0)
-        {
-            return null;
-        }
-        return TaiwanTime.TryParse(text, out var value)
-            ? value
-            : throw new EcpayPostException(name, $"{name} '{text}' is not a date in the format {TaiwanTime.DateTimeFormat}.");
-    }
+    /// <summary>
+    /// A Taiwan time (PaymentDate, TradeDate): <c>yyyy/MM/dd HH:mm:ss</c> or the variants seen in the wild
+    /// (no seconds, no leading zeros, dashes); null when absent, empty or none of them. Lenient on purpose:
+    /// callers that need an instant fall back (Settlement: to the time the post was received).
+    /// </summary>
+    public DateTimeOffset? OptionalDate(string name) => EcpayDates.TryParseLenient(Optional(name), out var value) ? value : null;
 
     public DateTimeOffset RequiredExpireDate(string name)
     {

@@ -18,6 +18,12 @@ public enum NoticeKind
     IssueFailed,
     /// <summary>QueryTradeInfo TradeStatus 0, 10200047 or unknown: nothing settled yet; ask again later.</summary>
     NotYetPaid,
+    /// <summary>
+    /// A signed body posted to the other URL: RtnCode 1 (paid, e.g. a browser's OrderResultURL post) to
+    /// PaymentInfoURL, or RtnCode 2/10100073 (number issued) to ReturnURL. The MAC does not cover which
+    /// URL was posted to, so this is checked here; it is recorded and never applied.
+    /// </summary>
+    WrongEndpoint,
 }
 
 /// <summary>The ATM/CVS/BARCODE payment number ECPay issued (PaymentInfoURL).</summary>
@@ -70,6 +76,10 @@ public sealed record PaymentNotice
 
     private static PaymentNotice FromReturnUrl(EcpayForm form)
     {
+        if (RtnCode(form) is int code and (PaymentInfo.AtmNumberIssued or PaymentInfo.CvsOrBarcodeNumberIssued))
+            return WrongEndpoint(PaymentResultSource.ReturnUrl, form, code);
+        // Strict only where the rules decide (ids, RtnCode, TradeNo, TradeAmt, SimulatePaid); dates and
+        // fees are read leniently (an unreadable PaymentDate is null: the received time stands in).
         var r = PaymentResult.Parse(form);
         return new PaymentNotice
         {
@@ -89,6 +99,8 @@ public sealed record PaymentNotice
 
     private static PaymentNotice FromPaymentInfo(EcpayForm form)
     {
+        if (RtnCode(form) is int code and 1)
+            return WrongEndpoint(PaymentResultSource.PaymentInfoUrl, form, code);
         // PaymentInfo.Parse insists on a date when ExpireDate is present, but a failed issuing post
         // carries it empty; without the number there is nothing to expire, so read it as absent.
         if (form["ExpireDate"] is "" && form["RtnCode"] is not ("2" or "10100073"))
@@ -111,8 +123,9 @@ public sealed record PaymentNotice
         };
     }
 
-    // QueryTradeInfo/V5 answer (protocol notes §5), read by the same parser as the query's own client:
-    // TradeStatus instead of RtnCode, no SimulatePaid.
+    // QueryTradeInfo/V5 answer (protocol notes §5): TradeStatus instead of RtnCode, no SimulatePaid.
+    // Read with the same lenient field reader as the query's own client (TradeInfo.FromVerifiedFields):
+    // strict on TradeStatus and TradeAmt, lenient on dates and fees.
     private static PaymentNotice FromQueryTradeInfo(EcpayForm form)
     {
         var merchantId = Required(form, "MerchantID");
@@ -142,6 +155,21 @@ public sealed record PaymentNotice
             PaymentType = trade.PaymentType,
         };
     }
+
+    /// <summary>RtnCode when it is an integer; null otherwise (the full parse then names the field).</summary>
+    private static int? RtnCode(EcpayForm form) =>
+        int.TryParse(form["RtnCode"], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code) ? code : null;
+
+    // Only what identifies the message: it is recorded and rejected, never applied.
+    private static PaymentNotice WrongEndpoint(string source, EcpayForm form, int code) => new()
+    {
+        Source = source,
+        Kind = NoticeKind.WrongEndpoint,
+        MerchantId = Required(form, "MerchantID"),
+        MerchantTradeNo = Required(form, "MerchantTradeNo"),
+        Code = code,
+        Message = form["RtnMsg"] ?? "",
+    };
 
     private static string Required(EcpayForm form, string name) =>
         form[name] is { Length: > 0 } value ? value : throw new FormatException($"{name} is missing or empty.");

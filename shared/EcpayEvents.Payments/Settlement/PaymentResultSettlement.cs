@@ -18,10 +18,25 @@ public sealed record SettlementResult(string? MerchantTradeNo, long? Transaction
 /// (unique: a second identical event changes nothing); then the decision of
 /// <see cref="SettlementRules"/> is applied. Database errors propagate: the caller has the message
 /// redelivered.
+/// <para>
+/// Each transaction waits at most <see cref="LockWaitTimeout"/> for a row lock (the server's default,
+/// 50 s on RDS, is longer than the Lambda's whole timeout): a payment whose row is stuck fails only its
+/// own message (MySQL error 1205, a batch item failure, redelivered), not the batch.
+/// </para>
+/// <para>
+/// Every timestamp written here is UTC from UTC_TIMESTAMP(6), never CURRENT_TIMESTAMP (the session's
+/// time zone), like the rest of the application writes them.
+/// </para>
 /// </summary>
-public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCredentials credentials, SettlementPolicy policy)
+public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCredentials credentials, SettlementPolicy policy, TimeSpan? lockWaitTimeout = null)
 {
     private const int DeadlockAttempts = 3;
+
+    /// <summary>The default <see cref="LockWaitTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultLockWaitTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary><c>innodb_lock_wait_timeout</c> of each settlement transaction (whole seconds, at least 1).</summary>
+    public TimeSpan LockWaitTimeout { get; } = lockWaitTimeout ?? DefaultLockWaitTimeout;
 
     public async Task<SettlementResult> SettleAsync(PaymentResultMessage message, CancellationToken ct = default)
     {
@@ -36,7 +51,13 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         if (!macVerified)
             rejected = SettlementDecision.Rejected("CheckMacValue does not verify");
         else if (!PaymentNotice.TryParse(message.Source ?? "", fields, out notice, out var error))
+        {
             rejected = SettlementDecision.Rejected($"malformed {message.Source}: {error}");
+            // Verified by our keys and saying "paid": money may have been received. Never credited from
+            // fields that do not parse, but the transaction is flagged so that an operator looks.
+            if (SaysPaid(message.Source, fields) && string.Equals(fields.GetValueOrDefault("MerchantID"), policy.MerchantId, StringComparison.Ordinal))
+                rejected = rejected with { ReviewReason = Clip($"paid result could not be read: {error}", 200) };
+        }
 
         var merchantTradeNo = fields.GetValueOrDefault("MerchantTradeNo");
         for (var attempt = 1; ; attempt++)
@@ -56,6 +77,7 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         PaymentNotice? notice, SettlementDecision? rejected, string dedupKey, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
+        await SetLockWaitTimeoutAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
 
         TransactionState? state = null;
@@ -63,6 +85,13 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         {
             var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(LockTransactionSql, new { MerchantTradeNo = merchantTradeNo }, tx);
             state = row?.ToState();
+            // Read after the row lock is held (events about a transaction are only written under it), in a
+            // statement of its own so that its snapshot is taken now, not before the lock wait.
+            if (state is not null && notice is { Kind: NoticeKind.Paid, Source: PaymentResultSource.QueryTradeInfo })
+            {
+                var simulated = await connection.ExecuteScalarAsync<long>(SimulatedSeenSql, new { TransactionId = state.Id }, tx);
+                state = state with { SimulatedResultSeen = simulated > 0 };
+            }
         }
         var decision = rejected ?? SettlementRules.Decide(notice!, macVerified: true, state, policy);
 
@@ -122,6 +151,9 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
                 break;
         }
 
+        if (decision.ReviewReason is not null && decision.Action != SettlementAction.Complete && state is not null)
+            await connection.ExecuteAsync(FlagForReviewSql, new { state.Id, ReviewReason = Clip(decision.ReviewReason, 200) }, tx);
+
         await tx.CommitAsync(ct);
         return new SettlementResult(merchantTradeNo, state?.Id, decision.Outcome, decision.Reason, Duplicate: false, decision.NeedsAttention, dedupKey);
     }
@@ -148,30 +180,52 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
 
     private static string? Clip(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 
+    // Whether a message's raw fields claim a payment (read without parsing the rest).
+    private static bool SaysPaid(string? source, IReadOnlyDictionary<string, string> fields) => source switch
+    {
+        PaymentResultSource.ReturnUrl => fields.GetValueOrDefault("RtnCode")?.Trim() == "1",
+        PaymentResultSource.QueryTradeInfo => fields.GetValueOrDefault("TradeStatus")?.Trim() == "1",
+        _ => false,
+    };
+
+    // Session-scoped, set on every open: a pooled connection may have been reset to the server default.
+    private async Task SetLockWaitTimeoutAsync(MySqlConnection connection, CancellationToken ct)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(LockWaitTimeout.TotalSeconds));
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SET SESSION innodb_lock_wait_timeout = " + seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     private const string LockTransactionSql = """
         SELECT id AS Id, user_id AS UserId, type AS Type, amount AS Amount, status AS Status
         FROM transactions WHERE merchant_trade_no = @MerchantTradeNo FOR UPDATE
         """;
 
+    private const string SimulatedSeenSql = "SELECT COUNT(*) FROM payment_events WHERE transaction_id = @TransactionId AND outcome = 'simulated'";
+
     private const string InsertEventSql = """
-        INSERT INTO payment_events (transaction_id, merchant_trade_no, source, raw_fields, received_at, outcome, reason, dedup_key)
-        VALUES (@TransactionId, @MerchantTradeNo, @Source, @RawFields, @ReceivedAt, @Outcome, @Reason, @DedupKey)
+        INSERT INTO payment_events (transaction_id, merchant_trade_no, source, raw_fields, received_at, recorded_at, outcome, reason, dedup_key)
+        VALUES (@TransactionId, @MerchantTradeNo, @Source, @RawFields, @ReceivedAt, UTC_TIMESTAMP(6), @Outcome, @Reason, @DedupKey)
         """;
+
+    private const string FlagForReviewSql = "UPDATE transactions SET review_reason = @ReviewReason, updated_at = UTC_TIMESTAMP(6) WHERE id = @Id";
 
     private const string CompleteSql = """
         UPDATE transactions
         SET status = 'completed', paid_at = @PaidAt, ecpay_trade_no = @TradeNo, payment_type = NULLIF(@PaymentType, ''),
-            rtn_code = @RtnCode, rtn_msg = @RtnMsg, review_reason = COALESCE(@ReviewReason, review_reason)
+            rtn_code = @RtnCode, rtn_msg = @RtnMsg, review_reason = COALESCE(@ReviewReason, review_reason),
+            updated_at = UTC_TIMESTAMP(6)
         WHERE id = @Id AND status <> 'completed'
         """;
 
     private const string CreditUserSql = "UPDATE users SET balance = balance + @Amount WHERE id = @UserId";
 
-    private const string InsertLedgerEntrySql = "INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@UserId, @TransactionId, @Amount)";
+    private const string InsertLedgerEntrySql = "INSERT INTO ledger_entries (user_id, transaction_id, amount, created_at) VALUES (@UserId, @TransactionId, @Amount, UTC_TIMESTAMP(6))";
 
     private const string FailSql = """
         UPDATE transactions
-        SET status = 'failed', rtn_code = @RtnCode, rtn_msg = @RtnMsg,
+        SET status = 'failed', rtn_code = @RtnCode, rtn_msg = @RtnMsg, updated_at = UTC_TIMESTAMP(6),
             ecpay_trade_no = COALESCE(NULLIF(@TradeNo, ''), ecpay_trade_no),
             payment_type = COALESCE(NULLIF(@PaymentType, ''), payment_type)
         WHERE id = @Id AND status = 'pending'
@@ -184,7 +238,7 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
             expires_at = COALESCE(@ExpiresAt, expires_at),
             ecpay_trade_no = COALESCE(NULLIF(@TradeNo, ''), ecpay_trade_no),
             payment_type = COALESCE(NULLIF(@PaymentType, ''), payment_type),
-            rtn_code = @RtnCode, rtn_msg = @RtnMsg
+            rtn_code = @RtnCode, rtn_msg = @RtnMsg, updated_at = UTC_TIMESTAMP(6)
         WHERE id = @Id AND status = 'pending'
         """;
 

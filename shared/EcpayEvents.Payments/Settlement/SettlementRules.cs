@@ -1,3 +1,5 @@
+using EcpayEvents.Messaging;
+
 namespace EcpayEvents.Payments.Settlement;
 
 public enum TransactionStatus
@@ -9,7 +11,11 @@ public enum TransactionStatus
 }
 
 /// <summary>The transaction a notice is about, as read (and row-locked) before deciding.</summary>
-public sealed record TransactionState(long Id, long UserId, string Type, long Amount, TransactionStatus Status)
+/// <param name="SimulatedResultSeen">
+/// A SimulatePaid=1 result was recorded for this transaction (a <c>simulated</c> payment event): a later
+/// "paid" QueryTradeInfo answer, which cannot say whether the payment was simulated, is not believed.
+/// </param>
+public sealed record TransactionState(long Id, long UserId, string Type, long Amount, TransactionStatus Status, bool SimulatedResultSeen = false)
 {
     public const string Deposit = "deposit";
 }
@@ -56,8 +62,11 @@ public sealed record SettlementDecision(SettlementAction Action, string Outcome,
 {
     public static SettlementDecision Rejected(string reason) => new(SettlementAction.None, SettlementOutcome.Rejected, reason);
 
-    /// <summary>Worth an operator's attention: rejected events, late credits, attempted downgrades.</summary>
-    public bool NeedsAttention => Outcome is SettlementOutcome.Rejected or SettlementOutcome.CreditedLate || ReviewReason is not null
+    /// <summary>
+    /// Worth an operator's attention: rejected events, late credits, attempted downgrades, and simulated
+    /// payments (someone used ECPay's back-office simulation on this merchant).
+    /// </summary>
+    public bool NeedsAttention => Outcome is SettlementOutcome.Rejected or SettlementOutcome.CreditedLate or SettlementOutcome.Simulated || ReviewReason is not null
         || (Outcome == SettlementOutcome.Ignored && Reason == NeverDowngraded);
 
     internal const string NeverDowngraded = "not paid, but the payment is completed: a completed payment is never downgraded";
@@ -82,6 +91,10 @@ public static class SettlementRules
             return SettlementDecision.Rejected("unknown MerchantTradeNo");
         if (transaction.Type != TransactionState.Deposit)
             return SettlementDecision.Rejected($"transaction {transaction.Id} is a {transaction.Type}, not a deposit");
+        if (notice.Kind == NoticeKind.WrongEndpoint)
+            return SettlementDecision.Rejected(notice.Code == 1
+                ? $"wrong endpoint: a paid result (RtnCode 1) posted to {notice.Source}; not applied"
+                : $"wrong endpoint: a number-issued result (RtnCode {notice.Code}) posted to {notice.Source}; not applied");
         if (notice.SimulatePaid && !policy.AllowSimulatedPayments)
             return new(SettlementAction.None, SettlementOutcome.Simulated, "SimulatePaid=1: simulated from ECPay's back office, no money moved");
 
@@ -90,7 +103,14 @@ public static class SettlementRules
         {
             case NoticeKind.Paid:
                 if (notice.TradeAmt != transaction.Amount)
-                    return SettlementDecision.Rejected($"amount mismatch: TradeAmt {notice.TradeAmt}, transaction amount {transaction.Amount}");
+                    return SettlementDecision.Rejected($"amount mismatch: TradeAmt {notice.TradeAmt}, transaction amount {transaction.Amount}")
+                        with { ReviewReason = $"paid result rejected: TradeAmt {notice.TradeAmt} <> amount {transaction.Amount}" };
+                // QueryTradeInfo carries no SimulatePaid: after a simulated result it cannot tell a
+                // simulation from a payment, so it credits nobody and an operator checks ECPay's back office.
+                if (notice.Source == PaymentResultSource.QueryTradeInfo && transaction.SimulatedResultSeen
+                    && !policy.AllowSimulatedPayments && status != TransactionStatus.Completed)
+                    return SettlementDecision.Rejected("QueryTradeInfo says paid, but a SimulatePaid=1 result was recorded for this transaction: not credited")
+                        with { ReviewReason = "paid per QueryTradeInfo after a simulated payment: check ECPay" };
                 return status switch
                 {
                     TransactionStatus.Pending => new(SettlementAction.Complete, SettlementOutcome.Credited),
@@ -119,6 +139,8 @@ public static class SettlementRules
 
             case NoticeKind.NotYetPaid:
                 return new(SettlementAction.None, SettlementOutcome.Ignored, $"not paid yet ({notice.Message})");
+
+            case NoticeKind.WrongEndpoint: // handled above
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(notice), notice.Kind, null);
