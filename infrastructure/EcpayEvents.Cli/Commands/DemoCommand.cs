@@ -22,6 +22,7 @@ public static class DemoCommand
     public const string Usage = """
         usage: ecpay-events demo [--api http://127.0.0.1:5080] [--sandbox http://127.0.0.1:5090] [--amount 100] [--timeout 60]
                                  [--stepfunctions URL --state-machine-arn ARN]   (also: an unpaid deposit must expire)
+                                 [--max-expiry-wait 1200]   (seconds the expiry part may wait for the deposit to expire)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -33,6 +34,8 @@ public static class DemoCommand
             return Fail("--amount must be a whole number of TWD, at least 5 (ECPay's card minimum)");
         if (!int.TryParse(Option(args, "--timeout") ?? "60", NumberStyles.None, CultureInfo.InvariantCulture, out var timeoutSeconds) || timeoutSeconds < 1)
             return Fail("--timeout must be a positive number of seconds");
+        if (!int.TryParse(Option(args, "--max-expiry-wait") ?? "1200", NumberStyles.None, CultureInfo.InvariantCulture, out var maxExpiryWait) || maxExpiryWait < 1)
+            return Fail("--max-expiry-wait must be a positive number of seconds");
         var expiryScenario = Option(args, "--stepfunctions") is not null;
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
@@ -47,7 +50,8 @@ public static class DemoCommand
                 Console.WriteLine("== Demo: a deposit nobody pays expires through its payment-timeout execution");
                 var arn = Option(args, "--state-machine-arn") ?? "arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout";
                 var stepFunctions = new StepFunctionsClient(http, new() { ServiceUrl = new Uri(Option(args, "--stepfunctions")!), StateMachineArn = arn });
-                ok = await DemoExpiry.RunAsync(new Uri(api), stepFunctions, arn, Console.Out, TimeSpan.FromSeconds(timeoutSeconds));
+                ok = await DemoExpiry.RunAsync(new Uri(api), stepFunctions, arn, Console.Out, TimeSpan.FromSeconds(timeoutSeconds),
+                    maxWait: TimeSpan.FromSeconds(maxExpiryWait));
             }
             Console.WriteLine(ok ? "demo: OK" : "demo: FAILED");
             return ok ? 0 : 1;
@@ -60,10 +64,23 @@ public static class DemoCommand
         }
         catch (HttpRequestException e)
         {
-            Console.Error.WriteLine($"  FAIL  could not reach a service: {e.Message} (is the stack running? ./run.sh)");
-            Console.WriteLine("demo: FAILED");
-            return 1;
+            return Failed($"could not reach a service: {e.Message} (is the stack running? ./run.sh)");
         }
+        catch (TaskCanceledException)
+        {
+            return Failed($"a service did not answer within {http.Timeout.TotalSeconds:0} s (see the services' logs in .local/run/logs/)");
+        }
+        catch (Exception e) when (e is InvalidOperationException or JsonException or StepFunctionsException)
+        {
+            return Failed(e.Message);
+        }
+    }
+
+    private static int Failed(string message)
+    {
+        Console.Error.WriteLine($"  FAIL  {message}");
+        Console.WriteLine("demo: FAILED");
+        return 1;
     }
 
     private sealed class DemoFailure(string message) : Exception(message);

@@ -16,8 +16,13 @@ public static class DemoExpiry
     /// <param name="stepFunctions">A client for the Step Functions endpoint the PaymentsApi schedules on.</param>
     /// <param name="stateMachineArn">The payment-timeout state machine.</param>
     /// <param name="slack">How long after the expiry to keep waiting for the execution (default 60 s).</param>
+    /// <param name="maxWait">
+    /// The longest the demo will wait for the deposit to expire (default 20 min). A stack whose card
+    /// deposits live longer (e.g. an interactive <c>./run.sh</c> with a realistic expiry) fails fast
+    /// with the setting to change instead of hanging; within it the demo says how long it will wait.
+    /// </param>
     public static async Task<bool> RunAsync(Uri api, StepFunctionsClient stepFunctions, string stateMachineArn, TextWriter output,
-        TimeSpan? slack = null, HttpClient? httpClient = null, CancellationToken ct = default)
+        TimeSpan? slack = null, HttpClient? httpClient = null, CancellationToken ct = default, TimeSpan? maxWait = null)
     {
         using var ownHttp = httpClient is null ? new HttpClient { Timeout = TimeSpan.FromSeconds(30) } : null;
         var http = httpClient ?? ownHttp!;
@@ -35,16 +40,22 @@ public static class DemoExpiry
         var expiresAt = deposit.RootElement.GetProperty("expiresAt").GetDateTimeOffset();
         output.WriteLine($"   transaction {transactionId}, MerchantTradeNo {merchantTradeNo}, expires {Time(expiresAt)} UTC (in {Math.Max(0, (expiresAt - DateTimeOffset.UtcNow).TotalSeconds):0} s)");
 
-        if (expiresAt - DateTimeOffset.UtcNow > TimeSpan.FromMinutes(10))
+        var limit = maxWait ?? TimeSpan.FromMinutes(20);
+        var untilExpiry = expiresAt - DateTimeOffset.UtcNow;
+        if (untilExpiry > limit)
         {
-            output.WriteLine($"   ✘ it only expires at {expiresAt:u}; for the demo configure a short expiry, e.g. PaymentsApi__Deposit__Expiry__Online=00:00:20");
+            output.WriteLine($"   ✘ it only expires at {expiresAt:u} (in {Duration(untilExpiry)}), later than this demo waits ({Duration(limit)}, --max-expiry-wait);");
+            output.WriteLine("     for the demo run a stack with a short expiry: stop it and run ./run.sh demo (20 s), or LOCAL_EXPIRY_SECONDS=20 ./run.sh");
             return false;
         }
+        if (untilExpiry > TimeSpan.FromSeconds(90))
+            output.WriteLine($"   this stack's card deposits expire after {Duration(untilExpiry)}: waiting that long (progress every minute; Ctrl-C stops)");
 
         var executionArn = StepFunctionsClient.ExecutionArnOf(stateMachineArn, merchantTradeNo);
         output.WriteLine($"3. Its payment-timeout execution {merchantTradeNo}, as it runs");
         var deadline = expiresAt + (slack ?? TimeSpan.FromSeconds(60));
         var printed = 0;
+        var nextProgress = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1);
         DescribeExecutionResponse execution;
         while (true)
         {
@@ -58,6 +69,11 @@ public static class DemoExpiry
             {
                 output.WriteLine($"   ✘ still RUNNING {(DateTimeOffset.UtcNow - expiresAt).TotalSeconds:0} s after the expiry");
                 return false;
+            }
+            if (DateTimeOffset.UtcNow >= nextProgress && expiresAt > DateTimeOffset.UtcNow)
+            {
+                output.WriteLine($"   … still waiting: the deposit expires in {Duration(expiresAt - DateTimeOffset.UtcNow)}");
+                nextProgress = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1);
             }
             await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
         }
@@ -122,6 +138,10 @@ public static class DemoExpiry
         using var doc = JsonDocument.Parse(json);
         return doc.RootElement.TryGetProperty(name, out var v) ? v.ToString() : null;
     }
+
+    private static string Duration(TimeSpan t) => t.TotalSeconds < 120
+        ? string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, t.TotalSeconds):0} s")
+        : string.Create(CultureInfo.InvariantCulture, $"{t.TotalMinutes:0.#} min");
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
 }
