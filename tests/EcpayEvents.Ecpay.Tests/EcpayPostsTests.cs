@@ -39,8 +39,6 @@ public sealed class EcpayPostsTests
     [InlineData("TradeAmt=500", "TradeAmt=-5", "TradeAmt")]
     [InlineData("TradeNo=2501011200001234&", "", "TradeNo")]
     [InlineData("SimulatePaid=0", "SimulatePaid=yes", "SimulatePaid")]
-    [InlineData("PaymentDate=2025%2F01%2F01+12%3A05%3A09", "PaymentDate=2025-01-01T12%3A05%3A09", "PaymentDate")]
-    [InlineData("PaymentTypeChargeFee=12.5", "PaymentTypeChargeFee=abc", "PaymentTypeChargeFee")]
     public void RejectsAPaymentResultNamingTheBadField(string replace, string with, string field)
     {
         var form = EcpayForm.Parse(PaidPost.Replace(replace, with));
@@ -48,6 +46,34 @@ public sealed class EcpayPostsTests
         Assert.Equal(field, e.Field);
         Assert.False(PaymentResult.TryParse(form, out _, out var error));
         Assert.Contains(field, error);
+    }
+
+    /// <summary>Strict only where something is decided: an informational field that does not parse is null, the post still reads.</summary>
+    [Theory]
+    [InlineData("TradeDate=2025%2F01%2F01+12%3A00%3A00", "TradeDate=2025%2F01%2F01+12%3A00")]
+    [InlineData("TradeDate=2025%2F01%2F01+12%3A00%3A00", "TradeDate=soon")]
+    [InlineData("PaymentTypeChargeFee=12.5", "PaymentTypeChargeFee=abc")]
+    [InlineData("PaymentTypeChargeFee=12.5", "PaymentTypeChargeFee=1%2C000")]
+    [InlineData("PaymentDate=2025%2F01%2F01+12%3A05%3A09", "PaymentDate=tomorrow")]
+    public void AnInformationalFieldThatDoesNotParseDoesNotRejectAPaidResult(string replace, string with)
+    {
+        var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost.Replace(replace, with)));
+        Assert.True(result.IsRealPayment);
+        Assert.Equal(500, result.TradeAmt);
+        var field = with[..with.IndexOf('=')];
+        if (field == "TradeDate") Assert.True(result.TradeDate is null || result.TradeDate == new DateTimeOffset(2025, 1, 1, 4, 0, 0, TimeSpan.Zero));
+        if (field == "PaymentTypeChargeFee") Assert.Null(result.PaymentTypeChargeFee);
+        if (field == "PaymentDate") Assert.Null(result.PaymentDate);
+    }
+
+    [Theory]
+    [InlineData("2025%2F01%2F01+12%3A05", 0)]
+    [InlineData("2025-01-01+12%3A05%3A09", 9)]
+    [InlineData("2025%2F1%2F1+12%3A05%3A09", 9)]
+    public void APaymentDateInACloseVariantIsRead(string paymentDate, int seconds)
+    {
+        var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost.Replace("PaymentDate=2025%2F01%2F01+12%3A05%3A09", "PaymentDate=" + paymentDate)));
+        Assert.Equal(new DateTimeOffset(2025, 1, 1, 4, 5, seconds, TimeSpan.Zero), result.PaymentDate);
     }
 
     [Fact]
@@ -78,6 +104,35 @@ public sealed class EcpayPostsTests
             + "&PaymentNo=LLL22251222&ExpireDate=2025%2F01%2F08+12%3A00%3A00&Barcode1=&Barcode2=&Barcode3="));
         Assert.Equal("LLL22251222", info.PaymentNo);
         Assert.Equal(new DateTimeOffset(2025, 1, 8, 4, 0, 0, TimeSpan.Zero), info.ExpireDate);
+    }
+
+    [Fact]
+    public void ParsesABarcodeNumberIssuedPostWithoutAPaymentNo()
+    {
+        var info = PaymentInfo.Parse(EcpayForm.Parse(
+            "MerchantID=3002607&MerchantTradeNo=Bar1&RtnCode=10100073&RtnMsg=Get+Barcode+Succeeded.&TradeNo=2501&TradeAmt=300&PaymentType=BARCODE_BARCODE"
+            + "&TradeDate=2025%2F01%2F01+12%3A00%3A00&PaymentNo=&ExpireDate=2025%2F01%2F08&Barcode1=250108617&Barcode2=1234567890123456&Barcode3=010100000000300"));
+        Assert.True(info.IsNumberIssued);
+        Assert.Equal("", info.PaymentNo);
+        Assert.Equal(("250108617", "1234567890123456", "010100000000300"), (info.Barcode1, info.Barcode2, info.Barcode3));
+        Assert.Equal(new DateTimeOffset(2025, 1, 8, 23, 59, 59, TimeSpan.FromHours(8)), info.ExpireDate);
+    }
+
+    [Theory]
+    [InlineData("TradeAmt=abc")]
+    [InlineData("TradeAmt=300.0")]
+    [InlineData("TradeAmt=")]
+    public void RejectsAPaymentInfoWithANonNumericTradeAmt(string tradeAmt)
+    {
+        var form = EcpayForm.Parse("MerchantID=3002607&MerchantTradeNo=Atm1&RtnCode=2&RtnMsg=ok&TradeNo=2501&" + tradeAmt + "&BankCode=812&vAccount=9103522175887271&ExpireDate=2025%2F01%2F04");
+        Assert.Equal("TradeAmt", Assert.Throws<EcpayPostException>(() => PaymentInfo.Parse(form)).Field);
+    }
+
+    [Fact]
+    public void APaymentInfoWithAnOddTradeDateStillParses()
+    {
+        var info = PaymentInfo.Parse(EcpayForm.Parse("MerchantID=3002607&MerchantTradeNo=Atm1&RtnCode=2&RtnMsg=ok&TradeNo=2501&TradeAmt=1200&TradeDate=2025%2F01%2F01+12%3A00&BankCode=812&vAccount=9103522175887271&ExpireDate=2025%2F01%2F04"));
+        Assert.Equal(new DateTimeOffset(2025, 1, 1, 4, 0, 0, TimeSpan.Zero), info.TradeDate);
     }
 
     [Theory]

@@ -108,6 +108,98 @@ public sealed class PaymentNoticeTests
         Assert.Contains(field, error);
     }
 
+    [Theory]
+    [InlineData("TradeDate", "2026/11/25 11:59")]
+    [InlineData("TradeDate", "yesterday")]
+    [InlineData("PaymentTypeChargeFee", "1,000")]
+    [InlineData("PaymentTypeChargeFee", "N/A")]
+    [InlineData("CustomField1", "anything at all")]
+    public void FieldsTheRulesDoNotUseNeverMakeAPaidResultUnreadable(string field, string value)
+    {
+        var fields = ReturnUrl();
+        fields[field] = value;
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, fields, out var n, out var error), error);
+        Assert.Equal(NoticeKind.Paid, n.Kind);
+        Assert.Equal(500, n.TradeAmt);
+    }
+
+    [Theory]
+    [InlineData("2026/11/25 12:00", "2026-11-25T04:00:00Z")]
+    [InlineData("2026/11/25 12:00:07", "2026-11-25T04:00:07Z")]
+    [InlineData("2026-11-25 12:00:07", "2026-11-25T04:00:07Z")]
+    [InlineData("2026/1/5 9:03:07", "2026-01-05T01:03:07Z")]
+    public void PaymentDateIsReadInItsCommonShapes(string paymentDate, string expectedUtc)
+    {
+        var fields = ReturnUrl();
+        fields["PaymentDate"] = paymentDate;
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, fields, out var n, out var error), error);
+        Assert.Equal(DateTimeOffset.Parse(expectedUtc, System.Globalization.CultureInfo.InvariantCulture), n.PaymentDate);
+    }
+
+    [Fact]
+    public void AnUnreadablePaymentDateIsAbsentNotAnError()
+    {
+        var fields = ReturnUrl();
+        fields["PaymentDate"] = "25.11.2026 noon";
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, fields, out var n, out var error), error);
+        Assert.Null(n.PaymentDate); // Settlement uses the received time instead
+    }
+
+    [Theory]
+    [InlineData("2")]
+    [InlineData("10100073")]
+    public void ANumberIssuedBodyPostedToReturnUrlIsAWrongEndpoint(string rtnCode)
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["RtnCode"] = rtnCode, ["RtnMsg"] = "Get VirtualAccount Succeeded",
+            ["TradeNo"] = "2611250000000001", ["TradeAmt"] = "500", ["PaymentType"] = "ATM_TAISHIN",
+            ["BankCode"] = "812", ["vAccount"] = "9103522175887271", ["ExpireDate"] = "2026/11/28",
+        };
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, fields, out var n, out var error), error);
+        Assert.Equal(NoticeKind.WrongEndpoint, n.Kind);
+        Assert.Equal(int.Parse(rtnCode), n.Code);
+    }
+
+    [Fact]
+    public void APaidBodyPostedToPaymentInfoUrlIsAWrongEndpointNotAnIssueFailure()
+    {
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.PaymentInfoUrl, ReturnUrl(), out var n, out var error), error);
+        Assert.Equal(NoticeKind.WrongEndpoint, n.Kind);
+        Assert.Equal(1, n.Code);
+    }
+
+    [Fact]
+    public void ABarcodePaymentInfoCarriesTheBarcodes()
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["RtnCode"] = "10100073", ["RtnMsg"] = "Get Barcode Succeeded.",
+            ["TradeNo"] = "2611250000000001", ["TradeAmt"] = "500", ["PaymentType"] = "BARCODE_BARCODE", ["TradeDate"] = "2026/11/25 11:59:00",
+            ["PaymentNo"] = "", ["ExpireDate"] = "2026/12/02", ["Barcode1"] = "261202617", ["Barcode2"] = "1234567890123456", ["Barcode3"] = "120100000000500",
+        };
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.PaymentInfoUrl, fields, out var n, out var error), error);
+        Assert.Equal(NoticeKind.NumberIssued, n.Kind);
+        Assert.Equal(("", "261202617", "1234567890123456", "120100000000500"), (n.Issued!.PaymentNo, n.Issued.Barcode1, n.Issued.Barcode2, n.Issued.Barcode3));
+        Assert.Equal(TaiwanTime.Parse("2026/12/02 23:59:59"), n.Issued.ExpireDate);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("500.00")]
+    [InlineData("")]
+    public void APaymentInfoWithANonNumericTradeAmtDoesNotParse(string tradeAmt)
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["MerchantID"] = "3002607", ["MerchantTradeNo"] = "T1", ["RtnCode"] = "2", ["RtnMsg"] = "Get VirtualAccount Succeeded",
+            ["TradeNo"] = "2611250000000001", ["TradeAmt"] = tradeAmt, ["PaymentType"] = "ATM_TAISHIN",
+            ["BankCode"] = "812", ["vAccount"] = "9103522175887271", ["ExpireDate"] = "2026/11/28",
+        };
+        Assert.False(PaymentNotice.TryParse(PaymentResultSource.PaymentInfoUrl, fields, out _, out var error));
+        Assert.Contains("TradeAmt", error);
+    }
+
     [Fact]
     public void AnUnknownSourceDoesNotParse()
     {

@@ -25,39 +25,52 @@ public sealed class SettlementRulesTests
         (PaymentResultSource.QueryTradeInfo, NoticeKind.Paid, 1),
         (PaymentResultSource.QueryTradeInfo, NoticeKind.NotPaid, 10200095),
         (PaymentResultSource.QueryTradeInfo, NoticeKind.NotYetPaid, 0),
+        // Signed bodies posted to the other URL.
+        (PaymentResultSource.ReturnUrl, NoticeKind.WrongEndpoint, 2),
+        (PaymentResultSource.ReturnUrl, NoticeKind.WrongEndpoint, 10100073),
+        (PaymentResultSource.PaymentInfoUrl, NoticeKind.WrongEndpoint, 1),
     ];
 
-    public static TheoryData<string, NoticeKind, int, TransactionStatus, bool, bool, bool> AllCombinations()
+    public static TheoryData<string, NoticeKind, int, TransactionStatus, bool, bool, bool, bool> AllCombinations()
     {
-        var data = new TheoryData<string, NoticeKind, int, TransactionStatus, bool, bool, bool>();
+        var data = new TheoryData<string, NoticeKind, int, TransactionStatus, bool, bool, bool, bool>();
         foreach (var (source, kind, code) in Notices)
             foreach (var status in Enum.GetValues<TransactionStatus>())
                 foreach (var simulated in new[] { false, true })
                     foreach (var amountMatches in new[] { true, false })
                         foreach (var allowSimulated in new[] { false, true })
-                            data.Add(source, kind, code, status, simulated, amountMatches, allowSimulated);
+                            foreach (var simulatedSeen in new[] { false, true })
+                                data.Add(source, kind, code, status, simulated, amountMatches, allowSimulated, simulatedSeen);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(AllCombinations))]
-    public void DecisionFollowsTheRulesTable(string source, NoticeKind kind, int code, TransactionStatus status, bool simulated, bool amountMatches, bool allowSimulated)
+    public void DecisionFollowsTheRulesTable(string source, NoticeKind kind, int code, TransactionStatus status, bool simulated, bool amountMatches, bool allowSimulated, bool simulatedSeen)
     {
         var notice = Notice(source, kind, code, amountMatches ? Amount : Amount + 1, simulated);
-        var decision = SettlementRules.Decide(notice, macVerified: true, Deposit(status), new SettlementPolicy(Ours, allowSimulated));
+        var decision = SettlementRules.Decide(notice, macVerified: true, Deposit(status, simulatedSeen), new SettlementPolicy(Ours, allowSimulated));
 
-        var (action, outcome) = Expected(kind, status, simulated && !allowSimulated, amountMatches);
+        var simulatedAndNotAllowed = simulated && !allowSimulated;
+        var queryAfterSimulation = source == PaymentResultSource.QueryTradeInfo && simulatedSeen && !allowSimulated;
+        var (action, outcome) = Expected(kind, status, simulatedAndNotAllowed, amountMatches, queryAfterSimulation);
         Assert.Equal(action, decision.Action);
         Assert.Equal(outcome, decision.Outcome);
-        if (decision.Outcome == SettlementOutcome.Rejected) Assert.Contains("amount mismatch", decision.Reason);
-        Assert.Equal(status is TransactionStatus.Expired or TransactionStatus.Failed && action == SettlementAction.Complete, decision.ReviewReason is not null);
+        if (decision.Outcome == SettlementOutcome.Rejected)
+            Assert.Contains(kind == NoticeKind.WrongEndpoint ? "wrong endpoint" : amountMatches ? "SimulatePaid=1" : "amount mismatch", decision.Reason);
+        // Flagged for an operator: money that arrived late, and every paid result that is not credited.
+        var paidButRejected = kind == NoticeKind.Paid && outcome == SettlementOutcome.Rejected;
+        Assert.Equal(status is TransactionStatus.Expired or TransactionStatus.Failed && action == SettlementAction.Complete || paidButRejected, decision.ReviewReason is not null);
+        if (outcome is SettlementOutcome.Simulated or SettlementOutcome.Rejected) Assert.True(decision.NeedsAttention);
     }
 
     // The rules, written as a table rather than as code paths.
-    private static (SettlementAction, string) Expected(NoticeKind kind, TransactionStatus status, bool simulatedAndNotAllowed, bool amountMatches)
+    private static (SettlementAction, string) Expected(NoticeKind kind, TransactionStatus status, bool simulatedAndNotAllowed, bool amountMatches, bool queryAfterSimulation)
     {
+        if (kind == NoticeKind.WrongEndpoint) return (SettlementAction.None, SettlementOutcome.Rejected);
         if (simulatedAndNotAllowed) return (SettlementAction.None, SettlementOutcome.Simulated);
         if (kind is NoticeKind.Paid or NoticeKind.NumberIssued && !amountMatches) return (SettlementAction.None, SettlementOutcome.Rejected);
+        if (kind == NoticeKind.Paid && queryAfterSimulation && status != TransactionStatus.Completed) return (SettlementAction.None, SettlementOutcome.Rejected);
         return (kind, status) switch
         {
             (NoticeKind.Paid, TransactionStatus.Pending) => (SettlementAction.Complete, SettlementOutcome.Credited),
@@ -75,9 +88,10 @@ public sealed class SettlementRulesTests
 
     [Theory]
     [MemberData(nameof(AllCombinations))]
-    public void ACompletedPaymentIsNeverChanged(string source, NoticeKind kind, int code, TransactionStatus status, bool simulated, bool amountMatches, bool allowSimulated)
+    public void ACompletedPaymentIsNeverChanged(string source, NoticeKind kind, int code, TransactionStatus status, bool simulated, bool amountMatches, bool allowSimulated, bool simulatedSeen)
     {
         _ = status;
+        _ = simulatedSeen;
         var notice = Notice(source, kind, code, amountMatches ? Amount : 1, simulated);
         var decision = SettlementRules.Decide(notice, true, Deposit(TransactionStatus.Completed), new SettlementPolicy(Ours, allowSimulated));
         Assert.Equal(SettlementAction.None, decision.Action);
@@ -85,12 +99,13 @@ public sealed class SettlementRulesTests
 
     [Theory]
     [MemberData(nameof(AllCombinations))]
-    public void OnlyAVerifiedRealPaymentOfTheRightAmountCredits(string source, NoticeKind kind, int code, TransactionStatus status, bool simulated, bool amountMatches, bool allowSimulated)
+    public void OnlyAVerifiedRealPaymentOfTheRightAmountCredits(string source, NoticeKind kind, int code, TransactionStatus status, bool simulated, bool amountMatches, bool allowSimulated, bool simulatedSeen)
     {
         var notice = Notice(source, kind, code, amountMatches ? Amount : Amount - 1, simulated);
         var policy = new SettlementPolicy(Ours, allowSimulated);
-        var credits = SettlementRules.Decide(notice, true, Deposit(status), policy).Action == SettlementAction.Complete;
-        Assert.Equal(kind == NoticeKind.Paid && amountMatches && (!simulated || allowSimulated) && status != TransactionStatus.Completed, credits);
+        var credits = SettlementRules.Decide(notice, true, Deposit(status, simulatedSeen), policy).Action == SettlementAction.Complete;
+        var queryAfterSimulation = source == PaymentResultSource.QueryTradeInfo && simulatedSeen && !allowSimulated;
+        Assert.Equal(kind == NoticeKind.Paid && amountMatches && (!simulated || allowSimulated) && !queryAfterSimulation && status != TransactionStatus.Completed, credits);
 
         // None of the guards ever lets anything through.
         Assert.Equal(SettlementOutcome.Rejected, SettlementRules.Decide(notice, false, Deposit(status), policy).Outcome);
@@ -130,7 +145,57 @@ public sealed class SettlementRulesTests
         Assert.True(d.NeedsAttention);
     }
 
-    private static TransactionState Deposit(TransactionStatus status) => new(42, 7, TransactionState.Deposit, Amount, status);
+    [Fact]
+    public void APaidQueryTradeInfoAnswerAfterASimulatedResultIsRejectedAndFlaggedNotCredited()
+    {
+        var d = SettlementRules.Decide(Notice(PaymentResultSource.QueryTradeInfo, NoticeKind.Paid, 1, Amount, false), true, Deposit(TransactionStatus.Pending, simulatedSeen: true), Strict);
+        Assert.Equal(SettlementAction.None, d.Action);
+        Assert.Equal(SettlementOutcome.Rejected, d.Outcome);
+        Assert.Contains("SimulatePaid=1", d.Reason);
+        Assert.Equal("paid per QueryTradeInfo after a simulated payment: check ECPay", d.ReviewReason);
+        Assert.True(d.NeedsAttention);
+
+        // The stage-only setting credits it, like the simulated result itself.
+        var allowed = SettlementRules.Decide(Notice(PaymentResultSource.QueryTradeInfo, NoticeKind.Paid, 1, Amount, false), true, Deposit(TransactionStatus.Pending, simulatedSeen: true), new SettlementPolicy(Ours, AllowSimulatedPayments: true));
+        Assert.Equal(SettlementAction.Complete, allowed.Action);
+
+        // A ReturnURL says SimulatePaid=0 explicitly: a real payment after a simulation is credited.
+        var real = SettlementRules.Decide(Notice(PaymentResultSource.ReturnUrl, NoticeKind.Paid, 1, Amount, false), true, Deposit(TransactionStatus.Pending, simulatedSeen: true), Strict);
+        Assert.Equal(SettlementAction.Complete, real.Action);
+    }
+
+    [Fact]
+    public void ASimulatedResultNeedsAnOperatorsAttention()
+    {
+        var d = SettlementRules.Decide(Notice(PaymentResultSource.ReturnUrl, NoticeKind.Paid, 1, Amount, true), true, Deposit(TransactionStatus.Pending), Strict);
+        Assert.Equal(SettlementOutcome.Simulated, d.Outcome);
+        Assert.True(d.NeedsAttention);
+    }
+
+    [Theory]
+    [InlineData(PaymentResultSource.PaymentInfoUrl, 1, "a paid result (RtnCode 1) posted to PaymentInfoURL")]
+    [InlineData(PaymentResultSource.ReturnUrl, 2, "a number-issued result (RtnCode 2) posted to ReturnURL")]
+    [InlineData(PaymentResultSource.ReturnUrl, 10100073, "a number-issued result (RtnCode 10100073) posted to ReturnURL")]
+    public void AResultPostedToTheWrongEndpointIsRejectedAndChangesNothing(string source, int code, string reason)
+    {
+        foreach (var status in Enum.GetValues<TransactionStatus>())
+        {
+            var d = SettlementRules.Decide(Notice(source, NoticeKind.WrongEndpoint, code, Amount, false), true, Deposit(status), Strict);
+            Assert.Equal(SettlementAction.None, d.Action);
+            Assert.Equal(SettlementOutcome.Rejected, d.Outcome);
+            Assert.Contains(reason, d.Reason);
+        }
+    }
+
+    [Fact]
+    public void APaidResultWithTheWrongAmountIsFlaggedForReview()
+    {
+        var d = SettlementRules.Decide(Notice(PaymentResultSource.ReturnUrl, NoticeKind.Paid, 1, Amount + 1, false), true, Deposit(TransactionStatus.Pending), Strict);
+        Assert.Equal(SettlementOutcome.Rejected, d.Outcome);
+        Assert.Equal($"paid result rejected: TradeAmt {Amount + 1} <> amount {Amount}", d.ReviewReason);
+    }
+
+    private static TransactionState Deposit(TransactionStatus status, bool simulatedSeen = false) => new(42, 7, TransactionState.Deposit, Amount, status, simulatedSeen);
 
     private static PaymentNotice Notice(string source, NoticeKind kind, int code, long amount, bool simulated) => new()
     {
