@@ -164,13 +164,19 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
         Assert.Equal("token-1", request.Headers["X-Amz-Security-Token"]);
         var amzDate = request.Headers["X-Amz-Date"];
         var at = DateTimeOffset.ParseExact(amzDate, "yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal);
-        var expected = SigV4.Sign("POST", new Uri($"http://127.0.0.1:{port}/"),
-            [new("content-type", request.Headers["Content-Type"]), new("x-amz-target", request.Headers["X-Amz-Target"])],
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(request.Body))), request.Headers["X-Amz-Content-SHA256"]);
+        // What reaches the wire verifies under an independent SigV4 implementation.
+        var expected = ReferenceSigV4.Sign("POST", new Uri($"http://127.0.0.1:{port}/"),
+            [
+                new("content-type", request.Headers["Content-Type"]),
+                new("x-amz-target", request.Headers["X-Amz-Target"]),
+                new("x-amz-content-sha256", request.Headers["X-Amz-Content-SHA256"]),
+            ],
             Encoding.UTF8.GetBytes(request.Body),
             new SigV4Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token-1"),
             "ap-northeast-1", "states", at);
         Assert.Equal(expected.Authorization, request.Headers["Authorization"]);
-        Assert.Contains($"/{amzDate[..8]}/ap-northeast-1/states/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target,", request.Headers["Authorization"]);
+        Assert.Contains($"/{amzDate[..8]}/ap-northeast-1/states/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token;x-amz-target,", request.Headers["Authorization"]);
     }
 
     [Fact]

@@ -1,169 +1,53 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.Runtime.Signing;
 
 namespace EcpayEvents.Messaging.StepFunctions;
 
-/// <summary>Access key, secret and (for temporary credentials) session token to sign with.</summary>
-public sealed record SigV4Credentials(string AccessKeyId, string SecretAccessKey, string? SessionToken = null)
-{
-    // Keeps the secret out of logs and exception messages.
-    public override string ToString() => $"SigV4Credentials {{ AccessKeyId = {AccessKeyId} }}";
-}
-
-/// <summary>The pieces of one signature, kept so tests can compare each step with AWS's test suite.</summary>
-public sealed record SigV4Signature(
-    string AmzDate,
-    string CanonicalRequest,
-    string StringToSign,
-    string Signature,
-    string Authorization);
-
 /// <summary>
-/// AWS Signature Version 4 (header form), as specified in the AWS General Reference "Create a signed
-/// AWS API request". Written here rather than borrowed from AWSSDK.Core because its signer only takes
-/// the SDK's internal request type. Checked against AWS's SigV4 test suite.
+/// AWS Signature Version 4 (header form) through AWSSDK.Core's standalone signer,
+/// <see cref="AWSSigV4Signer"/> (public since AWSSDK.Core 4.1): it signs an arbitrary HTTP request
+/// described by an <see cref="AWSSigningRequest"/> and answers the headers to add. (The older
+/// <c>Amazon.Runtime.Internal.Auth.AWS4Signer</c> is public too, but it wants the SDK pipeline's
+/// <c>IRequest</c>/<c>IClientConfig</c>; the standalone signer builds those itself.)
+/// Like every AWS SDK request, the payload hash is signed and sent as <c>x-amz-content-sha256</c>.
+/// Checked against AWS's published SigV4 examples in the tests.
 /// </summary>
 public static class SigV4
 {
     public const string Algorithm = "AWS4-HMAC-SHA256";
 
     /// <summary>
-    /// Signs a request. <paramref name="headers"/> are the headers to sign besides <c>host</c>
-    /// (taken from <paramref name="uri"/>) and <c>x-amz-date</c>/<c>x-amz-security-token</c> (added here);
-    /// send those headers with the request exactly as given.
+    /// Signs a request. <paramref name="headers"/> are the headers to sign besides <c>host</c> (taken
+    /// from <paramref name="uri"/>); send them exactly as given, plus every header of the answer
+    /// (<c>Authorization</c>, <c>X-Amz-Date</c>, <c>X-Amz-Content-SHA256</c> and, for temporary
+    /// credentials, <c>x-amz-security-token</c>).
     /// </summary>
-    public static SigV4Signature Sign(
-        string method,
+    public static async Task<IReadOnlyDictionary<string, string>> SignAsync(
+        HttpMethod method,
         Uri uri,
         IEnumerable<KeyValuePair<string, string>> headers,
-        ReadOnlySpan<byte> body,
-        SigV4Credentials credentials,
+        byte[] body,
+        AWSCredentials credentials,
         string region,
         string service,
-        DateTimeOffset timestamp)
+        DateTimeOffset timestamp,
+        CancellationToken cancellationToken = default)
     {
-        var amzDate = timestamp.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var date = amzDate[..8];
-
-        var all = new List<KeyValuePair<string, string>>(headers)
+        ArgumentNullException.ThrowIfNull(headers);
+        var request = new AWSSigningRequest { HttpMethod = method, RequestUri = uri, Content = body };
+        foreach (var (name, value) in headers)
         {
-            new("host", uri.Authority),
-            new("x-amz-date", amzDate),
-        };
-        if (!string.IsNullOrEmpty(credentials.SessionToken))
-        {
-            all.Add(new("x-amz-security-token", credentials.SessionToken));
+            request.Headers[name] = value;
         }
-
-        // Lower-case names, sorted; repeated names joined by commas; values trimmed, inner spaces collapsed.
-        var canonicalHeaders = all
-            .GroupBy(h => h.Key.ToLowerInvariant(), StringComparer.Ordinal)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => (Name: g.Key, Value: string.Join(',', g.Select(h => CollapseSpaces(h.Value)))))
-            .ToList();
-        var signedHeaders = string.Join(';', canonicalHeaders.Select(h => h.Name));
-
-        var canonicalRequest = string.Join('\n',
-            method.ToUpperInvariant(),
-            CanonicalPath(uri),
-            CanonicalQuery(uri),
-            string.Concat(canonicalHeaders.Select(h => $"{h.Name}:{h.Value}\n")),
-            signedHeaders,
-            Hex(SHA256.HashData(body)));
-
-        var scope = $"{date}/{region}/{service}/aws4_request";
-        var stringToSign = string.Join('\n',
-            Algorithm,
-            amzDate,
-            scope,
-            Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest))));
-
-        var key = SigningKey(credentials.SecretAccessKey, date, region, service);
-        var signature = Hex(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
-        var authorization = $"{Algorithm} Credential={credentials.AccessKeyId}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}";
-        return new SigV4Signature(amzDate, canonicalRequest, stringToSign, signature, authorization);
-    }
-
-    /// <summary>kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").</summary>
-    public static byte[] SigningKey(string secretAccessKey, string date, string region, string service)
-    {
-        var key = Encoding.UTF8.GetBytes("AWS4" + secretAccessKey);
-        foreach (var part in new[] { date, region, service, "aws4_request" })
+        var result = await AWSSigV4Signer.SignAsync(request, new AWSSigV4Parameters
         {
-            key = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(part));
-        }
-        return key;
+            Credentials = credentials,
+            Region = RegionEndpoint.GetBySystemName(region),
+            Service = service,
+            SignPayload = true,
+            SignedAt = timestamp.UtcDateTime,
+        }, cancellationToken);
+        return new Dictionary<string, string>(result.Headers, StringComparer.OrdinalIgnoreCase);
     }
-
-    private static string CanonicalPath(Uri uri)
-    {
-        var path = uri.AbsolutePath;
-        if (path.Length == 0)
-        {
-            return "/";
-        }
-        // Each segment of the decoded path, RFC 3986-encoded once (the services we call use "/" only).
-        return string.Join('/', path.Split('/').Select(s => Encode(Uri.UnescapeDataString(s))));
-    }
-
-    private static string CanonicalQuery(Uri uri)
-    {
-        var query = uri.Query.TrimStart('?');
-        if (query.Length == 0)
-        {
-            return "";
-        }
-        return string.Join('&', query
-            .Split('&', StringSplitOptions.RemoveEmptyEntries)
-            .Select(pair =>
-            {
-                var i = pair.IndexOf('=');
-                var name = i < 0 ? pair : pair[..i];
-                var value = i < 0 ? "" : pair[(i + 1)..];
-                return (Name: Encode(Unescape(name)), Value: Encode(Unescape(value)));
-            })
-            .OrderBy(p => p.Name, StringComparer.Ordinal)
-            .ThenBy(p => p.Value, StringComparer.Ordinal)
-            .Select(p => $"{p.Name}={p.Value}"));
-
-        static string Unescape(string s) => Uri.UnescapeDataString(s.Replace('+', ' '));
-    }
-
-    /// <summary>RFC 3986: everything but A-Z a-z 0-9 - _ . ~ is percent-encoded, in upper-case hex.</summary>
-    private static string Encode(string value)
-    {
-        var builder = new StringBuilder(value.Length);
-        foreach (var b in Encoding.UTF8.GetBytes(value))
-        {
-            var c = (char)b;
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~')
-            {
-                builder.Append(c);
-            }
-            else
-            {
-                builder.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
-            }
-        }
-        return builder.ToString();
-    }
-
-    private static string CollapseSpaces(string value)
-    {
-        var builder = new StringBuilder(value.Length);
-        var previousSpace = false;
-        foreach (var c in value.Trim())
-        {
-            var space = c == ' ';
-            if (!(space && previousSpace))
-            {
-                builder.Append(c);
-            }
-            previousSpace = space;
-        }
-        return builder.ToString();
-    }
-
-    private static string Hex(byte[] bytes) => Convert.ToHexStringLower(bytes);
 }

@@ -28,8 +28,9 @@ public sealed class StepFunctionsClientOptions
 public sealed record ScheduledExecution(string ExecutionArn, bool AlreadyScheduled);
 
 /// <summary>
-/// A small Step Functions client over the JSON 1.0 protocol, signed with SigV4: the operations the
-/// payment backend and its operators use. Thread-safe; share one per process.
+/// A small Step Functions client over the JSON 1.0 protocol, signed with SigV4 by AWSSDK.Core's signer
+/// (<see cref="SigV4"/>): the operations the payment backend and its operators use. Thread-safe; share
+/// one per process.
 /// </summary>
 public sealed class StepFunctionsClient(HttpClient httpClient, StepFunctionsClientOptions options)
 {
@@ -130,22 +131,20 @@ public sealed class StepFunctionsClient(HttpClient httpClient, StepFunctionsClie
         var body = JsonSerializer.SerializeToUtf8Bytes(request, requestType);
         var endpoint = _endpoint.Value;
         var target = $"AWSStepFunctions.{operation}";
-        var credentials = await ResolveCredentialsAsync(endpoint);
+        var credentials = Credentials(endpoint);
 
-        var signature = SigV4.Sign("POST", endpoint,
-            [new("content-type", ContentType), new("x-amz-target", target)],
-            body, credentials, _region.Value, Service, Clock.GetUtcNow());
+        var signed = await SigV4.SignAsync(HttpMethod.Post, endpoint,
+            [new("Content-Type", ContentType), new("X-Amz-Target", target)],
+            body, credentials, _region.Value, Service, Clock.GetUtcNow(), cancellationToken);
 
         using var message = new HttpRequestMessage(HttpMethod.Post, endpoint);
         message.Content = new ByteArrayContent(body);
         message.Content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
         message.Headers.TryAddWithoutValidation("X-Amz-Target", target);
-        message.Headers.TryAddWithoutValidation("X-Amz-Date", signature.AmzDate);
-        if (!string.IsNullOrEmpty(credentials.SessionToken))
+        foreach (var (name, value) in signed)
         {
-            message.Headers.TryAddWithoutValidation("X-Amz-Security-Token", credentials.SessionToken);
+            message.Headers.TryAddWithoutValidation(name, value);
         }
-        message.Headers.TryAddWithoutValidation("Authorization", signature.Authorization);
 
         using var response = await httpClient.SendAsync(message, cancellationToken);
         var text = await response.Content.ReadAsByteArrayAsync(cancellationToken);
@@ -182,18 +181,20 @@ public sealed class StepFunctionsClient(HttpClient httpClient, StepFunctionsClie
         return new StepFunctionsException(code, $"{operation}: {code}: {message}", response.StatusCode);
     }
 
-    private async ValueTask<SigV4Credentials> ResolveCredentialsAsync(Uri endpoint)
+    /// <summary>The local server does not check signatures; AWS gets the configured or the SDK's default chain.</summary>
+    private AWSCredentials Credentials(Uri endpoint)
     {
         if (options.Credentials is null && endpoint.IsLoopback)
         {
-            // The local server does not check signatures: a developer needs no AWS account, and
-            // probing the credential chain (instance metadata) would only add seconds.
-            return new SigV4Credentials("local", "local");
+            // A developer needs no AWS account, and probing the credential chain (instance metadata)
+            // would only add seconds.
+            return LocalCredentials;
         }
-        var source = options.Credentials ?? DefaultAWSCredentialsIdentityResolver.GetCredentials();
-        var resolved = await source.GetCredentialsAsync();
-        return new SigV4Credentials(resolved.AccessKey, resolved.SecretKey, resolved.UseToken ? resolved.Token : null);
+        // Environment, profile, web identity, container/instance role; resolved (and refreshed) when signing.
+        return options.Credentials ?? DefaultAWSCredentialsIdentityResolver.GetCredentials();
     }
+
+    private static readonly BasicAWSCredentials LocalCredentials = new("local", "local");
 
     private static string ResolveRegion(StepFunctionsClientOptions options)
     {
