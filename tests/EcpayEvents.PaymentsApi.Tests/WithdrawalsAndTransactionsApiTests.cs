@@ -235,4 +235,26 @@ public sealed class IdempotentWithdrawalTests : IAsyncLifetime
         Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
         Assert.Equal(900, await api.Database.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", user)));
     }
+
+    [Fact]
+    public async Task ConcurrentRequestsWithOneKeyForTheWholeBalanceAllSeeTheFirstWithdrawalNot409()
+    {
+        // The winner takes the whole balance; a loser's debit then finds 0 TWD — it must replay the
+        // winner's withdrawal (same key, same amount), not answer "insufficient balance".
+        for (var round = 0; round < 5; round++)
+        {
+            var user = await api.CreateUserAsync($"whole{round}", $"whole{round}@example.com");
+            await api.CreditAsync(user, 500);
+            var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => WithdrawAsync(user, 500, $"all-of-it-{round}")));
+            foreach (var r in responses)
+                Assert.True(r.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, $"{r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+            Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+            var ids = await Task.WhenAll(responses.Select(async r => (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64()));
+            Assert.Single(ids.Distinct());
+            Assert.Equal(0, await api.Database.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", user)));
+        }
+        // A different key still gets the 409 it deserves.
+        var other = await api.CreateUserAsync("whole-other", "whole-other@example.com");
+        Assert.Equal(HttpStatusCode.Conflict, (await WithdrawAsync(other, 500, "never-funded")).StatusCode);
+    }
 }

@@ -45,7 +45,8 @@ public enum WithdrawalOutcome
 /// withdrawal transaction and its −amount ledger entry commit with it, or nothing does.
 /// An optional Idempotency-Key (unique per user in the ledger) makes a retry replay the first
 /// withdrawal: two concurrent requests with one key serialise on the user's row, and the loser's
-/// duplicate-key insert rolls its debit back.
+/// duplicate-key insert rolls its debit back — or, when the winner took the whole balance, the
+/// loser's debit finds too little and it replays the winner's withdrawal instead of answering 409.
 /// </summary>
 public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOptions options, TimeProvider time, ILogger<Withdraw> log)
 {
@@ -80,6 +81,10 @@ public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOption
             var balance = await connection.QuerySingleOrDefaultAsync<long?>("SELECT balance FROM users WHERE id = @userId", new { userId }, transaction);
             await transaction.RollbackAsync(ct);
             if (balance is null) return (WithdrawalOutcome.UserNotFound, null, 0);
+            // A concurrent request with the same key may have won the row lock and spent the balance
+            // this request was checked against: it is the same withdrawal, so replay it, not 409.
+            if (idempotencyKey is not null && await ReplayAsync(connection, userId, amount, idempotencyKey, ct) is { } concurrent)
+                return concurrent;
             LogInsufficient(log, userId, amount, balance.Value);
             return (WithdrawalOutcome.InsufficientBalance, null, balance.Value);
         }
