@@ -86,6 +86,28 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.Empty(scheduler.Scheduled);
     }
 
+    // ECPay's per-method TotalAmount limits (CheckoutForm.AmountLimitsByMethod) apply to deposits: one beyond is a 400 naming the range.
+    [Theory]
+    [InlineData("ATM", 11, 49_999)]
+    [InlineData("WebATM", 11, 49_999)]
+    [InlineData("CVS", 33, 6_000)]
+    [InlineData("BARCODE", 17, 20_000)]
+    [InlineData("Credit", 5, 199_999)]
+    public async Task DepositsOutsideTheMethodsEcpayLimitsAre400ProblemsNamingTheLimit(string method, long min, long max)
+    {
+        var user = await api.CreateUserAsync();
+        foreach (var amount in new[] { min - 1, max + 1 })
+        {
+            var response = await DepositAsync(user, new { amount, paymentMethod = method });
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var problem = await response.Content.ReadAsStringAsync();
+            Assert.Contains($"from {min} to {max} TWD for {method}", problem);
+        }
+        Assert.Equal(0, await api.Database.ScalarAsync<long>("SELECT COUNT(*) FROM transactions"));
+        Assert.Equal(HttpStatusCode.Created, (await DepositAsync(user, new { amount = max, paymentMethod = method })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await DepositAsync(user, new { amount = min, paymentMethod = method })).StatusCode);
+    }
+
     [Fact]
     public async Task DepositsForUnknownOrMalformedUsersAre404And400()
     {
@@ -192,6 +214,41 @@ public sealed class DepositsApiTests : IAsyncLifetime
             Scheduled.Enqueue(timeout);
             return Task.CompletedTask;
         }
+    }
+
+    [Theory]
+    [InlineData("ATM", "INTERVAL 10 DAY", "ExpireDate", "10")]
+    [InlineData("CVS", "INTERVAL 90 MINUTE", "StoreExpireDate", "90")]
+    [InlineData("BARCODE", "INTERVAL 6 DAY", "StoreExpireDate", "6")]
+    public async Task CheckoutTakesEcpaysExpiryFromTheStoredExpiresAtNotFromTodaysSettings(string method, string interval, string field, string expected)
+    {
+        // The deposit was created under other settings (simulated by moving its stored expires_at):
+        // ECPay's deadline must follow the one the payment's timeout waits for.
+        var user = await api.CreateUserAsync();
+        var id = (await (await DepositAsync(user, new { amount = 100, paymentMethod = method })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
+        await api.Database.ExecuteAsync($"UPDATE transactions SET expires_at = created_at + {interval} WHERE id = @id", ("@id", id));
+        var form = await api.Client.GetFromJsonAsync<JsonElement>($"/checkout/{id}");
+        var byKey = form.GetProperty("fields").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("value").GetString()!);
+        // ATM/BARCODE count Taiwan days (created_at + N days is N Taiwan dates later); CVS minutes.
+        Assert.Equal(expected, byKey[field]);
+    }
+
+    [Fact]
+    public void EcpaysExpiryIsRoundedUpFromTheStoredDeadline()
+    {
+        var created = new DateTimeOffset(2026, 1, 10, 15, 0, 0, TimeSpan.Zero); // 23:00 in Taiwan
+        var o = new DepositExpiryOptions();
+        // ATM: ends 3 Taiwan days later at 23:59:59 → 3; a deadline 2 h later (past Taiwan midnight) → 1 day.
+        Assert.Equal((3, (int?)null), StartCheckout.EcpayExpiry("ATM", created, new DateTimeOffset(2026, 1, 13, 23, 59, 59, TimeSpan.FromHours(8)), o));
+        Assert.Equal((1, (int?)null), StartCheckout.EcpayExpiry("ATM", created, created.AddHours(2), o));
+        Assert.Equal((1, (int?)null), StartCheckout.EcpayExpiry("ATM", created, created.AddMinutes(5), o));
+        // CVS: minutes, rounded up; sub-millisecond storage rounding does not add a minute.
+        Assert.Equal(((int?)null, 91), StartCheckout.EcpayExpiry("CVS", created, created.AddMinutes(90).AddSeconds(1), o));
+        Assert.Equal(((int?)null, 90), StartCheckout.EcpayExpiry("CVS", created, created.AddMinutes(90).AddTicks(5), o));
+        Assert.Equal(((int?)null, 7), StartCheckout.EcpayExpiry("BARCODE", created, new DateTimeOffset(2026, 1, 17, 23, 59, 59, TimeSpan.FromHours(8)), o));
+        // Online methods send nothing; ALL sends the ATM days from the settings.
+        Assert.Equal(((int?)null, (int?)null), StartCheckout.EcpayExpiry("Credit", created, created.AddMinutes(30), o));
+        Assert.Equal((3, (int?)null), StartCheckout.EcpayExpiry("ALL", created, created.AddMinutes(30), o));
     }
 }
 

@@ -41,7 +41,7 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
         if (deposit.ExpiresAt is { } expiresAt && expiresAt <= time.GetUtcNow()) return (CheckoutOutcome.Expired, deposit, null);
 
         var method = deposit.PaymentMethod ?? ChoosePayment.All;
-        var expiry = DepositExpiry.For(method, deposit.CreatedAt, options.Expiry);
+        var expiry = EcpayExpiry(method, deposit.CreatedAt, deposit.ExpiresAt, options.Expiry);
         var isOffline = method is ChoosePayment.Atm or ChoosePayment.Cvs or ChoosePayment.Barcode or ChoosePayment.All;
         var request = new CheckoutRequest
         {
@@ -60,5 +60,31 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
             CustomField1 = deposit.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         return (CheckoutOutcome.Ready, deposit, CheckoutForm.Create(request, settings.Credentials, settings.Endpoints, time));
+    }
+
+    /// <summary>
+    /// ECPay's ExpireDate / StoreExpireDate for a deposit, from its stored <c>expires_at</c> (what its
+    /// timeout waits for), not from today's settings — so a settings change between the deposit and
+    /// its checkout cannot make ECPay's deadline and ours disagree. ECPay counts ATM and BARCODE in
+    /// whole Taiwan days (ending 23:59:59 of the last one) and CVS in minutes; each is rounded up, so
+    /// ECPay's deadline is never earlier than ours. ALL expires on the online deadline; its ATM
+    /// ExpireDate (in case the customer picks ATM) comes from the ATM setting, and the timeout is
+    /// extended to ECPay's ExpireDate when the number is issued.
+    /// </summary>
+    public static (int? ExpireDate, int? StoreExpireDate) EcpayExpiry(string method, DateTimeOffset createdAt, DateTimeOffset? expiresAt, DepositExpiryOptions options)
+    {
+        if (expiresAt is not { } end || method is not (ChoosePayment.Atm or ChoosePayment.Cvs or ChoosePayment.Barcode))
+        {
+            var fromSettings = DepositExpiry.For(method, createdAt, options);
+            return (fromSettings.ExpireDate, fromSettings.StoreExpireDate);
+        }
+        var taiwanDays = (TaiwanTime.ToTaiwan(end).Date - TaiwanTime.ToTaiwan(createdAt).Date).Days;
+        return method switch
+        {
+            ChoosePayment.Atm => (Math.Clamp(taiwanDays, 1, 60), null),
+            ChoosePayment.Barcode => (null, Math.Clamp(taiwanDays, 1, 30)),
+            // Minutes, rounded up; a millisecond of storage rounding is not another minute.
+            _ => (null, (int)Math.Clamp(Math.Ceiling((end - createdAt).TotalMinutes - 0.0001), 1, 43_200)),
+        };
     }
 }
