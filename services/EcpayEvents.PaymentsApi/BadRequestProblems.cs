@@ -4,9 +4,10 @@ using Microsoft.AspNetCore.Diagnostics;
 namespace EcpayEvents.PaymentsApi;
 
 /// <summary>
-/// Turns a request that could not be bound (malformed JSON, a fraction or a string for an amount, a
-/// wrong content type) into a 4xx problem naming the field; everything else falls through to the
-/// generic 500 problem, which never carries a stack trace.
+/// Turns a request that could not be bound (malformed JSON, a fraction or a string for an amount)
+/// into a 4xx problem naming the field; everything else falls through to the generic 500 problem,
+/// which never carries a stack trace. (A body that is not JSON does not throw: the framework answers
+/// 415 itself, and <see cref="StatusCodeProblems"/> writes that problem.)
 /// </summary>
 internal sealed class BadRequestProblems(IProblemDetailsService problems) : IExceptionHandler
 {
@@ -19,7 +20,7 @@ internal sealed class BadRequestProblems(IProblemDetailsService problems) : IExc
         if (field.Length == 0) field = "body";
         var detail = exception.InnerException is JsonException
             ? $"'{field}' has the wrong type or the body is not valid JSON."
-            : bad.StatusCode == StatusCodes.Status415UnsupportedMediaType ? "Send the body as application/json." : "The request could not be read.";
+            : "The request could not be read.";
         context.Response.StatusCode = bad.StatusCode;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
@@ -32,5 +33,45 @@ internal sealed class BadRequestProblems(IProblemDetailsService problems) : IExc
             },
             Exception = exception,
         });
+    }
+}
+
+/// <summary>
+/// Bodies for the status codes the framework answers without one (UseStatusCodePages): a problem
+/// with a detail a client can act on.
+/// </summary>
+internal static class StatusCodeProblems
+{
+    public const string JsonOnly = "Send the body as JSON with Content-Type: application/json.";
+
+    public static async Task WriteAsync(StatusCodeContext statusContext)
+    {
+        var http = statusContext.HttpContext;
+        var status = http.Response.StatusCode;
+        var method = http.Request.Method;
+        var path = http.Request.Path.Value ?? "/";
+        var allow = http.Response.Headers.Allow.ToString();
+        Microsoft.AspNetCore.Mvc.ProblemDetails problem = status switch
+        {
+            StatusCodes.Status415UnsupportedMediaType => new HttpValidationProblemDetails(new Dictionary<string, string[]> { ["body"] = [JsonOnly] })
+            {
+                Title = "The request is not valid.",
+                Detail = JsonOnly,
+            },
+            StatusCodes.Status405MethodNotAllowed => new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Title = "Method not allowed.",
+                Detail = allow.Length > 0 ? $"{method} is not allowed on {path}; allowed: {allow}." : $"{method} is not allowed on {path}.",
+            },
+            StatusCodes.Status404NotFound => new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Title = "Not found.",
+                Detail = $"Nothing is at {path}.",
+            },
+            _ => new Microsoft.AspNetCore.Mvc.ProblemDetails(),
+        };
+        problem.Status = status;
+        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
     }
 }

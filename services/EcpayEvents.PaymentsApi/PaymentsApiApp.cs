@@ -52,7 +52,9 @@ public static class PaymentsApiApp
 
         var app = builder.Build();
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // Empty 4xx answers from the framework itself (no endpoint wrote a body) become problems that
+        // say what to do: 415 (a body that is not JSON — binding does not throw for it), 405, 404.
+        app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
         app.MapHealth();
         app.MapPaymentsApi();
         return app;

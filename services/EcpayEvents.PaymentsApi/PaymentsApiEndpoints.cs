@@ -118,11 +118,12 @@ public static class PaymentsApiEndpoints
     public static async Task<Results<Ok<TransactionView>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> GetTransaction(
         string id, GetTransaction getTransaction, HttpContext context, CancellationToken ct)
     {
+        // Every answer, 404 included: a transaction that does not exist yet must not be cached as missing.
+        context.Response.Headers.CacheControl = "no-store";
         if (!TryParseId(id, out var transactionId)) return InvalidId("id");
         var transaction = await getTransaction.ByIdAsync(transactionId, ct);
         if (transaction is null) return NotFoundProblem($"Transaction {transactionId} does not exist.");
         var etag = ETagOf(transaction);
-        context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.ETag = etag;
         if (IfNoneMatch(context.Request, etag)) return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         return TypedResults.Ok(transaction);
