@@ -12,7 +12,8 @@ public static class NotificationsApp
 {
     public const int DefaultPort = 5081;
 
-    public static WebApplication Build(string[] args)
+    /// <param name="configure">Last changes before the app is built (tests add a log capture).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = ServiceHost.CreateBuilder(args, DefaultPort);
         builder.Services.AddOptions<NotificationsOptions>().Bind(builder.Configuration).ValidateOnStart();
@@ -23,6 +24,7 @@ public static class NotificationsApp
             sp.GetRequiredService<Amazon.SQS.IAmazonSQS>(),
             sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.Sqs.QueueUrl));
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapHealth();
         app.MapNotificationsEndpoints();

@@ -34,38 +34,39 @@ public static partial class NotificationsEndpoints
     {
         var receivedAt = time.GetUtcNow();
         var remote = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "";
+        var client = ClientIp(request);
 
         var (body, tooLarge) = await ReadBodyAsync(request, ct);
         if (tooLarge)
         {
-            LogRejected(logger, source, "body too large", "", remote);
+            LogRejected(logger, source, "body too large", "", client, remote);
             return Answer(StatusCodes.Status413PayloadTooLarge, "0|body too large");
         }
         if (body is null)
         {
-            LogRejected(logger, source, "body is not UTF-8", "", remote);
+            LogRejected(logger, source, "body is not UTF-8", "", client, remote);
             return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
         }
         if (!EcpayForm.TryParse(body, out var form, out var formError))
         {
-            LogRejected(logger, source, $"malformed form: {formError}", "", remote);
+            LogRejected(logger, source, $"malformed form: {formError}", "", client, remote);
             return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
         }
 
         var merchantTradeNo = form["MerchantTradeNo"] ?? "";
         if (merchantTradeNo.Length is 0 or > 64)
         {
-            LogRejected(logger, source, "MerchantTradeNo missing or too long", "", remote);
+            LogRejected(logger, source, "MerchantTradeNo missing or too long", "", client, remote);
             return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
         }
         if (!string.Equals(form["MerchantID"], options.Ecpay.MerchantId, StringComparison.Ordinal))
         {
-            LogRejected(logger, source, "MerchantID is not ours", merchantTradeNo, remote);
+            LogRejected(logger, source, "MerchantID is not ours", merchantTradeNo, client, remote);
             return Answer(StatusCodes.Status400BadRequest, "0|MerchantID mismatch");
         }
         if (!CheckMacValue.Verify(form, options.Ecpay.HashKey, options.Ecpay.HashIv))
         {
-            LogRejected(logger, source, "CheckMacValue does not verify", merchantTradeNo, remote);
+            LogRejected(logger, source, "CheckMacValue does not verify", merchantTradeNo, client, remote);
             return Answer(StatusCodes.Status400BadRequest, "0|CheckMacValue error");
         }
 
@@ -84,6 +85,28 @@ public static partial class NotificationsEndpoints
             LogEnqueueFailed(logger, source, merchantTradeNo, e.GetType().Name, e.Message);
             return Answer(StatusCodes.Status503ServiceUnavailable, "0|retry later");
         }
+    }
+
+    /// <summary>
+    /// The client's address for the security log. On Lambda (behind API Gateway and the Web Adapter) the
+    /// connection comes from loopback, so the address is taken from X-Forwarded-For — its LAST entry: API
+    /// Gateway appends the address that connected to it, while every earlier entry is whatever the
+    /// client chose to send (trivially forged). If a CDN/proxy is ever put in front of API Gateway, the
+    /// last entry becomes that proxy's address; then the entry before it would be the one to log.
+    /// Without the header (locally, in tests) it is the connection's remote address.
+    /// </summary>
+    public static string ClientIp(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var forwarded = request.Headers["X-Forwarded-For"];
+        for (var i = forwarded.Count - 1; i >= 0; i--)
+        {
+            var header = forwarded[i];
+            if (string.IsNullOrWhiteSpace(header)) continue;
+            var last = header[(header.LastIndexOf(',') + 1)..].Trim();
+            if (last.Length > 0) return last.Length <= 64 ? last : last[..64];
+        }
+        return request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "";
     }
 
     private static ContentHttpResult Answer(int status, string text) => TypedResults.Text(text, "text/plain", statusCode: status);
@@ -108,8 +131,11 @@ public static partial class NotificationsEndpoints
         }
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Security: rejected ECPay {Source} post: {Reason} (MerchantTradeNo={MerchantTradeNo}, RemoteIp={RemoteIp})")]
-    private static partial void LogRejected(ILogger logger, string source, string reason, string merchantTradeNo, string remoteIp);
+    /// <summary>The structured security log line's event id (a rejected post: bad MAC, another merchant, malformed).</summary>
+    public const int SecurityRejectedEventId = 4001;
+
+    [LoggerMessage(EventId = SecurityRejectedEventId, Level = LogLevel.Warning, Message = "Security: rejected ECPay {Source} post: {Reason} (MerchantTradeNo={MerchantTradeNo}, ClientIp={ClientIp}, RemoteIp={RemoteIp})")]
+    private static partial void LogRejected(ILogger logger, string source, string reason, string merchantTradeNo, string clientIp, string remoteIp);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Enqueued ECPay {Source} for MerchantTradeNo={MerchantTradeNo} RtnCode={RtnCode} as message {MessageId}")]
     private static partial void LogEnqueued(ILogger logger, string source, string merchantTradeNo, string rtnCode, string messageId);

@@ -15,7 +15,8 @@ public static class SettlementApp
 {
     public const int DefaultPort = 5082;
 
-    public static WebApplication Build(string[] args)
+    /// <param name="configure">Last changes before the app is built (tests add a log capture).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = ServiceHost.CreateBuilder(args, DefaultPort);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SqsEventJsonContext.Default));
@@ -38,6 +39,7 @@ public static class SettlementApp
         builder.Services.AddSingleton<SettlementMessageHandler>();
         builder.Services.AddSingleton(sp => new SqsBatchHandler(sp.GetRequiredService<SettlementMessageHandler>(), Options(sp).Settlement.MaxConcurrency));
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() =>
         {

@@ -29,13 +29,18 @@ public sealed class SettlementStack : IAsyncDisposable
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
     public Uri NotificationsUrl => Notifications.BoundAddress();
     public StringWriter RunnerLog { get; } = new();
+    /// <summary>Every log entry of both services.</summary>
+    public LogCapture Logs { get; }
 
     private readonly bool allowSimulated;
+    private readonly string[] settlementArgs;
     private CancellationTokenSource? runnerStop;
     private Task? runner;
 
-    private SettlementStack(TestDatabase db, LocalSqsServer sqs, WebApplication notifications, WebApplication settlement, bool allowSimulated)
+    private SettlementStack(TestDatabase db, LocalSqsServer sqs, WebApplication notifications, WebApplication settlement, bool allowSimulated, LogCapture logs, string[] settlementArgs)
     {
+        Logs = logs;
+        this.settlementArgs = settlementArgs;
         Db = db;
         Sqs = sqs;
         SqsClient = sqs.CreateClient();
@@ -45,8 +50,11 @@ public sealed class SettlementStack : IAsyncDisposable
     }
 
     public static async Task<SettlementStack> StartAsync(string name, int maxReceiveCount = 3, int visibilityTimeoutSeconds = 1,
-        bool allowSimulated = false, string? settlementConnectionString = null, bool startRunner = true, string? sqsServiceUrlForNotifications = null)
+        bool allowSimulated = false, string? settlementConnectionString = null, bool startRunner = true, string? sqsServiceUrlForNotifications = null,
+        string[]? settlementArgs = null)
     {
+        var logs = new LogCapture();
+        settlementArgs ??= [];
         var dbTask = TestDatabase.CreateAsync("settle" + name); // TestDatabase needs a prefix of 7+ characters
         var sqsTask = LocalSqsServer.StartAsync(maxReceiveCount, visibilityTimeoutSeconds);
         var db = await dbTask;
@@ -60,19 +68,19 @@ public sealed class SettlementStack : IAsyncDisposable
             $"--Ecpay:HashIv={Credentials.HashIv}",
             $"--Sqs:QueueUrl={sqs.QueueUrl}",
             $"--Sqs:ServiceUrl={sqsServiceUrlForNotifications ?? sqs.Endpoint}",
-        ]);
+        ], logs.AddTo);
         await notifications.StartAsync();
 
         var cs = settlementConnectionString ?? db.ConnectionString;
-        var settlement = BuildSettlement(cs, allowSimulated);
+        var settlement = BuildSettlement(cs, allowSimulated, logs, settlementArgs);
         await settlement.StartAsync();
 
-        var stack = new SettlementStack(db, sqs, notifications, settlement, allowSimulated);
+        var stack = new SettlementStack(db, sqs, notifications, settlement, allowSimulated, logs, settlementArgs);
         if (startRunner) stack.StartRunner();
         return stack;
     }
 
-    private static WebApplication BuildSettlement(string connectionString, bool allowSimulated) => SettlementApp.Build([
+    private static WebApplication BuildSettlement(string connectionString, bool allowSimulated, LogCapture logs, string[] more) => SettlementApp.Build([
         "--urls=http://127.0.0.1:0",
         "--Logging:LogLevel:Default=Warning",
         $"--Ecpay:MerchantId={Credentials.MerchantId}",
@@ -80,7 +88,8 @@ public sealed class SettlementStack : IAsyncDisposable
         $"--Ecpay:HashIv={Credentials.HashIv}",
         $"--Database:ConnectionString={connectionString}",
         $"--Settlement:AllowSimulatedPayments={allowSimulated}",
-    ]);
+        .. more,
+    ], logs.AddTo);
 
     public Uri SettlementEventsUrl => new(Settlement.BoundAddress(), "/events");
 
@@ -274,7 +283,7 @@ public sealed class SettlementStack : IAsyncDisposable
     {
         await Settlement.StopAsync();
         await Settlement.DisposeAsync();
-        Settlement = BuildSettlement(connectionString, allowSimulated);
+        Settlement = BuildSettlement(connectionString, allowSimulated, Logs, settlementArgs);
         await Settlement.StartAsync();
     }
 

@@ -20,8 +20,9 @@ public sealed record SqsEventSourceBatch(int Received, int Failed, int Deleted, 
 /// <summary>
 /// What Lambda's SQS event source mapping does, for the local stack and the tests: long-poll the
 /// queue, POST each batch as the Lambda SQS event JSON to the target, delete what succeeded (all on a
-/// 2xx with no batchItemFailures, none when the POST fails or is not 2xx) and leave failures to
-/// reappear after the visibility timeout (and reach the DLQ after maxReceiveCount).
+/// 2xx with no batchItemFailures, none when the POST fails or is not 2xx, none when an itemIdentifier
+/// is empty or not in the batch — Lambda then fails the whole batch) and leave failures to reappear
+/// after the visibility timeout (and reach the DLQ after maxReceiveCount).
 /// </summary>
 public sealed class SqsEventSourceRunner(IAmazonSQS sqs, HttpClient http, SqsEventSourceOptions options, TextWriter log)
 {
@@ -86,7 +87,22 @@ public sealed class SqsEventSourceRunner(IAmazonSQS sqs, HttpClient http, SqsEve
             {
                 var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
                 var answer = body.Length == 0 ? null : JsonSerializer.Deserialize(body, SqsEventJsonContext.Default.SqsBatchResponse);
-                failed = (answer?.BatchItemFailures ?? []).Select(f => f.ItemIdentifier).ToHashSet();
+                var identifiers = (answer?.BatchItemFailures ?? []).Select(f => f.ItemIdentifier).ToList();
+                var inBatch = messages.Select(m => m.MessageId).ToHashSet();
+                var invalid = identifiers.Where(id => string.IsNullOrEmpty(id) || !inBatch.Contains(id)).ToList();
+                if (invalid.Count > 0)
+                {
+                    var bad = invalid[0] ?? "";
+                    // Lambda treats a batchItemFailures entry that is empty or names no message of the batch
+                    // as a failure of the whole batch: nothing is deleted, everything comes back.
+                    failed = inBatch;
+                    error = $"invalid batchItemFailures itemIdentifier {JsonString(bad)}: the whole batch failed";
+                    WriteLine($"{{\"event\":\"invalid-batch-response\",\"itemIdentifier\":{JsonString(bad)},\"received\":{messages.Count}}}");
+                }
+                else
+                {
+                    failed = identifiers.ToHashSet();
+                }
             }
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
@@ -105,6 +121,13 @@ public sealed class SqsEventSourceRunner(IAmazonSQS sqs, HttpClient http, SqsEve
                 Entries = succeeded.Select((m, i) => new DeleteMessageBatchRequestEntry(i.ToString(System.Globalization.CultureInfo.InvariantCulture), m.ReceiptHandle)).ToList(),
             }, CancellationToken.None);
             deleted = result.Successful?.Count ?? 0;
+            foreach (var f in result.Failed ?? [])
+            {
+                // Not deleted: the message comes back after the visibility timeout and is delivered again
+                // (settlement is idempotent), but say so.
+                var messageId = int.TryParse(f.Id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) && i < succeeded.Count ? succeeded[i].MessageId : "";
+                WriteLine($"{{\"event\":\"delete-failed\",\"messageId\":{JsonString(messageId)},\"code\":{JsonString(f.Code ?? "")},\"senderFault\":{(f.SenderFault == true ? "true" : "false")},\"message\":{JsonString(f.Message ?? "")}}}");
+            }
         }
 
         var batch = new SqsEventSourceBatch(messages.Count, messages.Count - succeeded.Count, deleted, status, error);
