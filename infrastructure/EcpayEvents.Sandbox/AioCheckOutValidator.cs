@@ -60,9 +60,11 @@ public static class AioCheckOutValidator
         if (!ChoosePayment.Known.Contains(choose)) return new(Codes.NoPaymentMethod, "本次交易未提供任何付款方式，請與商店聯繫確認。 (ChoosePayment Error.)");
         if (!long.TryParse(form["TotalAmount"], NumberStyles.None, CultureInfo.InvariantCulture, out var amount) || amount <= 0)
             return new(Codes.TotalAmount, "TotalAmount Error. A positive whole number of TWD.");
+        // The same per-method table as our checkout and deposits (CheckoutForm.AmountLimitsByMethod: ECPay's
+        // documented ranges, e.g. CVS 33–6,000, ATM 11–49,999, BARCODE 17–20,000, Credit 5–199,999).
         var (min, max) = CheckoutForm.AmountLimits(choose);
         if (amount < min || amount > max)
-            return new(Codes.TotalAmount, $"TotalAmount Error. {choose} accepts {min}–{(max == long.MaxValue ? "" : max.ToString(CultureInfo.InvariantCulture))} TWD.");
+            return new(Codes.TotalAmount, string.Create(CultureInfo.InvariantCulture, $"TotalAmount Error. {choose} accepts {min:N0}–{max:N0} TWD."));
 
         if (Bytes(form["TradeDesc"]) > CheckoutForm.MaxTradeDescBytes) return new(Codes.TextTooLong, "TradeDesc Error. At most 200.");
         if (Bytes(form["ItemName"]) > CheckoutForm.MaxItemNameBytes) return new(Codes.TextTooLong, "ItemName Error. At most 400.");

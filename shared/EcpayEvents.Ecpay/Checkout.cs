@@ -76,15 +76,53 @@ public sealed class CheckoutForm
     public const int MaxUrlBytes = 200;
     public const int MaxCustomFieldBytes = 50;
 
-    // Amount limits per method. Credit 5–199,999 and BNPL ≥ 3,000 are the limits seen in integrations
-    // (protocol notes §2); Apple Pay is a card payment, so it gets the card range. Other methods have limits too (ATM/CVS/BARCODE caps), but sources disagree, so
-    // we only require a positive amount and let ECPay's checkout page refuse what it will not take.
-    public static (long Min, long Max) AmountLimits(string choosePayment) => choosePayment switch
+    /// <summary>
+    /// TotalAmount limits per ChoosePayment, inclusive, in TWD — one table for the checkout, the deposit API
+    /// and the sandbox.
+    /// <list type="bullet">
+    /// <item>Documented (ECPay's fee page, www.ecpay.com.tw/Business/Payment_Fees, "單筆訂單建立金額" for
+    /// individual members; business/special members can have higher caps, so these are the conservative
+    /// figures): Credit 5–199,999; ATM and WebATM 11–49,999; CVS (超商代碼) 33–6,000; BARCODE (超商條碼)
+    /// 17–20,000. Credit 5–199,999 and BNPL ≥ 3,000 are also in the protocol notes §2.</item>
+    /// <item>Assumed: ApplePay is a card payment, so the card range; BNPL's maximum and TWQR's range are not
+    /// documented anywhere we could find, so they are capped at the card maximum; ALL lets the customer
+    /// pick, so it allows anything some method takes (1–199,999), and ECPay's page hides methods whose
+    /// range excludes the amount.</item>
+    /// </list>
+    /// </summary>
+    public static IReadOnlyDictionary<string, (long Min, long Max)> AmountLimitsByMethod { get; } = new Dictionary<string, (long Min, long Max)>(StringComparer.Ordinal)
     {
-        Ecpay.ChoosePayment.Credit or Ecpay.ChoosePayment.ApplePay => (5, 199_999),
-        Ecpay.ChoosePayment.Bnpl => (3_000, long.MaxValue),
-        _ => (1, long.MaxValue),
+        [Ecpay.ChoosePayment.Credit] = (5, 199_999),
+        [Ecpay.ChoosePayment.ApplePay] = (5, 199_999),
+        [Ecpay.ChoosePayment.WebAtm] = (11, 49_999),
+        [Ecpay.ChoosePayment.Atm] = (11, 49_999),
+        [Ecpay.ChoosePayment.Cvs] = (33, 6_000),
+        [Ecpay.ChoosePayment.Barcode] = (17, 20_000),
+        [Ecpay.ChoosePayment.Bnpl] = (3_000, 199_999),
+        [Ecpay.ChoosePayment.Twqr] = (1, 199_999),
+        [Ecpay.ChoosePayment.All] = (1, 199_999),
     };
+
+    /// <summary>Inclusive TotalAmount limits for a ChoosePayment value (see <see cref="AmountLimitsByMethod"/>); an unknown method gets (1, long.MaxValue).</summary>
+    public static (long Min, long Max) AmountLimits(string choosePayment)
+        => AmountLimitsByMethod.TryGetValue(choosePayment ?? "", out var limits) ? limits : (1, long.MaxValue);
+
+    /// <summary>Why an amount is refused for a method, naming the limit ("… outside the CVS range 33–6,000 TWD."), or null when accepted.</summary>
+    public static string? AmountProblem(string choosePayment, long amount)
+    {
+        if (amount <= 0)
+        {
+            return "must be a positive whole number of TWD.";
+        }
+        var (min, max) = AmountLimits(choosePayment);
+        if (amount >= min && amount <= max)
+        {
+            return null;
+        }
+        return max == long.MaxValue
+            ? string.Create(CultureInfo.InvariantCulture, $"{amount} TWD is below the {choosePayment} minimum of {min:N0} TWD.")
+            : string.Create(CultureInfo.InvariantCulture, $"{amount} TWD is outside the {choosePayment} range {min:N0}–{max:N0} TWD.");
+    }
 
     private static readonly string[] Languages = ["ENG", "KOR", "JPN", "CHI"];
 
@@ -203,16 +241,9 @@ public sealed class CheckoutForm
         {
             Fail("ChoosePayment", $"'{request.ChoosePayment}' is not one of {string.Join(", ", Ecpay.ChoosePayment.Known)}.");
         }
-        var (min, max) = AmountLimits(request.ChoosePayment ?? "");
-        if (request.TotalAmount <= 0)
+        if (AmountProblem(request.ChoosePayment ?? "", request.TotalAmount) is { } amountProblem)
         {
-            Fail("TotalAmount", "must be a positive whole number of TWD.");
-        }
-        else if (request.TotalAmount < min || request.TotalAmount > max)
-        {
-            Fail("TotalAmount", max == long.MaxValue
-                ? $"{request.TotalAmount} TWD is below the {request.ChoosePayment} minimum of {min} TWD."
-                : $"{request.TotalAmount} TWD is outside the {request.ChoosePayment} range {min}–{max} TWD.");
+            Fail("TotalAmount", amountProblem);
         }
         Text("TradeDesc", request.TradeDesc, MaxTradeDescBytes, required: true);
         Text("ItemName", request.ItemName, MaxItemNameBytes, required: true);
@@ -289,6 +320,11 @@ public sealed class CheckoutForm
                 Fail(field, "contains an unpaired surrogate (not encodable as UTF-8).");
                 return;
             }
+            if (ControlCharacter(value) is { } control)
+            {
+                Fail(field, control);
+                return;
+            }
             var bytes = Encoding.UTF8.GetByteCount(value);
             if (bytes > maxBytes)
             {
@@ -306,7 +342,11 @@ public sealed class CheckoutForm
                 }
                 return;
             }
-            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || value.Any(char.IsWhiteSpace))
+            if (ControlCharacter(value) is { } control)
+            {
+                Fail(field, control);
+            }
+            else if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || value.Any(char.IsWhiteSpace))
             {
                 Fail(field, $"'{value}' is not an absolute http(s) URL.");
             }
@@ -315,6 +355,21 @@ public sealed class CheckoutForm
                 Fail(field, $"is longer than {MaxUrlBytes} bytes.");
             }
         }
+    }
+
+    /// <summary>
+    /// CR, LF, tab, NUL and every other control character (char.IsControl) are refused in free text and
+    /// URLs: they are invisible in ECPay's back office, a CR/LF can break a captured body in two, and
+    /// a NUL may be cut by ECPay's side and change the signed string.
+    /// </summary>
+    private static string? ControlCharacter(string value)
+    {
+        var i = value.AsSpan().IndexOfAnyInRange('\u0000', '\u001F');
+        if (i < 0)
+        {
+            i = value.AsSpan().IndexOfAnyInRange('\u007F', '\u009F');
+        }
+        return i < 0 ? null : string.Create(CultureInfo.InvariantCulture, $"contains a control character (U+{(int)value[i]:X4} at position {i}); CR, LF, tab, NUL and other control characters are not allowed.");
     }
 
     private static bool IsWellFormed(string value)

@@ -235,8 +235,213 @@ public sealed class CheckoutFormTests
         Assert.Equal(hostile, form.Fields.Single(f => f.Key == "ItemName").Value);
     }
 
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    private static void AssertAccepts(CheckoutRequest request) => CheckoutForm.Create(request, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+
+    private static CheckoutRequest WithText(string field, string value) => field switch
+    {
+        "TradeDesc" => Valid() with { TradeDesc = value },
+        "ItemName" => Valid() with { ItemName = value },
+        "CustomField1" => Valid() with { CustomField1 = value },
+        "CustomField2" => Valid() with { CustomField2 = value },
+        "CustomField3" => Valid() with { CustomField3 = value },
+        "CustomField4" => Valid() with { CustomField4 = value },
+        "ReturnURL" => Valid() with { ReturnUrl = value },
+        "ClientBackURL" => Valid() with { ClientBackUrl = value },
+        "OrderResultURL" => Valid() with { OrderResultUrl = value },
+        "PaymentInfoURL" => Valid() with { PaymentInfoUrl = value },
+        _ => throw new ArgumentException(field),
+    };
+
+    public static TheoryData<string, string> ControlCharactersInEveryFreeTextField()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var field in new[] { "TradeDesc", "ItemName", "CustomField1", "CustomField2", "CustomField3", "CustomField4" })
+        {
+            foreach (var c in new[] { "\r", "\n", "\r\n", "\0", "\t", "\u001B", "\u007F", "\u0085" })
+            {
+                data.Add(field, c);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ControlCharactersInEveryFreeTextField))]
+    public void RejectsControlCharactersInFreeText(string field, string control)
+    {
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, "ab" + control + "cd"), EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        Assert.Equal(field, e.Field);
+        Assert.StartsWith(field + ": contains a control character", e.Message);
+        Assert.Contains($"U+{(int)control[0]:X4} at position 2", e.Message);
+    }
+
+    [Theory]
+    [InlineData("ReturnURL")]
+    [InlineData("ClientBackURL")]
+    [InlineData("OrderResultURL")]
+    [InlineData("PaymentInfoURL")]
+    public void RejectsControlCharactersInUrls(string field)
+    {
+        AssertRejects(WithText(field, "https://example.com/a\0b"), field);
+        AssertRejects(WithText(field, "https://example.com/a\r\nX-Injected: 1"), field);
+    }
+
+    [Fact]
+    public void AcceptsNonControlUnicodeInFreeText()
+        => AssertAccepts(Valid() with { ItemName = "儲值 500 😀 ＃ — é", TradeDesc = "促銷方案：滿千送百", CustomField1 = "u42 ~!@$%^&*()" });
+
+    // The figures are repeated here on purpose: the test checks the table, not itself.
+    [Theory]
+    [InlineData(ChoosePayment.Credit, 5, 199_999)]
+    [InlineData(ChoosePayment.ApplePay, 5, 199_999)]
+    [InlineData(ChoosePayment.WebAtm, 11, 49_999)]
+    [InlineData(ChoosePayment.Atm, 11, 49_999)]
+    [InlineData(ChoosePayment.Cvs, 33, 6_000)]
+    [InlineData(ChoosePayment.Barcode, 17, 20_000)]
+    [InlineData(ChoosePayment.Bnpl, 3_000, 199_999)]
+    [InlineData(ChoosePayment.Twqr, 1, 199_999)]
+    [InlineData(ChoosePayment.All, 1, 199_999)]
+    public void EnforcesEachPaymentMethodsAmountLimits(string method, long min, long max)
+    {
+        Assert.Equal((min, max), CheckoutForm.AmountLimits(method));
+        AssertAccepts(Valid() with { ChoosePayment = method, TotalAmount = min });
+        AssertAccepts(Valid() with { ChoosePayment = method, TotalAmount = max });
+        if (min > 1)
+        {
+            AssertRejects(Valid() with { ChoosePayment = method, TotalAmount = min - 1 }, "TotalAmount");
+        }
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(Valid() with { ChoosePayment = method, TotalAmount = max + 1 }, EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        Assert.Equal("TotalAmount", e.Field);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{method} range {min:N0}–{max:N0} TWD"), e.Message);
+    }
+
+    [Fact]
+    public void EveryKnownPaymentMethodHasAmountLimits()
+        => Assert.All(ChoosePayment.Known, m => Assert.True(CheckoutForm.AmountLimitsByMethod.ContainsKey(m), m));
+
+    [Fact]
+    public void RejectsAMerchantTradeDateBeforeTheYear2000InTaiwan()
+    {
+        AssertRejects(Valid() with { MerchantTradeDate = new DateTimeOffset(1999, 12, 31, 15, 59, 59, TimeSpan.Zero) }, "MerchantTradeDate");
+        // 16:00 UTC on 1999-12-31 is already 2000/01/01 00:00:00 in Taiwan: the year is Taiwan's.
+        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = new DateTimeOffset(1999, 12, 31, 16, 0, 0, TimeSpan.Zero) }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        Assert.Equal("2000/01/01 00:00:00", form.Fields.Single(f => f.Key == "MerchantTradeDate").Value);
+    }
+
+    [Theory]
+    [InlineData("TradeDesc")]
+    [InlineData("ItemName")]
+    [InlineData("CustomField1")]
+    [InlineData("CustomField4")]
+    public void RejectsAnUnpairedSurrogate(string field)
+    {
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, "ab\uD83Dcd"), EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        Assert.Equal(field, e.Field);
+        Assert.Contains("unpaired surrogate", e.Message);
+        AssertRejects(WithText(field, "ab\uDE00"), field);
+    }
+
+    [Theory]
+    [InlineData("ItemName")]
+    [InlineData("ReturnURL")]
+    [InlineData("TradeDesc")]
+    public void RejectsAMissingRequiredField(string field)
+    {
+        AssertRejects(WithText(field, ""), field);
+        AssertRejects(WithText(field, null!), field);
+    }
+
+    [Fact]
+    public void RejectsAnEmptyMerchantId() => AssertRejects(Valid(), "MerchantID", EcpayCredentials.Stage with { MerchantId = "" });
+
+    [Theory]
+    [InlineData("ReturnURL")]
+    [InlineData("ClientBackURL")]
+    [InlineData("OrderResultURL")]
+    [InlineData("PaymentInfoURL")]
+    public void UrlsMayBeExactly200BytesButNotMore(string field)
+    {
+        const string prefix = "https://example.com/";
+        var exactly200 = prefix + new string('a', 200 - prefix.Length);
+        Assert.Equal(200, exactly200.Length);
+        AssertAccepts(WithText(field, exactly200) with { OrderResultUrl = field == "OrderResultURL" ? exactly200 : null });
+        AssertRejects(WithText(field, exactly200 + "a"), field);
+    }
+
+    [Fact]
+    public void AcceptsTextAtItsExactByteLimits()
+    {
+        AssertAccepts(Valid() with { TradeDesc = new string('a', 200) });
+        AssertAccepts(Valid() with { TradeDesc = new string('綠', 66) + "ab" });
+        AssertAccepts(Valid() with { ItemName = new string('a', 400) });
+        AssertAccepts(Valid() with { CustomField1 = new string('x', 50), CustomField2 = new string('x', 50), CustomField3 = new string('x', 50), CustomField4 = new string('x', 50) });
+        AssertRejects(Valid() with { CustomField2 = new string('綠', 17) }, "CustomField2");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(60)]
+    public void AcceptsAnAtmExpireDateAtItsLimits(int days)
+    {
+        AssertAccepts(Valid() with { ChoosePayment = ChoosePayment.Atm, ExpireDate = days });
+        AssertAccepts(Valid() with { ChoosePayment = ChoosePayment.All, ExpireDate = days });
+    }
+
+    [Theory]
+    [InlineData(ChoosePayment.Cvs, 1)]
+    [InlineData(ChoosePayment.Cvs, 43_200)]
+    [InlineData(ChoosePayment.Barcode, 1)]
+    [InlineData(ChoosePayment.Barcode, 30)]
+    public void AcceptsAStoreExpireDateAtItsLimits(string method, int value)
+        => AssertAccepts(Valid() with { ChoosePayment = method, StoreExpireDate = value });
+
+    [Fact]
+    public void MerchantTradeDateIsTaiwanTimeWhenTheServerIsInAnotherTimeZone()
+    {
+        // 2025-01-01 04:00 UTC: 23:00 the day before in New York (UTC-5), 12:00 in Taiwan.
+        var newYork = TimeZoneInfo.CreateCustomTimeZone("Test/New_York", TimeSpan.FromHours(-5), "UTC-5", "UTC-5");
+        var time = new FixedTime(OrderTime, newYork);
+        Assert.Equal(new DateTime(2024, 12, 31, 23, 0, 0), time.GetLocalNow().DateTime);
+        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = null }, EcpayCredentials.Stage, EcpayEndpoints.Stage, time);
+        Assert.Equal("2025/01/01 12:00:00", form.Fields.Single(f => f.Key == "MerchantTradeDate").Value);
+
+        // A local DateTime from a New York server, given as DateTimeOffset with its offset.
+        var local = new DateTimeOffset(new DateTime(2024, 12, 31, 23, 0, 0, DateTimeKind.Unspecified), newYork.BaseUtcOffset);
+        Assert.Equal("2025/01/01 12:00:00", TaiwanTime.Format(local));
+    }
+
+    [Fact]
+    public void MerchantTradeDateFromTheSystemClockIsTaiwanTimeWhateverTheProcessTimeZone()
+    {
+        // Runs in this process (UTC here) and, through the next test, in a child process with TZ=America/New_York.
+        if (Environment.GetEnvironmentVariable("TZ") == "America/New_York")
+        {
+            Assert.NotEqual(TimeSpan.Zero, TimeZoneInfo.Local.GetUtcOffset(DateTimeOffset.UtcNow));
+        }
+        var before = DateTimeOffset.UtcNow;
+        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = null }, EcpayCredentials.Stage, EcpayEndpoints.Stage, TimeProvider.System);
+        var after = DateTimeOffset.UtcNow;
+        var sent = form.Fields.Single(f => f.Key == "MerchantTradeDate").Value;
+        string Taiwan(DateTimeOffset utc) => utc.UtcDateTime.AddHours(8).ToString("yyyy/MM/dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains(sent, new[] { Taiwan(before), Taiwan(after) });
+    }
+
+    [Fact]
+    public async Task MerchantTradeDateIsTaiwanTimeInAProcessWhoseTimeZoneIsNewYork()
+    {
+        var probe = await RepoRoot.RunAsync("bash", ["-c", "TZ=America/New_York date +%z"]);
+        Assert.True(probe.Stdout.Trim() is "-0500" or "-0400", $"the machine lacks the America/New_York zone: '{probe.Stdout}'");
+        var self = System.IO.Path.Combine(AppContext.BaseDirectory, "EcpayEvents.Ecpay.Tests.dll");
+        var run = await RepoRoot.RunAsync("dotnet", [self, "-method", "*." + nameof(MerchantTradeDateFromTheSystemClockIsTaiwanTimeWhateverTheProcessTimeZone), "-noColor"],
+            env: new Dictionary<string, string?> { ["TZ"] = "America/New_York" }, timeout: TimeSpan.FromMinutes(2));
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        Assert.Contains("Total: 1, Errors: 0, Failed: 0", run.Stdout);
+    }
+
+    private sealed class FixedTime(DateTimeOffset now, TimeZoneInfo? zone = null) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;
+
+        public override TimeZoneInfo LocalTimeZone => zone ?? TimeZoneInfo.Utc;
     }
 }

@@ -73,6 +73,30 @@ public sealed class CheckoutValidationTests : IAsyncLifetime
         Assert.Equal(code, SandboxHost.ErrorCode(await response.Content.ReadAsStringAsync()));
     }
 
+    // Each method's documented TotalAmount range (CheckoutForm.AmountLimitsByMethod): the edges pass, one beyond is 10200048.
+    [Theory]
+    [InlineData("Credit", 5, 199_999)]
+    [InlineData("ATM", 11, 49_999)]
+    [InlineData("WebATM", 11, 49_999)]
+    [InlineData("CVS", 33, 6_000)]
+    [InlineData("BARCODE", 17, 20_000)]
+    [InlineData("ALL", 1, 199_999)]
+    public async Task EachMethodsAmountLimitsAreEnforced(string method, long min, long max)
+    {
+        async Task<string> Post(long amount)
+        {
+            var fields = SandboxHost.Resign(host.Form(method).Fields, "TotalAmount", amount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return await (await host.PostCheckoutAsync(fields)).Content.ReadAsStringAsync();
+        }
+        Assert.Equal("", SandboxHost.ErrorCode(await Post(min)));
+        Assert.Equal("", SandboxHost.ErrorCode(await Post(max)));
+        var over = await Post(max + 1);
+        Assert.Equal("10200048", SandboxHost.ErrorCode(over));
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{method} accepts {min:N0}–{max:N0} TWD"), WebUtility.HtmlDecode(over));
+        if (min > 1)
+            Assert.Equal("10200048", SandboxHost.ErrorCode(await Post(min - 1)));
+    }
+
     [Fact]
     public async Task AnUnknownMerchantIsRejected()
     {
