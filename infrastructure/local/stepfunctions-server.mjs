@@ -3,13 +3,17 @@
 // subset of the Step Functions JSON 1.0 API that EcpayEvents uses (StartExecution, DescribeExecution,
 // ListExecutions, GetExecutionHistory, StopExecution, CreateStateMachine, DescribeStateMachine).
 // Lambda Task states become an HTTP POST of the task input to the service's /events URL, as Lambda
-// Web Adapter does on AWS. Dev and tests only: no auth, binds 127.0.0.1.
+// Web Adapter (LWA) 1.0.0 does on AWS, answers included (see lambdaHandler). Dev and tests only: no auth, binds 127.0.0.1.
 //
 //   node stepfunctions-server.mjs [--port 4584] \
 //     [--state-machine ARN=FILE]...      default: payment-timeout = <repo>/statemachine/payment-timeout.asl.json
 //     [--lambda NAME=URL]...             NAME: a ${Placeholder} of the definition (e.g. ReconcileFunctionArn)
 //                                         or a Task Resource ARN; URL: where to POST the task input
+//     [--lambda-error-status-codes 400-599]  like AWS_LWA_ERROR_STATUS_CODES (template.yaml, TimeoutsFunction):
+//                                         these statuses fail the task as LWA 1.0.0 does; others are its output
 //     [--substitute NAME=VALUE]...       other ${NAME} placeholders, like SAM's DefinitionSubstitutions
+//     [--wait-override STATE=MS]...      a Wait state pauses MS milliseconds instead (e.g. WaitForSettlement=2000)
+//     [--retry-interval-override STATE=MS[,MS...]]...  a Task state's retries wait MS ms (one per retrier)
 //     [--data FILE]                      keep executions in this JSON file across restarts
 //     [--region us-east-1] [--account 000000000000]
 //
@@ -46,7 +50,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 
 function parseArgs(argv) {
-  const opts = { port: 4584, stateMachines: [], lambdas: [], substitutions: [], data: null, region: 'us-east-1', account: '000000000000' };
+  const opts = {
+    port: 4584, stateMachines: [], lambdas: [], substitutions: [], data: null, region: 'us-east-1', account: '000000000000',
+    // What template.yaml sets as AWS_LWA_ERROR_STATUS_CODES for the TimeoutsFunction.
+    lambdaErrorStatusCodes: parseStatusCodes('400-599'), waitTimeOverrides: {}, retryIntervalOverrides: {},
+  };
+  const milliseconds = (flag, text) => {
+    const ms = Number(text);
+    if (!Number.isInteger(ms) || ms < 0) fail(`${flag}: ${JSON.stringify(text)} is not a whole number of milliseconds`);
+    return ms;
+  };
   const pair = (flag, value) => {
     const i = value?.indexOf('=') ?? -1;
     if (i <= 0) fail(`${flag} expects NAME=VALUE, got ${JSON.stringify(value)}`);
@@ -60,12 +73,26 @@ function parseArgs(argv) {
       case '--state-machine': opts.stateMachines.push(pair(flag, value)); i++; break;
       case '--lambda': opts.lambdas.push(pair(flag, value)); i++; break;
       case '--substitute': opts.substitutions.push(pair(flag, value)); i++; break;
+      case '--lambda-error-status-codes': opts.lambdaErrorStatusCodes = parseStatusCodes(value ?? ''); i++; break;
+      case '--wait-override': {
+        const [state, ms] = pair(flag, value);
+        opts.waitTimeOverrides[state] = milliseconds(flag, ms);
+        i++;
+        break;
+      }
+      case '--retry-interval-override': {
+        const [state, list] = pair(flag, value);
+        const each = list.split(',').map((ms) => milliseconds(flag, ms));
+        opts.retryIntervalOverrides[state] = each.length === 1 ? each[0] : each;
+        i++;
+        break;
+      }
       case '--data': opts.data = value; i++; break;
       case '--region': opts.region = value; i++; break;
       case '--account': opts.account = value; i++; break;
       case '--exit-with-stdin': opts.exitWithStdin = true; break;
       case '-h': case '--help':
-        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 17).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
         process.exit(0);
       default: fail(`unknown option ${flag} (see --help)`);
     }
@@ -78,6 +105,31 @@ function parseArgs(argv) {
     ]);
   }
   return opts;
+}
+
+// AWS_LWA_ERROR_STATUS_CODES' syntax: "500,502-504,422". Like LWA, a part it cannot parse is ignored (with a warning).
+function parseStatusCodes(text) {
+  const codes = new Set();
+  for (const raw of text.split(',')) {
+    const part = raw.trim();
+    const range = /^(\d+)-(\d+)$/.exec(part);
+    if (range) for (let c = Number(range[1]); c <= Number(range[2]); c++) codes.add(c);
+    else if (/^\d+$/.test(part)) codes.add(Number(part));
+    else if (part !== '') console.error(`stepfunctions-server: ignoring status code ${JSON.stringify(part)} (as Lambda Web Adapter would)`);
+  }
+  return codes;
+}
+
+function describeCodes(codes) {
+  const sorted = [...codes].sort((a, b) => a - b);
+  const parts = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j;
+  }
+  return parts.join(',') || 'none';
 }
 
 function fail(message) {
@@ -234,7 +286,22 @@ function complete(execution, status, fields, timestampMs = Date.now()) {
   persistSoon();
 }
 
-// The Lambda task: POST the task input to the service's /events, as Lambda Web Adapter would.
+// The errorType Lambda reports when Lambda Web Adapter fails an invocation. LWA 1.0.0 (src/lib.rs,
+// fetch_response) returns lambda_http::Error::from(String), a Box<dyn Error + Send + Sync>; lambda_runtime
+// 1.1 turns it into a Diagnostic whose errorType is std::any::type_name of a reference to that box
+// (diagnostic.rs, `type_name_of_val(&self)`: its tests show "&anyhow::Error" for anyhow). Rust does not
+// promise type_name's text, so nothing may depend on it: the state machine catches States.ALL, and our
+// own error name travels inside the cause.
+const LWA_ERROR_TYPE = '&alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>';
+
+// The Lambda task: POST the task input to the service's /events, and answer as Lambda Web Adapter 1.0.0
+// and Lambda do on AWS (Resource = the function's ARN):
+// - a status in --lambda-error-status-codes fails the invocation with the error message
+//   {"statusCode":N,"body":"<the body as a JSON string>"}; Step Functions' error is the errorType
+//   (LWA_ERROR_TYPE, not ours) and its cause is the Lambda error JSON {"errorType","errorMessage"};
+// - any other status is a success: the status and headers are dropped and the output is the body
+//   parsed as JSON, or null when it is not JSON (lambda_http's pass-through response);
+// - the app unreachable fails the invocation the same way, with the HTTP client's error as message.
 function lambdaHandler(execution, resource) {
   return async (input) => {
     const url = lambdaUrls.get(resource);
@@ -250,29 +317,26 @@ function lambdaHandler(execution, resource) {
       });
       text = await response.text();
     } catch (error) {
-      throw taskError('Lambda.ServiceException', { errorType: 'ConnectionError', errorMessage: `POST ${url}: ${error.cause?.message ?? error.message}` });
+      throw lambdaError(`client error (POST ${url}: ${error.cause?.message ?? error.message})`);
     }
-    if (!response.ok) {
-      // A function error body ({errorType, errorMessage}) names the error, as Lambda does.
-      let body;
-      try { body = JSON.parse(text); } catch { body = undefined; }
-      if (body && typeof body.errorType === 'string') throw taskError(body.errorType, body);
-      throw taskError('Lambda.ServiceException', { errorType: `HTTP ${response.status}`, errorMessage: `POST ${url} answered ${response.status}: ${text.slice(0, 500)}` });
+    if (opts.lambdaErrorStatusCodes.has(response.status)) {
+      throw lambdaError(`{"statusCode":${response.status},"body":${JSON.stringify(text)}}`);
     }
     let output;
     try {
       output = text.trim() === '' ? null : JSON.parse(text);
     } catch {
-      throw taskError('Lambda.Unknown', { errorType: 'InvalidJson', errorMessage: `POST ${url} answered non-JSON: ${text.slice(0, 500)}` });
+      output = null;
     }
     execution.lastLambdaOutput = output;
     return output;
   };
 }
 
-function taskError(name, body) {
-  const error = new Error(JSON.stringify(body));
-  error.name = name;
+// A Lambda function error as Step Functions reports it for a Lambda task: error = errorType, cause = the error JSON.
+function lambdaError(errorMessage) {
+  const error = new Error(JSON.stringify({ errorType: LWA_ERROR_TYPE, errorMessage }));
+  error.name = LWA_ERROR_TYPE;
   return error;
 }
 
@@ -282,7 +346,7 @@ function run(execution) {
   const taskResourceLocalHandlers = {};
   for (const [stateName, state] of taskStates(sm.definition)) taskResourceLocalHandlers[stateName] = lambdaHandler(execution, state.Resource);
   const started = sm.machine.run(JSON.parse(execution.input), {
-    overrides: { taskResourceLocalHandlers },
+    overrides: { taskResourceLocalHandlers, waitTimeOverrides: opts.waitTimeOverrides, retryIntervalOverrides: opts.retryIntervalOverrides },
     noThrowOnAbort: true,
     context: {
       Execution: { Id: execution.executionArn, Name: execution.name, RoleArn: execution.roleArn },
@@ -582,6 +646,9 @@ server.listen(opts.port, '127.0.0.1', () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}`);
   for (const sm of stateMachines.values()) log(`state machine ${sm.arn}`);
   for (const [resource, url] of lambdaUrls) log(`lambda ${resource} -> ${url}`);
+  log(`lambda error status codes (AWS_LWA_ERROR_STATUS_CODES): ${describeCodes(opts.lambdaErrorStatusCodes)}`);
+  for (const [state, ms] of Object.entries(opts.waitTimeOverrides)) log(`wait override: ${state} waits ${ms} ms`);
+  for (const [state, ms] of Object.entries(opts.retryIntervalOverrides)) log(`retry interval override: ${state} retries after ${ms} ms`);
 });
 
 // Started by a test with a stdin pipe: exit with the parent, even if it dies without cleaning up.

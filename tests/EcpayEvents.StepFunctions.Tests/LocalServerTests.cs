@@ -14,6 +14,55 @@ public sealed class LocalServerTests
     }
 
     [Fact]
+    public async Task AStatusOutsideTheErrorStatusCodesIsTheTaskOutputAsBehindLambdaWebAdapter()
+    {
+        // As with AWS_LWA_ERROR_STATUS_CODES=500-599 on AWS: a 400 is a successful invocation whose output is the body,
+        // which the state machine does not understand (why template.yaml sets 400-599 for the Timeouts function).
+        using var timeouts = new FakeTimeoutsService();
+        timeouts.Start();
+        using var http = new HttpClient();
+        var tradeNo = $"CODES{Guid.NewGuid():N}"[..20];
+        timeouts.Answer(tradeNo, (_, _) => (400, """{"errorType":"Reconcile.InvalidInput","errorMessage":"expected {transactionId, merchantTradeNo, expiresAt}"}"""));
+        await using var server = await LocalStepFunctionsServer.StartAsync(new Uri(timeouts.Url), "--lambda-error-status-codes", "500-599");
+        var client = LocalStepFunctions.CreateClient(http, server.Endpoint);
+
+        var arn = (await client.StartOrFindExecutionAsync(tradeNo, new PaymentTimeoutInput(1, tradeNo, DateTimeOffset.UtcNow.AddMilliseconds(200)).ToJson())).ExecutionArn;
+        var done = await WaitUntilClosedAsync(client, arn);
+
+        Assert.Equal(ExecutionStatus.Failed, done.Status);
+        Assert.Equal("Reconcile.UnexpectedOutcome", done.Error);
+        Assert.Contains("Reconcile.InvalidInput", done.Cause);
+        Assert.Single(timeouts.CallsFor(tradeNo));
+        var history = await client.GetFullExecutionHistoryAsync(arn);
+        Assert.Contains("Reconcile.InvalidInput", history.Single(e => e.Type == "LambdaFunctionSucceeded").LambdaFunctionSucceededEventDetails!.Output);
+        Assert.Contains("lambda error status codes (AWS_LWA_ERROR_STATUS_CODES): 500-599", server.Output);
+    }
+
+    [Fact]
+    public async Task TheDefaultErrorStatusCodesAreTheTemplatesForTheTimeoutsFunction()
+    {
+        using var timeouts = new FakeTimeoutsService();
+        timeouts.Start();
+        await using var server = await LocalStepFunctionsServer.StartAsync(new Uri(timeouts.Url));
+        var template = File.ReadAllText(Path.Combine(RepoPaths.Root, "template.yaml"));
+        var timeoutsFunction = template[template.IndexOf("  TimeoutsFunction:", StringComparison.Ordinal)..];
+        Assert.Contains("AWS_LWA_ERROR_STATUS_CODES: '400-599'", timeoutsFunction[..timeoutsFunction.IndexOf("Policies:", StringComparison.Ordinal)]);
+        for (var i = 0; i < 50 && !server.Output.Contains("lambda error status codes", StringComparison.Ordinal); i++) await Task.Delay(20); // logged right after "listening"
+        Assert.Contains("lambda error status codes (AWS_LWA_ERROR_STATUS_CODES): 400-599", server.Output);
+    }
+
+    private static async Task<DescribeExecutionResponse> WaitUntilClosedAsync(StepFunctionsClient client, string arn)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var execution = await client.DescribeExecutionAsync(arn);
+            if (execution.Status != ExecutionStatus.Running || DateTimeOffset.UtcNow > deadline) return execution;
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task KeepsExecutionsAcrossARestartWithData()
     {
         using var timeouts = new FakeTimeoutsService();

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Timeouts;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.StepFunctions.Tests;
 
@@ -9,6 +11,9 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
     private readonly StepFunctionsClient client = stack.CreateClient();
 
     private static string NewTradeNo(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..20];
+
+    private static List<string> StatesEntered(IEnumerable<HistoryEvent> history) =>
+        history.Where(e => e.Type.EndsWith("StateEntered", StringComparison.Ordinal)).Select(e => e.StateName!).ToList();
 
     private static PaymentTimeoutInput InputExpiringIn(string tradeNo, TimeSpan delay) =>
         new(TransactionId: 42, tradeNo, DateTimeOffset.UtcNow + delay);
@@ -27,10 +32,11 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
         Assert.Equal(ExecutionStatus.Succeeded, done.Status);
         var call = Assert.Single(stack.Timeouts.CallsFor(tradeNo));
         Assert.True(call.At >= input.ExpiresAt.AddMilliseconds(-50), $"Reconcile ran at {call.At:O}, before expiry {input.ExpiresAt:O}");
-        // The task gets exactly the payment's identity and expiry.
+        // The task gets exactly the payment's identity and expiry, and the execution's name for its logs.
         using var sent = JsonDocument.Parse(call.Body);
-        Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt"], sent.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt", "executionName"], sent.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal(42, sent.RootElement.GetProperty("transactionId").GetInt64());
+        Assert.Equal(tradeNo, sent.RootElement.GetProperty("executionName").GetString());
         using var output = JsonDocument.Parse(done.Output!);
         Assert.Equal(tradeNo, output.RootElement.GetProperty("merchantTradeNo").GetString());
         Assert.Equal("settled", output.RootElement.GetProperty("reconcile").GetProperty("outcome").GetString());
@@ -46,7 +52,8 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
         var extendedTo = DateTimeOffset.MinValue;
         stack.Timeouts.Answer(tradeNo, (attempt, _) =>
         {
-            if (attempt > 1) return FakeTimeoutsService.Json(new { outcome = "paid" });
+            if (attempt == 2) return FakeTimeoutsService.Json(new { outcome = "paid" });
+            if (attempt > 2) return FakeTimeoutsService.Json(new { outcome = "settled" }); // Settlement applied the query's result
             extendedTo = DateTimeOffset.UtcNow.AddSeconds(1.5);
             return (200, JsonSerializer.Serialize(new ReconcileAnswer(ReconcileOutcome.Extend, extendedTo), PaymentTimeoutJsonContext.Default.ReconcileAnswer));
         });
@@ -56,39 +63,143 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
 
         Assert.Equal(ExecutionStatus.Succeeded, done.Status);
         var calls = stack.Timeouts.CallsFor(tradeNo);
-        Assert.Equal(2, calls.Count);
+        Assert.Equal(3, calls.Count);
         Assert.True(calls[1].At >= extendedTo.AddMilliseconds(-50), $"second Reconcile at {calls[1].At:O}, before the extended expiry {extendedTo:O}");
         using var second = JsonDocument.Parse(calls[1].Body);
         Assert.Equal(extendedTo.ToUnixTimeMilliseconds(), second.RootElement.GetProperty("expiresAt").GetDateTimeOffset().ToUnixTimeMilliseconds());
         Assert.Equal(42, second.RootElement.GetProperty("transactionId").GetInt64());
 
         var history = await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn);
-        Assert.Equal(2, history.Count(e => e.Type == "WaitStateEntered"));
-        Assert.Equal("Paid", history.Last(e => e.Type == "SucceedStateEntered").StateName);
+        Assert.Equal(
+            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome",
+             "AwaitSettlement", "FirstSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome", "Paid"],
+            StatesEntered(history));
     }
 
     [Fact]
-    public async Task ReconcileThatKeepsFailingIsRetriedThenTheExecutionFailsInNeedsReview()
+    public async Task PaidIsCheckedAgainAfterAWaitAndEndsPaidOnceSettled()
+    {
+        var tradeNo = NewTradeNo("PAID");
+        // ECPay says paid (the result is enqueued); Settlement applies it only after the second look.
+        stack.Timeouts.Answer(tradeNo, (attempt, _) => FakeTimeoutsService.Json(new { outcome = attempt <= 2 ? "paid" : "settled" }));
+
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromMilliseconds(300)).ToJson());
+        var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
+
+        Assert.Equal(ExecutionStatus.Succeeded, done.Status);
+        var calls = stack.Timeouts.CallsFor(tradeNo);
+        Assert.Equal(3, calls.Count);
+        // WaitForSettlement sits between the checks (500 ms in the tests, 120 s on AWS).
+        Assert.True(calls[1].At - calls[0].At >= TimeSpan.FromMilliseconds(450), $"second check {(calls[1].At - calls[0].At).TotalMilliseconds} ms after the first");
+        using (var second = JsonDocument.Parse(calls[1].Body))
+            Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt", "executionName"], second.RootElement.EnumerateObject().Select(p => p.Name));
+        var history = await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn);
+        Assert.Equal(
+            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "AwaitSettlement", "FirstSettlementCheck", "WaitForSettlement",
+             "Reconcile", "DecideOutcome", "AwaitSettlement", "NextSettlementCheck", "WaitForSettlement",
+             "Reconcile", "DecideOutcome", "Paid"],
+            StatesEntered(history));
+        using var output = JsonDocument.Parse(done.Output!);
+        Assert.Equal(2, output.RootElement.GetProperty("settlement").GetProperty("checks").GetInt32());
+    }
+
+    [Fact]
+    public async Task PaidButNeverSettledEndsInNeedsReviewAfterFiveChecks()
+    {
+        var tradeNo = NewTradeNo("NOSETL");
+        // ECPay keeps saying paid; Settlement rejects or ignores the message, so the transaction stays pending.
+        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "paid" }));
+
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromMilliseconds(300)).ToJson());
+        var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
+
+        Assert.Equal(ExecutionStatus.Failed, done.Status);
+        Assert.Equal("Reconcile.PaidButNotSettled", done.Error);
+        Assert.Contains(tradeNo, done.Cause);
+        Assert.Contains("after 5 checks", done.Cause);
+        Assert.Equal(6, stack.Timeouts.CallsFor(tradeNo).Count); // the first Reconcile and five checks
+        var states = StatesEntered(await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn));
+        Assert.Equal(5, states.Count(s => s == "WaitForSettlement"));
+        Assert.Equal(["PaidButNotSettled", "NeedsReview"], states[^2..]);
+    }
+
+    [Fact]
+    public async Task AbandonedEndsInNoSuchPayment()
+    {
+        var tradeNo = NewTradeNo("GONE");
+        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = ReconcileOutcomes.Abandoned }));
+
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromMilliseconds(300)).ToJson());
+        var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
+
+        Assert.Equal(ExecutionStatus.Succeeded, done.Status);
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "NoSuchPayment"], StatesEntered(await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn)));
+        Assert.Single(stack.Timeouts.CallsFor(tradeNo));
+    }
+
+    [Fact]
+    public async Task ReconcileThatKeepsFailingIsRetriedThenTheExecutionFailsInNeedsReviewWithTheLambdaErrorAsCause()
     {
         var tradeNo = NewTradeNo("DOWN");
-        stack.Timeouts.Answer(tradeNo, (_, _) => (503, "ECPay QueryTradeInfo unreachable"));
+        stack.Timeouts.Answer(tradeNo, (_, _) => (503, """{"errorType":"Reconcile.EcpayUnavailable","errorMessage":"QueryTradeInfo: timed out: 5 s"}"""));
 
         var started = DateTimeOffset.UtcNow;
         var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromSeconds(1)).ToJson());
         var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
 
         Assert.Equal(ExecutionStatus.Failed, done.Status);
-        Assert.Equal("Lambda.ServiceException", done.Error);
-        Assert.Contains("ECPay QueryTradeInfo unreachable", done.Cause);
-        Assert.Equal(4, stack.Timeouts.CallsFor(tradeNo).Count); // the first try and MaxAttempts = 3 retries
+        // As on AWS behind Lambda Web Adapter 1.0.0: the error is the adapter's, ours is inside the cause.
+        Assert.Equal(LocalStepFunctionsServer.LambdaWebAdapterErrorType, done.Error);
+        Assert.Contains("Reconcile.EcpayUnavailable", done.Cause);
+        using (var cause = JsonDocument.Parse(done.Cause!))
+        {
+            Assert.Equal(LocalStepFunctionsServer.LambdaWebAdapterErrorType, cause.RootElement.GetProperty("errorType").GetString());
+            using var adapter = JsonDocument.Parse(cause.RootElement.GetProperty("errorMessage").GetString()!);
+            Assert.Equal(503, adapter.RootElement.GetProperty("statusCode").GetInt32());
+            Assert.Equal("""{"errorType":"Reconcile.EcpayUnavailable","errorMessage":"QueryTradeInfo: timed out: 5 s"}""", adapter.RootElement.GetProperty("body").GetString());
+        }
+        Assert.Equal(new TaskFailure("Reconcile.EcpayUnavailable", "QueryTradeInfo: timed out: 5 s", 503), TaskFailure.Unwrap(done.Error, done.Cause));
+        Assert.Equal(9, stack.Timeouts.CallsFor(tradeNo).Count); // the first try and MaxAttempts = 8 retries (100 ms apart here)
         Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(20));
 
         var history = await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn);
-        Assert.Equal(4, history.Count(e => e.Type == "LambdaFunctionFailed"));
+        var failures = history.Where(e => e.Type == "LambdaFunctionFailed").ToList();
+        Assert.Equal(9, failures.Count);
+        Assert.All(failures, f => Assert.Equal("Reconcile.EcpayUnavailable", TaskFailure.Unwrap(f.Failure!.Error, f.Failure.Cause).ErrorType));
         Assert.Equal("NeedsReview", history.Single(e => e.Type == "FailStateEntered").StateName);
         var failed = history[^1];
         Assert.Equal("ExecutionFailed", failed.Type);
-        Assert.Equal("Lambda.ServiceException", failed.ExecutionFailedEventDetails!.Error);
+        Assert.Equal(LocalStepFunctionsServer.LambdaWebAdapterErrorType, failed.ExecutionFailedEventDetails!.Error);
+        Assert.Equal(done.Cause, failed.ExecutionFailedEventDetails.Cause);
+    }
+
+    [Fact]
+    public async Task ABodyThatIsNotOursStillReachesTheCause()
+    {
+        var tradeNo = NewTradeNo("PLAIN");
+        stack.Timeouts.Answer(tradeNo, (_, _) => (502, "Bad Gateway"));
+
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromMilliseconds(300)).ToJson());
+        var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
+
+        Assert.Equal(ExecutionStatus.Failed, done.Status);
+        Assert.Equal(new TaskFailure(LocalStepFunctionsServer.LambdaWebAdapterErrorType, "Bad Gateway", 502), TaskFailure.Unwrap(done.Error, done.Cause));
+    }
+
+    [Fact]
+    public async Task ABadRequestFailsTheTaskLikeA5xx()
+    {
+        // 400 is in AWS_LWA_ERROR_STATUS_CODES (400-599, the server's default): an input the service rejects is retried, then reviewed.
+        var tradeNo = NewTradeNo("BADIN");
+        stack.Timeouts.Answer(tradeNo, (_, _) => (400, """{"errorType":"Reconcile.InvalidInput","errorMessage":"expected {transactionId, merchantTradeNo, expiresAt}"}"""));
+
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromMilliseconds(300)).ToJson());
+        var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
+
+        Assert.Equal(ExecutionStatus.Failed, done.Status);
+        Assert.Equal(9, stack.Timeouts.CallsFor(tradeNo).Count);
+        var failure = TaskFailure.Unwrap(done.Error, done.Cause);
+        Assert.Equal(("Reconcile.InvalidInput", 400), (failure.ErrorType, failure.StatusCode));
     }
 
     [Fact]

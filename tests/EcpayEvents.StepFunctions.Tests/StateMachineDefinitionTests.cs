@@ -38,16 +38,25 @@ public sealed class StateMachineDefinitionTests
     }
 
     [Fact]
-    public void ReconcileRetriesAFewTimesWithJitterThenGoesToNeedsReview()
+    public void ReconcileRetriesLongEnoughToOutlastAnEcpayOutageWithJitterThenGoesToNeedsReview()
     {
         var reconcile = Definition["States"]!["Reconcile"]!;
+        // One retrier on States.ALL: behind Lambda Web Adapter the error name is the adapter's, never ours.
         var retry = Assert.Single(reconcile["Retry"]!.AsArray())!;
         Assert.Equal("States.ALL", Assert.Single(retry["ErrorEquals"]!.AsArray())!.GetValue<string>());
-        Assert.Equal(2, retry["IntervalSeconds"]!.GetValue<int>());
-        Assert.Equal(2, retry["BackoffRate"]!.GetValue<int>());
-        Assert.Equal(3, retry["MaxAttempts"]!.GetValue<int>());
-        Assert.Equal(30, retry["MaxDelaySeconds"]!.GetValue<int>());
+        Assert.Contains("Lambda Web Adapter", reconcile["Comment"]!.GetValue<string>());
+        var interval = retry["IntervalSeconds"]!.GetValue<int>();
+        var backoff = retry["BackoffRate"]!.GetValue<double>();
+        var attempts = retry["MaxAttempts"]!.GetValue<int>();
+        var maxDelay = retry["MaxDelaySeconds"]!.GetValue<int>();
         Assert.Equal("FULL", retry["JitterStrategy"]!.GetValue<string>());
+        Assert.InRange(interval, 30, 60);
+        Assert.Equal(2, backoff);
+        Assert.InRange(attempts, 6, 8);
+        Assert.True(maxDelay >= 900, "MaxDelaySeconds must allow waits of 15 min");
+        // Without jitter the retries span more than ECPay's ~30 min 403 block (FULL jitter halves it on average), and stay bounded.
+        var total = Enumerable.Range(0, attempts).Sum(i => Math.Min(interval * Math.Pow(backoff, i), maxDelay));
+        Assert.InRange(total, 2 * 30 * 60, 2 * 60 * 60);
 
         var fallback = Assert.Single(reconcile["Catch"]!.AsArray())!;
         Assert.Equal("NeedsReview", fallback["Next"]!.GetValue<string>());
@@ -56,6 +65,39 @@ public sealed class StateMachineDefinitionTests
         Assert.Equal("Fail", needsReview["Type"]!.GetValue<string>());
         Assert.Equal("$.error.Error", needsReview["ErrorPath"]!.GetValue<string>());
         Assert.Equal("$.error.Cause", needsReview["CausePath"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void ReconcileGetsThePaymentAndTheExecutionName()
+    {
+        var parameters = Definition["States"]!["Reconcile"]!["Parameters"]!.AsObject();
+        Assert.Equal("$$.Execution.Name", parameters["executionName.$"]!.GetValue<string>());
+        Assert.Equal(["transactionId.$", "merchantTradeNo.$", "expiresAt.$", "executionName.$"], parameters.Select(p => p.Key));
+    }
+
+    [Fact]
+    public void PaidWaitsForSettlementAndTheLoopIsBounded()
+    {
+        var states = Definition["States"]!;
+        var paid = states["DecideOutcome"]!["Choices"]!.AsArray().Single(c => c!["StringEquals"]?.GetValue<string>() == "paid")!;
+        Assert.Equal("AwaitSettlement", paid["Next"]!.GetValue<string>());
+        var bound = states["AwaitSettlement"]!["Choices"]!.AsArray().Single(c => c!["NumericGreaterThanEquals"] is not null)!;
+        Assert.Equal("$.settlement.checks", bound["Variable"]!.GetValue<string>());
+        Assert.InRange(bound["NumericGreaterThanEquals"]!.GetValue<int>(), 2, 10);
+        Assert.Equal("PaidButNotSettled", bound["Next"]!.GetValue<string>());
+        Assert.Equal("NeedsReview", states["PaidButNotSettled"]!["Next"]!.GetValue<string>());
+        var wait = states["WaitForSettlement"]!;
+        Assert.InRange(wait["Seconds"]!.GetValue<int>(), 60, 120);
+        Assert.Equal("Reconcile", wait["Next"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void AbandonedSucceedsInNoSuchPayment()
+    {
+        var states = Definition["States"]!;
+        var abandoned = states["DecideOutcome"]!["Choices"]!.AsArray().Single(c => c!["StringEquals"]?.GetValue<string>() == EcpayEvents.Payments.Timeouts.ReconcileOutcomes.Abandoned)!;
+        Assert.Equal("NoSuchPayment", abandoned["Next"]!.GetValue<string>());
+        Assert.Equal("Succeed", states["NoSuchPayment"]!["Type"]!.GetValue<string>());
     }
 
     [Fact]

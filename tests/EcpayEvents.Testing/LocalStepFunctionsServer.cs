@@ -34,9 +34,19 @@ public sealed partial class LocalStepFunctionsServer : IAsyncDisposable
         get { lock (output) return output.ToString(); }
     }
 
-    /// <param name="extraArguments">More server options, e.g. <c>--data FILE</c> to keep executions across a restart.</param>
+    /// <summary>
+    /// What the tests shorten by default: the Reconcile retries (60 s doubling up to 15 min on AWS) wait 100 ms, and
+    /// WaitForSettlement (120 s on AWS) 500 ms. Later options win, so a test can pass its own.
+    /// </summary>
+    public static readonly IReadOnlyList<string> FastTimers =
+        ["--retry-interval-override", "Reconcile=100", "--wait-override", "WaitForSettlement=500"];
+
+    /// <summary>The errorType Lambda reports when Lambda Web Adapter fails an invocation (what the server imitates; see stepfunctions-server.mjs).</summary>
+    public const string LambdaWebAdapterErrorType = "&alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>";
+
+    /// <param name="extraArguments">More server options, e.g. <c>--data FILE</c> to keep executions across a restart; after <see cref="FastTimers"/>.</param>
     public static Task<LocalStepFunctionsServer> StartAsync(Uri reconcileUrl, params string[] extraArguments) =>
-        StartAsync(["--lambda", $"ReconcileFunctionArn={reconcileUrl}", .. extraArguments]);
+        StartAsync(["--lambda", $"ReconcileFunctionArn={reconcileUrl}", .. FastTimers, .. extraArguments]);
 
     /// <summary>Starts the server with exactly these options (and port 0); throws with its output if it does not listen.</summary>
     public static async Task<LocalStepFunctionsServer> StartAsync(IEnumerable<string> arguments)
