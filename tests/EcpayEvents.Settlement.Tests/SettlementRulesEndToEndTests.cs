@@ -1,5 +1,6 @@
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
+using Microsoft.Extensions.Logging;
 
 namespace EcpayEvents.Settlement.Tests;
 
@@ -224,6 +225,230 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
 
         Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "rejected"));
         Assert.Equal(0L, await S.Db.ScalarAsync<long>("SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @m AND reason NOT LIKE 'malformed%'", ("@m", d.MerchantTradeNo)));
+    }
+
+    // ---- review findings: simulated then "paid" by query, wrong endpoints, lenient parsing, review flags ----
+
+    private Task<string?> ReviewReasonAsync(Deposit d) => S.ColumnAsync(d.Id, "review_reason");
+
+    private Task<string> EventReasonAsync(Deposit d, string outcome) => S.Db.ScalarAsync<string>(
+        "SELECT reason FROM payment_events WHERE merchant_trade_no = @m AND outcome = @o ORDER BY id DESC LIMIT 1", ("@m", d.MerchantTradeNo), ("@o", outcome));
+
+    private IReadOnlyList<CapturedLog> AttentionLogs(Deposit d) =>
+        S.Logs.WithEventId(3101).Where(l => l["MerchantTradeNo"] == d.MerchantTradeNo).ToList();
+
+    [Fact]
+    public async Task APaidQueryTradeInfoAnswerAfterASimulatedResultIsNotCreditedButFlaggedForReview()
+    {
+        var d = await S.SeedDepositAsync(500);
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, simulatePaid: "1"));
+        Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "simulated"));
+        // Someone used ECPay's back-office simulation: an operator is told.
+        var simulated = Assert.Single(AttentionLogs(d));
+        Assert.Equal("simulated", simulated["Outcome"]);
+        Assert.Equal(LogLevel.Warning, simulated.Level);
+
+        // The payment-timeout Reconcile then asks ECPay, whose answer says "paid" and cannot say "simulated".
+        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SettlementStack.QueryTradeInfoFields(d.MerchantTradeNo, 500));
+        await S.WaitForQueueDrainedAsync();
+
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Equal(0, await S.BalanceAsync(d.UserId));
+        Assert.Equal(0, await S.LedgerEntriesAsync(d.Id));
+        Assert.Contains("SimulatePaid=1", await EventReasonAsync(d, "rejected"));
+        Assert.Equal("paid per QueryTradeInfo after a simulated payment: check ECPay", await ReviewReasonAsync(d));
+        Assert.Contains(AttentionLogs(d), l => l["Outcome"] == "rejected" && l["Source"] == PaymentResultSource.QueryTradeInfo);
+
+        // A real ReturnURL (SimulatePaid=0 said explicitly) still credits, once.
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, tradeNo: "2611250000000009"));
+        Assert.Equal("completed", await S.StatusAsync(d.Id));
+        Assert.Equal(500, await S.BalanceAsync(d.UserId));
+    }
+
+    [Fact]
+    public async Task APaidBodyPostedToPaymentInfoUrlIsAWrongEndpointAndDoesNotFailThePayment()
+    {
+        var d = await S.SeedDepositAsync(500);
+        await PostPaymentInfoAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500)); // e.g. a browser's OrderResultURL body
+
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Null(await S.ColumnAsync(d.Id, "rtn_code"));
+        Assert.Equal(0, await S.BalanceAsync(d.UserId));
+        Assert.Equal("wrong endpoint: a paid result (RtnCode 1) posted to PaymentInfoURL; not applied", await EventReasonAsync(d, "rejected"));
+        Assert.Contains(AttentionLogs(d), l => l["Outcome"] == "rejected");
+
+        // The genuine ReturnURL post of the same result settles it.
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        Assert.Equal("completed", await S.StatusAsync(d.Id));
+        Assert.Equal(500, await S.BalanceAsync(d.UserId));
+    }
+
+    [Fact]
+    public async Task ANumberIssuedBodyPostedToReturnUrlIsAWrongEndpointAndDoesNotFailThePayment()
+    {
+        var atm = await S.SeedDepositAsync(1200);
+        await PostReturnAsync(SettlementStack.AtmIssuedFields(atm.MerchantTradeNo, 1200));
+        var cvs = await S.SeedDepositAsync(800);
+        await PostReturnAsync(SettlementStack.CvsIssuedFields(cvs.MerchantTradeNo, 800));
+
+        foreach (var (d, code) in new[] { (atm, "2"), (cvs, "10100073") })
+        {
+            Assert.Equal("pending", await S.StatusAsync(d.Id));
+            Assert.Null(await S.ColumnAsync(d.Id, "rtn_code"));
+            Assert.Null(await S.ColumnAsync(d.Id, "bank_code"));
+            Assert.Null(await S.ColumnAsync(d.Id, "payment_no"));
+            Assert.Equal($"wrong endpoint: a number-issued result (RtnCode {code}) posted to ReturnURL; not applied", await EventReasonAsync(d, "rejected"));
+        }
+    }
+
+    [Fact]
+    public async Task APaidResultWithATradeDateWithoutSecondsAndAnOddFeeIsCredited()
+    {
+        var d = await S.SeedDepositAsync(700);
+        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 700);
+        fields["TradeDate"] = "2026/11/25 11:59";
+        fields["PaymentTypeChargeFee"] = "N/A";
+        fields["PaymentDate"] = "2026/11/25 12:00";
+        await PostReturnAsync(SettlementStack.Signed(fields));
+
+        Assert.Equal("completed", await S.StatusAsync(d.Id));
+        Assert.Equal(700, await S.BalanceAsync(d.UserId));
+        Assert.Equal("2026-11-25 04:00:00.000000", await S.ColumnAsync(d.Id, "paid_at"));
+        Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "credited"));
+    }
+
+    [Fact]
+    public async Task APaidResultWithAnUnreadablePaymentDateIsCreditedAtTheTimeItWasReceived()
+    {
+        var d = await S.SeedDepositAsync(710);
+        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 710);
+        fields["PaymentDate"] = "25.11.2026 noon";
+        await PostReturnAsync(SettlementStack.Signed(fields));
+
+        Assert.Equal("completed", await S.StatusAsync(d.Id));
+        Assert.Equal(710, await S.BalanceAsync(d.UserId));
+        var paidAt = await S.Db.ScalarAsync<DateTime>("SELECT paid_at FROM transactions WHERE id = @id", ("@id", d.Id));
+        Assert.InRange(paidAt, DateTime.UtcNow.AddMinutes(-2), DateTime.UtcNow.AddSeconds(5));
+    }
+
+    [Fact]
+    public async Task AVerifiedPaidResultThatCannotBeReadIsRejectedAndFlaggedForReview()
+    {
+        var d = await S.SeedDepositAsync(500);
+        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
+        fields["TradeAmt"] = "500.00";
+        await PostReturnAsync(SettlementStack.Signed(fields));
+
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Equal(0, await S.BalanceAsync(d.UserId));
+        Assert.StartsWith("malformed ReturnURL: TradeAmt", await EventReasonAsync(d, "rejected"));
+        Assert.StartsWith("paid result could not be read: TradeAmt", await ReviewReasonAsync(d));
+    }
+
+    [Fact]
+    public async Task APaidResultWithTheWrongAmountIsFlaggedAndLoggedForAnOperator()
+    {
+        var d = await S.SeedDepositAsync(500);
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 5));
+
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Equal("paid result rejected: TradeAmt 5 <> amount 500", await ReviewReasonAsync(d));
+        var line = Assert.Single(AttentionLogs(d));
+        Assert.Equal(LogLevel.Warning, line.Level);
+        Assert.Equal("rejected", line["Outcome"]);
+        Assert.Equal(PaymentResultSource.ReturnUrl, line["Source"]);
+        Assert.Equal("amount mismatch: TradeAmt 5, transaction amount 500", line["Reason"]);
+        Assert.Equal(d.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), line["TransactionId"]);
+        Assert.StartsWith("Operator attention:", line.Message);
+    }
+
+    [Fact]
+    public async Task AFailedPaymentPaidLaterIsCreditedLateAndFlagged()
+    {
+        var d = await S.SeedDepositAsync(450);
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 450, rtnCode: "10100058", rtnMsg: "付款失敗"));
+        Assert.Equal("failed", await S.StatusAsync(d.Id));
+
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 450));
+        Assert.Equal("completed", await S.StatusAsync(d.Id));
+        Assert.Equal(450, await S.BalanceAsync(d.UserId));
+        Assert.Equal(1, await S.LedgerEntriesAsync(d.Id));
+        Assert.Equal("paid after failure", await ReviewReasonAsync(d));
+        Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "credited_late"));
+        Assert.Contains(AttentionLogs(d), l => l["Outcome"] == "credited_late");
+    }
+
+    [Fact]
+    public async Task APaymentInfoWithTheWrongAmountIsRejectedAndStoresNothing()
+    {
+        var d = await S.SeedDepositAsync(1200);
+        await PostPaymentInfoAsync(SettlementStack.AtmIssuedFields(d.MerchantTradeNo, 1000));
+
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Null(await S.ColumnAsync(d.Id, "bank_code"));
+        Assert.Null(await S.ColumnAsync(d.Id, "v_account"));
+        Assert.Equal("amount mismatch: TradeAmt 1000, transaction amount 1200", await EventReasonAsync(d, "rejected"));
+    }
+
+    [Fact]
+    public async Task ABarcodeNumberIsStored()
+    {
+        var d = await S.SeedDepositAsync(300);
+        await PostPaymentInfoAsync(SettlementStack.BarcodeIssuedFields(d.MerchantTradeNo, 300));
+
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Null(await S.ColumnAsync(d.Id, "payment_no"));
+        Assert.Equal("261202617", await S.ColumnAsync(d.Id, "barcode1"));
+        Assert.Equal("1234567890123456", await S.ColumnAsync(d.Id, "barcode2"));
+        Assert.Equal("120100000000300", await S.ColumnAsync(d.Id, "barcode3"));
+        Assert.Equal("2026-12-02 15:59:59.000000", await S.ColumnAsync(d.Id, "expires_at"));
+        Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "number_issued"));
+    }
+
+    [Fact]
+    public async Task APaymentInfoWithANonNumericTradeAmtIsRejected()
+    {
+        var d = await S.SeedDepositAsync(1200);
+        var fields = SettlementStack.AtmIssuedFields(d.MerchantTradeNo, 1200);
+        fields["TradeAmt"] = "1,200";
+        await PostPaymentInfoAsync(SettlementStack.Signed(fields));
+
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Null(await S.ColumnAsync(d.Id, "bank_code"));
+        Assert.StartsWith("malformed PaymentInfoURL: TradeAmt", await EventReasonAsync(d, "rejected"));
+        Assert.Null(await ReviewReasonAsync(d)); // not a payment: nothing to review
+    }
+
+    [Fact]
+    public async Task ALargePostWhoseJsonExceeds64KbIsRecorded()
+    {
+        var d = await S.SeedDepositAsync(500);
+        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
+        fields["CustomField4"] = new string('\'', 15_000); // 1 byte on the wire, 6 (\u0027) in the stored JSON
+        var body = EcpayForm.ToFormBody(SettlementStack.Signed(fields)).Replace("%27", "'", StringComparison.Ordinal);
+        Assert.True(body.Length < 16 * 1024);
+        var (status, answer, _) = await S.PostAsync("/ecpay/return", body);
+        Assert.Equal(("1|OK", System.Net.HttpStatusCode.OK), (answer, status));
+        await S.WaitForQueueDrainedAsync();
+
+        Assert.Equal("completed", await S.StatusAsync(d.Id));
+        Assert.True(await S.Db.ScalarAsync<long>("SELECT LENGTH(raw_fields) FROM payment_events WHERE merchant_trade_no = @m", ("@m", d.MerchantTradeNo)) > 65_535);
+    }
+
+    [Fact]
+    public async Task TimestampsSettlementWritesAreUtc()
+    {
+        var d = await S.SeedDepositAsync(500);
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+
+        var now = DateTime.UtcNow;
+        foreach (var sql in new[]
+        {
+            "SELECT updated_at FROM transactions WHERE id = @id",
+            "SELECT created_at FROM ledger_entries WHERE transaction_id = @id",
+            "SELECT recorded_at FROM payment_events WHERE transaction_id = @id",
+        })
+            Assert.InRange(await S.Db.ScalarAsync<DateTime>(sql, ("@id", d.Id)), now.AddMinutes(-2), now.AddSeconds(5));
     }
 }
 

@@ -217,6 +217,24 @@ public sealed class SettlementStack : IAsyncDisposable
         ["Barcode3"] = "",
     });
 
+    public static Dictionary<string, string> BarcodeIssuedFields(string merchantTradeNo, long amount) => Signed(new()
+    {
+        ["MerchantID"] = Credentials.MerchantId,
+        ["MerchantTradeNo"] = merchantTradeNo,
+        ["StoreID"] = "",
+        ["RtnCode"] = "10100073",
+        ["RtnMsg"] = "Get Barcode Succeeded.",
+        ["TradeNo"] = "2611250000000005",
+        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["PaymentType"] = "BARCODE_BARCODE",
+        ["TradeDate"] = "2026/11/25 11:59:00",
+        ["PaymentNo"] = "",
+        ["ExpireDate"] = "2026/12/02",
+        ["Barcode1"] = "261202617",
+        ["Barcode2"] = "1234567890123456",
+        ["Barcode3"] = "120100000000300",
+    });
+
     public static Dictionary<string, string> QueryTradeInfoFields(string merchantTradeNo, long amount, string tradeStatus = "1") => Signed(new()
     {
         ["MerchantID"] = Credentials.MerchantId,
