@@ -86,21 +86,101 @@ public sealed class FailureTests
     }
 }
 
+/// <summary>A row lock held elsewhere fails only the message that needs it, quickly, and it settles once the lock is gone.</summary>
+public sealed class LockWaitTests
+{
+    [Fact]
+    public async Task AStuckRowLockFailsOnlyItsMessageWithinTheLockWaitTimeoutAndItSettlesOnceReleased()
+    {
+        await using var s = await SettlementStack.StartAsync("lockwait", maxReceiveCount: 100, startRunner: false,
+            settlementArgs: ["--Settlement:LockWaitTimeoutSeconds=1"]);
+        var stuck = await s.SeedDepositAsync(500);
+        var free = await s.SeedDepositAsync(300);
+
+        // Another session holds the transaction row (an operator's console, a long report, a stuck Lambda…).
+        await using var holder = new MySqlConnection(s.Db.ConnectionString);
+        await holder.OpenAsync();
+        var held = await holder.BeginTransactionAsync();
+        await using (var lockRow = new MySqlCommand("SELECT id FROM transactions WHERE id = @id FOR UPDATE", holder, held))
+        {
+            lockRow.Parameters.AddWithValue("@id", stuck.Id);
+            await lockRow.ExecuteScalarAsync();
+        }
+
+        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(stuck.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(free.MerchantTradeNo, 300));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var batch = await s.CreateRunner().PollOnceAsync(CancellationToken.None);
+        clock.Stop();
+        Assert.Equal((2, 1, 1), (batch.Received, batch.Failed, batch.Deleted)); // a batch item failure, not a failed batch
+        Assert.Equal(200, batch.HttpStatus);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(8)); // not the server's 50 s
+        Assert.Equal("completed", await s.StatusAsync(free.Id));
+        Assert.Equal("pending", await s.StatusAsync(stuck.Id));
+        Assert.Equal(0, await s.EventsAsync(stuck.MerchantTradeNo));
+        var transient = Assert.Single(s.Logs.WithEventId(5102));
+        Assert.Equal(stuck.MerchantTradeNo, transient["MerchantTradeNo"]);
+        Assert.Contains("Lock wait timeout", transient["Error"], StringComparison.OrdinalIgnoreCase);
+
+        await held.RollbackAsync();
+        s.StartRunner();
+        await s.WaitForQueueDrainedAsync();
+        Assert.Equal("completed", await s.StatusAsync(stuck.Id));
+        Assert.Equal(500, await s.BalanceAsync(stuck.UserId));
+        Assert.Equal(1, await s.LedgerEntriesAsync(stuck.Id));
+        Assert.Equal(1, await s.EventsAsync(stuck.MerchantTradeNo, "credited"));
+        await s.Db.AssertLedgerInvariantAsync();
+    }
+}
+
+/// <summary>On a database server whose time zone is not UTC, what Settlement writes is still UTC.</summary>
+public sealed class NonUtcServerTests
+{
+    [Fact]
+    public async Task TimestampsAreUtcOnAServerInUtcPlus8()
+    {
+        var port = FreePort.Next();
+        await using var second = await SecondMariaDb.StartAsync(port, "settlement_tz");
+        await second.ScalarAsync("SET GLOBAL time_zone = '+08:00'"); // every new session: Taiwan time
+        MySqlConnection.ClearAllPools();
+        // The test means something: the server's own clock reads 8 hours ahead of UTC.
+        Assert.InRange(await second.ScalarAsync("SELECT TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), NOW())"), 479, 481);
+
+        await using var s = await SettlementStack.StartAsync("tz", settlementConnectionString: second.ConnectionString);
+        var userId = await second.ScalarAsync("INSERT INTO users (username, email) VALUES ('tz', 'tz@example.com'); SELECT LAST_INSERT_ID();");
+        var trade = SettlementStack.NewMerchantTradeNo();
+        var id = await second.ScalarAsync($"INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES ({userId}, 'deposit', 100, 'pending', '{trade}'); SELECT LAST_INSERT_ID();");
+        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(trade, 100));
+        await s.WaitForQueueDrainedAsync();
+
+        Assert.Equal(100, await second.ScalarAsync($"SELECT balance FROM users WHERE id = {userId}"));
+        var now = DateTime.UtcNow;
+        foreach (var sql in new[]
+        {
+            $"SELECT updated_at FROM transactions WHERE id = {id}",
+            $"SELECT created_at FROM ledger_entries WHERE transaction_id = {id}",
+            $"SELECT recorded_at FROM payment_events WHERE transaction_id = {id}",
+        })
+            Assert.InRange(await second.DateTimeAsync(sql), now.AddMinutes(-2), now.AddSeconds(5));
+    }
+}
+
 /// <summary>A second private MariaDB instance (infrastructure/local/mariadb.sh with MARIADB_PORT), removed on dispose.</summary>
 internal sealed class SecondMariaDb : IAsyncDisposable
 {
     private readonly int port;
     public string ConnectionString { get; }
 
-    private SecondMariaDb(int port)
+    private SecondMariaDb(int port, string database)
     {
         this.port = port;
-        ConnectionString = $"Server=127.0.0.1;Port={port};Database=settlement_down;User ID=root;Password=local-dev-only;Connection Timeout=2;Default Command Timeout=10";
+        ConnectionString = $"Server=127.0.0.1;Port={port};Database={database};User ID=root;Password=local-dev-only;Connection Timeout=2;Default Command Timeout=10";
     }
 
-    public static async Task<SecondMariaDb> StartAsync(int port)
+    public static async Task<SecondMariaDb> StartAsync(int port, string database = "settlement_down")
     {
-        var db = new SecondMariaDb(port);
+        var db = new SecondMariaDb(port, database);
         await db.StartAgainAsync();
         await EcpayEvents.Cli.Database.DatabaseMigrator.MigrateAsync(db.ConnectionString, _ => { });
         return db;
@@ -116,6 +196,14 @@ internal sealed class SecondMariaDb : IAsyncDisposable
         await c.OpenAsync();
         await using var cmd = new MySqlCommand(sql, c);
         return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+    }
+
+    public async Task<DateTime> DateTimeAsync(string sql)
+    {
+        await using var c = new MySqlConnection(ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new MySqlCommand(sql, c);
+        return (DateTime)(await cmd.ExecuteScalarAsync())!;
     }
 
     private void Script(string verb)
