@@ -36,13 +36,23 @@ internal static class Pages
         <body><h1 data-testid="error-title">{H(title)}</h1><p data-testid="error-detail">{H(detail)}</p><p><a href="/">Back to your account</a></p></body></html>
         """, "text/html; charset=utf-8", null, status);
 
+    /// <summary>What the return page says while ECPay reported a payment that the ledger shows as expired or failed.</summary>
+    public const string PaidAfterExpiry = "ECPay reports this payment succeeded after the deposit had expired — it is being confirmed; a payment received late is still credited.";
+
     /// <summary>
-    /// Shows what ECPay told the browser, then polls GET /transactions/{id} (with If-None-Match) until
-    /// the ledger says completed, failed or expired, and shows the balance. It never changes state.
+    /// Shows what ECPay told the browser, then polls GET /transactions/{id} (with If-None-Match, backing
+    /// off from 1 s to 10 s) until the ledger says completed, failed or expired, and shows the balance.
+    /// When ECPay's post said paid (RtnCode 1, not simulated) but the ledger says expired or failed, the
+    /// payment arrived late: Settlement credits it (and flags it), so the page says so and keeps polling
+    /// for up to 2 minutes before leaving it to the transactions list. It never changes state.
     /// </summary>
     public static string OrderResult(TransactionView transaction, EcpayEvents.Ecpay.OrderResult result)
     {
-        var ecpaySays = result.RtnCode == 1 ? "ECPay reports the payment succeeded; waiting for confirmation…" : $"ECPay reports: {result.RtnMsg} (code {result.RtnCode}).";
+        var ecpayPaid = result.IsRealPayment;
+        var lateAtRender = ecpayPaid && transaction.Status is "expired" or "failed";
+        var ecpaySays = lateAtRender ? PaidAfterExpiry
+            : result.RtnCode == 1 ? "ECPay reports the payment succeeded; waiting for confirmation…"
+            : $"ECPay reports: {result.RtnMsg} (code {result.RtnCode}).";
         var id = transaction.Id.ToString(CultureInfo.InvariantCulture);
         var userId = transaction.UserId.ToString(CultureInfo.InvariantCulture);
         return $$"""
@@ -64,17 +74,24 @@ internal static class Pages
             <p><a href="/" data-testid="back">Back to your account</a></p>
             <script>
             (function () {
-              const id = {{id}}, userId = {{userId}};
-              let etag = null, tries = 0;
+              const id = {{id}}, userId = {{userId}}, ecpayPaid = {{(ecpayPaid ? "true" : "false")}};
+              const lateWindowMs = 120000, started = Date.now();
+              let etag = null, delay = 1000;
               const statusEl = document.getElementById('status'), balanceEl = document.getElementById('balance');
               const messageEl = document.querySelector('[data-testid=ecpay-message]');
               const final = { completed: 'Payment confirmed: your balance has been credited.', failed: 'The payment failed; nothing was charged to your balance.', expired: 'This deposit expired before it was paid.' };
+              const lateMessage = {{System.Text.Json.JsonSerializer.Serialize(PaidAfterExpiry, PagesJsonContext.Default.String)}};
+              const lateGaveUp = 'ECPay reported this payment, but it is not confirmed yet. It will be credited when ECPay confirms it; check your transactions later.';
               async function balance() {
                 const r = await fetch('/users/' + userId, { headers: { Accept: 'application/json' } });
                 if (r.ok) balanceEl.textContent = (await r.json()).balance;
               }
+              function show(t) {
+                statusEl.textContent = t.status;
+                statusEl.className = 'status ' + t.status;
+              }
               async function poll() {
-                tries++;
+                let status = null;
                 try {
                   const headers = { Accept: 'application/json' };
                   if (etag) headers['If-None-Match'] = etag;
@@ -82,12 +99,23 @@ internal static class Pages
                   if (r.status === 200) {
                     etag = r.headers.get('ETag');
                     const t = await r.json();
-                    statusEl.textContent = t.status;
-                    statusEl.className = 'status ' + t.status;
-                    if (t.status !== 'pending') { statusEl.dataset.final = 'true'; messageEl.textContent = final[t.status] || t.status; await balance(); return; }
+                    show(t);
+                    status = t.status;
+                  } else if (r.status === 304) {
+                    status = statusEl.textContent;
                   }
                 } catch (e) { /* network hiccup: try again */ }
-                setTimeout(poll, tries < 30 ? 1000 : 5000);
+                if (status === 'completed' || ((status === 'failed' || status === 'expired') && !ecpayPaid)) {
+                  statusEl.dataset.final = 'true'; messageEl.textContent = final[status]; await balance(); return;
+                }
+                if ((status === 'failed' || status === 'expired') && ecpayPaid) {
+                  // Paid, but after the deposit expired (or failed): Settlement credits it when the result arrives.
+                  statusEl.dataset.late = 'true';
+                  if (Date.now() - started > lateWindowMs) { statusEl.dataset.final = 'true'; messageEl.textContent = lateGaveUp; await balance(); return; }
+                  messageEl.textContent = lateMessage;
+                }
+                setTimeout(poll, delay);
+                delay = Math.min(Math.round(delay * 1.5), 10000);
               }
               balance();
               poll();
@@ -97,3 +125,6 @@ internal static class Pages
             """;
     }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class PagesJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

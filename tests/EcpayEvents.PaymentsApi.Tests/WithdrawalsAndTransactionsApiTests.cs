@@ -186,6 +186,35 @@ public sealed class WithdrawalsAndTransactionsApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, (await api.Client.PostAsync("/ecpay/order-result", new StringContent("garbage%zz", Encoding.UTF8, "application/x-www-form-urlencoded"))).StatusCode);
         Assert.Equal("pending", await api.Database.ScalarAsync<string>("SELECT status FROM transactions WHERE merchant_trade_no = @m", ("@m", tradeNo)));
     }
+
+    [Theory]
+    [InlineData("expired", "0", true)]
+    [InlineData("failed", "0", true)]
+    [InlineData("expired", "1", false)]
+    public async Task TheReturnPageSaysAPaymentAfterExpiryIsBeingConfirmedAndKeepsPolling(string status, string simulatePaid, bool late)
+    {
+        var user = await api.CreateUserAsync($"late{status}{simulatePaid}", $"late{status}{simulatePaid}@example.com");
+        var deposit = await (await api.Client.PostAsJsonAsync($"/users/{user}/deposits", new { amount = 250, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>();
+        var tradeNo = deposit.GetProperty("merchantTradeNo").GetString()!;
+        await api.Database.ExecuteAsync("UPDATE transactions SET status = @s WHERE merchant_trade_no = @m", ("@s", status), ("@m", tradeNo));
+        var fields = new List<KeyValuePair<string, string>>
+        {
+            new("MerchantID", "3002607"), new("MerchantTradeNo", tradeNo), new("StoreID", ""), new("RtnCode", "1"), new("RtnMsg", "交易成功"),
+            new("TradeNo", "2601011200001235"), new("TradeAmt", "250"), new("PaymentDate", "2026/01/01 12:40:05"), new("PaymentType", "Credit_CreditCard"),
+            new("PaymentTypeChargeFee", "7"), new("TradeDate", "2026/01/01 12:00:00"), new("SimulatePaid", simulatePaid),
+            new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
+        };
+        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        var page = await api.Client.PostAsync("/ecpay/order-result", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        // Rendered already, and the script keeps polling (bounded) instead of stopping at expired/failed.
+        Assert.Equal(late, html.Contains("<p data-testid=\"ecpay-message\">ECPay reports this payment succeeded after the deposit had expired", StringComparison.Ordinal));
+        Assert.Contains(late ? "ecpayPaid = true" : "ecpayPaid = false", html);
+        Assert.Contains("lateWindowMs = 120000", html);
+        Assert.Contains("Math.min(Math.round(delay * 1.5), 10000)", html);
+        Assert.Equal(status, await api.Database.ScalarAsync<string>("SELECT status FROM transactions WHERE merchant_trade_no = @m", ("@m", tradeNo)));
+    }
 }
 
 public sealed class IdempotentWithdrawalTests : IAsyncLifetime
