@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EcpayEvents.Messaging.StepFunctions;
@@ -5,13 +6,32 @@ using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.Timeouts;
 
-/// <summary>A Lambda function error as Lambda reports it; the local Step Functions server and Step Functions show errorType as the error.</summary>
+/// <summary>
+/// The body of a failed Reconcile, self-describing because it travels inside the execution's cause: Lambda Web
+/// Adapter fails the invocation with <c>{"statusCode":N,"body":"&lt;this, as a JSON string&gt;"}</c> as the Lambda
+/// error message, under an error name of its own (see <see cref="EcpayEvents.Payments.Timeouts.TaskFailure"/>).
+/// </summary>
 public sealed record TaskError(
     [property: JsonPropertyName("errorType")] string ErrorType,
     [property: JsonPropertyName("errorMessage")] string ErrorMessage);
 
+/// <summary>
+/// The Reconcile task's input: the execution's state as the state machine's Parameters pass it, with the
+/// execution's name (<c>$$.Execution.Name</c>, the MerchantTradeNo) for the logs.
+/// </summary>
+public sealed record ReconcileTaskInput(
+    [property: JsonPropertyName("transactionId")] long TransactionId,
+    [property: JsonPropertyName("merchantTradeNo")] string? MerchantTradeNo,
+    [property: JsonPropertyName("expiresAt"), JsonConverter(typeof(Rfc3339UtcConverter))] DateTimeOffset ExpiresAt,
+    [property: JsonPropertyName("executionName")] string? ExecutionName = null);
+
 [JsonSerializable(typeof(TaskError))]
-public sealed partial class TimeoutsJsonContext : JsonSerializerContext;
+[JsonSerializable(typeof(ReconcileTaskInput))]
+public sealed partial class TimeoutsJsonContext : JsonSerializerContext
+{
+    /// <summary>Relaxed escaping (no \uXXXX for Chinese or &lt;&gt;): error text is read by people inside a JSON string inside a JSON string, never as HTML.</summary>
+    public static TimeoutsJsonContext Readable { get; } = new(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}
 
 public static partial class TimeoutsEndpoints
 {
@@ -23,24 +43,27 @@ public static partial class TimeoutsEndpoints
     }
 
     /// <summary>
-    /// State input {transactionId, merchantTradeNo, expiresAt} → {outcome[, expiresAt]}. An error answers
-    /// 5xx with {errorType, errorMessage}: the state machine retries, then goes to NeedsReview.
+    /// State input {transactionId, merchantTradeNo, expiresAt, executionName} → {outcome[, expiresAt]}. An error
+    /// answers 4xx/5xx with {errorType, errorMessage}; on AWS, AWS_LWA_ERROR_STATUS_CODES (400-599) makes Lambda Web
+    /// Adapter fail the invocation, so the state machine retries, then goes to NeedsReview.
     /// </summary>
     public static async Task<IResult> Reconcile(HttpRequest request, ReconcilePayment reconcile, ILogger<ReconcilePayment> log, CancellationToken ct)
     {
-        PaymentTimeoutInput? input;
+        ReconcileTaskInput? task;
         try
         {
-            input = await JsonSerializer.DeserializeAsync(request.Body, PaymentTimeoutJsonContext.Default.PaymentTimeoutInput, ct);
+            task = await JsonSerializer.DeserializeAsync(request.Body, TimeoutsJsonContext.Default.ReconcileTaskInput, ct);
         }
         catch (Exception e) when (e is JsonException or FormatException)
         {
             return Error(StatusCodes.Status400BadRequest, ReconcileErrors.InvalidInput, $"not a payment-timeout input: {e.Message}");
         }
-        if (input is null || input.TransactionId <= 0 || string.IsNullOrEmpty(input.MerchantTradeNo) || input.ExpiresAt == default)
+        if (task is null || task.TransactionId <= 0 || string.IsNullOrEmpty(task.MerchantTradeNo) || task.ExpiresAt == default)
             return Error(StatusCodes.Status400BadRequest, ReconcileErrors.InvalidInput, "expected {transactionId, merchantTradeNo, expiresAt}");
+        var input = new PaymentTimeoutInput(task.TransactionId, task.MerchantTradeNo, task.ExpiresAt);
 
-        var execution = request.Headers["x-ecpay-events-execution"].ToString();
+        // The state machine passes $$.Execution.Name; the header is the local server's older way of saying it.
+        var execution = !string.IsNullOrEmpty(task.ExecutionName) ? task.ExecutionName : request.Headers["x-ecpay-events-execution"].ToString();
         using var scope = log.BeginScope(new Dictionary<string, object> { ["MerchantTradeNo"] = input.MerchantTradeNo, ["Execution"] = execution });
         try
         {
@@ -66,7 +89,7 @@ public static partial class TimeoutsEndpoints
     };
 
     private static IResult Error(int status, string errorType, string message) =>
-        TypedResults.Json(new TaskError(errorType, message), TimeoutsJsonContext.Default.TaskError, statusCode: status);
+        TypedResults.Json(new TaskError(errorType, message), TimeoutsJsonContext.Readable.TaskError, statusCode: status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile {MerchantTradeNo} failed unexpectedly")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string merchantTradeNo);

@@ -1,4 +1,6 @@
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Timeouts;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.Timeouts.Tests;
 
@@ -34,15 +36,21 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     }
 
     [Fact]
-    public async Task PaidButOnlyFoundByTheQueryIsCreditedOnceThroughTheQueue()
+    public async Task PaidButOnlyFoundByTheQueryIsCreditedOnceThroughTheQueueAndTheTimerEndsOnceSettled()
     {
         var deposit = await stack.CreateDepositAsync(1200, Soon);
         stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Paid(1200, "2501011200002222"));
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
-        Assert.Equal(ReconcileOutcome.Paid, TimeoutStack.Outcome(execution));
-        Assert.Contains("Paid", await stack.StatesEnteredAsync(deposit));
+        // Paid, enqueued, then checked again after WaitForSettlement: Settlement applied it, so Reconcile answers settled.
+        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        Assert.Equal(
+            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "AwaitSettlement", "FirstSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome", "Paid"],
+            await stack.StatesEnteredAsync(deposit));
+        var history = await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit));
+        Assert.Equal(["{\"outcome\":\"paid\"}", "{\"outcome\":\"settled\"}"],
+            history.Where(e => e.Type == "LambdaFunctionSucceeded").Select(e => e.LambdaFunctionSucceededEventDetails!.Output));
 
         var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
         Assert.Equal((1200L, 1L, 1200L, null), (row.Balance, row.LedgerEntries, row.Credited, row.ReviewReason));
@@ -86,9 +94,10 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
-        Assert.Equal(ReconcileOutcome.Paid, TimeoutStack.Outcome(execution));
+        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
         Assert.Equal(
-            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome", "Paid"],
+            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome",
+             "AwaitSettlement", "FirstSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome", "Paid"],
             await stack.StatesEnteredAsync(deposit));
         var history = await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit));
         var secondWait = history.Where(e => e.StateEnteredEventDetails?.Name == "WaitUntilExpiry").Last();
@@ -107,17 +116,63 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
 
         var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(60));
         Assert.Equal(ExecutionStatus.Failed, execution.Status);
-        Assert.Equal("Reconcile.EcpayUnavailable", execution.Error);
+        // Behind Lambda Web Adapter the error is the adapter's; our error type and message are in the cause.
+        Assert.Equal(LocalStepFunctionsServer.LambdaWebAdapterErrorType, execution.Error);
+        Assert.Contains("Reconcile.EcpayUnavailable", execution.Cause);
         Assert.Contains("QueryTradeInfo", execution.Cause);
+        var failure = TaskFailure.Unwrap(execution.Error, execution.Cause);
+        Assert.Equal(("Reconcile.EcpayUnavailable", 503), (failure.ErrorType, failure.StatusCode));
+        Assert.StartsWith("QueryTradeInfo: ", failure.ErrorMessage);
         Assert.Equal("NeedsReview", (await stack.StatesEnteredAsync(deposit))[^1]);
 
         var history = await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit));
         var failures = history.Where(e => e.Type == "LambdaFunctionFailed").ToList();
-        Assert.Equal(4, failures.Count); // the first attempt and three retries
-        Assert.All(failures, f => Assert.Equal("Reconcile.EcpayUnavailable", f.Failure!.Error));
-        Assert.Equal(4 * 2, stack.Ecpay.Queries(deposit.MerchantTradeNo)); // each with one HTTP retry of its own
+        Assert.Equal(9, failures.Count); // the first attempt and eight retries (100 ms apart here)
+        Assert.All(failures, f => Assert.Equal("Reconcile.EcpayUnavailable", TaskFailure.Unwrap(f.Failure!.Error, f.Failure.Cause).ErrorType));
+        Assert.Equal(9 * 2, stack.Ecpay.Queries(deposit.MerchantTradeNo)); // each with one HTTP retry of its own
         // Nothing decided without ECPay: the payment stays pending for an operator.
         Assert.Equal("pending", (await stack.TransactionAsync(deposit.Id)).Status);
+    }
+
+    [Fact]
+    public async Task PaidPerQueryButNeverSettledEndsInNeedsReviewAfterTheChecks()
+    {
+        // A SimulatePaid=1 ReturnURL was recorded (no money moved); later QueryTradeInfo says paid. Settlement cannot tell
+        // a simulation from a payment and rejects the query's result, so the transaction stays pending: the timer must not
+        // end as if it were paid.
+        var deposit = await stack.CreateDepositAsync(800, TimeSpan.FromSeconds(5));
+        await stack.PostPaidAsync(deposit, "2501011200007777", simulated: true);
+        Assert.True(await WaitUntil(async () => await stack.Database.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no", ("@no", deposit.MerchantTradeNo)) == 1), "the simulated result was not recorded");
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Paid(800, "2501011200007777"));
+
+        var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ExecutionStatus.Failed, execution.Status);
+        Assert.Equal("Reconcile.PaidButNotSettled", execution.Error);
+        Assert.Contains(deposit.MerchantTradeNo, execution.Cause);
+        var states = await stack.StatesEnteredAsync(deposit);
+        Assert.Equal(5, states.Count(s => s == "WaitForSettlement"));
+        Assert.Equal(["PaidButNotSettled", "NeedsReview"], states[^2..]);
+        var row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal(("pending", 0L, 0L), (row.Status, row.Balance, row.LedgerEntries));
+        Assert.Equal(6, stack.Ecpay.Queries(deposit.MerchantTradeNo)); // asked at expiry and at each of the five checks
+    }
+
+    [Fact]
+    public async Task ATimerWhoseDepositWasRolledBackEndsInNoSuchPayment()
+    {
+        // StartExecution succeeded, then the deposit's INSERT rolled back (e.g. the client timed out): no row, and ECPay never saw the order.
+        var merchantTradeNo = "TO" + Guid.NewGuid().ToString("N")[..18].ToUpperInvariant();
+        var missing = new Deposit(long.MaxValue / 2, 0, merchantTradeNo, 100, DateTimeOffset.UtcNow.AddSeconds(1));
+        await stack.Scheduler.ScheduleAsync(new PaymentTimeoutInput(missing.Id, merchantTradeNo, missing.ExpiresAt), CancellationToken.None);
+
+        var execution = await stack.WaitForExecutionAsync(missing);
+
+        Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
+        Assert.Equal(ReconcileOutcomes.Abandoned, TimeoutStack.Outcome(execution));
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "NoSuchPayment"], await stack.StatesEnteredAsync(missing));
+        Assert.Equal(1, stack.Ecpay.Queries(merchantTradeNo));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Timeouts;
 using EcpayEvents.Sandbox;
 using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -77,13 +78,37 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnUnknownTransactionIsAFunctionErrorNamedForTheHistory()
+    public async Task AnUnknownTransactionBeforeItsDeadlineIsAFunctionErrorNamedInItsBody()
     {
-        var (status, body) = await PostAsync(new PaymentTimeoutInput(999_999, "NOSUCHTRADE", DateTimeOffset.UtcNow).ToJson());
+        var (status, body) = await PostAsync(new PaymentTimeoutInput(999_999, "NOSUCHTRADE", DateTimeOffset.UtcNow.AddHours(1)).ToJson());
 
         Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Equal(["errorType", "errorMessage"], body.EnumerateObject().Select(p => p.Name));
         Assert.Equal("Reconcile.TransactionNotFound", body.GetProperty("errorType").GetString());
         Assert.Contains("999999", body.GetProperty("errorMessage").GetString());
+    }
+
+    [Fact]
+    public async Task AnUnknownTransactionPastItsDeadlineThatEcpayNeverSawIsAbandoned()
+    {
+        // The deposit was rolled back after its timer started; the sandbox has never seen the order.
+        var (status, body) = await PostAsync(new PaymentTimeoutInput(999_998, "RB" + Guid.NewGuid().ToString("N")[..18], DateTimeOffset.UtcNow.AddSeconds(-1)).ToJson());
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(ReconcileOutcomes.Abandoned, body.GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task TheExecutionNameInTheInputIsAccepted()
+    {
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var merchantTradeNo = "EN" + Guid.NewGuid().ToString("N")[..18];
+        var id = await SeedPendingAsync(merchantTradeNo, expiresAt);
+        var input = new PaymentTimeoutInput(id, merchantTradeNo, expiresAt).ToJson();
+
+        var (status, body) = await PostAsync(input[..^1] + $$""","executionName":"{{merchantTradeNo}}"}""");
+
+        Assert.Equal((HttpStatusCode.OK, ReconcileOutcome.Expired), (status, body.GetProperty("outcome").GetString()));
     }
 
     [Theory]
@@ -94,8 +119,17 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
     {
         var (status, body) = await PostAsync(json);
 
+        // 400 is in the Timeouts function's AWS_LWA_ERROR_STATUS_CODES (400-599): it fails the task on AWS as locally.
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("Reconcile.InvalidInput", body.GetProperty("errorType").GetString());
+    }
+
+    [Fact]
+    public void ErrorBodiesStayReadableInsideTheCause()
+    {
+        // The body is nested twice as a JSON string in the execution's cause: no \uXXXX for Chinese or <>.
+        var json = System.Text.Json.JsonSerializer.Serialize(new TaskError("Reconcile.EcpayBadAnswer", "ECPay error: 查無資料 <MerchantID>"), TimeoutsJsonContext.Readable.TaskError);
+        Assert.Equal("""{"errorType":"Reconcile.EcpayBadAnswer","errorMessage":"ECPay error: 查無資料 <MerchantID>"}""", json);
     }
 
     public async ValueTask DisposeAsync()

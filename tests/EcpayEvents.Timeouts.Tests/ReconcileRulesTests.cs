@@ -39,8 +39,38 @@ public sealed class ReconcileRulesTests
         Assert.IsType<ReconcileDecision.AskEcpay>(ReconcileRules.Decide(Input, Pending(), null, Now));
 
     [Fact]
-    public void AMissingTransactionIsAnErrorSoItIsRetriedAndReviewed() =>
-        Assert.Equal(ReconcileErrors.TransactionNotFound, Assert.IsType<ReconcileDecision.Fail>(ReconcileRules.Decide(Input, null, null, Now)).ErrorType);
+    public void AMissingTransactionBeforeTheDeadlineIsAnErrorSoItIsRetried() =>
+        Assert.Equal(ReconcileErrors.TransactionNotFound, Assert.IsType<ReconcileDecision.Fail>(ReconcileRules.Decide(Input, null, null, Deadline.AddMinutes(-1))).ErrorType);
+
+    [Fact]
+    public void AMissingTransactionPastTheDeadlineAsksEcpay() =>
+        Assert.IsType<ReconcileDecision.AskEcpay>(ReconcileRules.Decide(Input, null, null, Now));
+
+    [Theory]
+    [InlineData("10200047")] // ECPay never saw the order
+    [InlineData("10200095")] // nor a payment method
+    public void AMissingTransactionEcpayNeverSawAPaymentForIsAbandoned(string tradeStatus)
+    {
+        var answer = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, null, Answer(tradeStatus, amount: 0), Now));
+        Assert.Equal(new ReconcileAnswer(ReconcileOutcomes.Abandoned), answer.Result);
+        Assert.Contains("rolled back", answer.Why);
+    }
+
+    [Theory]
+    [InlineData("1")]        // paid: money for an order the ledger does not have
+    [InlineData("0")]        // ECPay knows the order: a number may still be paid
+    [InlineData("10200999")] // unknown
+    public void AMissingTransactionEcpayKnowsIsAnErrorForAnOperator(string tradeStatus)
+    {
+        var fail = Assert.IsType<ReconcileDecision.Fail>(ReconcileRules.Decide(Input, null, Answer(tradeStatus), Now));
+        Assert.Equal(ReconcileErrors.TransactionNotFound, fail.ErrorType);
+        Assert.Contains("ECPay knows the order", fail.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Failures), DisableDiscoveryEnumeration = true)]
+    public void AMissingTransactionAndNoUsableAnswerIsRetried(QueryTradeInfoResult result, string errorType) =>
+        Assert.Equal(errorType, Assert.IsType<ReconcileDecision.Fail>(ReconcileRules.Decide(Input, null, result, Now)).ErrorType);
 
     [Fact]
     public void AnotherPaymentsTransactionIsAnError() =>

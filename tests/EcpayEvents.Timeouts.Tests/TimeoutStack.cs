@@ -74,7 +74,8 @@ public sealed class TimeoutStack : IAsyncLifetime
             new SqsEventSourceOptions(Sqs.QueueUrl, new Uri(settlement, "/events"), BatchSize: 10, WaitSeconds: 1), TextWriter.Null);
         eventSource = Task.Run(() => runner.RunAsync(stop.Token));
 
-        StepFunctions = await LocalStepFunctionsServer.StartAsync(new Uri(Timeouts, "/events"));
+        // Settlement works from the queue (1 s long polls): 2 s between the checks after a paid answer (120 s on AWS).
+        StepFunctions = await LocalStepFunctionsServer.StartAsync(new Uri(Timeouts, "/events"), "--wait-override", "WaitForSettlement=2000");
         Client = new StepFunctionsClient(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, new StepFunctionsClientOptions
         {
             ServiceUrl = StepFunctions.Endpoint,
@@ -159,13 +160,14 @@ public sealed class TimeoutStack : IAsyncLifetime
     // ---------------------------------------------------------------- ECPay's posts, through Notifications
 
     /// <summary>ECPay's ReturnURL post (RtnCode 1, paid) to the Notifications service; true when it answered 1|OK.</summary>
-    public Task PostPaidAsync(Deposit deposit, string tradeNo) => PostAsync("/ecpay/return",
+    /// <param name="simulated">SimulatePaid=1: a payment simulated from ECPay's back office (no money moved).</param>
+    public Task PostPaidAsync(Deposit deposit, string tradeNo, bool simulated = false) => PostAsync("/ecpay/return",
     [
         new("MerchantID", Credentials.MerchantId), new("MerchantTradeNo", deposit.MerchantTradeNo), new("StoreID", ""),
         new("RtnCode", "1"), new("RtnMsg", "交易成功"), new("TradeNo", tradeNo),
         new("TradeAmt", deposit.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         new("PaymentDate", TaiwanTime.Format(DateTimeOffset.UtcNow)), new("PaymentType", "Credit_CreditCard"),
-        new("PaymentTypeChargeFee", "0"), new("TradeDate", TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1))), new("SimulatePaid", "0"),
+        new("PaymentTypeChargeFee", "0"), new("TradeDate", TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1))), new("SimulatePaid", simulated ? "1" : "0"),
         new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
     ]);
 

@@ -38,6 +38,16 @@ public abstract record ReconcileDecision
     public sealed record Fail(string ErrorType, string Message) : ReconcileDecision;
 }
 
+/// <summary>
+/// Outcomes Reconcile answers beyond <see cref="ReconcileOutcome"/> (the contract in EcpayEvents.Messaging):
+/// each is a Choice branch of statemachine/payment-timeout.asl.json.
+/// </summary>
+public static class ReconcileOutcomes
+{
+    /// <summary>No transaction, past the deadline, and ECPay never saw a payment: the deposit was rolled back after its timer started (Succeed state NoSuchPayment).</summary>
+    public const string Abandoned = "abandoned";
+}
+
 /// <summary>The error types the Reconcile task reports (they appear as the error in the execution history).</summary>
 public static class ReconcileErrors
 {
@@ -72,10 +82,27 @@ public static class ReconcileRules
     {
         ArgumentNullException.ThrowIfNull(input);
 
-        // The deposit schedules its timer just before COMMIT: not there yet is retried (the COMMIT lands), and
-        // a timer whose deposit was rolled back ends in NeedsReview rather than silently, for an operator to confirm.
+        // The deposit schedules its timer just before COMMIT: before the deadline a missing row is retried (the
+        // COMMIT lands). Past it, the deposit was rolled back after StartExecution succeeded (e.g. the client
+        // timed out): ECPay is asked, and if it never saw a payment the timer ends quietly (abandoned).
         if (transaction is null)
-            return new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound, $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist");
+        {
+            if (now < input.ExpiresAt - EarlyTolerance)
+                return new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound, $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist (yet)");
+            if (ecpay is null)
+                return new ReconcileDecision.AskEcpay();
+            return ecpay switch
+            {
+                QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.NotFound or TradeStatus.NeverChosePaymentMethod, Trade: var none } =>
+                    new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcomes.Abandoned),
+                        $"transaction {input.TransactionId} does not exist and ECPay never saw a payment (TradeStatus {none.TradeStatusCode}): the deposit was rolled back after its timer started"),
+                QueryTradeInfoResult.Answered { Trade: var known } =>
+                    // Money may arrive (or did) for an order the ledger does not have: an operator must look.
+                    new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound,
+                        $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist, but ECPay knows the order: TradeStatus {known.TradeStatusCode} ({known.Status}), TradeNo '{known.TradeNo}'"),
+                _ => EcpayFailed(ecpay),
+            };
+        }
         if (!string.Equals(transaction.MerchantTradeNo, input.MerchantTradeNo, StringComparison.Ordinal) || transaction.Type != Transactions.TransactionType.Deposit)
             return new ReconcileDecision.Fail(ReconcileErrors.TransactionMismatch,
                 $"transaction {transaction.Id} is a {transaction.Type} with MerchantTradeNo '{transaction.MerchantTradeNo}', not the deposit '{input.MerchantTradeNo}'");
@@ -116,24 +143,23 @@ public static class ReconcileRules
                     TradeStatus.NotFound => "ECPay: order not found (TradeStatus 10200047): checkout never reached ECPay",
                     _ => throw new ArgumentOutOfRangeException(nameof(ecpay), trade.Status, null),
                 });
-            case QueryTradeInfoResult.TransportFailed f:
-                return new ReconcileDecision.Fail(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: transport failed: {f.Reason}");
-            case QueryTradeInfoResult.TimedOut t:
-                return new ReconcileDecision.Fail(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: timed out: {t.Reason}");
-            case QueryTradeInfoResult.HttpFailed h:
-                return new ReconcileDecision.Fail(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: HTTP {h.StatusCode}: {Shorten(h.Body)}");
-            case QueryTradeInfoResult.Throttled th:
-                return new ReconcileDecision.Fail(ReconcileErrors.EcpayThrottled, $"QueryTradeInfo: HTTP 403, ECPay is throttling this merchant: {Shorten(th.Body)}");
-            case QueryTradeInfoResult.MacMismatch m:
-                return new ReconcileDecision.Fail(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: CheckMacValue does not verify (received {m.Received})");
-            case QueryTradeInfoResult.EcpayError e:
-                return new ReconcileDecision.Fail(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: ECPay error: {Shorten(e.Message)}");
-            case QueryTradeInfoResult.Malformed mf:
-                return new ReconcileDecision.Fail(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: malformed answer: {mf.Reason}");
             default:
-                throw new ArgumentOutOfRangeException(nameof(ecpay), ecpay.GetType().Name, null);
+                return EcpayFailed(ecpay);
         }
     }
+
+    /// <summary>ECPay did not answer usably: an error, retried by the state machine.</summary>
+    private static ReconcileDecision.Fail EcpayFailed(QueryTradeInfoResult ecpay) => ecpay switch
+    {
+        QueryTradeInfoResult.TransportFailed f => new(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: transport failed: {f.Reason}"),
+        QueryTradeInfoResult.TimedOut t => new(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: timed out: {t.Reason}"),
+        QueryTradeInfoResult.HttpFailed h => new(ReconcileErrors.EcpayUnavailable, $"QueryTradeInfo: HTTP {h.StatusCode}: {Shorten(h.Body)}"),
+        QueryTradeInfoResult.Throttled th => new(ReconcileErrors.EcpayThrottled, $"QueryTradeInfo: HTTP 403, ECPay is throttling this merchant: {Shorten(th.Body)}"),
+        QueryTradeInfoResult.MacMismatch m => new(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: CheckMacValue does not verify (received {m.Received})"),
+        QueryTradeInfoResult.EcpayError e => new(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: ECPay error: {Shorten(e.Message)}"),
+        QueryTradeInfoResult.Malformed mf => new(ReconcileErrors.EcpayBadAnswer, $"QueryTradeInfo: malformed answer: {mf.Reason}"),
+        _ => throw new ArgumentOutOfRangeException(nameof(ecpay), ecpay.GetType().Name, null),
+    };
 
     private static ReconcileDecision.Answer Settled(string why) => new(new ReconcileAnswer(ReconcileOutcome.Settled), why);
 
@@ -168,6 +194,10 @@ public sealed partial class ReconcilePayment(
                     ecpay = await queryTradeInfo(input.MerchantTradeNo, ct);
                     LogAsked(log, input.MerchantTradeNo, Describe(ecpay));
                     continue;
+
+                case ReconcileDecision.Answer { Result.Outcome: ReconcileOutcomes.Abandoned } abandoned:
+                    LogAbandoned(log, input.MerchantTradeNo, abandoned.Why);
+                    return new ReconcileResult(abandoned.Result, null);
 
                 case ReconcileDecision.Answer answer:
                     LogAnswered(log, input.MerchantTradeNo, answer.Result.Outcome, answer.Why);
@@ -250,6 +280,9 @@ public sealed partial class ReconcilePayment(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: paid per QueryTradeInfo (TradeNo {TradeNo}, {TradeAmt} TWD); enqueued as message {MessageId}")]
     private static partial void LogEnqueued(ILogger logger, string merchantTradeNo, string tradeNo, long tradeAmt, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile {MerchantTradeNo}: abandoned, the timer ends without a payment ({Why})")]
+    private static partial void LogAbandoned(ILogger logger, string merchantTradeNo, string why);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} expired ({Why})")]
     private static partial void LogExpired(ILogger logger, string merchantTradeNo, long transactionId, string why);
