@@ -50,6 +50,7 @@ public sealed class LocalStack : IAsyncDisposable
             $"--Ecpay:MerchantId={Credentials.MerchantId}", $"--Ecpay:HashKey={Credentials.HashKey}", $"--Ecpay:HashIv={Credentials.HashIv}",
             $"--Ecpay:ReturnUrl={new Uri(notifications, "/ecpay/return")}", $"--Ecpay:PaymentInfoUrl={new Uri(notifications, "/ecpay/payment-info")}",
             $"--PaymentsApi:PublicBaseUrl=http://127.0.0.1:{apiPort}",
+            "--StepFunctions:Disabled=true", // no local Step Functions in this stack (dev/test-only opt-out)
         ]));
 
         stack.sqsClient = stack.Sqs.CreateClient();

@@ -41,6 +41,8 @@ public sealed class PaymentsApiHost : IAsyncDisposable
             $"--Ecpay:PaymentInfoUrl={PaymentInfoUrl}",
             "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:5080",
             "--Logging:LogLevel:Default=Warning",
+            // Tests replace the scheduler; no state machine here (dev/test-only opt-out).
+            .. (extraArgs.Any(a => a.Contains("StepFunctions:", StringComparison.Ordinal)) ? [] : new[] { "--StepFunctions:Disabled=true" }),
             .. extraArgs,
         ];
         var app = PaymentsApiApp.Build(args, services);

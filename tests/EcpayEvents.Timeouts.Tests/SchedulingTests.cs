@@ -4,16 +4,21 @@ using System.Text.Json;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Deposits;
 using EcpayEvents.PaymentsApi;
 using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace EcpayEvents.Timeouts.Tests;
 
 /// <summary>
 /// Scheduling a payment's timeout from PaymentsApi (StepFunctionsTimeoutScheduler, registered by
 /// AddPaymentTimeouts when StepFunctions:StateMachineArn is set) and the failure policy: no pending
-/// payment without a timer.
+/// payment without a timer — not even by a forgotten setting: without a state machine PaymentsApi does not
+/// start, unless StepFunctions:Disabled=true says so (development and tests only).
 /// </summary>
 public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutStack>, IAsyncLifetime
 {
@@ -21,24 +26,101 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
 
     public async ValueTask DisposeAsync() => await stack.Database.AssertLedgerInvariantAsync();
 
+    private string[] PaymentsApiArgs(params string[] stepFunctions) =>
+    [
+        "--urls=http://127.0.0.1:0",
+        $"--Database:ConnectionString={stack.Database.ConnectionString}",
+        $"--Ecpay:MerchantId={EcpayCredentials.Stage.MerchantId}",
+        $"--Ecpay:HashKey={EcpayCredentials.Stage.HashKey}",
+        $"--Ecpay:HashIv={EcpayCredentials.Stage.HashIv}",
+        "--Ecpay:ReturnUrl=http://127.0.0.1:1/ecpay/return",
+        "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:1",
+        "--PaymentsApi:Deposit:Expiry:Online=00:00:02",
+        "--Logging:LogLevel:Default=Warning",
+        .. stepFunctions,
+    ];
+
     private async Task<(WebApplication App, HttpClient Http)> StartPaymentsApiAsync(Uri stepFunctions)
     {
-        var app = PaymentsApiApp.Build([
-            "--urls=http://127.0.0.1:0",
-            $"--Database:ConnectionString={stack.Database.ConnectionString}",
-            $"--Ecpay:MerchantId={EcpayCredentials.Stage.MerchantId}",
-            $"--Ecpay:HashKey={EcpayCredentials.Stage.HashKey}",
-            $"--Ecpay:HashIv={EcpayCredentials.Stage.HashIv}",
-            "--Ecpay:ReturnUrl=http://127.0.0.1:1/ecpay/return",
-            "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:1",
-            "--PaymentsApi:Deposit:Expiry:Online=00:00:02",
+        var app = PaymentsApiApp.Build(PaymentsApiArgs(
             $"--StepFunctions:ServiceUrl={stepFunctions}",
             "--StepFunctions:Region=us-east-1",
-            $"--StepFunctions:StateMachineArn={LocalStepFunctionsServer.PaymentTimeoutArn}",
-            "--Logging:LogLevel:Default=Warning",
-        ]);
+            $"--StepFunctions:StateMachineArn={LocalStepFunctionsServer.PaymentTimeoutArn}"));
         await app.StartAsync();
         return (app, new HttpClient { BaseAddress = app.BoundAddress(), Timeout = TimeSpan.FromSeconds(30) });
+    }
+
+    [Fact]
+    public async Task WithoutAStateMachinePaymentsApiDoesNotStart()
+    {
+        await using var app = PaymentsApiApp.Build(PaymentsApiArgs());
+
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains("StepFunctions:StateMachineArn is required", e.Message);
+        Assert.Contains("StepFunctions:Disabled=true in development and tests only", e.Message);
+    }
+
+    [Fact]
+    public async Task DisabledSchedulingStartsWithAWarningAndTheDepositHasNoExecution()
+    {
+        var logs = new CapturedLogs();
+        await using var app = PaymentsApiApp.Build(PaymentsApiArgs("--StepFunctions:Disabled=true"),
+            services => services.AddSingleton<ILoggerProvider>(logs));
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = app.BoundAddress(), Timeout = TimeSpan.FromSeconds(30) };
+        var userId = await stack.CreateUserAsync();
+
+        using var response = await http.PostAsJsonAsync($"/users/{userId}/deposits", new { amount = 100, paymentMethod = "Credit" });
+
+        Assert.Contains(logs.Entries, l => l.Level == LogLevel.Warning && l.Message.StartsWith("StepFunctions:Disabled=true: deposits get NO payment timeout", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var merchantTradeNo = body.RootElement.GetProperty("merchantTradeNo").GetString()!;
+        var missing = await Assert.ThrowsAsync<StepFunctionsException>(() =>
+            stack.Client.DescribeExecutionAsync(StepFunctionsClient.ExecutionArnOf(LocalStepFunctionsServer.PaymentTimeoutArn, merchantTradeNo)));
+        Assert.Equal(StepFunctionsErrorCodes.ExecutionDoesNotExist, missing.ErrorCode);
+        await stack.Database.ExecuteAsync("DELETE FROM transactions WHERE merchant_trade_no = @m", ("@m", merchantTradeNo)); // no orphan left for other tests
+    }
+
+    [Theory]
+    [InlineData(null, null, null, "StepFunctions:StateMachineArn is required")]
+    [InlineData(null, "false", null, "StepFunctions:StateMachineArn is required")]
+    [InlineData("arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout", "true", null, "are both set")]
+    [InlineData(null, "yes", null, "StepFunctions:Disabled must be true or false")]
+    [InlineData("payment-timeout", null, null, "is not a state machine ARN")]
+    [InlineData("arn:aws:states:us-east-1:000000000000:execution:payment-timeout:X", null, null, "is not a state machine ARN")]
+    [InlineData("arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout", null, "localhost:4584", "StepFunctions:ServiceUrl 'localhost:4584' is not an absolute http(s) URL")]
+    public void TheStepFunctionsSettingsAreValidated(string? arn, string? disabled, string? serviceUrl, string expected)
+    {
+        var result = new PaymentTimeoutsOptionsValidator().Validate(null, new PaymentTimeoutsOptions { StateMachineArn = arn, Disabled = disabled, ServiceUrl = serviceUrl });
+        Assert.True(result.Failed);
+        Assert.Contains(expected, result.FailureMessage);
+    }
+
+    [Theory]
+    [InlineData("arn:aws:states:ap-northeast-1:123456789012:stateMachine:payment-timeout", null, "https://states.ap-northeast-1.amazonaws.com")]
+    [InlineData("arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout", "false", "http://127.0.0.1:4584")]
+    [InlineData(null, "true", null)]
+    [InlineData(null, "True", null)]
+    public void ValidStepFunctionsSettings(string? arn, string? disabled, string? serviceUrl) =>
+        Assert.True(new PaymentTimeoutsOptionsValidator().Validate(null, new PaymentTimeoutsOptions { StateMachineArn = arn, Disabled = disabled, ServiceUrl = serviceUrl }).Succeeded);
+
+    private sealed class CapturedLogs : ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Category, string Message)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose() { }
+
+        private sealed class Logger(CapturedLogs owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+            public bool IsEnabled(LogLevel logLevel) => true;
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                owner.Entries.Enqueue((logLevel, category, formatter(state, exception)));
+        }
     }
 
     [Fact]

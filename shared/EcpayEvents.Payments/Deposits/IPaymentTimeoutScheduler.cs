@@ -8,14 +8,20 @@ namespace EcpayEvents.Payments.Deposits;
 /// payment-timeout execution named after the MerchantTradeNo).
 /// Contract: idempotent per MerchantTradeNo (a retry after a lost answer must not start a second timer);
 /// returns only once the timer exists; throws when it may not exist. A timer whose transaction was never
-/// committed is harmless: the timeout finds no pending transaction and ends.
+/// committed (the deposit rolled back after scheduling) is harmless: at its expiry the execution finds no
+/// such payment, confirms with ECPay that it never saw one, and ends (outcome <c>abandoned</c>); only if
+/// ECPay knows the order does it end in NeedsReview for an operator.
 /// </summary>
 public interface IPaymentTimeoutScheduler
 {
     Task ScheduleAsync(PaymentTimeoutInput timeout, CancellationToken ct);
 }
 
-/// <summary>The default until the Timeouts service is wired in: records the intent in the log and schedules nothing.</summary>
+/// <summary>
+/// <c>StepFunctions:Disabled=true</c> (development and tests only): records the intent in the log and schedules
+/// nothing, so the deposit never expires. <c>ecpay-events timeouts audit</c> lists such payments and
+/// <c>ecpay-events timeouts rearm</c> gives them a timer.
+/// </summary>
 public sealed partial class LoggingPaymentTimeoutScheduler(ILogger<LoggingPaymentTimeoutScheduler> log) : IPaymentTimeoutScheduler
 {
     public Task ScheduleAsync(PaymentTimeoutInput timeout, CancellationToken ct)
@@ -24,6 +30,6 @@ public sealed partial class LoggingPaymentTimeoutScheduler(ILogger<LoggingPaymen
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Payment timeout for {MerchantTradeNo} (transaction {TransactionId}) at {ExpiresAt:o} not scheduled: no scheduler configured")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Payment timeout for {MerchantTradeNo} (transaction {TransactionId}) at {ExpiresAt:o} NOT scheduled: StepFunctions:Disabled=true (it will stay pending until rearmed)")]
     private static partial void LogScheduled(ILogger logger, string merchantTradeNo, long transactionId, DateTimeOffset expiresAt);
 }

@@ -26,9 +26,11 @@ public enum DepositOutcome
 /// <summary>
 /// Starts a deposit: a pending transaction with a fresh MerchantTradeNo and an expiry by payment method,
 /// and its timeout. Failure policy: the timeout is scheduled <em>inside</em> the database transaction,
-/// before COMMIT. If scheduling throws, the insert is rolled back and the caller answers 503 — a pending
-/// payment without a timer can never exist. (The reverse — a timer without a row, if COMMIT fails after
-/// scheduling — is harmless: the timeout finds nothing pending. The checkout URL is only handed out
+/// before COMMIT. If scheduling throws, the insert is rolled back and the caller answers 503 — a deposit is
+/// never committed without its timer (except with <c>StepFunctions:Disabled</c>, development only; a timer
+/// that later ends in NeedsReview or is stopped is re-armed with <c>ecpay-events timeouts rearm</c>). (The reverse — a timer without a row, if COMMIT fails after
+/// scheduling — is harmless: at expiry the execution finds no such payment and ends, outcome
+/// <c>abandoned</c>, once ECPay confirms it never saw the order. The checkout URL is only handed out
 /// after COMMIT, so ECPay never sees the rolled-back MerchantTradeNo.)
 /// </summary>
 public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTimeoutScheduler scheduler, DepositOptions options, TimeProvider time, ILogger<RequestDeposit> log)
