@@ -9,14 +9,17 @@ public sealed partial class TemplateTests
 {
     private static readonly string TemplatePath = Path.Combine(RepoPaths.Root, "template.yaml");
 
-    private static YamlMappingNode Resources()
+    private static YamlMappingNode Root()
     {
         var yaml = new YamlStream();
         using var reader = new StreamReader(TemplatePath);
         yaml.Load(reader); // CloudFormation's short tags (!Ref, !Sub, !GetAtt) load as tagged scalars/sequences.
-        var root = (YamlMappingNode)yaml.Documents[0].RootNode;
-        return (YamlMappingNode)root["Resources"];
+        return (YamlMappingNode)yaml.Documents[0].RootNode;
     }
+
+    private static YamlMappingNode Resources() => (YamlMappingNode)Root()["Resources"];
+
+    private static string Scalar(YamlNode node) => ((YamlScalarNode)node).Value!;
 
     private static IEnumerable<(string Name, YamlMappingNode Properties, YamlMappingNode Resource)> OfType(string type) =>
         Resources().Children
@@ -73,15 +76,80 @@ public sealed partial class TemplateTests
     }
 
     [Theory]
-    [InlineData("SettlementFunction")]
-    [InlineData("TimeoutsFunction")]
-    public void NonHttpFunctionsTurnA5xxIntoAFailedInvocation(string function)
+    [InlineData("SettlementFunction", "500-599")]
+    [InlineData("TimeoutsFunction", "400-599")] // a rejected input (400) must fail the Reconcile task too, as on the local server
+    public void NonHttpFunctionsTurnErrorAnswersIntoAFailedInvocation(string function, string codes)
     {
         // Lambda Web Adapter otherwise reports any /events answer as success: a failed batch would
         // be deleted and a failed Reconcile would skip the state machine's retries.
         var properties = OfType("AWS::Serverless::Function").Single(f => f.Name == function).Properties;
         var variables = (YamlMappingNode)((YamlMappingNode)properties["Environment"])["Variables"];
-        Assert.Equal("500-599", ((YamlScalarNode)variables["AWS_LWA_ERROR_STATUS_CODES"]).Value);
+        Assert.Equal(codes, ((YamlScalarNode)variables["AWS_LWA_ERROR_STATUS_CODES"]).Value);
+    }
+
+    [Fact]
+    public void TheLocalStepFunctionsServerFailsTasksOnTheTimeoutsFunctionsStatusCodesByDefault()
+    {
+        var properties = OfType("AWS::Serverless::Function").Single(f => f.Name == "TimeoutsFunction").Properties;
+        var codes = Scalar(((YamlMappingNode)((YamlMappingNode)properties["Environment"])["Variables"])["AWS_LWA_ERROR_STATUS_CODES"]);
+        var server = File.ReadAllText(Path.Combine(RepoPaths.Root, "infrastructure", "local", "stepfunctions-server.mjs"));
+        Assert.Contains($"lambdaErrorStatusCodes: parseStatusCodes('{codes}')", server);
+    }
+
+    [Fact]
+    public void FunctionsUseLambdaWebAdapter1WhichKeepsTheBodyOfAnErrorAnswer()
+    {
+        // Layer 26 dropped the body of an AWS_LWA_ERROR_STATUS_CODES answer (aws-lambda-web-adapter#609); 1.0.0 (27) keeps it.
+        var globals = (YamlMappingNode)((YamlMappingNode)Root()["Globals"])["Function"];
+        var layer = Scalar(Assert.Single(((YamlSequenceNode)globals["Layers"]).Children));
+        Assert.EndsWith(":753240598075:layer:LambdaAdapterLayerX86:27", layer);
+        Assert.Equal("x86_64", Scalar(Assert.Single(((YamlSequenceNode)globals["Architectures"]).Children)));
+    }
+
+    [Fact]
+    public void TheStateMachineMayDeliverItsLogsToCloudWatch()
+    {
+        var machine = OfType("AWS::Serverless::StateMachine").Single().Properties;
+        Assert.NotNull(((YamlMappingNode)machine["Logging"])["Destinations"]);
+        var statements = ((YamlSequenceNode)machine["Policies"]).Children.OfType<YamlMappingNode>()
+            .Where(p => p.Children.ContainsKey(new YamlScalarNode("Statement")))
+            .SelectMany(p => ((YamlSequenceNode)p["Statement"]).Children.Cast<YamlMappingNode>())
+            .ToList();
+        var logs = Assert.Single(statements, s => ((YamlSequenceNode)s["Action"]).Children.Any(a => Scalar(a).StartsWith("logs:", StringComparison.Ordinal)));
+        Assert.Equal("Allow", Scalar(logs["Effect"]));
+        Assert.Equal("*", Scalar(logs["Resource"]));
+        string[] required =
+        [
+            "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+        ];
+        Assert.Subset(((YamlSequenceNode)logs["Action"]).Children.Select(Scalar).ToHashSet(), required.ToHashSet());
+    }
+
+    [Theory]
+    [InlineData("ExecutionsFailed")]
+    [InlineData("ExecutionsTimedOut")]
+    [InlineData("ExecutionsAborted")]
+    public void AnExecutionThatDoesNotSucceedRaisesAnAlarm(string metric)
+    {
+        var alarm = Assert.Single(OfType("AWS::CloudWatch::Alarm"), a => Scalar(a.Properties["MetricName"]) == metric).Properties;
+        Assert.Equal("AWS/States", Scalar(alarm["Namespace"]));
+        var dimension = (YamlMappingNode)Assert.Single(((YamlSequenceNode)alarm["Dimensions"]).Children);
+        Assert.Equal("StateMachineArn", Scalar(dimension["Name"]));
+        var value = (YamlScalarNode)dimension["Value"];
+        Assert.Equal(("!Ref", "PaymentTimeoutStateMachine"), (value.Tag.Value, value.Value));
+        Assert.Equal("GreaterThanThreshold", Scalar(alarm["ComparisonOperator"]));
+        Assert.Equal("0", Scalar(alarm["Threshold"]));
+    }
+
+    [Fact]
+    public void TheSubnetsSayWhatTheFunctionsInThemMustReach()
+    {
+        var description = Scalar(((YamlMappingNode)((YamlMappingNode)Root()["Parameters"])["SubnetIds"])["Description"]);
+        Assert.Contains("NAT", description);
+        Assert.Contains("VPC interface endpoints", description);
+        foreach (var service in new[] { "states", "SQS", "SSM", "ECPay" })
+            Assert.Contains(service, description);
     }
 
     [GeneratedRegex(@"\$\{(\w+)\}")]
