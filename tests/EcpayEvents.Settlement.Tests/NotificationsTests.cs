@@ -8,6 +8,7 @@ using EcpayEvents.Messaging;
 using EcpayEvents.Notifications;
 using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EcpayEvents.Settlement.Tests;
@@ -18,19 +19,20 @@ public sealed class NotificationsTests : IAsyncLifetime
     private LocalSqsServer sqs = null!;
     private WebApplication app = null!;
     private readonly HttpClient http = new();
+    private readonly LogCapture logs = new();
 
     public async ValueTask InitializeAsync()
     {
         sqs = await LocalSqsServer.StartAsync();
-        app = await StartAsync(sqs.Endpoint, sqs.QueueUrl);
+        app = await StartAsync(sqs.Endpoint, sqs.QueueUrl, logs);
     }
 
-    private static async Task<WebApplication> StartAsync(string serviceUrl, string queueUrl, params string[] more)
+    private static async Task<WebApplication> StartAsync(string serviceUrl, string queueUrl, LogCapture? logs = null, params string[] more)
     {
         var a = NotificationsApp.Build([
             "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
             "--Ecpay:MerchantId=3002607", "--Ecpay:HashKey=pwFHCqoQZGmho4w6", "--Ecpay:HashIv=EkRm7iFT261dpevs",
-            $"--Sqs:QueueUrl={queueUrl}", $"--Sqs:ServiceUrl={serviceUrl}", .. more]);
+            $"--Sqs:QueueUrl={queueUrl}", $"--Sqs:ServiceUrl={serviceUrl}", .. more], logs is null ? null : logs.AddTo);
         await a.StartAsync();
         return a;
     }
@@ -42,10 +44,48 @@ public sealed class NotificationsTests : IAsyncLifetime
         http.Dispose();
     }
 
-    private async Task<(HttpStatusCode Status, string Body)> PostAsync(WebApplication a, string path, string body)
+    private async Task<(HttpStatusCode Status, string Body)> PostAsync(WebApplication a, string path, string body, string? forwardedFor = null)
     {
-        using var response = await http.PostAsync(new Uri(a.BoundAddress(), path), new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(a.BoundAddress(), path))
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+        if (forwardedFor is not null) request.Headers.TryAddWithoutValidation("X-Forwarded-For", forwardedFor);
+        using var response = await http.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ABadMacIsASecurityLogLineWithReasonMerchantTradeNoAndTheClientIpApiGatewaySaw()
+    {
+        var fields = SettlementStack.ReturnFields("TFORGED1", 500);
+        fields["TradeAmt"] = "5000"; // tampered after signing
+        // API Gateway appends the address that connected to it; the first entry is the client's own claim.
+        var (status, _) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields), forwardedFor: "10.0.0.1, 203.0.113.9");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+
+        var line = Assert.Single(logs.WithEventId(NotificationsEndpoints.SecurityRejectedEventId), l => l["MerchantTradeNo"] == "TFORGED1");
+        Assert.Equal(LogLevel.Warning, line.Level);
+        Assert.Equal(4001, line.EventId);
+        Assert.Equal("CheckMacValue does not verify", line["Reason"]);
+        Assert.Equal(PaymentResultSource.ReturnUrl, line["Source"]);
+        Assert.Equal("203.0.113.9", line["ClientIp"]);
+        Assert.Equal("127.0.0.1", line["RemoteIp"]);
+        Assert.StartsWith("Security: rejected ECPay ReturnURL post", line.Message);
+    }
+
+    [Fact]
+    public async Task AnotherMerchantIsASecurityLogLineAndWithoutXForwardedForTheClientIpIsTheRemoteAddress()
+    {
+        var fields = SettlementStack.ReturnFields("TOTHER01", 500, merchantId: "2000132");
+        var (status, _) = await PostAsync(app, "/ecpay/payment-info", EcpayForm.ToFormBody(fields));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+
+        var line = Assert.Single(logs.WithEventId(NotificationsEndpoints.SecurityRejectedEventId), l => l["MerchantTradeNo"] == "TOTHER01");
+        Assert.Equal("MerchantID is not ours", line["Reason"]);
+        Assert.Equal(PaymentResultSource.PaymentInfoUrl, line["Source"]);
+        Assert.Equal("127.0.0.1", line["ClientIp"]);
+        Assert.Equal("127.0.0.1", line["RemoteIp"]);
     }
 
     private async Task<List<Message>> DrainAsync()

@@ -1,3 +1,6 @@
+using System.Net;
+using Amazon.Runtime;
+using Amazon.SQS;
 using Amazon.SQS.Model;
 using EcpayEvents.Cli.EventSource;
 using EcpayEvents.Testing;
@@ -36,5 +39,101 @@ public sealed class SqsEventSourceRunnerTests
         var runner = new SqsEventSourceRunner(client, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), WaitSeconds: 1), TextWriter.Null);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
         await runner.RunAsync(cts.Token).WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>A target that answers every batch with a fixed body.</summary>
+    private sealed class FixedAnswer(string json) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") });
+    }
+
+    private static async Task<(LocalSqsServer Sqs, AmazonSQSClient Client)> QueueWithAsync(int messages)
+    {
+        var sqs = await LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 1);
+        var client = sqs.CreateClient();
+        for (var i = 0; i < messages; i++) await client.SendMessageAsync(sqs.QueueUrl, $"m{i}");
+        return (sqs, client);
+    }
+
+    private static async Task<int> VisibleAfterTimeoutAsync(LocalSqsServer sqs, AmazonSQSClient client)
+    {
+        await Task.Delay(1300);
+        var seen = new HashSet<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var got = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.QueueUrl, WaitTimeSeconds = 1, MaxNumberOfMessages = 10, VisibilityTimeout = 30 });
+            foreach (var m in got.Messages ?? []) seen.Add(m.Body);
+        }
+        return seen.Count;
+    }
+
+    [Theory]
+    [InlineData("""{"batchItemFailures":[{"itemIdentifier":""}]}""", "")]
+    [InlineData("""{"batchItemFailures":[{"itemIdentifier":"not-a-message-of-this-batch"}]}""", "not-a-message-of-this-batch")]
+    public async Task AnEmptyOrUnknownItemIdentifierFailsTheWholeBatchAsLambdaDoes(string answer, string identifier)
+    {
+        var (sqs, client) = await QueueWithAsync(3);
+        await using var _ = sqs;
+        using var __ = client;
+        using var http = new HttpClient(new FixedAnswer(answer));
+        var log = new StringWriter();
+        var runner = new SqsEventSourceRunner(client, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), WaitSeconds: 1), log);
+
+        var batch = await runner.PollOnceAsync(CancellationToken.None);
+        Assert.Equal(0, batch.Deleted);
+        Assert.Equal(batch.Received, batch.Failed);
+        Assert.Contains("invalid batchItemFailures itemIdentifier", batch.Error);
+        Assert.Contains($"\"event\":\"invalid-batch-response\",\"itemIdentifier\":\"{identifier}\"", log.ToString());
+        Assert.Equal(3, await VisibleAfterTimeoutAsync(sqs, client)); // every message comes back
+    }
+
+    [Fact]
+    public async Task ValidBatchItemFailuresDeleteTheRest()
+    {
+        var (sqs, client) = await QueueWithAsync(1);
+        await using var _ = sqs;
+        using var __ = client;
+        var peek = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.QueueUrl, WaitTimeSeconds = 2, VisibilityTimeout = 1 });
+        var id = Assert.Single(peek.Messages).MessageId;
+        await Task.Delay(1300);
+        using var http = new HttpClient(new FixedAnswer($$"""{"batchItemFailures":[{"itemIdentifier":"{{id}}"}]}"""));
+        var runner = new SqsEventSourceRunner(client, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), WaitSeconds: 2), TextWriter.Null);
+
+        var batch = await runner.PollOnceAsync(CancellationToken.None);
+        Assert.Equal((1, 1, 0, null), (batch.Received, batch.Failed, batch.Deleted, batch.Error));
+    }
+
+    /// <summary>
+    /// An SQS client whose DeleteMessageBatch reports every entry as failed, as SQS does for a receipt
+    /// handle that is no longer valid. (fauxqs itself never reports a failed entry, so this one call is
+    /// answered here; receiving is the real server's.)
+    /// </summary>
+    private sealed class FailingDeletes(AWSCredentials credentials, AmazonSQSConfig config) : AmazonSQSClient(credentials, config)
+    {
+        public override Task<DeleteMessageBatchResponse> DeleteMessageBatchAsync(DeleteMessageBatchRequest request, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new DeleteMessageBatchResponse
+            {
+                Successful = [],
+                Failed = request.Entries.Select(e => new BatchResultErrorEntry { Id = e.Id, Code = "ReceiptHandleIsInvalid", SenderFault = true, Message = "The receipt handle has expired." }).ToList(),
+            });
+    }
+
+    [Fact]
+    public async Task AFailedDeleteIsLogged()
+    {
+        var (sqs, client) = await QueueWithAsync(1);
+        await using var _ = sqs;
+        using var __ = client;
+        using var stale = new FailingDeletes(new BasicAWSCredentials("local", "local"), new AmazonSQSConfig { ServiceURL = sqs.Endpoint, AuthenticationRegion = "us-east-1" });
+        using var http = new HttpClient(new FixedAnswer("""{"batchItemFailures":[]}"""));
+        var log = new StringWriter();
+        var runner = new SqsEventSourceRunner(stale, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), WaitSeconds: 1), log);
+
+        var batch = await runner.PollOnceAsync(CancellationToken.None);
+        Assert.Equal((1, 0, 0), (batch.Received, batch.Failed, batch.Deleted));
+        Assert.Contains("\"event\":\"delete-failed\"", log.ToString());
+        Assert.Contains("\"code\":\"ReceiptHandleIsInvalid\"", log.ToString());
+        Assert.Equal(1, await VisibleAfterTimeoutAsync(sqs, client));
     }
 }
