@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Reflection;
+using EcpayEvents.Ecpay;
 using EcpayEvents.Payments.Transactions;
 
 namespace EcpayEvents.PaymentsApi;
@@ -35,6 +36,35 @@ internal static class Pages
         <html lang="en"><head><meta charset="utf-8"><title>{H(title)}</title>{Style}</head>
         <body><h1 data-testid="error-title">{H(title)}</h1><p data-testid="error-detail">{H(detail)}</p><p><a href="/">Back to your account</a></p></body></html>
         """, "text/html; charset=utf-8", null, status);
+
+    /// <summary>
+    /// A second visit to a checkout link: ECPay refuses an order number it has seen, so the form is not
+    /// sent again. Says when it was sent, the deposit's current status, and what to do.
+    /// </summary>
+    public static string CheckoutAlreadyStarted(TransactionView deposit, DateTimeOffset startedAt)
+    {
+        var sent = TaiwanTime.Format(startedAt) + " (Taiwan time)";
+        var advice = deposit.Status switch
+        {
+            "completed" => "It has been paid and your balance was credited.",
+            "pending" => "If you did not finish paying, start a new deposit. If you did pay (or took an ATM or convenience-store number), it will show here once ECPay confirms it.",
+            _ => $"It is {deposit.Status}. To pay, start a new deposit.",
+        };
+        return $$"""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Already sent to ECPay</title>{{Style}}</head>
+            <body>
+            <h1 data-testid="error-title">This payment was already sent to ECPay</h1>
+            <div class="card">
+              <p data-testid="error-detail">Order {{H(deposit.MerchantTradeNo)}} ({{deposit.Amount.ToString(CultureInfo.InvariantCulture)}} TWD) was sent to ECPay at
+                <span data-testid="checkout-started-at">{{H(sent)}}</span>. ECPay accepts an order only once, so this link cannot be used again.</p>
+              <p>Status: <span data-testid="status" class="status {{H(deposit.Status)}}">{{H(deposit.Status)}}</span></p>
+              <p data-testid="advice">{{H(advice)}}</p>
+            </div>
+            <p><a href="/" data-testid="back">Back to your account (start a new deposit)</a></p>
+            </body></html>
+            """;
+    }
 
     /// <summary>What the return page says while ECPay reported a payment that the ledger shows as expired or failed.</summary>
     public const string PaidAfterExpiry = "ECPay reports this payment succeeded after the deposit had expired — it is being confirmed; a payment received late is still credited.";

@@ -131,23 +131,30 @@ public static class PaymentsApiEndpoints
 
     /// <summary>
     /// The checkoutUrl: a page whose form posts itself to ECPay (or, with Accept: application/json, the
-    /// fields for a script to post). Only for a pending deposit that has not expired.
+    /// fields for a script to post). Only for a pending deposit that has not expired, and — because
+    /// ECPay accepts a MerchantTradeNo once — the page only once: a second visit gets a page saying
+    /// when it was sent to ECPay, with the deposit's current status (JSON: 409 with checkoutStartedAt).
     /// </summary>
     public static async Task<IResult> Checkout(string id, StartCheckout startCheckout, PaymentsApiSettings settings, HttpContext context, CancellationToken ct)
     {
         var wantsJson = WantsJson(context.Request);
+        context.Response.Headers.CacheControl = "no-store";
         if (!TryParseId(id, out var transactionId)) return wantsJson ? InvalidId("id") : Pages.Error(400, "Not a checkout link", "The transaction id must be a positive whole number.");
         var checkout = new CheckoutSettings(
             settings.Ecpay.Credentials(), settings.Ecpay.Endpoints(), settings.Ecpay.ReturnUrl,
             string.IsNullOrEmpty(settings.Ecpay.PaymentInfoUrl) ? null : settings.Ecpay.PaymentInfoUrl,
             settings.OrderResultUrl, settings.PublicUrl("/"));
-        var (outcome, deposit, form) = await startCheckout.HandleAsync(transactionId, checkout, ct);
-        context.Response.Headers.CacheControl = "no-store";
+        var (outcome, deposit, form, startedAt) = await startCheckout.HandleAsync(transactionId, checkout, ct, markStarted: !wantsJson);
         return outcome switch
         {
             CheckoutOutcome.NotFound => wantsJson
                 ? NotFoundProblem($"Deposit {transactionId} does not exist.")
                 : Pages.Error(404, "No such deposit", $"Deposit {transactionId} does not exist."),
+            CheckoutOutcome.AlreadyStarted => wantsJson
+                ? TypedResults.Problem(statusCode: 409, title: "This payment was already sent to ECPay.",
+                    detail: $"Deposit {transactionId} was sent to ECPay at {startedAt:u} and is {deposit!.Status}; ECPay accepts an order only once. If it was not paid, start a new deposit.",
+                    extensions: new Dictionary<string, object?> { ["checkoutStartedAt"] = startedAt, ["status"] = deposit.Status })
+                : TypedResults.Content(Pages.CheckoutAlreadyStarted(deposit!, startedAt!.Value), "text/html; charset=utf-8", null, 409),
             CheckoutOutcome.NotPending => wantsJson
                 ? TypedResults.Problem(statusCode: 409, title: "The deposit is not pending.", detail: $"Deposit {transactionId} is {deposit!.Status}; it cannot be paid again.")
                 : Pages.Error(409, "This deposit cannot be paid", $"Deposit {transactionId} is {deposit!.Status}."),

@@ -250,6 +250,55 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.Equal(((int?)null, (int?)null), StartCheckout.EcpayExpiry("Credit", created, created.AddMinutes(30), o));
         Assert.Equal((3, (int?)null), StartCheckout.EcpayExpiry("ALL", created, created.AddMinutes(30), o));
     }
+
+    [Fact]
+    public async Task TheCheckoutPageIsServedOnceThenSaysItWasAlreadySentToEcpay()
+    {
+        var user = await api.CreateUserAsync();
+        var id = (await (await DepositAsync(user, new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
+        HttpRequestMessage Html() => new(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } };
+
+        // Fields for a script (JSON) do not count as sent; the self-submitting page does.
+        Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/checkout/{id}")).StatusCode);
+        var first = await api.Client.SendAsync(Html());
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Contains(".submit()", await first.Content.ReadAsStringAsync());
+        var startedAt = await api.Database.ScalarAsync<DateTime>("SELECT checkout_started_at FROM transactions WHERE id = @id", ("@id", id));
+
+        var second = await api.Client.SendAsync(Html());
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Equal("text/html", second.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("no-store", second.Headers.CacheControl!.ToString());
+        var page = await second.Content.ReadAsStringAsync();
+        Assert.Contains("This payment was already sent to ECPay", page);
+        Assert.Contains(TaiwanTime.Format(new DateTimeOffset(DateTime.SpecifyKind(startedAt, DateTimeKind.Utc))), page);
+        Assert.Contains("start a new deposit", page);
+        Assert.Contains("data-testid=\"status\" class=\"status pending\">pending<", page);
+        Assert.DoesNotContain(".submit()", page);
+
+        var json = await api.Client.GetAsync($"/checkout/{id}");
+        Assert.Equal(HttpStatusCode.Conflict, json.StatusCode);
+        var problem = await json.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("pending", problem.GetProperty("status").GetString());
+        Assert.True(problem.TryGetProperty("checkoutStartedAt", out _));
+
+        // Once paid, the page says so.
+        await api.Database.ExecuteAsync("UPDATE transactions SET status = 'completed' WHERE id = @id", ("@id", id));
+        var paid = await (await api.Client.SendAsync(Html())).Content.ReadAsStringAsync();
+        Assert.Contains("class=\"status completed\">completed<", paid);
+        Assert.Contains("has been paid", paid);
+    }
+
+    [Fact]
+    public async Task OfConcurrentVisitsToOneCheckoutLinkExactlyOneGetsTheForm()
+    {
+        var user = await api.CreateUserAsync();
+        var id = (await (await DepositAsync(user, new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } })));
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
+        Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.OK), r => Assert.Equal(HttpStatusCode.Conflict, r.StatusCode));
+    }
 }
 
 public sealed class SchedulerFailureTests

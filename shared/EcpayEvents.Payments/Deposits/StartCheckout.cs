@@ -21,24 +21,40 @@ public enum CheckoutOutcome
     NotPending,
     /// <summary>Still pending but past its expiry (the timeout has not run yet): 410.</summary>
     Expired,
+    /// <summary>
+    /// The form was served before (ECPay refuses a MerchantTradeNo it has seen, so a second post would
+    /// fail there): 409 with when it was sent, and the current status.
+    /// </summary>
+    AlreadyStarted,
 }
 
 /// <summary>
-/// Builds the signed AioCheckOut/V5 form for a pending, unexpired deposit. It reads only: the same
-/// deposit always yields the same fields (MerchantTradeDate is the transaction's creation time).
+/// Builds the signed AioCheckOut/V5 form for a pending, unexpired deposit. ECPay accepts a
+/// MerchantTradeNo only once, so the form that submits itself to ECPay (the browser's) is served
+/// once: serving it records <c>checkout_started_at</c> with a conditional UPDATE (of two concurrent
+/// visits exactly one gets the form); after that every request gets <see cref="CheckoutOutcome.AlreadyStarted"/>.
+/// The same deposit always yields the same fields (MerchantTradeDate is the transaction's creation time).
 /// </summary>
 public sealed class StartCheckout(PaymentsDatabase database, DepositOptions options, TimeProvider time)
 {
     public const string TradeDesc = "EcpayEvents deposit";
 
-    public async Task<(CheckoutOutcome Outcome, TransactionView? Deposit, CheckoutForm? Form)> HandleAsync(long transactionId, CheckoutSettings settings, CancellationToken ct)
+    /// <param name="markStarted">
+    /// True when the form goes to ECPay (the self-submitting page): record it, and refuse later visits.
+    /// False for a description of the fields (JSON, for a script): nothing recorded.
+    /// </param>
+    /// <returns>With <see cref="CheckoutOutcome.AlreadyStarted"/> (and Ready with markStarted), when the form was first served.</returns>
+    public async Task<(CheckoutOutcome Outcome, TransactionView? Deposit, CheckoutForm? Form, DateTimeOffset? StartedAt)> HandleAsync(
+        long transactionId, CheckoutSettings settings, CancellationToken ct, bool markStarted = true)
     {
         await using var connection = await database.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(GetTransaction.SelectColumns + " WHERE id = @transactionId AND type = 'deposit'", new { transactionId });
-        if (row is null) return (CheckoutOutcome.NotFound, null, null);
+        if (row is null) return (CheckoutOutcome.NotFound, null, null, null);
         var deposit = row.ToView();
-        if (deposit.Status != TransactionStatus.Pending) return (CheckoutOutcome.NotPending, deposit, null);
-        if (deposit.ExpiresAt is { } expiresAt && expiresAt <= time.GetUtcNow()) return (CheckoutOutcome.Expired, deposit, null);
+        var startedAt = DbTime.Utc(await connection.ExecuteScalarAsync<DateTime?>("SELECT checkout_started_at FROM transactions WHERE id = @transactionId", new { transactionId }));
+        if (startedAt is not null) return (CheckoutOutcome.AlreadyStarted, deposit, null, startedAt);
+        if (deposit.Status != TransactionStatus.Pending) return (CheckoutOutcome.NotPending, deposit, null, null);
+        if (deposit.ExpiresAt is { } expiresAt && expiresAt <= time.GetUtcNow()) return (CheckoutOutcome.Expired, deposit, null, null);
 
         var method = deposit.PaymentMethod ?? ChoosePayment.All;
         var expiry = EcpayExpiry(method, deposit.CreatedAt, deposit.ExpiresAt, options.Expiry);
@@ -59,7 +75,22 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
             StoreExpireDate = expiry.StoreExpireDate,
             CustomField1 = deposit.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        return (CheckoutOutcome.Ready, deposit, CheckoutForm.Create(request, settings.Credentials, settings.Endpoints, time));
+        var form = CheckoutForm.Create(request, settings.Credentials, settings.Endpoints, time);
+        if (!markStarted) return (CheckoutOutcome.Ready, deposit, form, null);
+
+        // Once: of concurrent visits only the one whose UPDATE marks the row gets the form.
+        // updated_at = updated_at keeps the polled view (and its ETag) unchanged.
+        var now = DbTime.Microseconds(time.GetUtcNow());
+        var marked = await connection.ExecuteAsync(
+            "UPDATE transactions SET checkout_started_at = @now, updated_at = updated_at WHERE id = @transactionId AND checkout_started_at IS NULL AND status = 'pending'",
+            new { transactionId, now = now.UtcDateTime });
+        if (marked != 1)
+        {
+            var current = (await connection.QuerySingleAsync<TransactionRow>(GetTransaction.SelectColumns + " WHERE id = @transactionId", new { transactionId })).ToView();
+            var other = DbTime.Utc(await connection.ExecuteScalarAsync<DateTime?>("SELECT checkout_started_at FROM transactions WHERE id = @transactionId", new { transactionId }));
+            return other is null ? (CheckoutOutcome.NotPending, current, null, null) : (CheckoutOutcome.AlreadyStarted, current, null, other);
+        }
+        return (CheckoutOutcome.Ready, deposit, form, now);
     }
 
     /// <summary>
