@@ -111,8 +111,19 @@ public abstract record QueryTradeInfoResult
     /// <summary>No answer within the attempt/total timeouts.</summary>
     public sealed record TimedOut(string Reason) : QueryTradeInfoResult;
 
-    /// <summary>HTTP 403: ECPay blocks a merchant that queries too often (~30 minutes). Back off; do not retry soon.</summary>
-    public sealed record Throttled(string Body) : QueryTradeInfoResult;
+    /// <summary>
+    /// HTTP 403: ECPay blocks a merchant that queries too often (~30 minutes). Back off; do not retry soon.
+    /// After a 403 the client remembers the block for <see cref="QueryTradeInfoOptions.ThrottleCoolDown"/> and
+    /// answers this without calling ECPay (<see cref="WithoutRequest"/>), since every request would prolong it.
+    /// </summary>
+    public sealed record Throttled(string Body) : QueryTradeInfoResult
+    {
+        /// <summary>When this process will ask ECPay again (null: no cool-down configured).</summary>
+        public DateTimeOffset? CoolDownUntil { get; init; }
+
+        /// <summary>True when ECPay was not called: an earlier 403's cool-down is still running. <see cref="Body"/> is that 403's body.</summary>
+        public bool WithoutRequest { get; init; }
+    }
 
     /// <summary>Any other non-2xx status (after retries for 5xx).</summary>
     public sealed record HttpFailed(int StatusCode, string Body) : QueryTradeInfoResult;
@@ -125,6 +136,11 @@ public abstract record QueryTradeInfoResult
     {
         /// <summary>RtnMsg / message text when the body is a form, else the body itself.</summary>
         public string Message => Fields?["RtnMsg"] ?? Fields?["Message"] ?? Body;
+
+        /// <summary>ECPay's code for the error: RtnCode, else TradeStatus, when the body is a form carrying one; null otherwise.</summary>
+        public string? Code => NonEmpty(Fields?["RtnCode"]) ?? NonEmpty(Fields?["TradeStatus"]);
+
+        private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
     }
 
     /// <summary>Signed, but not a valid answer to our question (missing/invalid fields, another order's number).</summary>
@@ -144,6 +160,62 @@ public sealed class QueryTradeInfoOptions
     public int MaxRetries { get; set; } = 2;
     /// <summary>First back-off delay; exponential with jitter after that.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// After a 403, how long this process answers <see cref="QueryTradeInfoResult.Throttled"/> without calling
+    /// ECPay. ECPay's block lasts about 30 minutes (protocol notes §5) and more requests would prolong it.
+    /// Zero turns the cool-down off.
+    /// </summary>
+    public TimeSpan ThrottleCoolDown { get; set; } = TimeSpan.FromMinutes(30);
+}
+
+/// <summary>
+/// The in-process memory of ECPay's 403 block, shared by every <see cref="QueryTradeInfoClient"/> of a
+/// service (a singleton: the typed HttpClient itself is transient). Thread-safe.
+/// </summary>
+public sealed class QueryTradeInfoThrottle
+{
+    private readonly Lock _lock = new();
+    private DateTimeOffset _until = DateTimeOffset.MinValue;
+    private string _body = "";
+
+    /// <summary>The end of the current cool-down, or null when there is none at <paramref name="now"/>.</summary>
+    public DateTimeOffset? CoolDownUntil(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return now < _until ? _until : null;
+        }
+    }
+
+    internal bool TryGetCoolDown(DateTimeOffset now, out DateTimeOffset until, out string body)
+    {
+        lock (_lock)
+        {
+            (until, body) = (_until, _body);
+            return now < _until;
+        }
+    }
+
+    /// <summary>Starts (or extends, never shortens) the cool-down.</summary>
+    internal void Block(DateTimeOffset until, string body)
+    {
+        lock (_lock)
+        {
+            if (until > _until)
+            {
+                (_until, _body) = (until, body);
+            }
+        }
+    }
+
+    /// <summary>Ends the cool-down now (an operator knows the block is over).</summary>
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            (_until, _body) = (DateTimeOffset.MinValue, "");
+        }
+    }
 }
 
 /// <summary>Asks ECPay for an order's state (protocol notes §5).</summary>
@@ -153,25 +225,34 @@ public sealed class QueryTradeInfoClient
     private readonly QueryTradeInfoOptions _options;
     private readonly EcpayCredentials _credentials;
     private readonly TimeProvider _time;
+    private readonly QueryTradeInfoThrottle _throttle;
 
     [ActivatorUtilitiesConstructor]
-    public QueryTradeInfoClient(HttpClient http, IOptions<QueryTradeInfoOptions> options, TimeProvider time)
-        : this(http, options.Value, time)
+    public QueryTradeInfoClient(HttpClient http, IOptions<QueryTradeInfoOptions> options, TimeProvider time, QueryTradeInfoThrottle throttle)
+        : this(http, options.Value, time, throttle)
     {
     }
 
-    /// <summary>Use the HttpClient from <see cref="QueryTradeInfoServiceCollectionExtensions.AddEcpayQueryTradeInfoClient"/> for retries and timeouts.</summary>
-    public QueryTradeInfoClient(HttpClient http, QueryTradeInfoOptions options, TimeProvider time)
+    /// <summary>
+    /// Use the HttpClient from <see cref="QueryTradeInfoServiceCollectionExtensions.AddEcpayQueryTradeInfoClient"/> for retries and timeouts.
+    /// Without <paramref name="throttle"/> the 403 cool-down is this instance's own.
+    /// </summary>
+    public QueryTradeInfoClient(HttpClient http, QueryTradeInfoOptions options, TimeProvider time, QueryTradeInfoThrottle? throttle = null)
     {
         _http = http;
         _options = options;
         _credentials = options.Credentials ?? throw new ArgumentException("QueryTradeInfoOptions.Credentials is required.", nameof(options));
         _time = time;
+        _throttle = throttle ?? new QueryTradeInfoThrottle();
     }
 
     public async Task<QueryTradeInfoResult> QueryAsync(string merchantTradeNo, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(merchantTradeNo);
+        if (_throttle.TryGetCoolDown(_time.GetUtcNow(), out var blockedUntil, out var blockedBody))
+        {
+            return new QueryTradeInfoResult.Throttled(blockedBody) { CoolDownUntil = blockedUntil, WithoutRequest = true };
+        }
         // TimeStamp is valid ~3 minutes: computed per call, never cached.
         var fields = new List<KeyValuePair<string, string>>
         {
@@ -185,13 +266,15 @@ public sealed class QueryTradeInfoClient
         }
         fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, _credentials.HashKey, _credentials.HashIv)));
 
-        HttpResponseMessage response;
+        HttpResponseMessage? response = null;
         string body;
+        var read = false;
         try
         {
             using var content = new FormUrlEncodedContent(fields);
             response = await _http.PostAsync(_options.Endpoints.QueryTradeInfoUrl, content, cancellationToken).ConfigureAwait(false);
             body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            read = true;
         }
         catch (TimeoutRejectedException e)
         {
@@ -210,12 +293,26 @@ public sealed class QueryTradeInfoClient
         {
             return new QueryTradeInfoResult.TransportFailed("Circuit open after repeated failures: " + e.Message);
         }
+        finally
+        {
+            // The response was received but its body could not be read (or the call was cancelled): release the connection.
+            if (!read)
+            {
+                response?.Dispose();
+            }
+        }
 
         using (response)
         {
             if (response.StatusCode == HttpStatusCode.Forbidden)
             {
-                return new QueryTradeInfoResult.Throttled(body);
+                if (_options.ThrottleCoolDown <= TimeSpan.Zero)
+                {
+                    return new QueryTradeInfoResult.Throttled(body);
+                }
+                var until = _time.GetUtcNow() + _options.ThrottleCoolDown;
+                _throttle.Block(until, body);
+                return new QueryTradeInfoResult.Throttled(body) { CoolDownUntil = until };
             }
             if (!response.IsSuccessStatusCode)
             {
@@ -251,7 +348,7 @@ public sealed class QueryTradeInfoClient
         TradeInfo trade;
         try
         {
-            trade = TradeInfo.FromVerifiedFields(verified);
+            trade = TypedView(verified, decoded);
         }
         catch (EcpayPostException e)
         {
@@ -270,6 +367,28 @@ public sealed class QueryTradeInfoClient
             return new QueryTradeInfoResult.Malformed("A paid answer must name the MerchantTradeNo.", body);
         }
         return new QueryTradeInfoResult.Answered(trade);
+    }
+
+    /// <summary>
+    /// The typed view of a verified answer. When only the undecoded split verified (ECPay signed the values
+    /// as they appear in the body), the typed values still come from the percent-decoded fields of that same
+    /// body — "2025%2F01%2F01+12%3A05%3A09" is a date — while <see cref="TradeInfo.Fields"/> stays the set
+    /// that verifies, so a forwarded answer verifies again.
+    /// </summary>
+    private static TradeInfo TypedView(EcpayForm verified, EcpayForm? decoded)
+    {
+        if (decoded is null || ReferenceEquals(verified, decoded))
+        {
+            return TradeInfo.FromVerifiedFields(verified);
+        }
+        try
+        {
+            return TradeInfo.FromVerifiedFields(decoded) with { Fields = verified };
+        }
+        catch (EcpayPostException)
+        {
+            return TradeInfo.FromVerifiedFields(verified);
+        }
     }
 
     private static EcpayForm? SplitWithoutDecoding(string body)
@@ -299,18 +418,22 @@ public static class QueryTradeInfoServiceCollectionExtensions
     /// Registers <see cref="QueryTradeInfoClient"/> with a standard resilience handler tuned for ECPay:
     /// bounded attempt and total timeouts, a few retries with exponential back-off and jitter on
     /// transport errors, timeouts and 5xx — and none on 403, which means ECPay is throttling us
-    /// (a 30-minute block that more requests would prolong); that surfaces as <see cref="QueryTradeInfoResult.Throttled"/>.
+    /// (a 30-minute block that more requests would prolong); that surfaces as <see cref="QueryTradeInfoResult.Throttled"/>,
+    /// and for <see cref="QueryTradeInfoOptions.ThrottleCoolDown"/> afterwards every call answers Throttled without
+    /// a request (the cool-down is a singleton <see cref="QueryTradeInfoThrottle"/>, shared by the service).
     /// </summary>
     public static IHttpClientBuilder AddEcpayQueryTradeInfoClient(this IServiceCollection services, Action<QueryTradeInfoOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<QueryTradeInfoThrottle>();
         services.AddOptions<QueryTradeInfoOptions>()
             .Configure(configure)
             .Validate(o => o.Credentials is not null, "QueryTradeInfoOptions.Credentials is required.")
             .Validate(o => o.AttemptTimeout > TimeSpan.Zero && o.TotalTimeout >= o.AttemptTimeout, "QueryTradeInfoOptions: need 0 < AttemptTimeout <= TotalTimeout.")
             .Validate(o => o.MaxRetries >= 0, "QueryTradeInfoOptions.MaxRetries must not be negative.")
+            .Validate(o => o.ThrottleCoolDown >= TimeSpan.Zero, "QueryTradeInfoOptions.ThrottleCoolDown must not be negative.")
             .ValidateOnStart();
 
         var builder = services.AddHttpClient<QueryTradeInfoClient>((sp, http) =>

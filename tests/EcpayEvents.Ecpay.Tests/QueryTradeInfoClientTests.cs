@@ -45,10 +45,15 @@ public sealed class QueryTradeInfoClientTests : IAsyncLifetime
         }
     }
 
+    private readonly FakeClock _clock = new(Now);
+
     private QueryTradeInfoClient Client(string? baseUrl = null, TimeSpan? attemptTimeout = null)
+        => Services(baseUrl, attemptTimeout).GetRequiredService<QueryTradeInfoClient>();
+
+    private ServiceProvider Services(string? baseUrl = null, TimeSpan? attemptTimeout = null, TimeSpan? coolDown = null)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new FixedTime(Now));
+        services.AddSingleton<TimeProvider>(_clock);
         services.AddEcpayQueryTradeInfoClient(o =>
         {
             o.Endpoints = EcpayEndpoints.FromBaseUrl(baseUrl ?? _baseUrl);
@@ -57,8 +62,12 @@ public sealed class QueryTradeInfoClientTests : IAsyncLifetime
             o.TotalTimeout = TimeSpan.FromSeconds(3);
             o.MaxRetries = 2;
             o.RetryDelay = TimeSpan.FromMilliseconds(20);
+            if (coolDown is { } c)
+            {
+                o.ThrottleCoolDown = c;
+            }
         });
-        return services.BuildServiceProvider().GetRequiredService<QueryTradeInfoClient>();
+        return services.BuildServiceProvider();
     }
 
     private static string Signed(params (string Key, string Value)[] fields)
@@ -170,12 +179,146 @@ public sealed class QueryTradeInfoClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnAnswerWithUnencodedValuesStillVerifies()
+    public async Task AnAnswerSignedOverItsStillEncodedValuesVerifiesAndItsTypedViewIsDecoded()
     {
-        var fields = Answer("1").Select(f => new KeyValuePair<string, string>(f.Item1, f.Item2)).ToList();
+        // ECPay signing the values as they appear in the body: "2025%2F01%2F01+12%3A05%3A09". Decoded, they
+        // do not verify; only the undecoded split does — and the typed view must still read real values.
+        var encoded = Answer("1").Select(f => new KeyValuePair<string, string>(f.Item1, System.Net.WebUtility.UrlEncode(f.Item2))).ToList();
+        Assert.Contains(encoded, f => f.Value.Contains("%2F") && f.Value.Contains('+'));
+        encoded.Add(new("CheckMacValue", CheckMacValue.Compute(encoded, Stage.HashKey, Stage.HashIv)));
+        Assert.False(CheckMacValue.Verify(EcpayForm.Parse(string.Join('&', encoded.Select(f => f.Key + "=" + f.Value))), Stage.HashKey, Stage.HashIv));
+        Reply(string.Join('&', encoded.Select(f => f.Key + "=" + f.Value)));
+
+        var trade = AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade;
+        Assert.Equal(TradeStatus.Paid, trade.Status);
+        Assert.Equal(new DateTimeOffset(2025, 1, 1, 12, 5, 9, TimeSpan.FromHours(8)), trade.PaymentDate);
+        Assert.Equal(new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.FromHours(8)), trade.TradeDate);
+        Assert.Equal("儲值 500", trade.ItemName);
+        // The forwarded fields are the ones that verify.
+        Assert.Equal("2025%2F01%2F01+12%3A05%3A09", trade.Fields["PaymentDate"]);
+        Assert.True(CheckMacValue.Verify(trade.Fields, Stage.HashKey, Stage.HashIv));
+    }
+
+    [Fact]
+    public async Task AnAnswerWithALiteralPlusSignedUnencodedVerifiesThroughTheRawFallback()
+    {
+        var fields = Answer("1").Select(f => new KeyValuePair<string, string>(f.Item1, f.Item2 == "u42" ? "a+b%2Fc" : f.Item2)).ToList();
         fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, Stage.HashKey, Stage.HashIv)));
         Reply(string.Join('&', fields.Select(f => f.Key + "=" + f.Value)));
-        Assert.Equal(TradeStatus.Paid, AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade.Status);
+        var trade = AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade;
+        Assert.Equal(TradeStatus.Paid, trade.Status);
+        Assert.Equal("a+b%2Fc", trade.Fields["CustomField1"]);
+        Assert.True(CheckMacValue.Verify(trade.Fields, Stage.HashKey, Stage.HashIv));
+    }
+
+    [Fact]
+    public async Task TheTimeStampIsComputedPerCall()
+    {
+        var client = Client();
+        Reply(Signed(Answer("0")));
+        Reply(Signed(Answer("0")));
+        await client.QueryAsync("Dep1", TestContext.Current.CancellationToken);
+        _clock.Advance(TimeSpan.FromSeconds(200));
+        await client.QueryAsync("Dep1", TestContext.Current.CancellationToken);
+        var stamps = _requests.Select(r => r["TimeStamp"].ToString()).ToList();
+        Assert.Equal([Now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), (Now.ToUnixTimeSeconds() + 200).ToString(System.Globalization.CultureInfo.InvariantCulture)], stamps);
+    }
+
+    [Fact]
+    public async Task AfterA403NoRequestIsMadeUntilTheCoolDownEnds()
+    {
+        using var services = Services();
+        Reply("Forbidden", 403);
+        var first = Assert.IsType<QueryTradeInfoResult.Throttled>(await services.GetRequiredService<QueryTradeInfoClient>().QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        Assert.False(first.WithoutRequest);
+        Assert.Equal(Now + TimeSpan.FromMinutes(30), first.CoolDownUntil);
+
+        // Another client instance of the same service (typed clients are transient): the block is shared.
+        _clock.Advance(TimeSpan.FromMinutes(29));
+        var second = Assert.IsType<QueryTradeInfoResult.Throttled>(await services.GetRequiredService<QueryTradeInfoClient>().QueryAsync("Dep2", TestContext.Current.CancellationToken));
+        Assert.True(second.WithoutRequest);
+        Assert.Equal("Forbidden", second.Body);
+        Assert.Equal(Now + TimeSpan.FromMinutes(30), second.CoolDownUntil);
+        Assert.Single(_requests);
+        Assert.Equal(Now + TimeSpan.FromMinutes(30), services.GetRequiredService<QueryTradeInfoThrottle>().CoolDownUntil(_clock.GetUtcNow()));
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Reply(Signed(Answer("1")));
+        Assert.Equal(TradeStatus.Paid, AssertAnswered(await services.GetRequiredService<QueryTradeInfoClient>().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade.Status);
+        Assert.Equal(2, _requests.Count);
+    }
+
+    [Fact]
+    public async Task TheCoolDownIsConfigurableAndZeroTurnsItOff()
+    {
+        using (var services = Services(coolDown: TimeSpan.FromMinutes(5)))
+        {
+            Reply("Forbidden", 403);
+            var client = services.GetRequiredService<QueryTradeInfoClient>();
+            Assert.Equal(Now + TimeSpan.FromMinutes(5), Assert.IsType<QueryTradeInfoResult.Throttled>(await client.QueryAsync("Dep1", TestContext.Current.CancellationToken)).CoolDownUntil);
+            _clock.Advance(TimeSpan.FromMinutes(5));
+            Reply(Signed(Answer("0")));
+            AssertAnswered(await client.QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        }
+        using (var services = Services(coolDown: TimeSpan.Zero))
+        {
+            Reply("Forbidden", 403);
+            Reply("Forbidden", 403);
+            var client = services.GetRequiredService<QueryTradeInfoClient>();
+            Assert.Null(Assert.IsType<QueryTradeInfoResult.Throttled>(await client.QueryAsync("Dep1", TestContext.Current.CancellationToken)).CoolDownUntil);
+            Assert.False(Assert.IsType<QueryTradeInfoResult.Throttled>(await client.QueryAsync("Dep1", TestContext.Current.CancellationToken)).WithoutRequest);
+        }
+        Assert.Equal(4, _requests.Count);
+    }
+
+    [Fact]
+    public async Task AnErrorAnswerCarriesEcpaysCode()
+    {
+        Reply("RtnCode=10200047&RtnMsg=Cant+find+the+trade+data");
+        Reply("TradeStatus=10200073&Message=CheckMacValue+Error");
+        Reply("Parameter Error. TimeStamp Error");
+        var client = Client();
+        Assert.Equal("10200047", Assert.IsType<QueryTradeInfoResult.EcpayError>(await client.QueryAsync("Dep1", TestContext.Current.CancellationToken)).Code);
+        var second = Assert.IsType<QueryTradeInfoResult.EcpayError>(await client.QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        Assert.Equal("10200073", second.Code);
+        Assert.Equal("CheckMacValue Error", second.Message);
+        Assert.Null(Assert.IsType<QueryTradeInfoResult.EcpayError>(await client.QueryAsync("Dep1", TestContext.Current.CancellationToken)).Code);
+    }
+
+    [Fact]
+    public async Task AResponseWhoseBodyCannotBeReadIsDisposedAndATransportFailure()
+    {
+        var content = new FailingContent();
+        var handler = new OneResponseHandler(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = content });
+        using var http = new HttpClient(handler);
+        var client = new QueryTradeInfoClient(http, new QueryTradeInfoOptions { Credentials = Stage, Endpoints = EcpayEndpoints.Stage }, _clock);
+        Assert.IsType<QueryTradeInfoResult.TransportFailed>(await client.QueryAsync("Dep1", TestContext.Current.CancellationToken));
+        Assert.True(content.Disposed);
+    }
+
+    private sealed class FailingContent : HttpContent
+    {
+        public bool Disposed { get; private set; }
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+            => throw new HttpRequestException("connection reset while reading the body");
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+    }
+
+    private sealed class OneResponseHandler(HttpResponseMessage response) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => Task.FromResult(response);
     }
 
     [Fact]
@@ -240,8 +383,12 @@ public sealed class QueryTradeInfoClientTests : IAsyncLifetime
         Assert.IsType<QueryTradeInfoResult.TransportFailed>(await Client($"http://127.0.0.1:{port}").QueryAsync("Dep1", TestContext.Current.CancellationToken));
     }
 
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    private sealed class FakeClock(DateTimeOffset now) : TimeProvider
     {
-        public override DateTimeOffset GetUtcNow() => now;
+        private DateTimeOffset _now = now;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
     }
 }
