@@ -460,6 +460,7 @@ const operations = {
       input: e.input, inputDetails: { included: true },
       output: e.output, outputDetails: e.output === undefined ? undefined : { included: true },
       error: e.error, cause: e.cause,
+      redriveCount: e.redriveCount, redriveDate: e.redriveDate,
     };
   },
 
@@ -565,8 +566,14 @@ function load() {
     executions.set(key(execution.stateMachineArn, execution.name), execution);
     // A run does not survive a restart; starting over is safe because the wait is on an absolute
     // timestamp and Reconcile is idempotent. (An extension is re-learned from Reconcile.)
+    // The history keeps the first run's events; a marker says where the replay starts, so the states
+    // entered again are not read as a loop. It is AWS's ExecutionRedriven event (a real type that
+    // clients already parse), though AWS redrives only closed executions, from the failed state.
     if (execution.status === 'RUNNING') {
       log(`execution ${execution.name} resumed from the start after a restart`);
+      execution.redriveCount = (execution.redriveCount ?? 0) + 1;
+      execution.redriveDate = epoch(Date.now());
+      addEvent(execution, 'ExecutionRedriven', 'executionRedrivenEventDetails', { redriveCount: execution.redriveCount });
       run(execution);
     }
   }

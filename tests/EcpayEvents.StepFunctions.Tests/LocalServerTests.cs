@@ -99,6 +99,15 @@ public sealed class LocalServerTests
                 Assert.True(again.AlreadyScheduled);
                 var history = await client.GetFullExecutionHistoryAsync(arn);
                 Assert.Single(history, e => e.Type == "ExecutionStarted");
+                // The first run's events, a marker, then the replay from the start: not one run entering WaitUntilExpiry twice.
+                var types = history.Select(e => e.Type).ToList();
+                var marker = types.IndexOf("ExecutionRedriven");
+                Assert.True(marker > 0, string.Join(", ", types));
+                Assert.Single(types, t => t == "ExecutionRedriven");
+                Assert.Equal(["WaitStateEntered"], types[1..marker]);
+                Assert.Equal("WaitStateEntered", types[marker + 1]);
+                Assert.Equal("ExecutionSucceeded", types[^1]);
+                Assert.Equal(Enumerable.Range(1, history.Count).Select(i => (long)i), history.Select(e => e.Id));
             }
         }
         finally
