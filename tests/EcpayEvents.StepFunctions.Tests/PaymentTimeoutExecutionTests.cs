@@ -218,6 +218,21 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
     }
 
     [Fact]
+    public async Task ASuccessfulAnswerThatIsNotJsonIsNullOutputAndEndsInNeedsReview()
+    {
+        // Lambda Web Adapter's pass-through answer: the body parsed as JSON, or null (status and headers dropped).
+        var tradeNo = NewTradeNo("NOJSON");
+        stack.Timeouts.Answer(tradeNo, (_, _) => (200, "OK"));
+
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromMilliseconds(300)).ToJson());
+        var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
+
+        Assert.Equal(ExecutionStatus.Failed, done.Status);
+        Assert.Equal(("Reconcile.UnexpectedOutcome", "null"), (done.Error, done.Cause));
+        Assert.Single(stack.Timeouts.CallsFor(tradeNo));
+    }
+
+    [Fact]
     public async Task AnExtensionThatIsNotLaterCannotLoopAndEndsInNeedsReview()
     {
         var tradeNo = NewTradeNo("STALE");
