@@ -17,7 +17,8 @@ public static class TimeoutsApp
 {
     public const int DefaultPort = 5083;
 
-    public static WebApplication Build(string[] args)
+    /// <param name="configureServices">Tests only: more services (e.g. a logger provider), added last.</param>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = ServiceHost.CreateBuilder(args, DefaultPort);
         builder.Services.AddOptions<TimeoutsOptions>().Bind(builder.Configuration).ValidateOnStart();
@@ -51,6 +52,8 @@ public static class TimeoutsApp
             sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct));
         builder.Services.AddSingleton(sp => new PaymentResultPublisher(Options(sp).Sqs.CreateClient(), Options(sp).Sqs.QueueUrl));
         builder.Services.AddSingleton<ReconcilePayment>();
+
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapHealth();

@@ -8,6 +8,8 @@ using EcpayEvents.Payments.Timeouts;
 using EcpayEvents.Sandbox;
 using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace EcpayEvents.Timeouts.Tests;
 
@@ -17,6 +19,7 @@ namespace EcpayEvents.Timeouts.Tests;
 /// </summary>
 public sealed class ReconcileEndpointTests : IAsyncLifetime
 {
+    private readonly ScopeCapture logs = new();
     private TestDatabase database = null!;
     private WebApplication sandbox = null!;
     private WebApplication timeouts = null!;
@@ -36,7 +39,7 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
             // Never reached on these paths: nothing here is paid.
             "--Sqs:ServiceUrl=http://127.0.0.1:1", "--Sqs:QueueUrl=http://127.0.0.1:1/000000000000/payment-results",
             "--Logging:LogLevel:Default=Warning",
-        ]);
+        ], services => services.AddSingleton<ILoggerProvider>(logs));
         await timeouts.StartAsync();
         http = new HttpClient { BaseAddress = timeouts.BoundAddress() };
     }
@@ -99,6 +102,21 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheExecutionNameFromTheTaskInputIsInTheLogScope()
+    {
+        var merchantTradeNo = "RB" + Guid.NewGuid().ToString("N")[..18];
+        var input = new PaymentTimeoutInput(999_997, merchantTradeNo, DateTimeOffset.UtcNow.AddSeconds(-1)).ToJson();
+
+        // Abandoned logs a warning (the level these tests keep).
+        var (status, _) = await PostAsync(input[..^1] + ""","executionName":"exec-from-the-state-machine"}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var entry = Assert.Single(logs.Entries, e => e.Message.Contains(merchantTradeNo, StringComparison.Ordinal) && e.Message.Contains("abandoned", StringComparison.Ordinal));
+        Assert.Equal("exec-from-the-state-machine", entry.Scope["Execution"]);
+        Assert.Equal(merchantTradeNo, entry.Scope["MerchantTradeNo"]);
+    }
+
+    [Fact]
     public async Task TheExecutionNameInTheInputIsAccepted()
     {
         var expiresAt = DateTimeOffset.UtcNow.AddSeconds(-1);
@@ -140,5 +158,37 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
         await sandbox.StopAsync();
         await sandbox.DisposeAsync();
         await database.DisposeAsync();
+    }
+
+    /// <summary>Captures each log entry with the scope values around it.</summary>
+    private sealed class ScopeCapture : ILoggerProvider, ISupportExternalScope
+    {
+        private IExternalScopeProvider scopes = new LoggerExternalScopeProvider();
+
+        public System.Collections.Concurrent.ConcurrentQueue<(string Message, Dictionary<string, object?> Scope)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider) => scopes = scopeProvider;
+
+        public void Dispose() { }
+
+        private sealed class Logger(ScopeCapture owner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => owner.scopes.Push(state);
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                var scope = new Dictionary<string, object?>();
+                owner.scopes.ForEachScope((s, into) =>
+                {
+                    if (s is IEnumerable<KeyValuePair<string, object>> pairs)
+                        foreach (var (k, v) in pairs) into[k] = v;
+                }, scope);
+                owner.Entries.Enqueue((formatter(state, exception), scope));
+            }
+        }
     }
 }
