@@ -11,7 +11,10 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
 
     /// <summary>
     /// Applies an action: card (pay), fail (card declined), atm / cvs / barcode (issue a number),
-    /// paid (pay the issued number). Null on success, or why not.
+    /// paid (pay the issued number; refused after its ExpireDate, as the bank or store would),
+    /// paid-late (pay it anyway after its ExpireDate — a late payment ECPay still reports),
+    /// simulate (ECPay's back office "模擬付款": ReturnURL with RtnCode 1 and SimulatePaid=1; no money
+    /// moves and the order stays unpaid, so QueryTradeInfo says unpaid). Null on success, or why not.
     /// </summary>
     public string? Act(SandboxOrder order, string action, bool twice)
     {
@@ -42,31 +45,49 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
                 case "atm":
                     order.BankCode = "812";
                     order.VAccount = "9103" + SandboxOrders.Digits(10);
+                    var atmDay = now.AddDays(order.IntField("ExpireDate", 3));
                     IssueNumber(order, "ATM_TAISHIN", PaymentInfo.AtmNumberIssued, "Get VirtualAccount Succeeded",
-                        TaiwanTime.FormatDate(now.AddDays(order.IntField("ExpireDate", 3))), twice);
+                        TaiwanTime.FormatDate(atmDay), EndOfTaiwanDay(atmDay), twice);
                     return null;
                 case "cvs":
                     order.PaymentNo = "LLL" + SandboxOrders.Digits(11);
+                    var cvsUntil = now.AddMinutes(order.IntField("StoreExpireDate", 10_080));
                     IssueNumber(order, "CVS_CVS", PaymentInfo.CvsOrBarcodeNumberIssued, "Get CVS Code Succeeded.",
-                        TaiwanTime.Format(now.AddMinutes(order.IntField("StoreExpireDate", 10_080))), twice);
+                        TaiwanTime.Format(cvsUntil), cvsUntil, twice);
                     return null;
                 case "barcode":
                     var expires = now.AddDays(order.IntField("StoreExpireDate", 7));
                     order.Barcode1 = TaiwanTime.ToTaiwan(expires).ToString("yyMMdd", CultureInfo.InvariantCulture) + "6Q2";
                     order.Barcode2 = SandboxOrders.Digits(16);
                     order.Barcode3 = SandboxOrders.Digits(15);
-                    IssueNumber(order, "BARCODE_BARCODE", PaymentInfo.CvsOrBarcodeNumberIssued, "Get CVS Code Succeeded.", TaiwanTime.FormatDate(expires), twice);
+                    IssueNumber(order, "BARCODE_BARCODE", PaymentInfo.CvsOrBarcodeNumberIssued, "Get CVS Code Succeeded.", TaiwanTime.FormatDate(expires), EndOfTaiwanDay(expires), twice);
                     return null;
-                case "paid":
+                case "paid" or "paid-late":
                     if (order.State != OrderState.NumberIssued) return $"order is {order.State}; only an issued ATM/CVS/BARCODE number can be paid";
+                    if (action == "paid" && order.NumberExpiresAt is { } until && now > until)
+                        return $"the number expired at {TaiwanTime.Format(until)} (Taiwan time) and can no longer be paid; use paid-late to simulate a late payment ECPay still reports";
                     order.State = OrderState.Paid;
                     order.PaymentDate = now;
                     order.RtnCode = 1;
                     order.RtnMsg = "交易成功";
                     Notify(order, "ReturnURL", order.Field("ReturnURL"), PaymentFields(order), twice);
                     return null;
+                case "simulate":
+                    if (order.State is not (OrderState.Created or OrderState.NumberIssued)) return $"order is {order.State}; only an unpaid order can be simulated";
+                    order.Simulated = true;
+                    var simulated = PaymentFields(order).Select(f => f.Key switch
+                    {
+                        "RtnCode" => new KeyValuePair<string, string>("RtnCode", "1"),
+                        "RtnMsg" => new("RtnMsg", "交易成功"),
+                        "PaymentDate" => new("PaymentDate", TaiwanTime.Format(now)),
+                        "PaymentType" => new("PaymentType", order.PaymentType.Length > 0 ? order.PaymentType : "Credit_CreditCard"),
+                        "SimulatePaid" => new("SimulatePaid", "1"),
+                        _ => f,
+                    }).ToList();
+                    Notify(order, "ReturnURL", order.Field("ReturnURL"), simulated, twice);
+                    return null;
                 default:
-                    return $"unknown action '{action}' (card, fail, atm, cvs, barcode, paid)";
+                    return $"unknown action '{action}' (card, fail, atm, cvs, barcode, paid, paid-late, simulate)";
             }
         }
     }
@@ -139,15 +160,20 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
     }
 
     /// <summary>An ATM/CVS/BARCODE number is issued (its own fields already set): PaymentInfoURL hears of it.</summary>
-    private void IssueNumber(SandboxOrder order, string paymentType, int rtnCode, string rtnMsg, string expireDate, bool twice)
+    private void IssueNumber(SandboxOrder order, string paymentType, int rtnCode, string rtnMsg, string expireDate, DateTimeOffset expiresAt, bool twice)
     {
         order.State = OrderState.NumberIssued;
+        order.NumberExpiresAt = expiresAt;
         order.PaymentType = paymentType;
         order.RtnCode = rtnCode;
         order.RtnMsg = rtnMsg;
         order.ExpireDate = expireDate;
         if (order.Field("PaymentInfoURL") is { Length: > 0 } url) Notify(order, "PaymentInfoURL", url, InfoFields(order), twice);
     }
+
+    /// <summary>23:59:59 (Taiwan) of the day <paramref name="instant"/> falls on: a date-only ExpireDate as an instant.</summary>
+    private static DateTimeOffset EndOfTaiwanDay(DateTimeOffset instant) =>
+        new DateTimeOffset(TaiwanTime.ToTaiwan(instant).Date, TaiwanTime.Offset).AddDays(1).AddSeconds(-1);
 
     private void Notify(SandboxOrder order, string kind, string url, List<KeyValuePair<string, string>> fields, bool twice)
     {
@@ -156,7 +182,10 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
         _ = Task.Run(() => DeliverAsync(order, delivery, lifetime.ApplicationStopping));
     }
 
-    /// <summary>Posts until the answer is exactly <c>1|OK</c> (bounded), then once more when asked to send twice.</summary>
+    /// <summary>
+    /// Posts until the answer is exactly <c>1|OK</c> — bounded: waits growing by RetryBackoff up to
+    /// MaxRetryInterval, at most MaxAttempts — then once more when asked to send twice.
+    /// </summary>
     private async Task DeliverAsync(SandboxOrder order, Delivery delivery, CancellationToken stopping)
     {
         var client = httpClients.CreateClient("notifications");
@@ -197,7 +226,7 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
                     LogGaveUp(log, delivery.Kind, order.MerchantTradeNo, attempt);
                     return;
                 }
-                await Task.Delay(ok ? TimeSpan.FromMilliseconds(200) : options.RetryInterval, stopping);
+                await Task.Delay(ok ? TimeSpan.FromMilliseconds(200) : options.RetryDelay(attempt), stopping);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)

@@ -78,7 +78,7 @@ public static class SandboxEndpoints
         if (failure is not null) return TypedResults.Content(SandboxPages.Error(new("10200099", $"Sandbox: {failure}.")), "text/html; charset=utf-8");
         lock (order)
         {
-            if (order.State is OrderState.Paid or OrderState.Failed && action != "paid" && order.Field("OrderResultURL") is { Length: > 0 } orderResultUrl)
+            if (order.State is OrderState.Paid or OrderState.Failed && action is not ("paid" or "paid-late") && order.Field("OrderResultURL") is { Length: > 0 } orderResultUrl)
                 return TypedResults.Content(SandboxPages.AutoPost(orderResultUrl, cashier.Sign(Cashier.PaymentFields(order))), "text/html; charset=utf-8");
             return TypedResults.Content(SandboxPages.Result(order), "text/html; charset=utf-8");
         }

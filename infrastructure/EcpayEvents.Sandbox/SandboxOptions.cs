@@ -9,10 +9,30 @@ public sealed class SandboxOptions
     public string MerchantId { get; set; } = EcpayCredentials.Stage.MerchantId;
     public string HashKey { get; set; } = EcpayCredentials.Stage.HashKey;
     public string HashIv { get; set; } = EcpayCredentials.Stage.HashIv;
-    /// <summary>Wait between re-sends of a notification not answered exactly <c>1|OK</c> (ECPay: 5–15 minutes).</summary>
-    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(2);
-    /// <summary>Attempts per notification, the first included (ECPay: up to 4 a day for several days).</summary>
-    public int MaxAttempts { get; set; } = 5;
+    /// <summary>
+    /// Wait before the first re-send of a notification not answered exactly <c>1|OK</c>; each later wait
+    /// is <see cref="RetryBackoff"/> times longer, at most <see cref="MaxRetryInterval"/>. ECPay re-sends
+    /// every 5–15 minutes, up to 4 times a day for several days; the sandbox keeps that shape (growing
+    /// gaps, a bounded number of attempts) compressed into minutes so a local run can watch it.
+    /// </summary>
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Factor between successive re-send waits (1 = a fixed interval).</summary>
+    public double RetryBackoff { get; set; } = 2.0;
+    /// <summary>The longest wait between two re-sends.</summary>
+    public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Attempts per notification, the first included; then the sandbox gives up (bounded, like ECPay).
+    /// With the defaults: re-sends after 5 s, 10 s, 20 s, 40 s, 80 s, 160 s, 300 s — about 10 minutes.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>The wait after failed attempt number <paramref name="attempt"/> (1-based).</summary>
+    public TimeSpan RetryDelay(int attempt)
+    {
+        var factor = Math.Pow(Math.Max(1.0, RetryBackoff), Math.Max(0, attempt - 1));
+        var ticks = Math.Min(RetryInterval.Ticks * factor, Math.Max(RetryInterval.Ticks, MaxRetryInterval.Ticks));
+        return TimeSpan.FromTicks((long)ticks);
+    }
     /// <summary>Send every notification a second time after it was acknowledged (as ECPay sometimes does).</summary>
     public bool SendTwice { get; set; }
     /// <summary>Also post a failed card payment (RtnCode ≠ 1) to ReturnURL, so settlement's failure path runs.</summary>

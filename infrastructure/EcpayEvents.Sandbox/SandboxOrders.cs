@@ -34,6 +34,10 @@ public sealed class SandboxOrder
     public string Barcode2 { get; set; } = "";
     public string Barcode3 { get; set; } = "";
     public string ExpireDate { get; set; } = "";
+    /// <summary>When an issued ATM/CVS/BARCODE number stops being payable (ExpireDate as an instant).</summary>
+    public DateTimeOffset? NumberExpiresAt { get; set; }
+    /// <summary>A back-office "simulate payment" was sent (SimulatePaid=1): no money moved.</summary>
+    public bool Simulated { get; set; }
     public List<Delivery> Deliveries { get; } = [];
 
     public string Field(string key) => Checkout[key] ?? "";

@@ -53,6 +53,7 @@ public static class SandboxPages
         Button("atm", "get-atm", "Get an ATM account");
         Button("cvs", "get-cvs", "Get a convenience-store code");
         Button("barcode", "get-barcode", "Get a barcode");
+        buttons.Append("""<button type="submit" name="action" value="simulate" id="simulate-paid" data-testid="simulate-paid" title="ECPay's back office: a ReturnURL post with SimulatePaid=1; no money moves">Simulate payment (back office, SimulatePaid=1)</button>""").Append('\n');
         return Page($"綠界科技 ECPay — {order.MerchantTradeNo}", $"""
             <h1>Checkout</h1>
             <div class="card" id="order" data-merchant-trade-no="{no}">
@@ -86,13 +87,19 @@ public static class SandboxPages
         };
         var expire = order.State == OrderState.NumberIssued ? $"<dt>Pay before</dt><dd>{H(order.ExpireDate)}</dd>" : "";
         var payNumber = order.State == OrderState.NumberIssued
-            ? $"""<form method="post" action="/sandbox/checkout/{no}"><button type="submit" name="action" value="paid" id="pay-number" data-testid="pay-number">Pay this number now</button></form>"""
+            ? $"""
+              <form method="post" action="/sandbox/checkout/{no}">
+                <button type="submit" name="action" value="paid" id="pay-number" data-testid="pay-number">Pay this number now</button>
+                <button type="submit" name="action" value="paid-late" id="pay-number-late" data-testid="pay-number-late">Pay after its ExpireDate (late)</button>
+                <button type="submit" name="action" value="simulate" id="simulate-paid" data-testid="simulate-paid">Simulate payment (back office, SimulatePaid=1)</button>
+              </form>
+              """
             : "";
         var back = order.Field("ClientBackURL") is { Length: > 0 } url
             ? $"""<p><a id="back-to-shop" data-testid="back-to-shop" href="{H(url)}">返回商店 Back to the shop</a></p>"""
             : "";
         return Page($"ECPay — {order.MerchantTradeNo}", $"""
-            <h1>{H(order.State == OrderState.NumberIssued ? "Pay later" : order.RtnMsg)}</h1>
+            <h1>{H(order.State == OrderState.NumberIssued ? "Pay later" : order.State == OrderState.Created && order.Simulated ? "Simulated payment sent (SimulatePaid=1): no money moved" : order.RtnMsg)}</h1>
             <div class="card"><dl>
               <dt>Order</dt><dd>{no}</dd><dt>State</dt><dd data-testid="state">{H(order.State)}</dd>{details}{expire}
             </dl></div>

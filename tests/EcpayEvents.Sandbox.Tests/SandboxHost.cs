@@ -26,7 +26,10 @@ public sealed class SandboxHost : IAsyncDisposable
     public ConcurrentQueue<string> Answers { get; } = new();
     public string MerchantUrl => Merchant.BoundAddress().ToString().TrimEnd('/');
 
-    public static async Task<SandboxHost> StartAsync(params string[] extraArgs)
+    public static Task<SandboxHost> StartAsync(params string[] extraArgs) => StartAsync(null, extraArgs);
+
+    /// <param name="services">Replaces sandbox services (e.g. its TimeProvider, to move past an ExpireDate).</param>
+    public static async Task<SandboxHost> StartAsync(Action<IServiceCollection>? services, params string[] extraArgs)
     {
         var merchantBuilder = WebApplication.CreateSlimBuilder(["--urls=http://127.0.0.1:0"]);
         merchantBuilder.Logging.ClearProviders();
@@ -43,33 +46,30 @@ public sealed class SandboxHost : IAsyncDisposable
         merchant.MapPost("/order-result", Receive);
         await merchant.StartAsync();
 
-        var sandbox = SandboxApp.Build(["--urls=http://127.0.0.1:0", "--Sandbox:RetryInterval=00:00:00.200", "--Sandbox:MaxAttempts=4", "--Logging:LogLevel:Default=Warning", .. extraArgs]);
+        var sandbox = SandboxApp.Build(["--urls=http://127.0.0.1:0", "--Sandbox:RetryInterval=00:00:00.200", "--Sandbox:MaxAttempts=4", "--Logging:LogLevel:Default=Warning", .. extraArgs], services);
         await sandbox.StartAsync();
         host = new SandboxHost(sandbox, merchant);
         return host;
     }
 
-    /// <summary>Our checkout form, built the way PaymentsApi builds it.</summary>
-    public CheckoutForm Form(string method = ChoosePayment.Credit, long amount = 500, string? tradeNo = null, DateTimeOffset? created = null)
+    /// <summary>
+    /// Our checkout form, built by the code GET /checkout/{id} runs (<see cref="StartCheckout.Request"/>
+    /// and <see cref="CheckoutForm.Create"/>) for a pending deposit with these values — not a copy of it.
+    /// </summary>
+    public CheckoutForm Form(string method = ChoosePayment.Credit, long amount = 500, string? tradeNo = null, DateTimeOffset? created = null,
+        DepositExpiryOptions? expiry = null)
     {
         var createdAt = created ?? DateTimeOffset.UtcNow;
-        var expiry = DepositExpiry.For(method, createdAt, new DepositExpiryOptions());
-        return CheckoutForm.Create(new CheckoutRequest
-        {
-            MerchantTradeNo = tradeNo ?? MerchantTradeNumber.New("TS", createdAt),
-            MerchantTradeDate = createdAt,
-            TotalAmount = amount,
-            TradeDesc = StartCheckout.TradeDesc,
-            ItemName = $"Deposit {amount} TWD",
-            ChoosePayment = method,
-            ReturnUrl = MerchantUrl + "/return",
-            PaymentInfoUrl = method is "ATM" or "CVS" or "BARCODE" or "ALL" ? MerchantUrl + "/payment-info" : null,
-            OrderResultUrl = MerchantUrl + "/order-result",
-            ClientBackUrl = MerchantUrl + "/",
-            ExpireDate = expiry.ExpireDate,
-            StoreExpireDate = expiry.StoreExpireDate,
-            CustomField1 = "42",
-        }, EcpayCredentials.Stage, EcpayEndpoints.FromBaseUrl(Client.BaseAddress!.ToString()));
+        var options = expiry ?? new DepositExpiryOptions();
+        var deposit = new Payments.Transactions.TransactionView(
+            Id: 42, UserId: 1, Type: "deposit", Amount: amount, Status: "pending",
+            MerchantTradeNo: tradeNo ?? MerchantTradeNumber.New("TS", createdAt), PaymentMethod: method, ItemName: null, PaymentType: null,
+            PaymentInstructions: null, ExpiresAt: DepositExpiry.For(method, createdAt, options).ExpiresAt, PaidAt: null,
+            CreatedAt: createdAt, UpdatedAt: createdAt);
+        var settings = new CheckoutSettings(EcpayCredentials.Stage, EcpayEndpoints.FromBaseUrl(Client.BaseAddress!.ToString()),
+            ReturnUrl: MerchantUrl + "/return", PaymentInfoUrl: MerchantUrl + "/payment-info",
+            OrderResultUrl: MerchantUrl + "/order-result", ClientBackUrl: MerchantUrl + "/");
+        return CheckoutForm.Create(StartCheckout.Request(deposit, settings, options), EcpayCredentials.Stage, settings.Endpoints);
     }
 
     public Task<HttpResponseMessage> PostCheckoutAsync(IEnumerable<KeyValuePair<string, string>> fields) =>
@@ -95,6 +95,13 @@ public sealed class SandboxHost : IAsyncDisposable
         while (Received.Count < count && DateTime.UtcNow < deadline) await Task.Delay(50);
         Assert.True(Received.Count >= count, $"expected {count} posts, got {Received.Count}");
         return Received.ToList();
+    }
+
+    /// <summary>A clock the test moves (the sandbox reads "now" only through TimeProvider).</summary>
+    public sealed class ManualTime : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow;
+        public override DateTimeOffset GetUtcNow() => Now;
     }
 
     public static string Stamp() => DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);

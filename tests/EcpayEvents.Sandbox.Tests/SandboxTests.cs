@@ -270,6 +270,117 @@ public sealed class NotificationTests : IAsyncLifetime
     }
 }
 
+public sealed class LateAndSimulatedPaymentTests : IAsyncLifetime
+{
+    private readonly SandboxHost.ManualTime time = new();
+    private SandboxHost host = null!;
+
+    public async ValueTask InitializeAsync() =>
+        host = await SandboxHost.StartAsync(s => s.AddSingleton<TimeProvider>(time));
+
+    public ValueTask DisposeAsync() => host.DisposeAsync();
+
+    private async Task<string> CheckoutAsync(string method)
+    {
+        var form = host.Form(method, 500, created: time.Now);
+        Assert.Equal("", SandboxHost.ErrorCode(await (await host.PostCheckoutAsync(form.Fields)).Content.ReadAsStringAsync()));
+        return form.MerchantTradeNo;
+    }
+
+    private Task<HttpResponseMessage> PayAsync(string tradeNo, string method) =>
+        host.Client.PostAsJsonAsync($"/sandbox/orders/{tradeNo}/pay", new { method, twice = false });
+
+    [Theory]
+    [InlineData("ATM", "atm")]
+    [InlineData("CVS", "cvs")]
+    [InlineData("BARCODE", "barcode")]
+    public async Task AnIssuedNumberCannotBePaidAfterItsExpireDateUnlessPaidLateOnPurpose(string method, string issue)
+    {
+        var tradeNo = await CheckoutAsync(method);
+        (await PayAsync(tradeNo, issue)).EnsureSuccessStatusCode();
+        var info = PaymentInfo.Parse(Assert.Single(await host.WaitForPostsAsync(1)).Form);
+        Assert.NotNull(info.ExpireDate);
+
+        time.Now = info.ExpireDate!.Value.AddSeconds(1);
+        var refused = await PayAsync(tradeNo, "paid");
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("expired", await refused.Content.ReadAsStringAsync());
+        var page = await (await host.Client.PostAsync($"/sandbox/checkout/{tradeNo}", new FormUrlEncodedContent([new("action", "paid")]))).Content.ReadAsStringAsync();
+        Assert.Contains("can no longer be paid", page);
+        await Task.Delay(300);
+        Assert.Single(host.Received);
+
+        (await PayAsync(tradeNo, "paid-late")).EnsureSuccessStatusCode();
+        var paid = (await host.WaitForPostsAsync(2))[1];
+        Assert.Equal("/return", paid.Path);
+        Assert.Equal("1", paid.Form["RtnCode"]);
+    }
+
+    [Fact]
+    public async Task ANumberCanBePaidUpToItsExpireDate()
+    {
+        var tradeNo = await CheckoutAsync("ATM");
+        (await PayAsync(tradeNo, "atm")).EnsureSuccessStatusCode();
+        var info = PaymentInfo.Parse(Assert.Single(await host.WaitForPostsAsync(1)).Form);
+        time.Now = info.ExpireDate!.Value.AddSeconds(-1);
+        (await PayAsync(tradeNo, "paid")).EnsureSuccessStatusCode();
+    }
+
+    [Theory]
+    [InlineData("Credit", null)]
+    [InlineData("ATM", "atm")]
+    public async Task ABackOfficeSimulatedPaymentPostsSimulatePaid1AndLeavesTheOrderUnpaid(string method, string? issue)
+    {
+        var tradeNo = await CheckoutAsync(method);
+        var before = 0;
+        if (issue is not null)
+        {
+            (await PayAsync(tradeNo, issue)).EnsureSuccessStatusCode();
+            before = (await host.WaitForPostsAsync(1)).Count;
+        }
+        (await PayAsync(tradeNo, "simulate")).EnsureSuccessStatusCode();
+        var (path, form) = (await host.WaitForPostsAsync(before + 1))[before];
+        Assert.Equal("/return", path);
+        Assert.True(CheckMacValue.Verify(form, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
+        var result = PaymentResult.Parse(form);
+        Assert.Equal(1, result.RtnCode);
+        Assert.True(result.SimulatePaid);
+        Assert.False(result.IsRealPayment);
+
+        var order = await host.Client.GetFromJsonAsync<JsonElement>($"/sandbox/orders/{tradeNo}");
+        Assert.NotEqual("paid", order.GetProperty("state").GetString());
+        var fields = new List<KeyValuePair<string, string>> { new("MerchantID", "3002607"), new("MerchantTradeNo", tradeNo), new("TimeStamp", time.Now.ToUnixTimeSeconds().ToString()) };
+        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        var query = EcpayForm.Parse(await (await host.Client.PostAsync("/Cashier/QueryTradeInfo/V5", new FormUrlEncodedContent(fields))).Content.ReadAsStringAsync());
+        Assert.Equal("0", query["TradeStatus"]);
+    }
+
+    [Fact]
+    public async Task TheCheckoutPageOffersTheBackOfficeSimulation()
+    {
+        var form = host.Form("Credit", 500, created: time.Now);
+        var html = await (await host.PostCheckoutAsync(form.Fields)).Content.ReadAsStringAsync();
+        Assert.Contains("data-testid=\"simulate-paid\"", html);
+        var after = await (await host.Client.PostAsync($"/sandbox/checkout/{form.MerchantTradeNo}", new FormUrlEncodedContent([new("action", "simulate")]))).Content.ReadAsStringAsync();
+        Assert.Contains("SimulatePaid=1", after);
+    }
+}
+
+public sealed class ResendScheduleTests
+{
+    [Fact]
+    public void ResendsBackOffAndAreBounded()
+    {
+        var options = new SandboxOptions();
+        var waits = Enumerable.Range(1, options.MaxAttempts - 1).Select(options.RetryDelay).ToList();
+        Assert.Equal([5, 10, 20, 40, 80, 160, 300], waits.Select(w => w.TotalSeconds));
+        Assert.InRange(waits.Aggregate(TimeSpan.Zero, (a, b) => a + b), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15));
+
+        var fixedInterval = new SandboxOptions { RetryInterval = TimeSpan.FromSeconds(1), RetryBackoff = 1 };
+        Assert.All(Enumerable.Range(1, 5).Select(fixedInterval.RetryDelay), w => Assert.Equal(TimeSpan.FromSeconds(1), w));
+    }
+}
+
 internal static class FormExtensions
 {
     public static string? GetValueOrDefault(this EcpayForm form, string key) => form[key];

@@ -56,25 +56,7 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
         if (deposit.Status != TransactionStatus.Pending) return (CheckoutOutcome.NotPending, deposit, null, null);
         if (deposit.ExpiresAt is { } expiresAt && expiresAt <= time.GetUtcNow()) return (CheckoutOutcome.Expired, deposit, null, null);
 
-        var method = deposit.PaymentMethod ?? ChoosePayment.All;
-        var expiry = EcpayExpiry(method, deposit.CreatedAt, deposit.ExpiresAt, options.Expiry);
-        var isOffline = method is ChoosePayment.Atm or ChoosePayment.Cvs or ChoosePayment.Barcode or ChoosePayment.All;
-        var request = new CheckoutRequest
-        {
-            MerchantTradeNo = deposit.MerchantTradeNo!,
-            MerchantTradeDate = deposit.CreatedAt,
-            TotalAmount = deposit.Amount,
-            TradeDesc = TradeDesc,
-            ItemName = deposit.ItemName ?? MerchantTradeNumber.Describe(deposit.Amount),
-            ReturnUrl = settings.ReturnUrl,
-            ChoosePayment = method,
-            OrderResultUrl = settings.OrderResultUrl,
-            ClientBackUrl = settings.ClientBackUrl,
-            PaymentInfoUrl = isOffline ? settings.PaymentInfoUrl : null,
-            ExpireDate = expiry.ExpireDate,
-            StoreExpireDate = expiry.StoreExpireDate,
-            CustomField1 = deposit.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
+        var request = Request(deposit, settings, options.Expiry);
         var form = CheckoutForm.Create(request, settings.Credentials, settings.Endpoints, time);
         if (!markStarted) return (CheckoutOutcome.Ready, deposit, form, null);
 
@@ -91,6 +73,33 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
             return other is null ? (CheckoutOutcome.NotPending, current, null, null) : (CheckoutOutcome.AlreadyStarted, current, null, other);
         }
         return (CheckoutOutcome.Ready, deposit, form, now);
+    }
+
+    /// <summary>
+    /// The AioCheckOut/V5 request for a pending deposit: what GET /checkout/{id} signs and serves. Pure,
+    /// so the sandbox's tests validate exactly this mapping without a database.
+    /// </summary>
+    public static CheckoutRequest Request(TransactionView deposit, CheckoutSettings settings, DepositExpiryOptions expiryOptions)
+    {
+        var method = deposit.PaymentMethod ?? ChoosePayment.All;
+        var expiry = EcpayExpiry(method, deposit.CreatedAt, deposit.ExpiresAt, expiryOptions);
+        var isOffline = method is ChoosePayment.Atm or ChoosePayment.Cvs or ChoosePayment.Barcode or ChoosePayment.All;
+        return new CheckoutRequest
+        {
+            MerchantTradeNo = deposit.MerchantTradeNo!,
+            MerchantTradeDate = deposit.CreatedAt,
+            TotalAmount = deposit.Amount,
+            TradeDesc = TradeDesc,
+            ItemName = deposit.ItemName ?? MerchantTradeNumber.Describe(deposit.Amount),
+            ReturnUrl = settings.ReturnUrl,
+            ChoosePayment = method,
+            OrderResultUrl = settings.OrderResultUrl,
+            ClientBackUrl = settings.ClientBackUrl,
+            PaymentInfoUrl = isOffline ? settings.PaymentInfoUrl : null,
+            ExpireDate = expiry.ExpireDate,
+            StoreExpireDate = expiry.StoreExpireDate,
+            CustomField1 = deposit.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
     }
 
     /// <summary>
