@@ -109,6 +109,23 @@ public sealed class DepositsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public void DepositOptionsUseEcpaysPerMethodLimits()
+    {
+        var options = new DepositOptions();
+        Assert.Equal((33L, 6_000L), options.AmountRange("CVS"));
+        Assert.Equal((11L, 49_999L), options.AmountRange("ATM"));
+        Assert.Equal((17L, 20_000L), options.AmountRange("BARCODE"));
+        Assert.Equal((5L, 199_999L), options.AmountRange("Credit"));
+        Assert.Empty(options.Problems());
+
+        // A configured range a method can never meet is a start-up problem naming the method and its limits.
+        var tooHigh = new DepositOptions { MinAmount = 10_000, MaxAmount = 100_000, PaymentMethods = ["Credit", "CVS"] };
+        Assert.Equal((10_000L, 6_000L), tooHigh.AmountRange("CVS"));
+        var problem = Assert.Single(tooHigh.Problems());
+        Assert.Contains("CVS takes 33–6000 TWD", problem);
+    }
+
+    [Fact]
     public async Task DepositsForUnknownOrMalformedUsersAre404And400()
     {
         Assert.Equal(HttpStatusCode.NotFound, (await DepositAsync(424242, new { amount = 100, paymentMethod = "Credit" })).StatusCode);

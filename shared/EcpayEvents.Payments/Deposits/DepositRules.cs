@@ -7,7 +7,11 @@ namespace EcpayEvents.Payments.Deposits;
 /// <summary>Deposit settings (bound from <c>PaymentsApi:Deposit</c>).</summary>
 public sealed class DepositOptions
 {
-    /// <summary>Inclusive limits for any method; ECPay's own per-method limits (e.g. Credit ≥ 5) apply on top.</summary>
+    /// <summary>
+    /// Inclusive limits for any method; ECPay's own per-method limits apply on top — the one table in
+    /// <see cref="CheckoutForm.AmountLimitsByMethod"/> (Credit 5–199,999, ATM/WebATM 11–49,999, CVS 33–6,000,
+    /// BARCODE 17–20,000, …). See <see cref="AmountRange"/>.
+    /// </summary>
     public long MinAmount { get; set; } = 1;
     public long MaxAmount { get; set; } = 199_999;
     /// <summary>1–4 upper-case letters or digits that start every MerchantTradeNo (tells environments apart).</summary>
@@ -24,10 +28,29 @@ public sealed class DepositOptions
             yield return "PaymentsApi:Deposit:MerchantTradeNoPrefix must be 1–4 upper-case letters or digits.";
         foreach (var m in PaymentMethods.Where(m => !ChoosePayment.Known.Contains(m)))
             yield return $"PaymentsApi:Deposit:PaymentMethods: '{m}' is not an ECPay ChoosePayment value.";
+        // A method whose ECPay range does not overlap MinAmount–MaxAmount could never be used.
+        if (MinAmount >= 1 && MaxAmount >= MinAmount)
+            foreach (var m in AllowedMethods.Where(ChoosePayment.Known.Contains))
+            {
+                var (min, max) = AmountRange(m);
+                if (min > max)
+                {
+                    var (ecpayMin, ecpayMax) = CheckoutForm.AmountLimits(m);
+                    yield return string.Create(CultureInfo.InvariantCulture,
+                        $"PaymentsApi:Deposit: {m} takes {ecpayMin}–{ecpayMax} TWD at ECPay, outside MinAmount–MaxAmount ({MinAmount}–{MaxAmount}); remove it from PaymentMethods or widen the amounts.");
+                }
+            }
         foreach (var p in Expiry.Problems()) yield return p;
     }
 
     public IReadOnlyCollection<string> AllowedMethods => PaymentMethods.Length == 0 ? ChoosePayment.Known : PaymentMethods;
+
+    /// <summary>The amounts a deposit by <paramref name="method"/> may have: MinAmount–MaxAmount within ECPay's range for the method (Min &gt; Max when none).</summary>
+    public (long Min, long Max) AmountRange(string method)
+    {
+        var (ecpayMin, ecpayMax) = CheckoutForm.AmountLimits(method);
+        return (Math.Max(MinAmount, ecpayMin), Math.Min(MaxAmount, ecpayMax));
+    }
 }
 
 /// <summary>
