@@ -18,9 +18,13 @@ public static partial class MacCommand
         usage: ecpay-events mac compute [--md5] [--explain] --hash-key K --hash-iv V  < body
                ecpay-events mac verify  [--md5] [--explain] --hash-key K --hash-iv V  < body
           body      a form body on stdin: k=v&k=v, values percent-encoded UTF-8 ('+' = space);
-                    one trailing newline (as added by echo) is ignored
+                    read as UTF-8 bytes whatever the locale: a leading BOM and one trailing newline
+                    (as added by echo) are ignored, invalid UTF-8 is bad input (exit 2)
           compute   prints the CheckMacValue on the last line (any CheckMacValue in the body is ignored)
-          verify    checks the body's CheckMacValue: exit 0 valid, 1 invalid (with hints), 2 bad input
+          verify    checks the body's CheckMacValue: exit 0 valid, 1 invalid (with hints), 2 bad input;
+                    the hints try the usual wrong implementations (%20 for spaces, '~' unencoded, other key
+                    sorts, empty fields dropped, HashKey/HashIV swapped, MD5/SHA256, the stage keys) and
+                    say which one reproduces the received value
           --md5     MD5 instead of SHA256 (legacy APIs only; EncryptType=1 means SHA256)
           --explain also print the sorted string before encoding and after encoding + lower-casing
           K, V      default to $ECPAY_HASH_KEY / $ECPAY_HASH_IV, so keys stay out of shell history
