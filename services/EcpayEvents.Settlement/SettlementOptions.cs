@@ -30,9 +30,11 @@ public sealed class SettlementRulesOptions
     /// <summary>
     /// <c>innodb_lock_wait_timeout</c> (seconds) of each settlement transaction. The server default (50 s on
     /// RDS) is longer than the Lambda timeout (15 s): one stuck row lock would time the whole batch out.
-    /// A message that waits longer fails alone (a batch item failure) and is redelivered.
+    /// A message that waits longer fails alone (a batch item failure) and is redelivered. 0 leaves the
+    /// server's value (set it then in the DB parameter group or the RDS Proxy's init query: a SET on the
+    /// session pins the RDS Proxy connection).
     /// </summary>
-    [Range(1, 60)]
+    [Range(0, 60)]
     public int LockWaitTimeoutSeconds { get; set; } = 3;
 
     /// <summary>Timeout (seconds) of each SQL command, well below the Lambda timeout; overrides the connection string's.</summary>

@@ -59,7 +59,7 @@ public sealed class SettlementRulesTests
         if (decision.Outcome == SettlementOutcome.Rejected)
             Assert.Contains(kind == NoticeKind.WrongEndpoint ? "wrong endpoint" : amountMatches ? "SimulatePaid=1" : "amount mismatch", decision.Reason);
         // Flagged for an operator: money that arrived late, and every paid result that is not credited.
-        var paidButRejected = kind == NoticeKind.Paid && outcome == SettlementOutcome.Rejected;
+        var paidButRejected = (kind == NoticeKind.Paid && outcome == SettlementOutcome.Rejected) || (kind == NoticeKind.WrongEndpoint && code == 1);
         Assert.Equal(status is TransactionStatus.Expired or TransactionStatus.Failed && action == SettlementAction.Complete || paidButRejected, decision.ReviewReason is not null);
         if (outcome is SettlementOutcome.Simulated or SettlementOutcome.Rejected) Assert.True(decision.NeedsAttention);
     }
@@ -184,6 +184,8 @@ public sealed class SettlementRulesTests
             Assert.Equal(SettlementAction.None, d.Action);
             Assert.Equal(SettlementOutcome.Rejected, d.Outcome);
             Assert.Contains(reason, d.Reason);
+            // A paid body that did not reach ReturnURL may be money received (or a misconfigured ReturnURL): flagged.
+            Assert.Equal(code == 1, d.ReviewReason is not null);
         }
     }
 

@@ -275,6 +275,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         Assert.Null(await S.ColumnAsync(d.Id, "rtn_code"));
         Assert.Equal(0, await S.BalanceAsync(d.UserId));
         Assert.Equal("wrong endpoint: a paid result (RtnCode 1) posted to PaymentInfoURL; not applied", await EventReasonAsync(d, "rejected"));
+        Assert.Equal("paid result posted to PaymentInfoURL, not credited: check ECPay", await ReviewReasonAsync(d));
         Assert.Contains(AttentionLogs(d), l => l["Outcome"] == "rejected");
 
         // The genuine ReturnURL post of the same result settles it.
@@ -298,6 +299,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
             Assert.Null(await S.ColumnAsync(d.Id, "bank_code"));
             Assert.Null(await S.ColumnAsync(d.Id, "payment_no"));
             Assert.Equal($"wrong endpoint: a number-issued result (RtnCode {code}) posted to ReturnURL; not applied", await EventReasonAsync(d, "rejected"));
+            Assert.Null(await ReviewReasonAsync(d));
         }
     }
 

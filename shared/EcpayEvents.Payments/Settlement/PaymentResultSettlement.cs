@@ -35,7 +35,11 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
     /// <summary>The default <see cref="LockWaitTimeout"/>.</summary>
     public static readonly TimeSpan DefaultLockWaitTimeout = TimeSpan.FromSeconds(3);
 
-    /// <summary><c>innodb_lock_wait_timeout</c> of each settlement transaction (whole seconds, at least 1).</summary>
+    /// <summary>
+    /// <c>innodb_lock_wait_timeout</c> of each settlement transaction (whole seconds, at least 1);
+    /// <see cref="TimeSpan.Zero"/> leaves the server's (e.g. when an RDS Proxy init query sets it:
+    /// a SET on the session pins the proxy connection).
+    /// </summary>
     public TimeSpan LockWaitTimeout { get; } = lockWaitTimeout ?? DefaultLockWaitTimeout;
 
     public async Task<SettlementResult> SettleAsync(PaymentResultMessage message, CancellationToken ct = default)
@@ -191,6 +195,7 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
     // Session-scoped, set on every open: a pooled connection may have been reset to the server default.
     private async Task SetLockWaitTimeoutAsync(MySqlConnection connection, CancellationToken ct)
     {
+        if (LockWaitTimeout <= TimeSpan.Zero) return;
         var seconds = Math.Max(1, (int)Math.Ceiling(LockWaitTimeout.TotalSeconds));
         await using var command = connection.CreateCommand();
         command.CommandText = "SET SESSION innodb_lock_wait_timeout = " + seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

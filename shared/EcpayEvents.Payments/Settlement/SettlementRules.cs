@@ -92,9 +92,11 @@ public static class SettlementRules
         if (transaction.Type != TransactionState.Deposit)
             return SettlementDecision.Rejected($"transaction {transaction.Id} is a {transaction.Type}, not a deposit");
         if (notice.Kind == NoticeKind.WrongEndpoint)
-            return SettlementDecision.Rejected(notice.Code == 1
-                ? $"wrong endpoint: a paid result (RtnCode 1) posted to {notice.Source}; not applied"
-                : $"wrong endpoint: a number-issued result (RtnCode {notice.Code}) posted to {notice.Source}; not applied");
+            return notice.Code == 1
+                // Money may have been received (or ReturnURL is misconfigured): never credited from here, but flagged.
+                ? SettlementDecision.Rejected($"wrong endpoint: a paid result (RtnCode 1) posted to {notice.Source}; not applied")
+                    with { ReviewReason = $"paid result posted to {notice.Source}, not credited: check ECPay" }
+                : SettlementDecision.Rejected($"wrong endpoint: a number-issued result (RtnCode {notice.Code}) posted to {notice.Source}; not applied");
         if (notice.SimulatePaid && !policy.AllowSimulatedPayments)
             return new(SettlementAction.None, SettlementOutcome.Simulated, "SimulatePaid=1: simulated from ECPay's back office, no money moved");
 
