@@ -6,6 +6,7 @@ const string usage = """
       mac compute|verify   compute or check an ECPay CheckMacValue (ecpay-events mac --help)
       db migrate|check     apply migrations / check balances against the ledger (ecpay-events db --help)
       executions list|describe|history   payment-timeout executions (ecpay-events executions --help)
+      timeouts audit|rearm                pending deposits without a running timeout, and re-arming them (ecpay-events timeouts --help)
       event-source         poll an SQS queue and POST batches to a service's /events (ecpay-events event-source --help)
     """;
 
@@ -16,6 +17,7 @@ return args switch
     ["mac", .. var rest] => MacCommand.Run(rest),
     ["db", .. var rest] => await DbCommand.RunAsync(rest),
     ["executions", .. var rest] => await ExecutionsCommand.RunAsync(rest),
+    ["timeouts", .. var rest] => await TimeoutsCommand.RunAsync(rest),
     ["event-source", .. var rest] => await EventSourceCommand.RunAsync(rest),
     ["demo", .. var rest] => await DemoCommand.RunAsync(rest),
     [var unknown, ..] => Unknown(unknown),

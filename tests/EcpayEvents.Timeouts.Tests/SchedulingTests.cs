@@ -83,6 +83,36 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
         await stack.Database.ExecuteAsync("DELETE FROM transactions WHERE merchant_trade_no = @m", ("@m", merchantTradeNo)); // no orphan left for other tests
     }
 
+    [Fact]
+    public async Task AStoppedTimerIsRearmedByTheCliAndTheRealReconcileExpiresThePayment()
+    {
+        var deposit = await stack.CreateDepositAsync(100, TimeSpan.FromMinutes(10));
+        // The deposit's own execution, stopped by an operator before it fired: the payment stays pending,
+        // and by the time of the rearm it is past its expiry, so the new timer fires at once.
+        await stack.Client.StopExecutionAsync(stack.ExecutionArn(deposit), "Operator.Stopped", "test");
+        await stack.Database.ExecuteAsync("UPDATE transactions SET expires_at = @e WHERE id = @id", ("@e", DateTime.UtcNow.AddMinutes(-1)), ("@id", deposit.Id));
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var env = new Dictionary<string, string?>
+        {
+            ["DATABASE_CONNECTION_STRING"] = stack.Database.ConnectionString,
+            ["STEPFUNCTIONS_ENDPOINT"] = stack.StepFunctions.Endpoint.ToString(),
+        };
+
+        var exitCode = await EcpayEvents.Cli.Commands.TimeoutsCommand.RunAsync(["rearm", deposit.MerchantTradeNo], stdout, stderr, n => env.GetValueOrDefault(n), stack.Http);
+
+        Assert.True(exitCode == 0, stderr.ToString());
+        Assert.Contains($"rearmed as {deposit.MerchantTradeNo}-r1 (transaction {deposit.Id})", stdout.ToString());
+        var rearmed = StepFunctionsClient.ExecutionArnOf(LocalStepFunctionsServer.PaymentTimeoutArn, deposit.MerchantTradeNo + "-r1");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        DescribeExecutionResponse done;
+        while ((done = await stack.Client.DescribeExecutionAsync(rearmed)).Status == ExecutionStatus.Running && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.Equal(ExecutionStatus.Succeeded, done.Status);
+        Assert.Equal(ReconcileOutcome.Expired, TimeoutStack.Outcome(done));
+        Assert.Equal("expired", (await stack.TransactionAsync(deposit.Id)).Status);
+    }
+
     [Theory]
     [InlineData(null, null, null, "StepFunctions:StateMachineArn is required")]
     [InlineData(null, "false", null, "StepFunctions:StateMachineArn is required")]
