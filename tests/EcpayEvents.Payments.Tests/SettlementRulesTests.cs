@@ -60,7 +60,9 @@ public sealed class SettlementRulesTests
             Assert.Contains(kind == NoticeKind.WrongEndpoint ? "wrong endpoint" : amountMatches ? "SimulatePaid=1" : "amount mismatch", decision.Reason);
         // Flagged for an operator: money that arrived late, and every paid result that is not credited.
         var paidButRejected = (kind == NoticeKind.Paid && outcome == SettlementOutcome.Rejected) || (kind == NoticeKind.WrongEndpoint && code == 1);
-        Assert.Equal(status is TransactionStatus.Expired or TransactionStatus.Failed && action == SettlementAction.Complete || paidButRejected, decision.ReviewReason is not null);
+        var simulatedAfterCompletion = outcome == SettlementOutcome.Simulated && kind == NoticeKind.Paid && status == TransactionStatus.Completed;
+        Assert.Equal(status is TransactionStatus.Expired or TransactionStatus.Failed && action == SettlementAction.Complete || paidButRejected || simulatedAfterCompletion,
+            decision.ReviewReason is not null);
         if (outcome is SettlementOutcome.Simulated or SettlementOutcome.Rejected) Assert.True(decision.NeedsAttention);
     }
 

@@ -134,6 +134,24 @@ public sealed class LockWaitTests
     }
 }
 
+public sealed class SettlementOptionsTests
+{
+    [Theory]
+    [InlineData("--Settlement:LockWaitTimeoutSeconds=61", "LockWaitTimeoutSeconds")]
+    [InlineData("--Settlement:LockWaitTimeoutSeconds=-1", "LockWaitTimeoutSeconds")]
+    [InlineData("--Settlement:CommandTimeoutSeconds=0", "CommandTimeoutSeconds")]
+    public async Task AnOutOfRangeTimeoutFailsAtStartWithItsName(string setting, string name)
+    {
+        var app = SettlementApp.Build([
+            "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=None",
+            "--Ecpay:MerchantId=3002607", "--Ecpay:HashKey=pwFHCqoQZGmho4w6", "--Ecpay:HashIv=EkRm7iFT261dpevs",
+            "--Database:ConnectionString=Server=127.0.0.1;Database=x", setting]);
+        var e = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains(name, e.Message);
+        await app.DisposeAsync();
+    }
+}
+
 /// <summary>On a database server whose time zone is not UTC, what Settlement writes is still UTC.</summary>
 public sealed class NonUtcServerTests
 {

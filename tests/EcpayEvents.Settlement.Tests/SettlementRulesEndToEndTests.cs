@@ -266,6 +266,21 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task ASimulatedResultAfterAQueryCreditedThePaymentFlagsItForReview()
+    {
+        var d = await S.SeedDepositAsync(520);
+        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SettlementStack.QueryTradeInfoFields(d.MerchantTradeNo, 520));
+        await S.WaitForQueueDrainedAsync();
+        Assert.Equal("completed", await S.StatusAsync(d.Id));
+
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 520, simulatePaid: "1"));
+        Assert.Equal("completed", await S.StatusAsync(d.Id));
+        Assert.Equal(520, await S.BalanceAsync(d.UserId));
+        Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "simulated"));
+        Assert.Equal("simulated result after completion: check the credit was a real payment", await ReviewReasonAsync(d));
+    }
+
+    [Fact]
     public async Task APaidBodyPostedToPaymentInfoUrlIsAWrongEndpointAndDoesNotFailThePayment()
     {
         var d = await S.SeedDepositAsync(500);

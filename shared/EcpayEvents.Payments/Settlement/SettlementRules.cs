@@ -98,7 +98,10 @@ public static class SettlementRules
                     with { ReviewReason = $"paid result posted to {notice.Source}, not credited: check ECPay" }
                 : SettlementDecision.Rejected($"wrong endpoint: a number-issued result (RtnCode {notice.Code}) posted to {notice.Source}; not applied");
         if (notice.SimulatePaid && !policy.AllowSimulatedPayments)
-            return new(SettlementAction.None, SettlementOutcome.Simulated, "SimulatePaid=1: simulated from ECPay's back office, no money moved");
+            return new(SettlementAction.None, SettlementOutcome.Simulated, "SimulatePaid=1: simulated from ECPay's back office, no money moved",
+                // Completed already: if by a "paid" query answer that came first, that credit may be the simulation's.
+                notice.Kind == NoticeKind.Paid && transaction.Status == TransactionStatus.Completed
+                    ? "simulated result after completion: check the credit was a real payment" : null);
 
         var status = transaction.Status;
         switch (notice.Kind)
