@@ -63,6 +63,21 @@ else
 fi
 case "$LOCAL_EXPIRY_SECONDS" in ''|*[!0-9]*) echo "LOCAL_EXPIRY_SECONDS must be a whole number of seconds" >&2; exit 2 ;; esac
 
+# ---------------------------------------------------------------- ports
+# Every port first, before installing or building, so a clash is reported at once. (MariaDB's port may
+# be our own MariaDB, already running: that is reused.)
+if [ -z "${STACK_ALREADY_UP:-}" ]; then
+  for entry in "PaymentsApi:$PAYMENTS_API_PORT" "Notifications:$NOTIFICATIONS_PORT" "Settlement:$SETTLEMENT_PORT" \
+               "Timeouts:$TIMEOUTS_PORT" "ECPay sandbox:$SANDBOX_PORT" "SQS (fauxqs):$SQS_PORT" "Step Functions:$STEPFUNCTIONS_PORT"; do
+    if port_in_use "${entry##*:}"; then
+      bad "${entry%:*}" "port ${entry##*:} is already in use on 127.0.0.1: stop the other program, or choose another port (see ./run.sh --help)"; exit 1
+    fi
+  done
+  if port_in_use "$MARIADB_PORT" && ! bash infrastructure/local/mariadb.sh status >/dev/null 2>&1; then
+    bad "MariaDB" "port $MARIADB_PORT is already in use by another program: stop it, or set MARIADB_PORT"; exit 1
+  fi
+fi
+
 # ---------------------------------------------------------------- install and build
 step "Installing what is missing (apt packages, Node 22, npm packages)"
 bash infrastructure/local/tooling.sh all
@@ -161,13 +176,6 @@ svc() { # svc NAME PROJECT-DIR ASSEMBLY PORT
 
 if [ -z "${STACK_ALREADY_UP:-}" ]; then
   step "Starting the local stack"
-  # Every port first, so a clash is reported before anything starts.
-  for entry in "PaymentsApi:$PAYMENTS_API_PORT" "Notifications:$NOTIFICATIONS_PORT" "Settlement:$SETTLEMENT_PORT" \
-               "Timeouts:$TIMEOUTS_PORT" "ECPay sandbox:$SANDBOX_PORT" "SQS (fauxqs):$SQS_PORT" "Step Functions:$STEPFUNCTIONS_PORT"; do
-    if port_in_use "${entry##*:}"; then
-      bad "${entry%:*}" "port ${entry##*:} is already in use on 127.0.0.1: stop the other program, or choose another port (see ./run.sh --help)"; exit 1
-    fi
-  done
   if bash infrastructure/local/mariadb.sh status >/dev/null 2>&1; then
     ok "MariaDB" "127.0.0.1:$MARIADB_PORT (already running; database $DB_NAME)"
   else

@@ -41,4 +41,105 @@ public sealed class LocalStackTests
         var dead = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.DeadLetterQueueUrl, WaitTimeSeconds = 5 });
         Assert.Equal("poison", Assert.Single(dead.Messages).Body);
     }
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string script, IDictionary<string, string> env, TimeSpan timeout, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoPaths.Root };
+        psi.ArgumentList.Add(script);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{script} did not finish within {timeout}: {await stdout}{await stderr}");
+        }
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public async Task MariaDbScriptStartAndStatusAreIdempotentAndTheServerRunsInUtc()
+    {
+        await using var db = await TestDatabase.CreateAsync("mariadbsh");
+        var env = new Dictionary<string, string> { ["MARIADB_PORT"] = TestDatabase.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var script = Path.Combine(RepoPaths.LocalStack, "mariadb.sh");
+        for (var i = 0; i < 2; i++)
+        {
+            var start = await RunAsync(script, env, TimeSpan.FromSeconds(60), "start");
+            Assert.True(start.Exit == 0, start.Stderr);
+            Assert.Contains("already running", start.Stderr);
+        }
+        var status = await RunAsync(script, env, TimeSpan.FromSeconds(30), "status");
+        Assert.Equal(0, status.Exit);
+        Assert.Contains($"running on 127.0.0.1:{TestDatabase.Port}", status.Stdout);
+        // Started by this version of the script: the server's time zone is UTC (not the machine's).
+        var zone = await db.ScalarAsync<string>("SELECT @@global.time_zone");
+        Assert.True(zone is "+00:00" or "SYSTEM", zone);
+    }
+
+    [Fact]
+    public async Task MariaDbScriptPutsTheSocketInAShortPathUnderADeepCheckoutAndRecoversAnUnfinishedFirstRun()
+    {
+        // A checkout so deep that <checkout>/.local/mariadb-PORT/mysqld.sock would not fit a Unix socket path (107 bytes).
+        var deep = Path.Combine(Path.GetTempPath(), "ecpay-deep-" + Guid.NewGuid().ToString("N"), new string('d', 60), new string('e', 40));
+        var local = Path.Combine(deep, "infrastructure", "local");
+        Directory.CreateDirectory(local);
+        File.Copy(Path.Combine(RepoPaths.LocalStack, "mariadb.sh"), Path.Combine(local, "mariadb.sh"));
+        File.Copy(Path.Combine(RepoPaths.LocalStack, "tooling.sh"), Path.Combine(local, "tooling.sh"));
+        var port = FreePort.Next();
+        var env = new Dictionary<string, string> { ["MARIADB_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var script = Path.Combine(local, "mariadb.sh");
+        var baseDir = Path.Combine(deep, ".local", $"mariadb-{port}");
+        try
+        {
+            Assert.True(Path.Combine(baseDir, "mysqld.sock").Length > 107);
+            var start = await RunAsync(script, env, TimeSpan.FromSeconds(120), "start");
+            Assert.True(start.Exit == 0, start.Stderr);
+            Assert.Equal(0, (await RunAsync(script, env, TimeSpan.FromSeconds(30), "status")).Exit);
+            var zone = await RunAsync(script, env, TimeSpan.FromSeconds(30), "client", "-N", "-e", "SELECT @@global.time_zone");
+            Assert.Equal("+00:00", zone.Stdout.Trim());
+            Assert.Equal(0, (await RunAsync(script, env, TimeSpan.FromSeconds(60), "stop")).Exit);
+
+            // A first run that never finished (no .setup-done, its data unusable) is set up again on the next start.
+            File.Delete(Path.Combine(baseDir, ".setup-done"));
+            File.WriteAllText(Path.Combine(baseDir, ".setup-started"), "");
+            File.WriteAllBytes(Path.Combine(baseDir, "data", "ibdata1"), new byte[64 * 1024]);
+            var again = await RunAsync(script, env, TimeSpan.FromSeconds(120), "start");
+            Assert.True(again.Exit == 0, again.Stderr);
+            Assert.Contains("did not finish", again.Stderr);
+            Assert.Equal(0, (await RunAsync(script, env, TimeSpan.FromSeconds(30), "status")).Exit);
+        }
+        finally
+        {
+            await RunAsync(script, env, TimeSpan.FromSeconds(60), "stop");
+            Directory.Delete(Path.GetDirectoryName(Path.GetDirectoryName(deep))!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task RunShRefusesAPortAlreadyInUseBeforeInstallingOrBuilding()
+    {
+        using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var busy = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port;
+        string P() => FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var env = new Dictionary<string, string>
+        {
+            ["PAYMENTS_API_PORT"] = P(), ["NOTIFICATIONS_PORT"] = P(), ["SETTLEMENT_PORT"] = P(), ["TIMEOUTS_PORT"] = P(),
+            ["SANDBOX_PORT"] = P(), ["STEPFUNCTIONS_PORT"] = P(), ["MARIADB_PORT"] = TestDatabase.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SQS_PORT"] = busy.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var run = await RunAsync(Path.Combine(RepoPaths.Root, "run.sh"), env, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, run.Exit);
+        Assert.Contains($"port {busy} is already in use", run.Stderr);
+        Assert.Contains("SQS", run.Stderr);
+        Assert.DoesNotContain("Building", run.Stdout);
+    }
 }
