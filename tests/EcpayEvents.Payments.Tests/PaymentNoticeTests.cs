@@ -123,6 +123,15 @@ public sealed class PaymentNoticeTests
         Assert.Equal(500, n.TradeAmt);
     }
 
+    [Fact]
+    public void AnOverlongPaymentTypeIsClippedNotAnError()
+    {
+        var fields = ReturnUrl();
+        fields["PaymentType"] = new string('P', 80);
+        Assert.True(PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, fields, out var n, out var error), error);
+        Assert.Equal(new string('P', 50), n.PaymentType);
+    }
+
     [Theory]
     [InlineData("2026/11/25 12:00", "2026-11-25T04:00:00Z")]
     [InlineData("2026/11/25 12:00:07", "2026-11-25T04:00:07Z")]

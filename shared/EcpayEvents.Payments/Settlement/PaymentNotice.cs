@@ -63,6 +63,8 @@ public sealed record PaymentNotice
                 PaymentResultSource.QueryTradeInfo => FromQueryTradeInfo(form),
                 _ => throw new FormatException($"unknown source '{Truncate(source)}'"),
             };
+            // PaymentType is informational: clipped to its column rather than rejecting the result.
+            if (notice.PaymentType.Length > 50) notice = notice with { PaymentType = notice.PaymentType[..50] };
             error = CheckLengths(notice);
             if (error is not null) notice = null;
             return notice is not null;
@@ -178,7 +180,6 @@ public sealed record PaymentNotice
     private static string? CheckLengths(PaymentNotice n)
     {
         if (n.TradeNo.Length > 20) return "TradeNo is longer than 20 characters.";
-        if (n.PaymentType.Length > 50) return "PaymentType is longer than 50 characters.";
         if (n.Issued is { } i)
         {
             if (i.BankCode.Length > 3) return "BankCode is longer than 3 characters.";
