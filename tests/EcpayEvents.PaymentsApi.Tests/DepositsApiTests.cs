@@ -126,6 +126,34 @@ public sealed class DepositsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public void TheItemNameRuleNamesTheLimitThatWasHit()
+    {
+        Assert.Null(DepositItemName.Problem(new string('綠', 133)));
+        Assert.Null(DepositItemName.Problem(new string('a', 200)));
+        Assert.Contains("400 UTF-8 bytes (about 133 CJK characters", DepositItemName.Problem(new string('綠', 134)));
+        Assert.StartsWith("is 402 UTF-8 bytes", DepositItemName.Problem(new string('綠', 134)));
+        Assert.StartsWith("is 201 characters", DepositItemName.Problem(new string('a', 201)));
+        Assert.Equal("must not be blank.", DepositItemName.Problem("   "));
+        Assert.Contains("control characters", DepositItemName.Problem("a\nb"));
+        Assert.Contains("emoji", DepositItemName.Problem("a😀"));
+    }
+
+    [Theory]
+    [InlineData(133, true)]
+    [InlineData(134, false)]
+    public async Task AnItemNameOfMoreThan400Utf8BytesIsA400EvenUnder200Characters(int cjkCharacters, bool accepted)
+    {
+        var user = await api.CreateUserAsync();
+        var itemName = new string('綠', cjkCharacters);
+        Assert.Equal(accepted, DepositItemName.Problem(itemName) is null);
+        var response = await DepositAsync(user, new { amount = 100, paymentMethod = "Credit", itemName });
+        if (accepted)
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        else
+            await AssertProblem.ValidationAsync(response, "itemName");
+    }
+
+    [Fact]
     public async Task DepositsForUnknownOrMalformedUsersAre404And400()
     {
         Assert.Equal(HttpStatusCode.NotFound, (await DepositAsync(424242, new { amount = 100, paymentMethod = "Credit" })).StatusCode);

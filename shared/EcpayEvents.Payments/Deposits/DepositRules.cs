@@ -146,3 +146,32 @@ public static class MerchantTradeNumber
 
     internal static string Describe(long amount) => string.Create(CultureInfo.InvariantCulture, $"Deposit {amount} TWD");
 }
+
+/// <summary>
+/// The rule for a deposit's optional itemName (sent to ECPay as ItemName), with a message that names the
+/// limit that was hit. ECPay's limit is 400 UTF-8 bytes (<see cref="CheckoutForm.MaxItemNameBytes"/>),
+/// which is about 133 CJK characters — less than <see cref="MaxCharacters"/> for Chinese text.
+/// Same acceptance as <c>RequestDeposit.Validate</c>, which should call <see cref="Problem"/> for its message.
+/// </summary>
+public static class DepositItemName
+{
+    public const int MaxCharacters = 200;
+
+    /// <summary>Why the item name is refused, or null when it is accepted.</summary>
+    public static string? Problem(string itemName)
+    {
+        ArgumentNullException.ThrowIfNull(itemName);
+        if (itemName.Trim().Length == 0)
+            return "must not be blank.";
+        if (itemName.Any(char.IsControl))
+            return "must not contain control characters (CR, LF, tab, …).";
+        if (itemName.Any(char.IsSurrogate))
+            return "must not contain emoji or other characters outside the Basic Multilingual Plane.";
+        if (itemName.Length > MaxCharacters)
+            return string.Create(CultureInfo.InvariantCulture, $"is {itemName.Length} characters; the limit is {MaxCharacters} characters and {CheckoutForm.MaxItemNameBytes} UTF-8 bytes (about 133 CJK characters).");
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(itemName);
+        if (bytes > CheckoutForm.MaxItemNameBytes)
+            return string.Create(CultureInfo.InvariantCulture, $"is {bytes} UTF-8 bytes; ECPay's limit is {CheckoutForm.MaxItemNameBytes} UTF-8 bytes (about 133 CJK characters; ASCII counts 1 byte, CJK 3).");
+        return null;
+    }
+}
