@@ -48,4 +48,44 @@ public sealed class DemoCommandTests
         Assert.Equal(1, exit);
         Assert.Contains("PaymentsApi is not reachable", error.ToString());
     }
+
+    [Fact]
+    public async Task TheDemoSaysFailInOneLineWhenAServiceAcceptsButNeverAnswers()
+    {
+        // Accepts connections, never answers: the demo's HTTP timeout (15 s) fires as TaskCanceledException.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var accepted = new List<System.Net.Sockets.TcpClient>();
+        using var stop = new CancellationTokenSource();
+        var acceptLoop = Task.Run(async () =>
+        {
+            try { while (true) accepted.Add(await silent.AcceptTcpClientAsync(stop.Token)); }
+            catch (OperationCanceledException) { }
+        });
+        var error = new StringWriter();
+        var output = new StringWriter();
+        var (originalError, originalOut) = (Console.Error, Console.Out);
+        Console.SetError(error);
+        Console.SetOut(output);
+        int exit;
+        try
+        {
+            exit = await DemoCommand.RunAsync(["--api", $"http://127.0.0.1:{port}", "--sandbox", $"http://127.0.0.1:{port}", "--timeout", "2"]);
+        }
+        finally
+        {
+            Console.SetError(originalError);
+            Console.SetOut(originalOut);
+            await stop.CancelAsync();
+            await acceptLoop;
+            accepted.ForEach(c => c.Dispose());
+        }
+        Assert.Equal(1, exit);
+        var text = error.ToString();
+        Assert.Contains("FAIL", text);
+        Assert.Contains("did not answer within", text);
+        Assert.DoesNotContain("   at ", text);
+        Assert.Contains("demo: FAILED", output.ToString());
+    }
 }
