@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json;
+using EcpayEvents.Testing;
+using Microsoft.Playwright;
+
+namespace EcpayEvents.EndToEnd.Tests;
+
+/// <summary>The account page's transaction list and polling, and a checkout link used twice, in Chromium.</summary>
+public sealed class WebPageTests
+{
+    [Fact]
+    public async Task OlderRowsSurviveARefreshPollingIsConditionalAndACheckoutLinkWorksOnce()
+    {
+        await using var stack = await LocalStack.StartAsync();
+        using var http = new HttpClient { BaseAddress = stack.PaymentsApi };
+        http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        var userId = (await (await http.PostAsJsonAsync("/users", new { username = "carol_web", email = "carol.web@example.com" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var ids = new List<long>();
+        for (var i = 0; i < 12; i++)
+            ids.Add((await (await http.PostAsJsonAsync($"/users/{userId}/deposits", new { amount = 100 + i, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64());
+
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        var polls = new ConcurrentBag<(string Url, bool Conditional)>();
+        page.Request += (_, r) =>
+        {
+            if (r.Url.Contains("/transactions/", StringComparison.Ordinal) && !r.Url.Contains("/users/", StringComparison.Ordinal))
+                polls.Add((r.Url, r.Headers.ContainsKey("if-none-match")));
+        };
+        var screenshots = Path.Combine(RepoPaths.Root, "TestResults", "EndToEnd");
+        Directory.CreateDirectory(screenshots);
+        try
+        {
+            await page.GotoAsync(new Uri(stack.PaymentsApi, $"/?user={userId}").ToString());
+            var rows = page.Locator("#transactions tr");
+            await Assertions.Expect(rows).ToHaveCountAsync(10);
+            await page.Locator("#more").ClickAsync();
+            await Assertions.Expect(rows).ToHaveCountAsync(12);
+
+            // A deposit made on the page reloads the newest page: the two older rows stay.
+            await page.GetByTestId("deposit-amount").FillAsync("500");
+            await page.GetByTestId("deposit-method").SelectOptionAsync("Credit");
+            await page.GetByTestId("deposit").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("checkout-link")).ToBeVisibleAsync();
+            await Assertions.Expect(rows).ToHaveCountAsync(13);
+            await Assertions.Expect(page.GetByTestId($"status-{ids[0]}")).ToHaveTextAsync("pending");
+
+            // Pending rows are polled one by one, conditionally (If-None-Match after the first answer); a change shows up in place.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!polls.Any(p => p.Conditional) && DateTime.UtcNow < deadline) await Task.Delay(200);
+            Assert.Contains(polls, p => p.Conditional);
+            await stack.Db.ExecuteAsync("UPDATE transactions SET status = 'failed' WHERE id = @id", ("@id", ids[0]));
+            await Assertions.Expect(page.GetByTestId($"status-{ids[0]}")).ToHaveTextAsync("failed");
+            await Assertions.Expect(rows).ToHaveCountAsync(13);
+
+            // The checkout link: the first visit goes to ECPay (the sandbox); a second one says it was already sent.
+            var checkoutUrl = await page.GetByTestId("checkout-link").GetAttributeAsync("href");
+            await page.GetByTestId("checkout-link").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("pay-card")).ToBeVisibleAsync();
+            await page.GotoAsync(checkoutUrl!);
+            await Assertions.Expect(page.GetByTestId("error-title")).ToHaveTextAsync("This payment was already sent to ECPay");
+            await Assertions.Expect(page.GetByTestId("status")).ToHaveTextAsync("pending");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "checkout-already-sent.png"), FullPage = true });
+        }
+        catch
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "webpage-failure.png"), FullPage = true });
+            throw;
+        }
+    }
+}
