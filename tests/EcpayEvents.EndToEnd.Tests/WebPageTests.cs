@@ -77,4 +77,69 @@ public sealed class WebPageTests
             throw;
         }
     }
+
+    [Fact]
+    public async Task AReturnPageForAPaymentAfterExpirySaysItIsBeingConfirmedThenShowsItCredited()
+    {
+        await using var stack = await LocalStack.StartAsync();
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        var screenshots = Path.Combine(RepoPaths.Root, "TestResults", "EndToEnd");
+        Directory.CreateDirectory(screenshots);
+        try
+        {
+            await page.GotoAsync(stack.PaymentsApi.ToString());
+            await page.GetByTestId("username").FillAsync("dave_late");
+            await page.GetByTestId("email").FillAsync("dave.late@example.com");
+            await page.GetByTestId("create-user").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9]+$"));
+            var userId = long.Parse(await page.GetByTestId("user-id").InnerTextAsync());
+            await page.GetByTestId("deposit-amount").FillAsync("300");
+            await page.GetByTestId("deposit-method").SelectOptionAsync("Credit");
+            await page.GetByTestId("deposit").ClickAsync();
+            await page.GetByTestId("checkout-link").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("pay-card")).ToBeVisibleAsync();
+            var tradeNo = await page.GetByTestId("merchant-trade-no").InnerTextAsync();
+
+            // The deposit expires (as its timeout would) while the customer is still on ECPay's page; then they pay.
+            // Settlement is held back by a row lock, so the browser sees "expired" first.
+            await stack.Db.ExecuteAsync("UPDATE transactions SET status = 'expired' WHERE merchant_trade_no = @m", ("@m", tradeNo));
+            await using (var hold = stack.Db.Open())
+            {
+                await using var lockTx = await hold.BeginTransactionAsync();
+                await using (var select = new MySqlConnector.MySqlCommand("SELECT id FROM transactions WHERE merchant_trade_no = @m FOR UPDATE", hold, lockTx))
+                {
+                    select.Parameters.AddWithValue("@m", tradeNo);
+                    await select.ExecuteScalarAsync();
+                }
+                await page.GetByTestId("pay-card").ClickAsync();
+                await Assertions.Expect(page).ToHaveURLAsync(new Uri(stack.PaymentsApi, "/ecpay/order-result").ToString(), new() { Timeout = 45_000 });
+                await Assertions.Expect(page.GetByTestId("status")).ToHaveTextAsync("expired");
+                await Assertions.Expect(page.GetByTestId("ecpay-message")).ToContainTextAsync("being confirmed");
+                await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "return-page-being-confirmed.png"), FullPage = true });
+                await lockTx.RollbackAsync();
+            }
+
+            // Settlement credits a late payment (flagged for review): the page keeps polling and shows it.
+            await Assertions.Expect(page.GetByTestId("status")).ToHaveTextAsync("completed", new() { Timeout = 45_000 });
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("300");
+            Assert.Equal(300, await stack.Db.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", userId)));
+            Assert.NotNull(await stack.Db.ScalarAsync<string>("SELECT review_reason FROM transactions WHERE merchant_trade_no = @m", ("@m", tradeNo)));
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "return-page-paid-after-expiry.png"), FullPage = true });
+            await stack.Db.AssertLedgerInvariantAsync();
+        }
+        catch
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "late-failure.png"), FullPage = true });
+            throw;
+        }
+    }
 }
