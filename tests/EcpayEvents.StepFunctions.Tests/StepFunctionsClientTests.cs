@@ -54,7 +54,7 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
     public async Task AfterTheExecutionClosedItsNameIsAlreadyScheduledForGood()
     {
         var tradeNo = NewTradeNo("CLOSED");
-        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "paid" }));
+        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" })); // closes after one Reconcile
         var input = InputFor(tradeNo, TimeSpan.FromMilliseconds(300));
         var first = await client.StartOrFindExecutionAsync(tradeNo, input);
         await stack.WaitUntilClosedAsync(first.ExecutionArn);

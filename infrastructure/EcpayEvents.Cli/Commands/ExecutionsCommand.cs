@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.Cli.Commands;
 
@@ -21,7 +22,8 @@ public static class ExecutionsCommand
           --state-machine-arn ARN   default $STATE_MACHINE_ARN; with a local endpoint, the local
                                     payment-timeout state machine
           --region REGION           default: the AWS SDK's chain (AWS_REGION, profile)
-          --full                    history: print inputs, outputs and causes without shortening
+          --full                    history: print inputs, outputs and causes without shortening;
+                                    describe: also print the raw cause of a wrapped Lambda error
         credentials come from the AWS SDK's chain (environment, profile, role); a local endpoint needs none.
         example: ecpay-events executions history EC20250101ABC123 --endpoint http://127.0.0.1:4584
         """;
@@ -99,7 +101,7 @@ public static class ExecutionsCommand
                 case ["list"]:
                     return await ListAsync(client, RequireStateMachine(stateMachineArn), status, limit, stdout);
                 case ["describe", var id]:
-                    return await DescribeAsync(client, ExecutionArn(id, stateMachineArn), stdout);
+                    return await DescribeAsync(client, ExecutionArn(id, stateMachineArn), full, stdout);
                 case ["history", var id]:
                     return await HistoryAsync(client, ExecutionArn(id, stateMachineArn), full, stdout);
                 default:
@@ -137,7 +139,8 @@ public static class ExecutionsCommand
     private static async Task<int> ListAsync(StepFunctionsClient client, string stateMachineArn, string? status, int limit, TextWriter stdout)
     {
         var rows = new List<string[]> { new[] { "NAME", "STATUS", "STARTED (UTC)", "STOPPED (UTC)", "DURATION" } };
-        await foreach (var e in client.ListAllExecutionsAsync(stateMachineArn, status))
+        // Pages no larger than what will be printed.
+        await foreach (var e in client.ListAllExecutionsAsync(stateMachineArn, status, Math.Min(limit, StepFunctionsClient.MaxListResults)))
         {
             rows.Add([e.Name, e.Status, Time(e.StartDate), e.StopDate is { } stop ? Time(stop) : "-", Duration((e.StopDate ?? DateTimeOffset.UtcNow) - e.StartDate)]);
             if (rows.Count > limit)
@@ -154,7 +157,7 @@ public static class ExecutionsCommand
         return 0;
     }
 
-    private static async Task<int> DescribeAsync(StepFunctionsClient client, string executionArn, TextWriter stdout)
+    private static async Task<int> DescribeAsync(StepFunctionsClient client, string executionArn, bool full, TextWriter stdout)
     {
         var e = await client.DescribeExecutionAsync(executionArn);
         stdout.WriteLine($"name:       {e.Name}");
@@ -164,8 +167,8 @@ public static class ExecutionsCommand
         stdout.WriteLine($"arn:        {e.ExecutionArn}");
         if (e.Error is not null || e.Cause is not null)
         {
-            stdout.WriteLine($"error:      {e.Error}");
-            stdout.WriteLine($"cause:      {e.Cause}");
+            foreach (var line in FailureLines(e.Error, e.Cause, full))
+                stdout.WriteLine(line);
         }
         stdout.WriteLine("input:");
         stdout.WriteLine(Indent(Pretty(e.Input)));
@@ -202,12 +205,34 @@ public static class ExecutionsCommand
         return 0;
     }
 
+    /// <summary>
+    /// describe's error lines. On AWS a failed Reconcile's error is Lambda Web Adapter's Rust type name and its cause
+    /// the Lambda error JSON around {statusCode, body} around our {errorType, errorMessage}: when that is there,
+    /// the underlying reason comes first and the raw error after it; anything else is printed as Step Functions gave it.
+    /// </summary>
+    public static IEnumerable<string> FailureLines(string? error, string? cause, bool full = false)
+    {
+        var failure = TaskFailure.Unwrap(error, cause);
+        if (failure.ErrorType == error && failure.ErrorMessage == cause)
+        {
+            yield return $"error:      {error}";
+            yield return $"cause:      {cause}";
+            yield break;
+        }
+        yield return $"error:      {failure.ErrorType}{(failure.StatusCode is { } status ? string.Create(CultureInfo.InvariantCulture, $" (HTTP {status})") : "")}";
+        yield return $"cause:      {failure.ErrorMessage}";
+        yield return $"raw error:  {error}";
+        if (full)
+            yield return $"raw cause:  {cause}";
+    }
+
     /// <summary>The one thing an operator wants to see about an event.</summary>
     private static string Detail(HistoryEvent e)
     {
         if (e.Failure is { } failure)
         {
-            return $"{failure.Error}: {failure.Cause}";
+            // The underlying reason when a Lambda (Web Adapter) error wraps it, else the error and cause as given.
+            return TaskFailure.Unwrap(failure.Error, failure.Cause).ToString();
         }
         if (e.Type == "WaitStateEntered" && Field(e.StateEnteredEventDetails?.Input, "expiresAt") is { } until)
         {

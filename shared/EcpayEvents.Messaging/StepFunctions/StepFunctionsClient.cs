@@ -57,16 +57,32 @@ public sealed class StepFunctionsClient(HttpClient httpClient, StepFunctionsClie
     public Task<StopExecutionResponse> StopExecutionAsync(string executionArn, string? error = null, string? cause = null, CancellationToken cancellationToken = default) =>
         SendAsync("StopExecution", new StopExecutionRequest(executionArn, error, cause), StepFunctionsJsonContext.Default.StopExecutionRequest, StepFunctionsJsonContext.Default.StopExecutionResponse, cancellationToken);
 
+    /// <summary>ListExecutions' largest page.</summary>
+    public const int MaxListResults = 1000;
+
     /// <summary>All pages of ListExecutions, newest first.</summary>
-    public async IAsyncEnumerable<ExecutionListItem> ListAllExecutionsAsync(
+    public IAsyncEnumerable<ExecutionListItem> ListAllExecutionsAsync(
         string stateMachineArn,
         string? statusFilter = null,
+        CancellationToken cancellationToken = default) =>
+        ListAllExecutionsAsync(stateMachineArn, statusFilter, MaxListResults, cancellationToken);
+
+    /// <summary>
+    /// All pages of ListExecutions, newest first, <paramref name="pageSize"/> (1–1000) per request: a caller that
+    /// stops after N items asks for min(N, 1000) so it does not fetch (and pay for) a page it will not read.
+    /// </summary>
+    public async IAsyncEnumerable<ExecutionListItem> ListAllExecutionsAsync(
+        string stateMachineArn,
+        string? statusFilter,
+        int pageSize,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxListResults);
         string? token = null;
         do
         {
-            var page = await ListExecutionsAsync(new ListExecutionsRequest(stateMachineArn, statusFilter, 1000, token), cancellationToken);
+            var page = await ListExecutionsAsync(new ListExecutionsRequest(stateMachineArn, statusFilter, pageSize, token), cancellationToken);
             foreach (var execution in page.Executions)
             {
                 yield return execution;
