@@ -153,7 +153,7 @@ public static class PaymentsApiEndpoints
             CheckoutOutcome.AlreadyStarted => wantsJson
                 ? TypedResults.Problem(statusCode: 409, title: "This payment was already sent to ECPay.",
                     detail: $"Deposit {transactionId} was sent to ECPay at {startedAt:u} and is {deposit!.Status}; ECPay accepts an order only once. If it was not paid, start a new deposit.",
-                    extensions: new Dictionary<string, object?> { ["checkoutStartedAt"] = startedAt, ["status"] = deposit.Status })
+                    extensions: new Dictionary<string, object?> { ["checkoutStartedAt"] = startedAt?.ToString("O", CultureInfo.InvariantCulture), ["status"] = deposit.Status })
                 : TypedResults.Content(Pages.CheckoutAlreadyStarted(deposit!, startedAt!.Value), "text/html; charset=utf-8", null, 409),
             CheckoutOutcome.NotPending => wantsJson
                 ? TypedResults.Problem(statusCode: 409, title: "The deposit is not pending.", detail: $"Deposit {transactionId} is {deposit!.Status}; it cannot be paid again.")
