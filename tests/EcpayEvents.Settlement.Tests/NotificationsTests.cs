@@ -74,6 +74,20 @@ public sealed class NotificationsTests : IAsyncLifetime
         Assert.StartsWith("Security: rejected ECPay ReturnURL post", line.Message);
     }
 
+    [Theory]
+    [InlineData(null, "192.0.2.1")]
+    [InlineData("203.0.113.9", "203.0.113.9")]
+    [InlineData("10.0.0.1, 203.0.113.9", "203.0.113.9")]
+    [InlineData(" 198.51.100.1 ,  203.0.113.9 ", "203.0.113.9")]
+    [InlineData("2001:db8::1", "2001:db8::1")]
+    public void TheClientIpIsTheLastXForwardedForHop(string? header, string expected)
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse("192.0.2.1");
+        if (header is not null) context.Request.Headers["X-Forwarded-For"] = header;
+        Assert.Equal(expected, NotificationsEndpoints.ClientIp(context.Request));
+    }
+
     [Fact]
     public async Task AnotherMerchantIsASecurityLogLineAndWithoutXForwardedForTheClientIpIsTheRemoteAddress()
     {
