@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$PWD
 MODE=${1:-up}
-case "$MODE" in up|demo) ;; -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) echo "usage: ./run.sh [demo]" >&2; exit 2 ;; esac
+case "$MODE" in up|demo) ;; -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) echo "usage: ./run.sh [demo]" >&2; exit 2 ;; esac
 
 PAYMENTS_API_PORT=${PAYMENTS_API_PORT:-5080}
 NOTIFICATIONS_PORT=${NOTIFICATIONS_PORT:-5081}
