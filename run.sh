@@ -196,6 +196,7 @@ if [ -z "${STACK_ALREADY_UP:-}" ]; then
 
   start "Step Functions" "$STEPFUNCTIONS_PORT" sfn_ready "$NODE" --no-warnings infrastructure/local/stepfunctions-server.mjs --port "$STEPFUNCTIONS_PORT" \
     --lambda "ReconcileFunctionArn=http://127.0.0.1:$TIMEOUTS_PORT/events" \
+    --retry-interval-override Reconcile=5000 --wait-override WaitForSettlement=10000 \
     --data "$RUN_DIR/stepfunctions.json"
 
   svc "Settlement"     services/EcpayEvents.Settlement     EcpayEvents.Settlement     "$SETTLEMENT_PORT"

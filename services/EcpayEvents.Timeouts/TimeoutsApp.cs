@@ -47,6 +47,7 @@ public static class TimeoutsApp
             query.MaxRetries = ecpay.Query.MaxRetries;
             query.AttemptTimeout = TimeSpan.FromSeconds(ecpay.Query.AttemptTimeoutSeconds);
             query.TotalTimeout = TimeSpan.FromSeconds(ecpay.Query.TotalTimeoutSeconds);
+            query.ThrottleCoolDown = TimeSpan.FromMinutes(ecpay.Query.ThrottleCoolDownMinutes);
         });
         builder.Services.AddSingleton<QueryTradeInfo>(sp => (merchantTradeNo, ct) =>
             sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct));

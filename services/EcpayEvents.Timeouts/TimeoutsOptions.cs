@@ -35,6 +35,8 @@ public sealed class EcpayQueryOptions : IValidatableObject
     public int MaxRetries { get; set; } = 2;
     public int AttemptTimeoutSeconds { get; set; } = 5;
     public int TotalTimeoutSeconds { get; set; } = 20;
+    /// <summary>After an HTTP 403 ("too frequent"), stop asking ECPay for this long (ECPay blocks for about 30 minutes); 0 turns it off.</summary>
+    public int ThrottleCoolDownMinutes { get; set; } = 30;
 
     // Checked here rather than with [Range]: the options source generator replaces a Range's ErrorMessage with its own, which does not name the key.
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -45,6 +47,7 @@ public sealed class EcpayQueryOptions : IValidatableObject
         if (TotalTimeoutSeconds < 1) yield return new ValidationResult("Ecpay:Query:TotalTimeoutSeconds must be a whole number ≥ 1.");
         else if (TotalTimeoutSeconds < AttemptTimeoutSeconds)
             yield return new ValidationResult("Ecpay:Query:TotalTimeoutSeconds must be at least AttemptTimeoutSeconds.");
+        if (ThrottleCoolDownMinutes is < 0 or > 1440) yield return new ValidationResult("Ecpay:Query:ThrottleCoolDownMinutes must be a whole number from 0 to 1440.");
     }
 }
 

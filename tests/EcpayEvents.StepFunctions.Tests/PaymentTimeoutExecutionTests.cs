@@ -127,7 +127,7 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
     public async Task AbandonedEndsInNoSuchPayment()
     {
         var tradeNo = NewTradeNo("GONE");
-        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = ReconcileOutcomes.Abandoned }));
+        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = ReconcileOutcome.Abandoned }));
 
         var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromMilliseconds(300)).ToJson());
         var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);

@@ -95,7 +95,7 @@ public sealed class StateMachineDefinitionTests
     public void AbandonedSucceedsInNoSuchPayment()
     {
         var states = Definition["States"]!;
-        var abandoned = states["DecideOutcome"]!["Choices"]!.AsArray().Single(c => c!["StringEquals"]?.GetValue<string>() == EcpayEvents.Payments.Timeouts.ReconcileOutcomes.Abandoned)!;
+        var abandoned = states["DecideOutcome"]!["Choices"]!.AsArray().Single(c => c!["StringEquals"]?.GetValue<string>() == EcpayEvents.Messaging.StepFunctions.ReconcileOutcome.Abandoned)!;
         Assert.Equal("NoSuchPayment", abandoned["Next"]!.GetValue<string>());
         Assert.Equal("Succeed", states["NoSuchPayment"]!["Type"]!.GetValue<string>());
     }

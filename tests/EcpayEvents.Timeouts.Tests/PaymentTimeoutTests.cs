@@ -170,7 +170,7 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         var execution = await stack.WaitForExecutionAsync(missing);
 
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
-        Assert.Equal(ReconcileOutcomes.Abandoned, TimeoutStack.Outcome(execution));
+        Assert.Equal(ReconcileOutcome.Abandoned, TimeoutStack.Outcome(execution));
         Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "NoSuchPayment"], await stack.StatesEnteredAsync(missing));
         Assert.Equal(1, stack.Ecpay.Queries(merchantTradeNo));
     }

@@ -98,7 +98,7 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
         var (status, body) = await PostAsync(new PaymentTimeoutInput(999_998, "RB" + Guid.NewGuid().ToString("N")[..18], DateTimeOffset.UtcNow.AddSeconds(-1)).ToJson());
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal(ReconcileOutcomes.Abandoned, body.GetProperty("outcome").GetString());
+        Assert.Equal(ReconcileOutcome.Abandoned, body.GetProperty("outcome").GetString());
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public sealed class ReconcileRulesTests
     public void AMissingTransactionEcpayNeverSawAPaymentForIsAbandoned(string tradeStatus)
     {
         var answer = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, null, Answer(tradeStatus, amount: 0), Now));
-        Assert.Equal(new ReconcileAnswer(ReconcileOutcomes.Abandoned), answer.Result);
+        Assert.Equal(new ReconcileAnswer(ReconcileOutcome.Abandoned), answer.Result);
         Assert.Contains("rolled back", answer.Why);
     }
 

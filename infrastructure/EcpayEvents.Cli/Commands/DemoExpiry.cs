@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.Cli.Commands;
 
@@ -103,12 +104,14 @@ public static class DemoExpiry
         var what = e.Type switch
         {
             "ExecutionStarted" => "execution started",
+            "WaitStateEntered" when e.StateName == "WaitForSettlement" => "WaitForSettlement: ECPay said paid; waiting for Settlement to apply it",
             "WaitStateEntered" => $"{e.StateName}: waiting until {Field(e.StateEnteredEventDetails?.Input, "expiresAt")}",
             "LambdaFunctionScheduled" => "Reconcile: asking the Timeouts service (QueryTradeInfo)",
             "LambdaFunctionSucceeded" => $"Reconcile answered {e.LambdaFunctionSucceededEventDetails?.Output}",
-            "LambdaFunctionFailed" or "LambdaFunctionTimedOut" => $"Reconcile failed: {e.Failure?.Error}: {e.Failure?.Cause}",
+            "LambdaFunctionFailed" or "LambdaFunctionTimedOut" => $"Reconcile failed: {TaskFailure.Unwrap(e.Failure?.Error, e.Failure?.Cause)}",
             "ExecutionSucceeded" => "execution succeeded",
-            "ExecutionFailed" => $"execution failed: {e.Failure?.Error}: {e.Failure?.Cause}",
+            "ExecutionFailed" => $"execution failed: {TaskFailure.Unwrap(e.Failure?.Error, e.Failure?.Cause)}",
+            "ExecutionRedriven" => "execution resumed after the local Step Functions server restarted",
             var type when type.EndsWith("StateEntered", StringComparison.Ordinal) => $"{e.StateName}: entered",
             var type when type.EndsWith("StateExited", StringComparison.Ordinal) => $"{e.StateName}: exited",
             var type => type,

@@ -32,6 +32,8 @@ public static class ReconcileOutcome
     public const string Expired = "expired";
     /// <summary>ECPay moved the deadline (ATM/CVS code issued): wait again until the later expiresAt.</summary>
     public const string Extend = "extend";
+    /// <summary>No transaction, past the deadline, and ECPay never saw the order: the deposit was rolled back after its timer started (Succeed state NoSuchPayment).</summary>
+    public const string Abandoned = "abandoned";
 }
 
 /// <summary>

@@ -35,8 +35,6 @@ public enum DepositOutcome
 /// </summary>
 public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTimeoutScheduler scheduler, DepositOptions options, TimeProvider time, ILogger<RequestDeposit> log)
 {
-    public const int MaxItemNameLength = 200;
-
     public Dictionary<string, string[]> Validate(DepositRequest request, out string method)
     {
         var errors = new Dictionary<string, string[]>();
@@ -53,18 +51,13 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
             errors["amount"] = ["is required: a whole number of TWD."];
         else
         {
-            var (ecpayMin, ecpayMax) = method.Length > 0 ? CheckoutForm.AmountLimits(method) : (1, long.MaxValue);
-            var min = Math.Max(options.MinAmount, ecpayMin);
-            var max = Math.Min(options.MaxAmount, ecpayMax);
+            var (min, max) = method.Length > 0 ? options.AmountRange(method) : (options.MinAmount, options.MaxAmount);
             if (amount < min || amount > max)
                 errors["amount"] = [method.Length > 0 ? $"must be from {min} to {max} TWD for {method}." : $"must be from {min} to {max} TWD."];
         }
 
-        if (request.ItemName is { } item)
-        {
-            if (item.Trim().Length == 0 || item.Length > MaxItemNameLength || item.Any(char.IsControl) || Encoding.UTF8.GetByteCount(item) > CheckoutForm.MaxItemNameBytes || item.Any(char.IsSurrogate))
-                errors["itemName"] = [$"must be 1–{MaxItemNameLength} printable characters."];
-        }
+        if (request.ItemName is { } item && DepositItemName.Problem(item) is { } problem)
+            errors["itemName"] = [problem];
         return errors;
     }
 

@@ -38,16 +38,6 @@ public abstract record ReconcileDecision
     public sealed record Fail(string ErrorType, string Message) : ReconcileDecision;
 }
 
-/// <summary>
-/// Outcomes Reconcile answers beyond <see cref="ReconcileOutcome"/> (the contract in EcpayEvents.Messaging):
-/// each is a Choice branch of statemachine/payment-timeout.asl.json.
-/// </summary>
-public static class ReconcileOutcomes
-{
-    /// <summary>No transaction, past the deadline, and ECPay never saw a payment: the deposit was rolled back after its timer started (Succeed state NoSuchPayment).</summary>
-    public const string Abandoned = "abandoned";
-}
-
 /// <summary>The error types the Reconcile task reports (they appear as the error in the execution history).</summary>
 public static class ReconcileErrors
 {
@@ -94,7 +84,7 @@ public static class ReconcileRules
             return ecpay switch
             {
                 QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.NotFound or TradeStatus.NeverChosePaymentMethod, Trade: var none } =>
-                    new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcomes.Abandoned),
+                    new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Abandoned),
                         $"transaction {input.TransactionId} does not exist and ECPay never saw a payment (TradeStatus {none.TradeStatusCode}): the deposit was rolled back after its timer started"),
                 QueryTradeInfoResult.Answered { Trade: var known } =>
                     // Money may arrive (or did) for an order the ledger does not have: an operator must look.
@@ -195,7 +185,7 @@ public sealed partial class ReconcilePayment(
                     LogAsked(log, input.MerchantTradeNo, Describe(ecpay));
                     continue;
 
-                case ReconcileDecision.Answer { Result.Outcome: ReconcileOutcomes.Abandoned } abandoned:
+                case ReconcileDecision.Answer { Result.Outcome: ReconcileOutcome.Abandoned } abandoned:
                     LogAbandoned(log, input.MerchantTradeNo, abandoned.Why);
                     return new ReconcileResult(abandoned.Result, null);
 
