@@ -132,7 +132,7 @@ public static class PaymentsApiEndpoints
     /// <summary>
     /// The checkoutUrl: a page whose form posts itself to ECPay (or, with Accept: application/json, the
     /// fields for a script to post). Only for a pending deposit that has not expired, and — because
-    /// ECPay accepts a MerchantTradeNo once — the page only once: a second visit gets a page saying
+    /// ECPay accepts a MerchantTradeNo once — only once, page or JSON: a second request gets a page saying
     /// when it was sent to ECPay, with the deposit's current status (JSON: 409 with checkoutStartedAt).
     /// </summary>
     public static async Task<IResult> Checkout(string id, StartCheckout startCheckout, PaymentsApiSettings settings, HttpContext context, CancellationToken ct)
@@ -144,7 +144,7 @@ public static class PaymentsApiEndpoints
             settings.Ecpay.Credentials(), settings.Ecpay.Endpoints(), settings.Ecpay.ReturnUrl,
             string.IsNullOrEmpty(settings.Ecpay.PaymentInfoUrl) ? null : settings.Ecpay.PaymentInfoUrl,
             settings.OrderResultUrl, settings.PublicUrl("/"));
-        var (outcome, deposit, form, startedAt) = await startCheckout.HandleAsync(transactionId, checkout, ct, markStarted: !wantsJson);
+        var (outcome, deposit, form, startedAt) = await startCheckout.HandleAsync(transactionId, checkout, ct);
         return outcome switch
         {
             CheckoutOutcome.NotFound => wantsJson

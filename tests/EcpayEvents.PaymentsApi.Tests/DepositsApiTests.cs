@@ -206,7 +206,8 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.Equal(TaiwanTime.Format(createdAt), byKey["MerchantTradeDate"]);
         Assert.Equal(createdAt.AddMinutes(minutes), created.GetProperty("expiresAt").GetDateTimeOffset());
 
-        // The browser gets a self-submitting HTML form with the same fields.
+        // The browser gets a self-submitting HTML form with the same fields (served once: forget the JSON visit).
+        await api.Database.ExecuteAsync("UPDATE transactions SET checkout_started_at = NULL WHERE id = @id", ("@id", id));
         var html = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } });
         Assert.Equal("text/html", html.Content.Headers.ContentType!.MediaType);
         Assert.Equal("no-store", html.Headers.CacheControl!.ToString());
@@ -303,8 +304,6 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var id = (await (await DepositAsync(user, new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
         HttpRequestMessage Html() => new(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } };
 
-        // Fields for a script (JSON) do not count as sent; the self-submitting page does.
-        Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/checkout/{id}")).StatusCode);
         var first = await api.Client.SendAsync(Html());
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Contains(".submit()", await first.Content.ReadAsStringAsync());
@@ -332,6 +331,19 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var paid = await (await api.Client.SendAsync(Html())).Content.ReadAsStringAsync();
         Assert.Contains("class=\"status completed\">completed<", paid);
         Assert.Contains("has been paid", paid);
+    }
+
+    [Fact]
+    public async Task FieldsFetchedByAScriptCountAsSentToEcpayToo()
+    {
+        var user = await api.CreateUserAsync();
+        var id = (await (await DepositAsync(user, new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
+
+        Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/checkout/{id}")).StatusCode);
+        var page = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } });
+        Assert.Equal(HttpStatusCode.Conflict, page.StatusCode);
+        Assert.Contains("This payment was already sent to ECPay", await page.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync($"/checkout/{id}")).StatusCode);
     }
 
     [Fact]
