@@ -143,6 +143,22 @@ public sealed partial class TemplateTests
     }
 
     [Fact]
+    public void EveryAlarmNotifiesTheOperatorsTopicWhenOneIsGiven()
+    {
+        var alarms = OfType("AWS::CloudWatch::Alarm").ToList();
+        Assert.Equal(4, alarms.Count);
+        foreach (var (name, properties, _) in alarms)
+        {
+            Assert.True(properties.Children.ContainsKey("AlarmActions"), $"{name} has no AlarmActions");
+            var actions = (YamlSequenceNode)properties["AlarmActions"];
+            Assert.Equal("!If", actions.Tag.Value);
+            Assert.Equal("HasAlarmTopic", Scalar(actions.Children[0]));
+        }
+        var parameter = (YamlMappingNode)((YamlMappingNode)Root()["Parameters"])["AlarmTopicArn"];
+        Assert.Equal("", Scalar(parameter["Default"]));
+    }
+
+    [Fact]
     public void TheSubnetsSayWhatTheFunctionsInThemMustReach()
     {
         var description = Scalar(((YamlMappingNode)((YamlMappingNode)Root()["Parameters"])["SubnetIds"])["Description"]);

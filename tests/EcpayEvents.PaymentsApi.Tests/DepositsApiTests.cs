@@ -123,6 +123,13 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.Equal((10_000L, 6_000L), tooHigh.AmountRange("CVS"));
         var problem = Assert.Single(tooHigh.Problems());
         Assert.Contains("CVS takes 33–6000 TWD", problem);
+
+        // Without configured PaymentMethods, methods the range rules out are just not offered.
+        var small = new DepositOptions { MaxAmount = 2_000 };
+        Assert.Empty(small.Problems());
+        Assert.DoesNotContain("BNPL", small.AllowedMethods);
+        Assert.Contains("Credit", small.AllowedMethods);
+        Assert.Contains("CVS", small.AllowedMethods);
     }
 
     [Fact]

@@ -159,12 +159,12 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
             Assert.Equal("""{"errorType":"Reconcile.EcpayUnavailable","errorMessage":"QueryTradeInfo: timed out: 5 s"}""", adapter.RootElement.GetProperty("body").GetString());
         }
         Assert.Equal(new TaskFailure("Reconcile.EcpayUnavailable", "QueryTradeInfo: timed out: 5 s", 503), TaskFailure.Unwrap(done.Error, done.Cause));
-        Assert.Equal(9, stack.Timeouts.CallsFor(tradeNo).Count); // the first try and MaxAttempts = 8 retries (100 ms apart here)
+        Assert.Equal(11, stack.Timeouts.CallsFor(tradeNo).Count); // the first try and MaxAttempts = 10 retries (100 ms apart here)
         Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(20));
 
         var history = await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn);
         var failures = history.Where(e => e.Type == "LambdaFunctionFailed").ToList();
-        Assert.Equal(9, failures.Count);
+        Assert.Equal(11, failures.Count);
         Assert.All(failures, f => Assert.Equal("Reconcile.EcpayUnavailable", TaskFailure.Unwrap(f.Failure!.Error, f.Failure.Cause).ErrorType));
         Assert.Equal("NeedsReview", history.Single(e => e.Type == "FailStateEntered").StateName);
         var failed = history[^1];
@@ -197,7 +197,7 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
         var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
 
         Assert.Equal(ExecutionStatus.Failed, done.Status);
-        Assert.Equal(9, stack.Timeouts.CallsFor(tradeNo).Count);
+        Assert.Equal(11, stack.Timeouts.CallsFor(tradeNo).Count); // the first try and 10 retries
         var failure = TaskFailure.Unwrap(done.Error, done.Cause);
         Assert.Equal(("Reconcile.InvalidInput", 400), (failure.ErrorType, failure.StatusCode));
     }

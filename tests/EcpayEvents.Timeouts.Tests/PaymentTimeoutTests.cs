@@ -127,9 +127,9 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
 
         var history = await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit));
         var failures = history.Where(e => e.Type == "LambdaFunctionFailed").ToList();
-        Assert.Equal(9, failures.Count); // the first attempt and eight retries (100 ms apart here)
+        Assert.Equal(11, failures.Count); // the first attempt and ten retries (100 ms apart here)
         Assert.All(failures, f => Assert.Equal("Reconcile.EcpayUnavailable", TaskFailure.Unwrap(f.Failure!.Error, f.Failure.Cause).ErrorType));
-        Assert.Equal(9 * 2, stack.Ecpay.Queries(deposit.MerchantTradeNo)); // each with one HTTP retry of its own
+        Assert.Equal(11 * 2, stack.Ecpay.Queries(deposit.MerchantTradeNo)); // each with one HTTP retry of its own
         // Nothing decided without ECPay: the payment stays pending for an operator.
         Assert.Equal("pending", (await stack.TransactionAsync(deposit.Id)).Status);
     }

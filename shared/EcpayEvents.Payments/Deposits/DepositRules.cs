@@ -28,9 +28,10 @@ public sealed class DepositOptions
             yield return "PaymentsApi:Deposit:MerchantTradeNoPrefix must be 1–4 upper-case letters or digits.";
         foreach (var m in PaymentMethods.Where(m => !ChoosePayment.Known.Contains(m)))
             yield return $"PaymentsApi:Deposit:PaymentMethods: '{m}' is not an ECPay ChoosePayment value.";
-        // A method whose ECPay range does not overlap MinAmount–MaxAmount could never be used.
+        // A method named in PaymentMethods whose ECPay range does not overlap MinAmount–MaxAmount could
+        // never be used. (Without PaymentMethods, such methods are simply not offered: AllowedMethods.)
         if (MinAmount >= 1 && MaxAmount >= MinAmount)
-            foreach (var m in AllowedMethods.Where(ChoosePayment.Known.Contains))
+            foreach (var m in PaymentMethods.Where(ChoosePayment.Known.Contains))
             {
                 var (min, max) = AmountRange(m);
                 if (min > max)
@@ -43,7 +44,9 @@ public sealed class DepositOptions
         foreach (var p in Expiry.Problems()) yield return p;
     }
 
-    public IReadOnlyCollection<string> AllowedMethods => PaymentMethods.Length == 0 ? ChoosePayment.Known : PaymentMethods;
+    /// <summary>PaymentMethods, or when none are configured every ECPay method that MinAmount–MaxAmount leaves usable.</summary>
+    public IReadOnlyCollection<string> AllowedMethods =>
+        PaymentMethods.Length > 0 ? PaymentMethods : ChoosePayment.Known.Where(m => AmountRange(m) is var (min, max) && min <= max).ToArray();
 
     /// <summary>The amounts a deposit by <paramref name="method"/> may have: MinAmount–MaxAmount within ECPay's range for the method (Min &gt; Max when none).</summary>
     public (long Min, long Max) AmountRange(string method)
@@ -151,7 +154,7 @@ public static class MerchantTradeNumber
 /// The rule for a deposit's optional itemName (sent to ECPay as ItemName), with a message that names the
 /// limit that was hit. ECPay's limit is 400 UTF-8 bytes (<see cref="CheckoutForm.MaxItemNameBytes"/>),
 /// which is about 133 CJK characters — less than <see cref="MaxCharacters"/> for Chinese text.
-/// Same acceptance as <c>RequestDeposit.Validate</c>, which should call <see cref="Problem"/> for its message.
+/// <c>RequestDeposit.Validate</c> refuses an item name with the message of <see cref="Problem"/>.
 /// </summary>
 public static class DepositItemName
 {

@@ -240,7 +240,7 @@ public sealed partial class ReconcilePayment(
         await using var connection = await database.OpenAsync(ct);
         var latest = DbTime.ToDb(deadline + ReconcileRules.ExtensionThreshold);
         var touched = await connection.ExecuteAsync(
-            "UPDATE transactions SET status = 'expired' WHERE id = @id AND status = 'pending' AND (expires_at IS NULL OR expires_at <= @latest)",
+            "UPDATE transactions SET status = 'expired', updated_at = UTC_TIMESTAMP(6) WHERE id = @id AND status = 'pending' AND (expires_at IS NULL OR expires_at <= @latest)",
             new { id, latest });
         return touched == 1;
     }
