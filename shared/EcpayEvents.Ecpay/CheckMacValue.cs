@@ -68,6 +68,16 @@ public static class CheckMacValue
         var rawString = raw.ToString();
         // WebUtility.UrlEncode: space → '+', "-_.!*()" kept, everything else as %XX of its UTF-8 bytes.
         var encoded = WebUtility.UrlEncode(rawString).ToLowerInvariant();
+        return new MacExplanation(rawString, encoded, Hash(encoded, algorithm), ignored);
+    }
+
+    /// <summary>
+    /// The last step: the hash of an already encoded string (<see cref="MacExplanation.Encoded"/>) as
+    /// upper-case hex. Public so tools can reproduce a signer's mistakes in the earlier steps.
+    /// </summary>
+    public static string Hash(string encoded, MacAlgorithm algorithm = MacAlgorithm.Sha256)
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
         var bytes = Encoding.ASCII.GetBytes(encoded);
         var hash = algorithm switch
         {
@@ -75,7 +85,7 @@ public static class CheckMacValue
             MacAlgorithm.Md5 => MD5.HashData(bytes),
             _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown MAC algorithm."),
         };
-        return new MacExplanation(rawString, encoded, Convert.ToHexString(hash), ignored);
+        return Convert.ToHexString(hash);
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using EcpayEvents.Ecpay;
@@ -325,20 +324,13 @@ public static partial class MacCommand
         yield return "every posted field is signed, including empty and unknown ones (NeedExtraPaidInfo adds many): verify over the body exactly as received; also check HashKey/HashIV belong to this MerchantID and stage vs production";
     }
 
-    /// <summary>How a signer's sort differs from ECPay's (lower-invariant keys, ordinal).</summary>
-    internal enum KeyOrder
-    {
-        /// <summary>ECPay's rule: ToLowerInvariant, then ordinal.</summary>
-        LowerOrdinal,
-        /// <summary>Ordinal on the keys as they are (upper-case before lower-case: "Zeta" before "alpha").</summary>
-        CaseSensitiveOrdinal,
-        /// <summary>StringComparer.OrdinalIgnoreCase, which upper-cases ('_' sorts before letters).</summary>
-        OrdinalIgnoreCase,
-    }
-
-    /// <summary>One way of computing CheckMacValue, possibly a well-known wrong one (for hints).</summary>
-    internal sealed record MacVariant(
-        KeyOrder Order = KeyOrder.LowerOrdinal,
+    /// <summary>
+    /// A well-known wrong way of computing CheckMacValue (for hints): ECPay's steps (<see cref="CheckMacValue.Explain"/>)
+    /// with the given ones done wrong. The correct value is always <see cref="CheckMacValue.Compute"/>'s.
+    /// </summary>
+    /// <param name="KeyOrder">The signer's sort of the keys instead of ECPay's (lower-cased keys, ordinal); null: ECPay's.</param>
+    internal sealed record MacMistake(
+        StringComparer? KeyOrder = null,
         bool SpaceAsPercent20 = false,
         bool TildeUnencoded = false,
         bool DropEmptyFields = false,
@@ -347,21 +339,14 @@ public static partial class MacCommand
     {
         public string Compute(IEnumerable<KeyValuePair<string, string>> fields, string hashKey, string hashIv, MacAlgorithm algorithm)
         {
-            var signed = fields.Where(f => f.Key != CheckMacValue.FieldName && (!DropEmptyFields || f.Value.Length > 0));
-            var sorted = Order switch
-            {
-                KeyOrder.CaseSensitiveOrdinal => signed.OrderBy(f => f.Key, StringComparer.Ordinal),
-                KeyOrder.OrdinalIgnoreCase => signed.OrderBy(f => f.Key, StringComparer.OrdinalIgnoreCase),
-                _ => signed.OrderBy(f => f.Key.ToLowerInvariant(), StringComparer.Ordinal).ThenBy(f => f.Key, StringComparer.Ordinal),
-            };
-            var (first, last) = SwapKeyAndIv ? (hashIv, hashKey) : (hashKey, hashIv);
-            var raw = new StringBuilder("HashKey=").Append(first);
-            foreach (var (key, value) in sorted)
-            {
-                raw.Append('&').Append(key).Append('=').Append(value);
-            }
-            raw.Append("&HashIV=").Append(last);
-            var encoded = WebUtility.UrlEncode(raw.ToString());
+            var signed = fields.Where(f => f.Key != CheckMacValue.FieldName && (!DropEmptyFields || f.Value.Length > 0)).ToList();
+            var (key, iv) = SwapKeyAndIv ? (hashIv, hashKey) : (hashKey, hashIv);
+            // ECPay's sorted raw string, or the same fields joined in the signer's order.
+            var raw = KeyOrder is null
+                ? CheckMacValue.Explain(signed, key, iv, algorithm).Raw
+                : $"HashKey={key}{string.Concat(signed.OrderBy(f => f.Key, KeyOrder).Select(f => $"&{f.Key}={f.Value}"))}&HashIV={iv}";
+            // ECPay's encoding (MacExplanation.Encoded: WebUtility.UrlEncode, lower-cased), then the mistakes in it.
+            var encoded = WebUtility.UrlEncode(raw);
             if (!NoLowerCasing)
             {
                 encoded = encoded.ToLowerInvariant();
@@ -375,32 +360,32 @@ public static partial class MacCommand
             {
                 encoded = encoded.Replace("%7e", "~", StringComparison.OrdinalIgnoreCase);
             }
-            var bytes = Encoding.ASCII.GetBytes(encoded);
-            return Convert.ToHexString(algorithm == MacAlgorithm.Md5 ? MD5.HashData(bytes) : SHA256.HashData(bytes));
+            return CheckMacValue.Hash(encoded, algorithm);
         }
     }
 
     /// <summary>The usual wrong implementations, each with what to tell the operator when it explains the received MAC.</summary>
-    internal static IReadOnlyList<(MacVariant Variant, string Hint)> WrongImplementations { get; } =
+    internal static IReadOnlyList<(MacMistake Mistake, string Hint)> WrongImplementations { get; } =
     [
-        (new MacVariant(SpaceAsPercent20: true), "it matches if the sender encodes spaces as %20 (RFC 3986, e.g. rawurlencode / encodeURIComponent / Uri.EscapeDataString); ECPay uses '+' (.NET WebUtility.UrlEncode / PHP urlencode)"),
-        (new MacVariant(TildeUnencoded: true), "it matches if the sender leaves '~' unencoded (like ECPay's Python SDK); ECPay encodes it as %7e"),
-        (new MacVariant(SpaceAsPercent20: true, TildeUnencoded: true), "it matches if the sender encodes spaces as %20 and leaves '~' unencoded (RFC 3986 encoding); ECPay uses '+' and %7e"),
-        (new MacVariant(Order: KeyOrder.CaseSensitiveOrdinal), "it matches if the keys are sorted ordinally without lower-casing (upper-case first); ECPay sorts the lower-cased keys"),
-        (new MacVariant(Order: KeyOrder.OrdinalIgnoreCase), "it matches if the keys are sorted case-insensitively by upper-casing (StringComparer.OrdinalIgnoreCase: '_' before letters); ECPay sorts the lower-cased keys"),
-        (new MacVariant(DropEmptyFields: true), "it matches if empty fields are dropped: the sender left out fields with empty values, but every posted field is signed, empty or not"),
-        (new MacVariant(SwapKeyAndIv: true), "it matches with HashKey and HashIV swapped: check which value is which"),
-        (new MacVariant(NoLowerCasing: true), "it matches if the encoded string is not lower-cased before hashing (%2F, not %2f); ECPay lower-cases it"),
+        (new MacMistake(SpaceAsPercent20: true), "it matches if the sender encodes spaces as %20 (RFC 3986, e.g. rawurlencode / encodeURIComponent / Uri.EscapeDataString); ECPay uses '+' (.NET WebUtility.UrlEncode / PHP urlencode)"),
+        (new MacMistake(TildeUnencoded: true), "it matches if the sender leaves '~' unencoded (like ECPay's Python SDK); ECPay encodes it as %7e"),
+        (new MacMistake(SpaceAsPercent20: true, TildeUnencoded: true), "it matches if the sender encodes spaces as %20 and leaves '~' unencoded (RFC 3986 encoding); ECPay uses '+' and %7e"),
+        // Ordinal on the keys as they are: upper-case before lower-case ("Zeta" before "alpha").
+        (new MacMistake(KeyOrder: StringComparer.Ordinal), "it matches if the keys are sorted ordinally without lower-casing (upper-case first); ECPay sorts the lower-cased keys"),
+        // OrdinalIgnoreCase upper-cases: '_' sorts before letters.
+        (new MacMistake(KeyOrder: StringComparer.OrdinalIgnoreCase), "it matches if the keys are sorted case-insensitively by upper-casing (StringComparer.OrdinalIgnoreCase: '_' before letters); ECPay sorts the lower-cased keys"),
+        (new MacMistake(DropEmptyFields: true), "it matches if empty fields are dropped: the sender left out fields with empty values, but every posted field is signed, empty or not"),
+        (new MacMistake(SwapKeyAndIv: true), "it matches with HashKey and HashIV swapped: check which value is which"),
+        (new MacMistake(NoLowerCasing: true), "it matches if the encoded string is not lower-cased before hashing (%2F, not %2f); ECPay lower-cases it"),
     ];
 
     private static IEnumerable<string> WrongImplementationHints(EcpayForm form, string received, string hashKey, string hashIv, MacAlgorithm algorithm)
     {
         var candidate = received.Trim();
-        var correct = new MacVariant();
-        var expected = correct.Compute(form, hashKey, hashIv, algorithm);
-        foreach (var (variant, hint) in WrongImplementations)
+        var expected = CheckMacValue.Compute(form, hashKey, hashIv, algorithm);
+        foreach (var (mistake, hint) in WrongImplementations)
         {
-            var mac = variant.Compute(form, hashKey, hashIv, algorithm);
+            var mac = mistake.Compute(form, hashKey, hashIv, algorithm);
             // Only when the mistake changes the result for this input (else it cannot explain the mismatch).
             if (mac != expected && CheckMacValue.FixedTimeEqualsHex(mac, candidate))
             {
@@ -412,7 +397,7 @@ public static partial class MacCommand
         {
             foreach (var a in new[] { algorithm, algorithm == MacAlgorithm.Md5 ? MacAlgorithm.Sha256 : MacAlgorithm.Md5 })
             {
-                if (CheckMacValue.FixedTimeEqualsHex(correct.Compute(form, stage.HashKey, stage.HashIv, a), candidate))
+                if (CheckMacValue.FixedTimeEqualsHex(CheckMacValue.Compute(form, stage.HashKey, stage.HashIv, a), candidate))
                 {
                     yield return $"it matches with ECPay's public stage keys (MerchantID {stage.MerchantId}){(a == algorithm ? "" : $" and {Name(a)}")}: the sender signed with the stage HashKey/HashIV, not this merchant's";
                 }
