@@ -42,98 +42,36 @@ public static class ExecutionsCommand
             return args.Length == 0 ? 2 : 0;
         }
 
-        string? status = null, endpoint = environment("STEPFUNCTIONS_ENDPOINT"), stateMachineArn = environment("STATE_MACHINE_ARN"), region = null;
+        var cli = new StepFunctionsCommandLine("executions", stderr, environment);
+        string? status = null;
         var limit = 100;
         var full = false;
-        var positional = new List<string>();
-        for (var i = 0; i < args.Length; i++)
+        var parsed = cli.TryParse(args, (option, value) =>
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
-            try
+            switch (option)
             {
-                switch (args[i])
-                {
-                    case "--status": status = Value().ToUpperInvariant(); break;
-                    case "--limit": limit = int.TryParse(Value(), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException("--limit must be a positive number"); break;
-                    case "--endpoint": endpoint = Value(); break;
-                    case "--state-machine-arn": stateMachineArn = Value(); break;
-                    case "--region": region = Value(); break;
-                    case "--full": full = true; break;
-                    case var flag when flag.StartsWith("--", StringComparison.Ordinal): throw new UsageException($"unknown option {flag}");
-                    default: positional.Add(args[i]); break;
-                }
+                case "--status": status = value().ToUpperInvariant(); return true;
+                case "--limit": limit = int.TryParse(value(), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new StepFunctionsCommandLine.UsageException("--limit must be a positive number"); return true;
+                case "--full": full = true; return true;
+                default: return false;
             }
-            catch (UsageException e)
-            {
-                stderr.WriteLine($"executions: {e.Message} (see ecpay-events executions --help)");
-                return 2;
-            }
-        }
-
-        Uri? serviceUrl = null;
-        if (!string.IsNullOrEmpty(endpoint) && !Uri.TryCreate(endpoint, UriKind.Absolute, out serviceUrl))
+        });
+        if (!parsed)
         {
-            stderr.WriteLine($"executions: --endpoint {endpoint} is not a URL");
             return 2;
-        }
-        if (string.IsNullOrEmpty(stateMachineArn) && serviceUrl is { IsLoopback: true })
-        {
-            stateMachineArn = LocalStateMachineArn;
         }
         if (status is not null && !ExecutionStatus.All.Contains(status))
         {
-            stderr.WriteLine($"executions: --status must be one of {string.Join(", ", ExecutionStatus.All)}");
-            return 2;
+            return cli.Usage($"--status must be one of {string.Join(", ", ExecutionStatus.All)}");
         }
 
-        using var ownHttp = httpClient is null ? new HttpClient { Timeout = TimeSpan.FromSeconds(30) } : null;
-        var client = new StepFunctionsClient(httpClient ?? ownHttp!, new StepFunctionsClientOptions
+        return await cli.RunAsync(httpClient, client => cli.Positional switch
         {
-            ServiceUrl = serviceUrl,
-            Region = region,
-            StateMachineArn = stateMachineArn,
+            ["list"] => ListAsync(client, cli.RequireStateMachine(), status, limit, stdout),
+            ["describe", var id] => DescribeAsync(client, ExecutionArn(id, cli), full, stdout),
+            ["history", var id] => HistoryAsync(client, ExecutionArn(id, cli), full, stdout),
+            _ => Task.FromResult(cli.Usage("expected list, describe <name> or history <name>")),
         });
-
-        try
-        {
-            switch (positional)
-            {
-                case ["list"]:
-                    return await ListAsync(client, RequireStateMachine(stateMachineArn), status, limit, stdout);
-                case ["describe", var id]:
-                    return await DescribeAsync(client, ExecutionArn(id, stateMachineArn), full, stdout);
-                case ["history", var id]:
-                    return await HistoryAsync(client, ExecutionArn(id, stateMachineArn), full, stdout);
-                default:
-                    stderr.WriteLine($"executions: expected list, describe <name> or history <name> (see ecpay-events executions --help)");
-                    return 2;
-            }
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine($"executions: {e.Message}");
-            return 2;
-        }
-        catch (StepFunctionsException e)
-        {
-            stderr.WriteLine($"executions: {e.Message}");
-            return 1;
-        }
-        catch (Amazon.Runtime.AmazonClientException e)
-        {
-            stderr.WriteLine($"executions: no AWS credentials: {e.Message}");
-            return 1;
-        }
-        catch (InvalidOperationException e) when (e.Message.StartsWith("No AWS region", StringComparison.Ordinal))
-        {
-            stderr.WriteLine($"executions: {e.Message} (or pass --region)");
-            return 2;
-        }
-        catch (HttpRequestException e)
-        {
-            stderr.WriteLine($"executions: cannot reach Step Functions at {serviceUrl?.ToString() ?? "AWS"}: {e.Message}");
-            return 1;
-        }
     }
 
     private static async Task<int> ListAsync(StepFunctionsClient client, string stateMachineArn, string? status, int limit, TextWriter stdout)
@@ -153,7 +91,7 @@ public static class ExecutionsCommand
             stdout.WriteLine(status is null ? "no executions" : $"no {status} executions");
             return 0;
         }
-        WriteTable(rows, stdout);
+        StepFunctionsCommandLine.WriteTable(rows, stdout);
         return 0;
     }
 
@@ -201,7 +139,7 @@ public static class ExecutionsCommand
                 state = null;
             }
         }
-        WriteTable(rows, stdout);
+        StepFunctionsCommandLine.WriteTable(rows, stdout);
         return 0;
     }
 
@@ -265,15 +203,10 @@ public static class ExecutionsCommand
         }
     }
 
-    private static string ExecutionArn(string nameOrArn, string? stateMachineArn) =>
+    private static string ExecutionArn(string nameOrArn, StepFunctionsCommandLine cli) =>
         nameOrArn.StartsWith("arn:", StringComparison.Ordinal)
             ? nameOrArn
-            : StepFunctionsClient.ExecutionArnOf(RequireStateMachine(stateMachineArn), nameOrArn);
-
-    private static string RequireStateMachine(string? stateMachineArn) =>
-        string.IsNullOrEmpty(stateMachineArn)
-            ? throw new UsageException("no state machine: pass --state-machine-arn or set STATE_MACHINE_ARN (or give a full execution ARN)")
-            : stateMachineArn;
+            : StepFunctionsClient.ExecutionArnOf(cli.RequireStateMachine("or give a full execution ARN"), nameOrArn);
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
 
@@ -308,16 +241,4 @@ public static class ExecutionsCommand
     }
 
     private static string Indent(string text) => "  " + text.ReplaceLineEndings("\n  ");
-
-    private static void WriteTable(List<string[]> rows, TextWriter stdout)
-    {
-        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-        foreach (var row in rows)
-        {
-            // The last column is free text: no padding after it.
-            stdout.WriteLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd());
-        }
-    }
-
-    private sealed class UsageException(string message) : Exception(message);
 }

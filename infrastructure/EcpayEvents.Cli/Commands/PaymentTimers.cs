@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Text.Json;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments;
 using EcpayEvents.Payments.Timeouts;
-using MySqlConnector;
+using EcpayEvents.Payments.Transactions;
 
 namespace EcpayEvents.Cli.Commands;
 
@@ -38,7 +39,7 @@ public sealed record RearmResult(PendingPayment Payment, string ExecutionName, s
 /// <c>-r2</c>… for each re-arm: execution names are never reused, and the name is only a label — the
 /// input carries transactionId and merchantTradeNo, which is all Reconcile reads.
 /// </summary>
-public sealed partial class PaymentTimers(StepFunctionsClient client, string stateMachineArn, string connectionString, TimeProvider time)
+public sealed partial class PaymentTimers(StepFunctionsClient client, string stateMachineArn, PaymentsDatabase database, TimeProvider time)
 {
     /// <summary>Step Functions' limit on execution names.</summary>
     public const int MaxExecutionNameLength = 80;
@@ -62,34 +63,16 @@ public sealed partial class PaymentTimers(StepFunctionsClient client, string sta
     }
 
     /// <summary>Pending deposits, oldest first.</summary>
-    public async Task<IReadOnlyList<PendingPayment>> PendingAsync(CancellationToken ct = default)
-    {
-        await using var connection = new MySqlConnection(connectionString);
-        await connection.OpenAsync(ct);
-        await using var cmd = new MySqlCommand("""
-            SELECT id, merchant_trade_no, expires_at FROM transactions
-            WHERE type = 'deposit' AND status = 'pending' AND merchant_trade_no IS NOT NULL
-            ORDER BY id
-            """, connection);
-        var pending = new List<PendingPayment>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-            pending.Add(new PendingPayment(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : Utc(reader.GetDateTime(2))));
-        return pending;
-    }
+    public async Task<IReadOnlyList<PendingPayment>> PendingAsync(CancellationToken ct = default) =>
+        (await new GetTransaction(database).PendingDepositsAsync(ct)).Select(Pending).ToList();
 
     /// <summary>The deposit with that MerchantTradeNo and its status, or null.</summary>
-    public async Task<(PendingPayment Payment, string Status)?> FindAsync(string merchantTradeNo, CancellationToken ct = default)
-    {
-        await using var connection = new MySqlConnection(connectionString);
-        await connection.OpenAsync(ct);
-        await using var cmd = new MySqlCommand(
-            "SELECT id, merchant_trade_no, expires_at, status FROM transactions WHERE type = 'deposit' AND merchant_trade_no = @m", connection);
-        cmd.Parameters.AddWithValue("@m", merchantTradeNo);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return null;
-        return (new PendingPayment(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : Utc(reader.GetDateTime(2))), reader.GetString(3));
-    }
+    public async Task<(PendingPayment Payment, string Status)?> FindAsync(string merchantTradeNo, CancellationToken ct = default) =>
+        await new GetTransaction(database).ByMerchantTradeNoAsync(merchantTradeNo, ct) is { Type: TransactionType.Deposit } deposit
+            ? (Pending(deposit), deposit.Status)
+            : null;
+
+    private static PendingPayment Pending(TransactionView deposit) => new(deposit.Id, deposit.MerchantTradeNo!, deposit.ExpiresAt);
 
     /// <summary>
     /// Every pending payment whose timer is not running. One ListExecutions(RUNNING) covers the healthy ones;
@@ -170,8 +153,6 @@ public sealed partial class PaymentTimers(StepFunctionsClient client, string sta
             return null;
         }
     }
-
-    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]
     private static partial Regex SafeName();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments;
 using MySqlConnector;
 
 namespace EcpayEvents.Cli.Commands;
@@ -43,27 +44,22 @@ public static partial class TimeoutsCommand
             return args.Length == 0 ? 2 : 0;
         }
 
-        string? connectionString = environment("DATABASE_CONNECTION_STRING"), endpoint = environment("STEPFUNCTIONS_ENDPOINT"),
-            stateMachineArn = environment("STATE_MACHINE_ARN"), region = null;
+        var cli = new StepFunctionsCommandLine("timeouts", stderr, environment);
+        var connectionString = environment("DATABASE_CONNECTION_STRING");
         var allOrphaned = false;
-        var positional = new List<string>();
-        for (var i = 0; i < args.Length; i++)
+        var parsed = cli.TryParse(args, (option, value) =>
         {
-            string? Value() => i + 1 < args.Length ? args[++i] : null;
-            string? value;
-            switch (args[i])
+            switch (option)
             {
-                case "--connection-string": value = connectionString = Value(); break;
-                case "--endpoint": value = endpoint = Value(); break;
-                case "--state-machine-arn": value = stateMachineArn = Value(); break;
-                case "--region": value = region = Value(); break;
-                case "--all-orphaned": allOrphaned = true; continue;
-                case var flag when flag.StartsWith("--", StringComparison.Ordinal): return Usage2(stderr, $"unknown option {flag}");
-                default: positional.Add(args[i]); continue;
+                case "--connection-string": connectionString = value(); return true;
+                case "--all-orphaned": allOrphaned = true; return true;
+                default: return false;
             }
-            if (value is null) return Usage2(stderr, $"{args[i]} needs a value");
-        }
+        });
+        if (!parsed)
+            return 2;
 
+        var positional = cli.Positional;
         var command = positional.FirstOrDefault();
         string? merchantTradeNo = null;
         switch (command, positional.Count, allOrphaned)
@@ -73,78 +69,39 @@ public static partial class TimeoutsCommand
             case ("rearm", 2, false):
                 merchantTradeNo = positional[1];
                 if (!MerchantTradeNoPattern().IsMatch(merchantTradeNo))
-                    return Usage2(stderr, $"'{merchantTradeNo}' is not a MerchantTradeNo (1–20 letters and digits)");
+                    return cli.Usage($"'{merchantTradeNo}' is not a MerchantTradeNo (1–20 letters and digits)");
                 break;
             case ("rearm", 1, true):
                 break;
             case ("rearm", _, _):
-                return Usage2(stderr, "rearm takes one MerchantTradeNo or --all-orphaned");
+                return cli.Usage("rearm takes one MerchantTradeNo or --all-orphaned");
             case ("audit", _, _):
-                return Usage2(stderr, "audit takes no arguments");
+                return cli.Usage("audit takes no arguments");
             default:
-                return Usage2(stderr, "expected audit or rearm");
+                return cli.Usage("expected audit or rearm");
         }
 
         if (string.IsNullOrWhiteSpace(connectionString))
-            return Usage2(stderr, "no database: pass --connection-string or set DATABASE_CONNECTION_STRING");
+            return cli.Usage("no database: pass --connection-string or set DATABASE_CONNECTION_STRING");
         try
         {
             _ = new MySqlConnectionStringBuilder(connectionString);
         }
         catch (ArgumentException e)
         {
-            return Usage2(stderr, $"bad connection string: {e.Message.Split('\n')[0]}");
+            return cli.Usage($"bad connection string: {e.Message.Split('\n')[0]}");
         }
-        Uri? serviceUrl = null;
-        if (!string.IsNullOrEmpty(endpoint) && !(Uri.TryCreate(endpoint, UriKind.Absolute, out serviceUrl) && serviceUrl.Scheme is "http" or "https"))
-            return Usage2(stderr, $"--endpoint {endpoint} is not a URL");
-        if (string.IsNullOrEmpty(stateMachineArn) && serviceUrl is { IsLoopback: true })
-            stateMachineArn = ExecutionsCommand.LocalStateMachineArn;
-        if (string.IsNullOrEmpty(stateMachineArn))
-            return Usage2(stderr, "no state machine: pass --state-machine-arn or set STATE_MACHINE_ARN");
-        if (!stateMachineArn.Contains(":stateMachine:", StringComparison.Ordinal))
-            return Usage2(stderr, $"--state-machine-arn {stateMachineArn} is not a state machine ARN");
+        if (cli.StateMachineArn is not { Length: > 0 } stateMachineArn)
+            return cli.Usage("no state machine: pass --state-machine-arn or set STATE_MACHINE_ARN");
 
-        using var ownHttp = httpClient is null ? new HttpClient { Timeout = TimeSpan.FromSeconds(30) } : null;
-        var client = new StepFunctionsClient(httpClient ?? ownHttp!, new StepFunctionsClientOptions
+        await using var database = new PaymentsDatabase(connectionString);
+        return await cli.RunAsync(httpClient, client =>
         {
-            ServiceUrl = serviceUrl,
-            Region = region,
-            StateMachineArn = stateMachineArn,
+            var timers = new PaymentTimers(client, stateMachineArn, database, time ?? TimeProvider.System);
+            return command == "audit" ? AuditAsync(timers, stdout)
+                : merchantTradeNo is not null ? RearmOneAsync(timers, merchantTradeNo, stdout, cli)
+                : RearmAllAsync(timers, stdout, stderr);
         });
-        var timers = new PaymentTimers(client, stateMachineArn, connectionString, time ?? TimeProvider.System);
-
-        try
-        {
-            return command == "audit" ? await AuditAsync(timers, stdout)
-                : merchantTradeNo is not null ? await RearmOneAsync(timers, merchantTradeNo, stdout, stderr)
-                : await RearmAllAsync(timers, stdout, stderr);
-        }
-        catch (StepFunctionsException e)
-        {
-            return Fail(stderr, e.Message);
-        }
-        catch (MySqlException e)
-        {
-            // One line, never the connection string (it carries the password).
-            return Fail(stderr, $"database error: {e.Message.Split('\n')[0]}");
-        }
-        catch (ArgumentException e)
-        {
-            return Fail(stderr, e.Message.Split('\n')[0]);
-        }
-        catch (Amazon.Runtime.AmazonClientException e)
-        {
-            return Fail(stderr, $"no AWS credentials: {e.Message.Split('\n')[0]}");
-        }
-        catch (InvalidOperationException e) when (e.Message.StartsWith("No AWS region", StringComparison.Ordinal))
-        {
-            return Usage2(stderr, $"{e.Message} (or pass --region)");
-        }
-        catch (HttpRequestException e)
-        {
-            return Fail(stderr, $"cannot reach Step Functions at {serviceUrl?.ToString() ?? "AWS"}: {e.Message.Split('\n')[0]}");
-        }
     }
 
     private static async Task<int> AuditAsync(PaymentTimers timers, TextWriter stdout)
@@ -164,18 +121,18 @@ public static partial class TimeoutsCommand
             o.Latest?.Name ?? "-",
             o.Describe(),
         }));
-        WriteTable(rows, stdout);
+        StepFunctionsCommandLine.WriteTable(rows, stdout);
         stdout.WriteLine($"{orphaned.Count} of {checkedCount} pending deposit(s) have no running timeout: ecpay-events timeouts rearm <merchant-trade-no> | --all-orphaned");
         return 1;
     }
 
-    private static async Task<int> RearmOneAsync(PaymentTimers timers, string merchantTradeNo, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> RearmOneAsync(PaymentTimers timers, string merchantTradeNo, TextWriter stdout, StepFunctionsCommandLine cli)
     {
         var found = await timers.FindAsync(merchantTradeNo);
         if (found is not { } deposit)
-            return Fail(stderr, $"no deposit with MerchantTradeNo {merchantTradeNo}");
+            return cli.Fail($"no deposit with MerchantTradeNo {merchantTradeNo}");
         if (deposit.Status != "pending")
-            return Fail(stderr, $"{merchantTradeNo} is {deposit.Status}, not pending: it needs no timeout");
+            return cli.Fail($"{merchantTradeNo} is {deposit.Status}, not pending: it needs no timeout");
         Report(await timers.RearmAsync(deposit.Payment), stdout);
         return 0;
     }
@@ -210,27 +167,6 @@ public static partial class TimeoutsCommand
     }
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-
-    private static void WriteTable(List<string[]> rows, TextWriter stdout)
-    {
-        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-        foreach (var row in rows)
-            stdout.WriteLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd());
-    }
-
-    private static int Usage2(TextWriter stderr, string message)
-    {
-        stderr.WriteLine($"timeouts: {OneLine(message)} (see ecpay-events timeouts --help)");
-        return 2;
-    }
-
-    private static int Fail(TextWriter stderr, string message)
-    {
-        stderr.WriteLine($"timeouts: {OneLine(message)}");
-        return 1;
-    }
-
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 
     [GeneratedRegex("^[A-Za-z0-9]{1,20}$")]
     private static partial Regex MerchantTradeNoPattern();

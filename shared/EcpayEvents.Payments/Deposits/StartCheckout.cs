@@ -51,8 +51,7 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
         var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(GetTransaction.SelectColumns + " WHERE id = @transactionId AND type = 'deposit'", new { transactionId });
         if (row is null) return (CheckoutOutcome.NotFound, null, null, null);
         var deposit = row.ToView();
-        var startedAt = DbTime.Utc(await connection.ExecuteScalarAsync<DateTime?>("SELECT checkout_started_at FROM transactions WHERE id = @transactionId", new { transactionId }));
-        if (startedAt is not null) return (CheckoutOutcome.AlreadyStarted, deposit, null, startedAt);
+        if (DbTime.Utc(row.CheckoutStartedAt) is { } startedAt) return (CheckoutOutcome.AlreadyStarted, deposit, null, startedAt);
         if (deposit.Status != TransactionStatus.Pending) return (CheckoutOutcome.NotPending, deposit, null, null);
         if (deposit.ExpiresAt is { } expiresAt && expiresAt <= time.GetUtcNow()) return (CheckoutOutcome.Expired, deposit, null, null);
 
@@ -68,9 +67,9 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
             new { transactionId, now = now.UtcDateTime });
         if (marked != 1)
         {
-            var current = (await connection.QuerySingleAsync<TransactionRow>(GetTransaction.SelectColumns + " WHERE id = @transactionId", new { transactionId })).ToView();
-            var other = DbTime.Utc(await connection.ExecuteScalarAsync<DateTime?>("SELECT checkout_started_at FROM transactions WHERE id = @transactionId", new { transactionId }));
-            return other is null ? (CheckoutOutcome.NotPending, current, null, null) : (CheckoutOutcome.AlreadyStarted, current, null, other);
+            var current = await connection.QuerySingleAsync<TransactionRow>(GetTransaction.SelectColumns + " WHERE id = @transactionId", new { transactionId });
+            var other = DbTime.Utc(current.CheckoutStartedAt);
+            return other is null ? (CheckoutOutcome.NotPending, current.ToView(), null, null) : (CheckoutOutcome.AlreadyStarted, current.ToView(), null, other);
         }
         return (CheckoutOutcome.Ready, deposit, form, now);
     }

@@ -46,7 +46,7 @@ public static class TransactionType
     public const string Withdrawal = "withdrawal";
 }
 
-/// <summary>One transaction by id or by MerchantTradeNo.</summary>
+/// <summary>One transaction by id or by MerchantTradeNo; the pending deposits.</summary>
 public sealed class GetTransaction(PaymentsDatabase database)
 {
     internal const string SelectColumns = """
@@ -54,7 +54,8 @@ public sealed class GetTransaction(PaymentsDatabase database)
                merchant_trade_no AS MerchantTradeNo, payment_method AS PaymentMethod, item_name AS ItemName,
                payment_type AS PaymentType, bank_code AS BankCode, v_account AS VAccount, payment_no AS PaymentNo,
                barcode1 AS Barcode1, barcode2 AS Barcode2, barcode3 AS Barcode3,
-               expires_at AS ExpiresAt, paid_at AS PaidAt, created_at AS CreatedAt, updated_at AS UpdatedAt
+               expires_at AS ExpiresAt, paid_at AS PaidAt, created_at AS CreatedAt, updated_at AS UpdatedAt,
+               checkout_started_at AS CheckoutStartedAt
         FROM transactions
         """;
 
@@ -70,6 +71,14 @@ public sealed class GetTransaction(PaymentsDatabase database)
         await using var connection = await database.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(SelectColumns + " WHERE merchant_trade_no = @merchantTradeNo", new { merchantTradeNo });
         return row?.ToView();
+    }
+
+    /// <summary>The pending deposits (those with a MerchantTradeNo), oldest first.</summary>
+    public async Task<IReadOnlyList<TransactionView>> PendingDepositsAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = await connection.QueryAsync<TransactionRow>(SelectColumns + " WHERE type = 'deposit' AND status = 'pending' AND merchant_trade_no IS NOT NULL ORDER BY id");
+        return rows.Select(r => r.ToView()).ToList();
     }
 }
 
@@ -94,6 +103,8 @@ internal sealed class TransactionRow
     public DateTime? PaidAt { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+    /// <summary>When the checkout form went to ECPay (StartCheckout); not part of the polled view.</summary>
+    public DateTime? CheckoutStartedAt { get; set; }
 
     public TransactionView ToView()
     {
