@@ -311,7 +311,7 @@ function lambdaHandler(execution, resource) {
     try {
       response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-ecpay-events-execution': execution.name },
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(input),
         signal: AbortSignal.any([controller.signal, AbortSignal.timeout(5 * 60_000)]),
       });

@@ -62,8 +62,8 @@ public static partial class TimeoutsEndpoints
             return Error(StatusCodes.Status400BadRequest, ReconcileErrors.InvalidInput, "expected {transactionId, merchantTradeNo, expiresAt}");
         var input = new PaymentTimeoutInput(task.TransactionId, task.MerchantTradeNo, task.ExpiresAt);
 
-        // The state machine passes $$.Execution.Name; the header is the local server's older way of saying it.
-        var execution = !string.IsNullOrEmpty(task.ExecutionName) ? task.ExecutionName : request.Headers["x-ecpay-events-execution"].ToString();
+        // The state machine passes $$.Execution.Name.
+        var execution = task.ExecutionName ?? "";
         using var scope = log.BeginScope(new Dictionary<string, object> { ["MerchantTradeNo"] = input.MerchantTradeNo, ["Execution"] = execution });
         try
         {

@@ -197,26 +197,6 @@ public sealed record PaymentInfo
         => FieldReader.Try(() => Parse(form), out result, out error);
 }
 
-/// <summary>Lenient reading of the dates ECPay posts.</summary>
-public static class EcpayDates
-{
-    private static readonly string[] Formats =
-    [
-        TaiwanTime.DateTimeFormat, "yyyy/MM/dd HH:mm", "yyyy/M/d H:mm:ss", "yyyy/M/d H:mm",
-        "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm:ss",
-    ];
-
-    /// <summary>A Taiwan time in <c>yyyy/MM/dd HH:mm:ss</c> or a close variant (no seconds, no leading zeros, dashes).</summary>
-    public static bool TryParseLenient(string? text, out DateTimeOffset value)
-    {
-        value = default;
-        if (string.IsNullOrWhiteSpace(text)) return false;
-        if (!DateTime.TryParseExact(text.Trim(), Formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)) return false;
-        value = new DateTimeOffset(local, TaiwanTime.Offset);
-        return true;
-    }
-}
-
 /// <summary>
 /// Reads named fields from a form, throwing <see cref="EcpayPostException"/> that names the field.
 /// Strict for what decides something (ids, codes, amounts, flags, ExpireDate); lenient for the

@@ -60,3 +60,23 @@ public static class TaiwanTime
     public static string FormatDate(DateTimeOffset instant)
         => instant.ToOffset(Offset).ToString(DateFormat, CultureInfo.InvariantCulture);
 }
+
+/// <summary>Lenient reading of the dates ECPay posts.</summary>
+public static class EcpayDates
+{
+    private static readonly string[] Formats =
+    [
+        TaiwanTime.DateTimeFormat, "yyyy/MM/dd HH:mm", "yyyy/M/d H:mm:ss", "yyyy/M/d H:mm",
+        "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm:ss",
+    ];
+
+    /// <summary>A Taiwan time in <c>yyyy/MM/dd HH:mm:ss</c> or a close variant (no seconds, no leading zeros, dashes).</summary>
+    public static bool TryParseLenient(string? text, out DateTimeOffset value)
+    {
+        value = default;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        if (!DateTime.TryParseExact(text.Trim(), Formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)) return false;
+        value = new DateTimeOffset(local, TaiwanTime.Offset);
+        return true;
+    }
+}

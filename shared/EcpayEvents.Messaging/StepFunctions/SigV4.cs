@@ -15,8 +15,6 @@ namespace EcpayEvents.Messaging.StepFunctions;
 /// </summary>
 public static class SigV4
 {
-    public const string Algorithm = "AWS4-HMAC-SHA256";
-
     /// <summary>
     /// Signs a request. <paramref name="headers"/> are the headers to sign besides <c>host</c> (taken
     /// from <paramref name="uri"/>); send them exactly as given, plus every header of the answer
