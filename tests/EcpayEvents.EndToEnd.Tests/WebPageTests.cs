@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Amazon.SQS.Model;
 using EcpayEvents.Testing;
 using Microsoft.Playwright;
 
@@ -82,6 +84,19 @@ public sealed class WebPageTests
     public async Task AReturnPageForAPaymentAfterExpirySaysItIsBeingConfirmedThenShowsItCredited()
     {
         await using var stack = await LocalStack.StartAsync();
+        // Below, Settlement is held back by a row lock while Chromium goes to ECPay's page and back, which can be slow on a
+        // busy machine. Every delivery meanwhile fails after Settlement's 3 s lock wait, and this stack's queue would move
+        // the result to its DLQ after 5 receives 5 s apart (about 25 s): allow many more receives for this test, so the
+        // result is still on the queue whenever the lock is released.
+        using (var sqs = stack.Sqs.CreateClient())
+        {
+            var attributes = await sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = stack.Sqs.QueueUrl, AttributeNames = ["RedrivePolicy"] });
+            var policy = JsonNode.Parse(attributes.Attributes["RedrivePolicy"])!.AsObject();
+            policy["maxReceiveCount"] = 60;
+            await sqs.SetQueueAttributesAsync(stack.Sqs.QueueUrl, new Dictionary<string, string> { ["RedrivePolicy"] = policy.ToJsonString() });
+            attributes = await sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = stack.Sqs.QueueUrl, AttributeNames = ["RedrivePolicy"] });
+            Assert.Equal("60", JsonNode.Parse(attributes.Attributes["RedrivePolicy"])!["maxReceiveCount"]!.ToString());
+        }
         Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -125,6 +140,7 @@ public sealed class WebPageTests
                 await Assertions.Expect(page.GetByTestId("status")).ToHaveTextAsync("expired");
                 await Assertions.Expect(page.GetByTestId("ecpay-message")).ToContainTextAsync("being confirmed");
                 await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "return-page-being-confirmed.png"), FullPage = true });
+                // The page has shown what it must while Settlement was held back: release the row at once.
                 await lockTx.RollbackAsync();
             }
 

@@ -79,9 +79,14 @@ public sealed class LocalStackTests
         var status = await RunAsync(script, env, TimeSpan.FromSeconds(30), "status");
         Assert.Equal(0, status.Exit);
         Assert.Contains($"running on 127.0.0.1:{TestDatabase.Port}", status.Stdout);
-        // Started by this version of the script: the server's time zone is UTC (not the machine's).
+        // The server the tests share runs in UTC: a new session's NOW() is UTC_TIMESTAMP(), and so is the global zone's
+        // (what every new session starts with). It may have been started by an older version of the script (time_zone
+        // SYSTEM on a UTC machine), so the setting itself is not compared here; the fresh server that
+        // MariaDbScriptPutsTheSocketInAShortPath… starts must show the script's own --default-time-zone=+00:00.
         var zone = await db.ScalarAsync<string>("SELECT @@global.time_zone");
-        Assert.True(zone is "+00:00" or "SYSTEM", zone);
+        Assert.Equal(0, await db.ScalarAsync<long>("SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())"));
+        Assert.True(await db.ScalarAsync<long>("SELECT COALESCE(TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), CONVERT_TZ(UTC_TIMESTAMP(), '+00:00', @@global.time_zone)), -1)") == 0,
+            $"the shared MariaDB's time zone is {zone}, not UTC");
     }
 
     [Fact]

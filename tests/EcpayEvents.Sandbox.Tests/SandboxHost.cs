@@ -97,6 +97,22 @@ public sealed class SandboxHost : IAsyncDisposable
         return Received.ToList();
     }
 
+    /// <summary>
+    /// Polls the sandbox's view of an order (GET /sandbox/orders/{tradeNo}) until <paramref name="until"/> holds, and
+    /// returns it: a positive signal (e.g. a delivery acknowledged or given up) instead of a fixed sleep.
+    /// </summary>
+    public async Task<System.Text.Json.JsonElement> WaitForOrderAsync(string tradeNo, Func<System.Text.Json.JsonElement, bool> until, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var order = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(Client, $"/sandbox/orders/{tradeNo}");
+            if (until(order)) return order;
+            Assert.True(DateTime.UtcNow < deadline, $"order {tradeNo}: timed out waiting for {what}: {order}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>A clock the test moves (the sandbox reads "now" only through TimeProvider).</summary>
     public sealed class ManualTime : TimeProvider
     {

@@ -56,11 +56,15 @@ public sealed class SqsEventSourceRunnerTests
         return (sqs, client);
     }
 
-    private static async Task<int> VisibleAfterTimeoutAsync(LocalSqsServer sqs, AmazonSQSClient client)
+    /// <summary>
+    /// How many different messages come back once their visibility timeout is over: received (and kept in flight)
+    /// until <paramref name="expected"/> were seen, or for at most 20 s.
+    /// </summary>
+    private static async Task<int> VisibleAfterTimeoutAsync(LocalSqsServer sqs, AmazonSQSClient client, int expected)
     {
-        await Task.Delay(1300);
         var seen = new HashSet<string>();
-        for (var i = 0; i < 3; i++)
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (seen.Count < expected && DateTime.UtcNow < deadline)
         {
             var got = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.QueueUrl, WaitTimeSeconds = 1, MaxNumberOfMessages = 10, VisibilityTimeout = 30 });
             foreach (var m in got.Messages ?? []) seen.Add(m.Body);
@@ -85,23 +89,50 @@ public sealed class SqsEventSourceRunnerTests
         Assert.Equal(batch.Received, batch.Failed);
         Assert.Contains("invalid batchItemFailures itemIdentifier", batch.Error);
         Assert.Contains($"\"event\":\"invalid-batch-response\",\"itemIdentifier\":\"{identifier}\"", log.ToString());
-        Assert.Equal(3, await VisibleAfterTimeoutAsync(sqs, client)); // every message comes back
+        Assert.Equal(3, await VisibleAfterTimeoutAsync(sqs, client, 3)); // every message comes back
     }
 
     [Fact]
     public async Task ValidBatchItemFailuresDeleteTheRest()
     {
-        var (sqs, client) = await QueueWithAsync(1);
-        await using var _ = sqs;
-        using var __ = client;
-        var peek = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.QueueUrl, WaitTimeSeconds = 2, VisibilityTimeout = 1 });
-        var id = Assert.Single(peek.Messages).MessageId;
-        await Task.Delay(1300);
-        using var http = new HttpClient(new FixedAnswer($$"""{"batchItemFailures":[{"itemIdentifier":"{{id}}"}]}"""));
+        await using var sqs = await LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 1);
+        using var client = sqs.CreateClient();
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++) ids.Add((await client.SendMessageAsync(sqs.QueueUrl, $"m{i}")).MessageId);
+        var failedId = ids[1];
+        using var http = new HttpClient(new FixedAnswer($$"""{"batchItemFailures":[{"itemIdentifier":"{{failedId}}"}]}"""));
         var runner = new SqsEventSourceRunner(client, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), WaitSeconds: 2), TextWriter.Null);
 
         var batch = await runner.PollOnceAsync(CancellationToken.None);
-        Assert.Equal((1, 1, 0, null), (batch.Received, batch.Failed, batch.Deleted, batch.Error));
+        Assert.Equal((4, 1, 3, null), (batch.Received, batch.Failed, batch.Deleted, batch.Error));
+
+        // The three others are gone from the queue: only the failed one is left (in flight until its visibility timeout).
+        Assert.Equal(1, await MessagesInQueueAsync(sqs, client));
+        // …and it comes back, as a second receive.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        Message? back = null;
+        while (back is null && DateTime.UtcNow < deadline)
+        {
+            var got = await client.ReceiveMessageAsync(new ReceiveMessageRequest
+            {
+                QueueUrl = sqs.QueueUrl, WaitTimeSeconds = 1, MaxNumberOfMessages = 10, VisibilityTimeout = 30, MessageSystemAttributeNames = ["All"],
+            });
+            if (got.Messages is { Count: > 0 }) back = Assert.Single(got.Messages);
+        }
+        Assert.NotNull(back);
+        Assert.Equal((failedId, "m1", "2"), (back.MessageId, back.Body, back.Attributes["ApproximateReceiveCount"]));
+        Assert.Equal(1, await MessagesInQueueAsync(sqs, client));
+    }
+
+    /// <summary>Every message the queue still holds: visible, in flight or delayed.</summary>
+    private static async Task<int> MessagesInQueueAsync(LocalSqsServer sqs, AmazonSQSClient client)
+    {
+        var attributes = await client.GetQueueAttributesAsync(new GetQueueAttributesRequest
+        {
+            QueueUrl = sqs.QueueUrl,
+            AttributeNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        });
+        return attributes.ApproximateNumberOfMessages + attributes.ApproximateNumberOfMessagesNotVisible + attributes.ApproximateNumberOfMessagesDelayed;
     }
 
     /// <summary>
@@ -134,6 +165,6 @@ public sealed class SqsEventSourceRunnerTests
         Assert.Equal((1, 0, 0), (batch.Received, batch.Failed, batch.Deleted));
         Assert.Contains("\"event\":\"delete-failed\"", log.ToString());
         Assert.Contains("\"code\":\"ReceiptHandleIsInvalid\"", log.ToString());
-        Assert.Equal(1, await VisibleAfterTimeoutAsync(sqs, client));
+        Assert.Equal(1, await VisibleAfterTimeoutAsync(sqs, client, 1));
     }
 }

@@ -35,7 +35,7 @@ public sealed class LocalServerTests
         Assert.Single(timeouts.CallsFor(tradeNo));
         var history = await client.GetFullExecutionHistoryAsync(arn);
         Assert.Contains("Reconcile.InvalidInput", history.Single(e => e.Type == "LambdaFunctionSucceeded").LambdaFunctionSucceededEventDetails!.Output);
-        Assert.Contains("lambda error status codes (AWS_LWA_ERROR_STATUS_CODES): 500-599", server.Output);
+        Assert.Contains("lambda error status codes (AWS_LWA_ERROR_STATUS_CODES): 500-599", await OutputOnceLoggedAsync(server, "lambda error status codes"));
     }
 
     [Fact]
@@ -47,8 +47,15 @@ public sealed class LocalServerTests
         var template = File.ReadAllText(Path.Combine(RepoPaths.Root, "template.yaml"));
         var timeoutsFunction = template[template.IndexOf("  TimeoutsFunction:", StringComparison.Ordinal)..];
         Assert.Contains("AWS_LWA_ERROR_STATUS_CODES: '400-599'", timeoutsFunction[..timeoutsFunction.IndexOf("Policies:", StringComparison.Ordinal)]);
-        for (var i = 0; i < 50 && !server.Output.Contains("lambda error status codes", StringComparison.Ordinal); i++) await Task.Delay(20); // logged right after "listening"
-        Assert.Contains("lambda error status codes (AWS_LWA_ERROR_STATUS_CODES): 400-599", server.Output);
+        Assert.Contains("lambda error status codes (AWS_LWA_ERROR_STATUS_CODES): 400-599", await OutputOnceLoggedAsync(server, "lambda error status codes"));
+    }
+
+    /// <summary>The server's output once it has logged <paramref name="line"/> (right after "listening"; at most 30 s).</summary>
+    private static async Task<string> OutputOnceLoggedAsync(LocalStepFunctionsServer server, string line)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
+        while (!server.Output.Contains(line, StringComparison.Ordinal) && DateTimeOffset.UtcNow < deadline) await Task.Delay(50);
+        return server.Output;
     }
 
     private static async Task<DescribeExecutionResponse> WaitUntilClosedAsync(StepFunctionsClient client, string arn)
@@ -59,6 +66,22 @@ public sealed class LocalServerTests
             var execution = await client.DescribeExecutionAsync(arn);
             if (execution.Status != ExecutionStatus.Running || DateTimeOffset.UtcNow > deadline) return execution;
             await Task.Delay(100);
+        }
+    }
+
+    /// <summary>True once the server's --data file holds the execution <paramref name="name"/>, running and in its wait.</summary>
+    private static bool Persisted(string data, string name)
+    {
+        try
+        {
+            using var saved = System.Text.Json.JsonDocument.Parse(File.ReadAllText(data));
+            return saved.RootElement.GetProperty("executions").EnumerateArray().Any(e =>
+                e.GetProperty("name").GetString() == name && e.GetProperty("status").GetString() == "RUNNING"
+                && e.GetProperty("events").EnumerateArray().Any(ev => ev.GetProperty("type").GetString() == "WaitStateEntered"));
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return false; // not written yet
         }
     }
 
@@ -79,19 +102,18 @@ public sealed class LocalServerTests
             {
                 var client = LocalStepFunctions.CreateClient(http, first.Endpoint);
                 // Expires after the restart: the restarted server must run it to the end.
-                arn = (await client.StartOrFindExecutionAsync(tradeNo, new PaymentTimeoutInput(1, tradeNo, DateTimeOffset.UtcNow.AddSeconds(2)).ToJson())).ExecutionArn;
-                await Task.Delay(400); // the data file is written shortly after each change
+                arn = (await client.StartOrFindExecutionAsync(tradeNo, new PaymentTimeoutInput(1, tradeNo, DateTimeOffset.UtcNow.AddSeconds(4)).ToJson())).ExecutionArn;
+                // The data file is written shortly (200 ms) after each change: wait until it holds the waiting execution.
+                var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
+                while (!Persisted(data, tradeNo) && DateTimeOffset.UtcNow < deadline) await Task.Delay(50);
+                Assert.True(Persisted(data, tradeNo), $"{data} never held the waiting execution {tradeNo}");
+                Assert.Empty(timeouts.CallsFor(tradeNo)); // still waiting when the first server goes away
             }
 
             await using (var second = await LocalStepFunctionsServer.StartAsync(reconcileUrl, "--data", data))
             {
                 var client = LocalStepFunctions.CreateClient(http, second.Endpoint);
-                DescribeExecutionResponse done;
-                do
-                {
-                    await Task.Delay(100);
-                    done = await client.DescribeExecutionAsync(arn);
-                } while (done.Status == ExecutionStatus.Running);
+                var done = await WaitUntilClosedAsync(client, arn);
 
                 Assert.Equal(ExecutionStatus.Succeeded, done.Status);
                 Assert.Single(timeouts.CallsFor(tradeNo));

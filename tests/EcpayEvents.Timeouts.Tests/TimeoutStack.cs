@@ -105,7 +105,8 @@ public sealed class TimeoutStack : IAsyncLifetime
     }
 
     /// <summary>A pending deposit as PaymentsApi writes it, expiring <paramref name="expiresIn"/> from now, and its timeout scheduled.</summary>
-    public async Task<Deposit> CreateDepositAsync(long amount, TimeSpan expiresIn, string method = "Credit")
+    /// <param name="ecpay">What QueryTradeInfo answers about it, set before its timer starts (a short timer may fire before the caller could set it).</param>
+    public async Task<Deposit> CreateDepositAsync(long amount, TimeSpan expiresIn, string method = "Credit", EcpayTrade? ecpay = null)
     {
         var userId = await CreateUserAsync();
         var merchantTradeNo = "TO" + Guid.NewGuid().ToString("N")[..18].ToUpperInvariant();
@@ -123,6 +124,7 @@ public sealed class TimeoutStack : IAsyncLifetime
         cmd.Parameters.AddWithValue("@expires", expiresAt.UtcDateTime);
         var id = Convert.ToInt64(await cmd.ExecuteScalarAsync());
         var deposit = new Deposit(id, userId, merchantTradeNo, amount, expiresAt);
+        if (ecpay is not null) Ecpay.Set(merchantTradeNo, ecpay);
         await Scheduler.ScheduleAsync(new PaymentTimeoutInput(id, merchantTradeNo, expiresAt), CancellationToken.None);
         return deposit;
     }
