@@ -39,13 +39,13 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
 {
     public const string TradeDesc = "EcpayEvents deposit";
 
-    /// <param name="markStarted">
-    /// True when the form goes to ECPay (the self-submitting page): record it, and refuse later visits.
-    /// False for a description of the fields (JSON, for a script): nothing recorded.
-    /// </param>
-    /// <returns>With <see cref="CheckoutOutcome.AlreadyStarted"/> (and Ready with markStarted), when the form was first served.</returns>
+    /// <summary>
+    /// The signed form, once: whoever gets it (the self-submitting page or a script's JSON) may send it to
+    /// ECPay, which accepts a MerchantTradeNo only once, so the first request is recorded and later ones refused.
+    /// </summary>
+    /// <returns>With <see cref="CheckoutOutcome.AlreadyStarted"/> and Ready, when the form was first served.</returns>
     public async Task<(CheckoutOutcome Outcome, TransactionView? Deposit, CheckoutForm? Form, DateTimeOffset? StartedAt)> HandleAsync(
-        long transactionId, CheckoutSettings settings, CancellationToken ct, bool markStarted = true)
+        long transactionId, CheckoutSettings settings, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(GetTransaction.SelectColumns + " WHERE id = @transactionId AND type = 'deposit'", new { transactionId });
@@ -57,7 +57,6 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
 
         var request = Request(deposit, settings, options.Expiry);
         var form = CheckoutForm.Create(request, settings.Credentials, settings.Endpoints, time);
-        if (!markStarted) return (CheckoutOutcome.Ready, deposit, form, null);
 
         // Once: of concurrent visits only the one whose UPDATE marks the row gets the form.
         // updated_at = updated_at keeps the polled view (and its ETag) unchanged.
