@@ -11,26 +11,13 @@ namespace EcpayEvents.EndToEnd.Tests;
 /// </summary>
 public sealed class BrowserJourneyTests
 {
-    private static readonly string[] ChromiumArgs =
-        ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-
     [Fact]
     public async Task ACardDepositPaidInTheSandboxIsSettledAndShownOnTheReturnPage()
     {
         await using var stack = await LocalStack.StartAsync();
-        // The Playwright package ships its driver without Node; the project's own Node 22 runs it.
-        Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ChromiumArgs,
-        });
-        var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
-        var screenshots = Path.Combine(RepoPaths.Root, "TestResults", "EndToEnd");
-        Directory.CreateDirectory(screenshots);
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
+        var screenshots = Chromium.Screenshots;
 
         try
         {
@@ -100,18 +87,9 @@ public sealed class AtmJourneyTests
     public async Task AnAtmDepositShowsItsAccountNumberAndCompletesWhenPaidLater()
     {
         await using var stack = await LocalStack.StartAsync();
-        Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
-        var screenshots = Path.Combine(RepoPaths.Root, "TestResults", "EndToEnd");
-        Directory.CreateDirectory(screenshots);
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
+        var screenshots = Chromium.Screenshots;
         try
         {
             await page.GotoAsync(stack.PaymentsApi.ToString());

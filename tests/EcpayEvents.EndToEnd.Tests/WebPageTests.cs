@@ -22,24 +22,15 @@ public sealed class WebPageTests
         for (var i = 0; i < 12; i++)
             ids.Add((await (await http.PostAsJsonAsync($"/users/{userId}/deposits", new { amount = 100 + i, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64());
 
-        Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
         var polls = new ConcurrentBag<(string Url, bool Conditional)>();
         page.Request += (_, r) =>
         {
             if (r.Url.Contains("/transactions/", StringComparison.Ordinal) && !r.Url.Contains("/users/", StringComparison.Ordinal))
                 polls.Add((r.Url, r.Headers.ContainsKey("if-none-match")));
         };
-        var screenshots = Path.Combine(RepoPaths.Root, "TestResults", "EndToEnd");
-        Directory.CreateDirectory(screenshots);
+        var screenshots = Chromium.Screenshots;
         try
         {
             await page.GotoAsync(new Uri(stack.PaymentsApi, $"/?user={userId}").ToString());
@@ -97,18 +88,9 @@ public sealed class WebPageTests
             attributes = await sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = stack.Sqs.QueueUrl, AttributeNames = ["RedrivePolicy"] });
             Assert.Equal("60", JsonNode.Parse(attributes.Attributes["RedrivePolicy"])!["maxReceiveCount"]!.ToString());
         }
-        Environment.SetEnvironmentVariable("PLAYWRIGHT_NODEJS_PATH", RepoPaths.Node);
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
-        var screenshots = Path.Combine(RepoPaths.Root, "TestResults", "EndToEnd");
-        Directory.CreateDirectory(screenshots);
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
+        var screenshots = Chromium.Screenshots;
         try
         {
             await page.GotoAsync(stack.PaymentsApi.ToString());
