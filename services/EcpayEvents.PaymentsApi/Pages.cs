@@ -27,7 +27,7 @@ internal static class Pages
           .card{border:1px solid #ddd;border-radius:8px;padding:1rem 1.25rem;margin:1rem 0}
           .status{font-size:1.5rem;font-weight:600}
           .completed{color:#137333}.failed,.expired{color:#b3261e}.pending{color:#8a6d00}
-          dt{font-weight:600;float:left;clear:left;width:11rem}dd{margin:0 0 .3rem 11rem}
+          dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1.5rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
         </style>
         """;
 
