@@ -250,12 +250,17 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
     public async Task StopExecutionAbortsAWaitingExecutionWithoutReconciling()
     {
         var tradeNo = NewTradeNo("STOP");
-        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
-        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromSeconds(2)).ToJson());
+        var yardstick = NewTradeNo("STOPY"); // not stopped: once it has reconciled, the stopped one would have too
+        foreach (var no in new[] { tradeNo, yardstick })
+            stack.Timeouts.Answer(no, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
+        var expiresIn = TimeSpan.FromSeconds(4);
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, expiresIn).ToJson());
+        var measured = await client.StartOrFindExecutionAsync(yardstick, InputExpiringIn(yardstick, expiresIn).ToJson());
 
         await client.StopExecutionAsync(scheduled.ExecutionArn, "Operator", "refund handled by hand");
         var stopped = await client.DescribeExecutionAsync(scheduled.ExecutionArn);
-        await Task.Delay(2500);
+        Assert.Equal(ExecutionStatus.Succeeded, (await stack.WaitUntilClosedAsync(measured.ExecutionArn)).Status);
+        Assert.Single(stack.Timeouts.CallsFor(yardstick));
 
         Assert.Equal(ExecutionStatus.Aborted, stopped.Status);
         Assert.Equal("Operator", stopped.Error);

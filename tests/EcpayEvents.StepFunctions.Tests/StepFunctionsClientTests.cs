@@ -12,6 +12,7 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
 
     private static string NewTradeNo(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..20];
 
+    // Executions that must still be running while a test looks at them wait 3 s: enough on a loaded machine.
     private static string InputFor(string tradeNo, TimeSpan delay) =>
         new PaymentTimeoutInput(7, tradeNo, DateTimeOffset.UtcNow + delay).ToJson();
 
@@ -20,7 +21,7 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
     {
         var tradeNo = NewTradeNo("TWICE");
         stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
-        var input = InputFor(tradeNo, TimeSpan.FromSeconds(1));
+        var input = InputFor(tradeNo, TimeSpan.FromSeconds(3));
 
         var first = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input));
         var again = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input));
@@ -38,7 +39,7 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
     {
         var tradeNo = NewTradeNo("OTHER");
         stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
-        var running = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(1)));
+        var running = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(3)));
 
         var e = await Assert.ThrowsAsync<StepFunctionsException>(() =>
             client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, InputFor(tradeNo, TimeSpan.FromHours(1)))));
@@ -86,7 +87,7 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
     {
         var tradeNo = NewTradeNo("SHAPE");
         stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
-        var started = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(1)));
+        var started = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(3)));
 
         var running = await client.ListExecutionsAsync(new ListExecutionsRequest(LocalStepFunctionsServer.PaymentTimeoutArn, ExecutionStatus.Running));
         var item = Assert.Single(running.Executions, e => e.Name == tradeNo);
