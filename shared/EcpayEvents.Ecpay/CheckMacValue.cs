@@ -78,7 +78,7 @@ public static class CheckMacValue
     public static string Hash(string encoded, MacAlgorithm algorithm = MacAlgorithm.Sha256)
     {
         ArgumentNullException.ThrowIfNull(encoded);
-        var bytes = Encoding.ASCII.GetBytes(encoded);
+        var bytes = Encoding.UTF8.GetBytes(encoded); // ASCII after URL-encoding; UTF-8 so a tool hashing an unencoded string loses nothing
         var hash = algorithm switch
         {
             MacAlgorithm.Sha256 => SHA256.HashData(bytes),

@@ -153,7 +153,13 @@ public sealed partial class TemplateTests
             var actions = (YamlSequenceNode)properties["AlarmActions"];
             Assert.Equal("!If", actions.Tag.Value);
             Assert.Equal("HasAlarmTopic", Scalar(actions.Children[0]));
+            var topic = (YamlScalarNode)Assert.Single(((YamlSequenceNode)actions.Children[1]).Children);
+            Assert.Equal(("!Ref", "AlarmTopicArn"), (topic.Tag.Value, topic.Value));
+            var none = (YamlScalarNode)actions.Children[2];
+            Assert.Equal(("!Ref", "AWS::NoValue"), (none.Tag.Value, none.Value));
         }
+        var condition = (YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)Root()["Conditions"])["HasAlarmTopic"]);
+        Assert.Equal("!Not", condition.Tag.Value);
         var parameter = (YamlMappingNode)((YamlMappingNode)Root()["Parameters"])["AlarmTopicArn"];
         Assert.Equal("", Scalar(parameter["Default"]));
     }

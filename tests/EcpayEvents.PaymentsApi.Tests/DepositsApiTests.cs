@@ -130,6 +130,11 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.DoesNotContain("BNPL", small.AllowedMethods);
         Assert.Contains("Credit", small.AllowedMethods);
         Assert.Contains("CVS", small.AllowedMethods);
+
+        // ...but a range no method takes at all is a start-up problem.
+        var none = new DepositOptions { MinAmount = 200_000, MaxAmount = 300_000 };
+        Assert.Empty(none.AllowedMethods);
+        Assert.Contains(none.Problems(), p => p.Contains("no payment method takes amounts from 200000 to 300000", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public sealed class LocalServerTests
             {
                 var client = LocalStepFunctions.CreateClient(http, first.Endpoint);
                 // Expires after the restart: the restarted server must run it to the end.
-                arn = (await client.StartOrFindExecutionAsync(tradeNo, new PaymentTimeoutInput(1, tradeNo, DateTimeOffset.UtcNow.AddSeconds(4)).ToJson())).ExecutionArn;
+                arn = (await client.StartOrFindExecutionAsync(tradeNo, new PaymentTimeoutInput(1, tradeNo, DateTimeOffset.UtcNow.AddSeconds(8)).ToJson())).ExecutionArn;
                 // The data file is written shortly (200 ms) after each change: wait until it holds the waiting execution.
                 var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
                 while (!Persisted(data, tradeNo) && DateTimeOffset.UtcNow < deadline) await Task.Delay(50);

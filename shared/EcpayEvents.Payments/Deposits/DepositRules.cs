@@ -41,6 +41,8 @@ public sealed class DepositOptions
                         $"PaymentsApi:Deposit: {m} takes {ecpayMin}–{ecpayMax} TWD at ECPay, outside MinAmount–MaxAmount ({MinAmount}–{MaxAmount}); remove it from PaymentMethods or widen the amounts.");
                 }
             }
+        if (MinAmount >= 1 && MaxAmount >= MinAmount && PaymentMethods.Length == 0 && AllowedMethods.Count == 0)
+            yield return string.Create(CultureInfo.InvariantCulture, $"PaymentsApi:Deposit: no payment method takes amounts from {MinAmount} to {MaxAmount} TWD at ECPay; widen the amounts.");
         foreach (var p in Expiry.Problems()) yield return p;
     }
 

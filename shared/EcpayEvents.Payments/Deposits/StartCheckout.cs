@@ -30,7 +30,7 @@ public enum CheckoutOutcome
 
 /// <summary>
 /// Builds the signed AioCheckOut/V5 form for a pending, unexpired deposit. ECPay accepts a
-/// MerchantTradeNo only once, so the form that submits itself to ECPay (the browser's) is served
+/// MerchantTradeNo only once, so the signed form (the self-submitting page or a script's JSON) is served
 /// once: serving it records <c>checkout_started_at</c> with a conditional UPDATE (of two concurrent
 /// visits exactly one gets the form); after that every request gets <see cref="CheckoutOutcome.AlreadyStarted"/>.
 /// The same deposit always yields the same fields (MerchantTradeDate is the transaction's creation time).
