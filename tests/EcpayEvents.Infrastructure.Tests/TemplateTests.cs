@@ -158,7 +158,7 @@ public sealed partial class TemplateTests
             var none = (YamlScalarNode)actions.Children[2];
             Assert.Equal(("!Ref", "AWS::NoValue"), (none.Tag.Value, none.Value));
         }
-        var condition = (YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)Root()["Conditions"])["HasAlarmTopic"]);
+        var condition = (YamlSequenceNode)((YamlMappingNode)Root()["Conditions"])["HasAlarmTopic"];
         Assert.Equal("!Not", condition.Tag.Value);
         var parameter = (YamlMappingNode)((YamlMappingNode)Root()["Parameters"])["AlarmTopicArn"];
         Assert.Equal("", Scalar(parameter["Default"]));
