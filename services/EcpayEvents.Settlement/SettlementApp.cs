@@ -25,8 +25,12 @@ public static class SettlementApp
         builder.Services.AddSingleton(sp =>
         {
             var o = Options(sp);
-            // Every command well within the Lambda timeout, whatever the connection string says.
-            var cs = new MySqlConnectionStringBuilder(o.Database.ConnectionString) { DefaultCommandTimeout = (uint)o.Settlement.CommandTimeoutSeconds };
+            // Connecting and every command well within the Lambda timeout, whatever the connection string says.
+            var cs = new MySqlConnectionStringBuilder(o.Database.ConnectionString)
+            {
+                ConnectionTimeout = (uint)o.Settlement.ConnectTimeoutSeconds,
+                DefaultCommandTimeout = (uint)o.Settlement.CommandTimeoutSeconds,
+            };
             return new PaymentsDatabase(cs.ConnectionString);
         });
         builder.Services.AddSingleton(sp =>

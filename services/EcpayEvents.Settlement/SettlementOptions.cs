@@ -40,6 +40,14 @@ public sealed class SettlementRulesOptions
     /// <summary>Timeout (seconds) of each SQL command, well below the Lambda timeout; overrides the connection string's.</summary>
     [Range(1, 300)]
     public int CommandTimeoutSeconds { get; set; } = 8;
+
+    /// <summary>
+    /// Timeout (seconds) of opening a connection (TCP and the MySQL handshake); overrides the connection
+    /// string's (MySqlConnector's default, 15 s, is the whole Lambda timeout). A database that does not
+    /// answer fails each message as a batch item failure instead of timing the whole invocation out.
+    /// </summary>
+    [Range(1, 60)]
+    public int ConnectTimeoutSeconds { get; set; } = 3;
 }
 
 [OptionsValidator]

@@ -23,12 +23,8 @@ public sealed class BrowserJourneyTests
         {
             // 1. Create a user on the web page.
             await page.GotoAsync(stack.PaymentsApi.ToString());
-            await page.GetByTestId("username").FillAsync("alice_e2e");
-            await page.GetByTestId("email").FillAsync("alice.e2e@example.com");
-            await page.GetByTestId("create-user").ClickAsync();
-            await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(new Regex("^[0-9]+$"));
+            var userId = await AccountPage.CreateUserAsync(page, "alice_e2e");
             await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("0");
-            var userId = long.Parse(await page.GetByTestId("user-id").InnerTextAsync());
 
             // 2. Deposit 300 TWD by card and go to checkout (our self-submitting form → the sandbox's page).
             await page.GetByTestId("deposit-amount").FillAsync("300");
@@ -93,10 +89,7 @@ public sealed class AtmJourneyTests
         try
         {
             await page.GotoAsync(stack.PaymentsApi.ToString());
-            await page.GetByTestId("username").FillAsync("bob_atm");
-            await page.GetByTestId("email").FillAsync("bob.atm@example.com");
-            await page.GetByTestId("create-user").ClickAsync();
-            await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(new Regex("^[0-9]+$"));
+            await AccountPage.CreateUserAsync(page, "bob_atm");
 
             await page.GetByTestId("deposit-amount").FillAsync("2000");
             await page.GetByTestId("deposit-method").SelectOptionAsync("ATM");
@@ -126,5 +119,91 @@ public sealed class AtmJourneyTests
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "atm-failure.png"), FullPage = true });
             throw;
         }
+    }
+}
+
+public sealed class DeclinedCardJourneyTests
+{
+    /// <summary>
+    /// A deposit left unpaid is still payable from its row after a reload (its checkout link was never used);
+    /// the card is declined at ECPay (the sandbox): the return page shows "failed" once Settlement applied
+    /// ECPay's RtnCode ≠ 1 result, nothing is credited, and the row can no longer be paid. Users opened in
+    /// this browser can be switched back to.
+    /// </summary>
+    [Fact]
+    public async Task ADeclinedCardEndsFailedOnTheReturnPageAndCreditsNothing()
+    {
+        await using var stack = await LocalStack.StartAsync();
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
+        var screenshots = Chromium.Screenshots;
+        try
+        {
+            await page.GotoAsync(stack.PaymentsApi.ToString());
+            var userId = await AccountPage.CreateUserAsync(page, "dave_declined");
+
+            await page.GetByTestId("deposit-amount").FillAsync("250");
+            await page.GetByTestId("deposit-method").SelectOptionAsync("Credit");
+            await page.GetByTestId("deposit").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("checkout-link")).ToBeVisibleAsync();
+            var id = await stack.Db.ScalarAsync<long>("SELECT id FROM transactions WHERE user_id = @u", ("@u", userId));
+
+            // After a reload the deposit's own row carries the way to pay it.
+            await page.ReloadAsync();
+            await Assertions.Expect(page.GetByTestId("checkout-link")).ToBeHiddenAsync();
+            await Assertions.Expect(page.GetByTestId($"recent-user-{userId}")).ToBeVisibleAsync();
+            await page.GetByTestId($"pay-{id}").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("fail-card")).ToBeVisibleAsync();
+
+            await page.GetByTestId("fail-card").ClickAsync();
+            await Assertions.Expect(page).ToHaveURLAsync(new Uri(stack.PaymentsApi, "/ecpay/order-result").ToString(), new() { Timeout = 45_000 });
+            await Assertions.Expect(page.GetByTestId("status")).ToHaveTextAsync("failed", new() { Timeout = 45_000 });
+            await Assertions.Expect(page.Locator("body")).ToContainTextAsync("The payment failed");
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("0");
+            var shot = Path.Combine(screenshots, "return-page-declined.png");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
+            Console.WriteLine($"screenshot: {shot}");
+
+            // Back on the account page: failed, nothing to pay any more, balance unchanged.
+            await page.GetByTestId("back").ClickAsync();
+            await Assertions.Expect(page.GetByTestId($"status-{id}")).ToHaveTextAsync("failed");
+            await Assertions.Expect(page.GetByTestId($"pay-{id}")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("0");
+
+            // Another user, then back to the first from the list of users opened here.
+            Assert.NotEqual(userId, await AccountPage.CreateUserAsync(page, "erin_other"));
+            await page.GetByTestId($"recent-user-{userId}").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(userId.ToString());
+            await Assertions.Expect(page.GetByTestId($"status-{id}")).ToHaveTextAsync("failed");
+
+            Assert.Equal("failed", await stack.Db.ScalarAsync<string>("SELECT status FROM transactions WHERE id = @id", ("@id", id)));
+            Assert.Equal(0, await stack.Db.ScalarAsync<long>("SELECT COUNT(*) FROM ledger_entries WHERE user_id = @u", ("@u", userId)));
+            Assert.Equal("10100058", await stack.Db.ScalarAsync<string>(
+                "SELECT JSON_UNQUOTE(JSON_EXTRACT(raw_fields, '$.RtnCode')) FROM payment_events WHERE transaction_id = @id AND source = 'ReturnURL'", ("@id", id)));
+            await stack.Db.AssertLedgerInvariantAsync();
+        }
+        catch
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "declined-failure.png"), FullPage = true });
+            Console.WriteLine($"runner log: {stack.RunnerLog}");
+            throw;
+        }
+    }
+}
+
+/// <summary>Steps on the account page (PaymentsApi's web page).</summary>
+internal static class AccountPage
+{
+    /// <summary>Creates a user with the form (email: the username at example.com) and returns the id the page shows.</summary>
+    public static async Task<long> CreateUserAsync(IPage page, string username)
+    {
+        var before = await page.GetByTestId("user-id").InnerTextAsync();
+        await page.GetByTestId("username").FillAsync(username);
+        await page.GetByTestId("email").FillAsync(username.Replace('_', '.') + "@example.com");
+        await page.GetByTestId("create-user").ClickAsync();
+        var shown = page.GetByTestId("user-id");
+        await Assertions.Expect(shown).ToHaveTextAsync(new Regex("^[0-9]+$"));
+        if (before.Length > 0) await Assertions.Expect(shown).Not.ToHaveTextAsync(before);
+        return long.Parse(await shown.InnerTextAsync());
     }
 }

@@ -315,11 +315,15 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var user = await api.CreateUserAsync();
         var id = (await (await DepositAsync(user, new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
         HttpRequestMessage Html() => new(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } };
+        // The polled transaction says whether its checkout link still leads to ECPay (the web page offers it then).
+        Assert.Equal(JsonValueKind.Null, (await api.Client.GetFromJsonAsync<JsonElement>($"/transactions/{id}")).GetProperty("checkoutStartedAt").ValueKind);
 
         var first = await api.Client.SendAsync(Html());
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Contains(".submit()", await first.Content.ReadAsStringAsync());
         var startedAt = await api.Database.ScalarAsync<DateTime>("SELECT checkout_started_at FROM transactions WHERE id = @id", ("@id", id));
+        Assert.Equal(new DateTimeOffset(DateTime.SpecifyKind(startedAt, DateTimeKind.Utc)),
+            (await api.Client.GetFromJsonAsync<JsonElement>($"/transactions/{id}")).GetProperty("checkoutStartedAt").GetDateTimeOffset());
 
         var second = await api.Client.SendAsync(Html());
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);

@@ -160,6 +160,33 @@ public sealed class NotificationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADeclinedCardIsPostedSignedToReturnUrlAsAFailureAndTheOrderCannotBePaidAfterwards()
+    {
+        var tradeNo = await CheckoutAsync(amount: 640);
+        (await PayAsync(tradeNo, "fail")).EnsureSuccessStatusCode();
+        var (path, form) = Assert.Single(await host.WaitForPostsAsync(1));
+        Assert.Equal("/return", path);
+        Assert.True(CheckMacValue.Verify(form, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
+        var result = PaymentResult.Parse(form);
+        Assert.Equal(tradeNo, result.MerchantTradeNo);
+        Assert.Equal(10100058, result.RtnCode);
+        Assert.Equal("付款失敗", result.RtnMsg);
+        Assert.Equal(640, result.TradeAmt);
+        Assert.False(result.SimulatePaid);
+        var order = await host.Client.GetFromJsonAsync<JsonElement>($"/sandbox/orders/{tradeNo}");
+        Assert.Equal("failed", order.GetProperty("state").GetString());
+        // ECPay answers the order as not paid, and a declined order cannot be paid afterwards.
+        Assert.Equal(HttpStatusCode.Conflict, (await PayAsync(tradeNo, "card")).StatusCode);
+
+        // The browser goes back to OrderResultURL with the same (signed) failure.
+        var declined = await CheckoutAsync();
+        var response = await host.Client.PostAsync($"/sandbox/checkout/{declined}", new FormUrlEncodedContent([new("action", "fail")]));
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains($"action=\"{host.MerchantUrl}/order-result\"", html);
+        Assert.Contains("value=\"10100058\"", html);
+    }
+
+    [Fact]
     public async Task ANotificationIsResentUntilExactly1OkAndResendsSayPaid()
     {
         host.Answers.Enqueue("OK");

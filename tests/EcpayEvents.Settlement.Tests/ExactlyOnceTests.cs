@@ -9,7 +9,11 @@ public sealed class ExactlyOnceTests(StackFixture fixture) : IClassFixture<Stack
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async ValueTask DisposeAsync() => await S.Db.AssertLedgerInvariantAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await S.Db.AssertLedgerInvariantAsync();
+        await S.AssertNothingDeadLetteredAsync();
+    }
 
     [Fact]
     public async Task TheSameNotificationTwentyTimesInARowCreditsOnce()

@@ -82,7 +82,7 @@ public sealed class FailureTests
         await s.WaitForQueueDrainedAsync(60);
         Assert.Equal(300, await second.ScalarAsync($"SELECT balance FROM users WHERE id = {userId}"));
         Assert.Equal(3, await second.ScalarAsync("SELECT COUNT(*) FROM ledger_entries"));
-        Assert.Equal(0, await second.ScalarAsync("SELECT COUNT(*) FROM users u WHERE u.balance <> (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries l WHERE l.user_id = u.id)"));
+        Assert.Equal(0, await second.ScalarAsync(TestDatabase.UsersOutOfBalanceSql));
     }
 }
 
@@ -197,6 +197,7 @@ public sealed class NonUtcServerTests
             $"SELECT recorded_at FROM payment_events WHERE transaction_id = {id}",
         })
             Assert.InRange(await second.DateTimeAsync(sql), now.AddMinutes(-2), now.AddSeconds(5));
+        Assert.Equal(0, await second.ScalarAsync(TestDatabase.UsersOutOfBalanceSql));
     }
 }
 
@@ -259,5 +260,42 @@ internal sealed class SecondMariaDb : IAsyncDisposable
         await StopAsync();
         var dir = Path.Combine(RepoPaths.Root, ".local", $"mariadb-{port}");
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+}
+
+/// <summary>
+/// A database that accepts the connection and then says nothing (a black-holed route, an overloaded
+/// proxy): each message fails on its own after Settlement's connect timeout, however long the
+/// connection string would wait, so the invocation answers its batch item failures well inside the
+/// Lambda timeout instead of timing the whole batch out.
+/// </summary>
+public sealed class SilentDatabaseTests
+{
+    [Fact]
+    public async Task AMessageFailsAloneAfterTheConnectTimeoutNotTheConnectionStringsWait()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start(); // the kernel completes TCP handshakes; nobody ever speaks MySQL
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        await using var s = await SettlementStack.StartAsync("silent", startRunner: false,
+            settlementConnectionString: $"Server=127.0.0.1;Port={port};Database=x;User ID=root;Password=x;Connection Timeout=120;Pooling=false",
+            settlementArgs: ["--Settlement:ConnectTimeoutSeconds=1"]);
+        var d = await s.SeedDepositAsync(500);
+        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        var got = await s.SqsClient.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = s.Sqs.QueueUrl, WaitTimeSeconds = 5, VisibilityTimeout = 60 });
+        var m = Assert.Single(got.Messages);
+        var batch = new SqsEvent([new SqsMessage(m.MessageId, m.ReceiptHandle, m.Body, null, null, null, "aws:sqs", null, "us-east-1")]);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await s.Http.PostAsJsonAsync(s.SettlementEventsUrl, batch, SqsEventJsonContext.Default.SqsEvent);
+        var answer = await response.Content.ReadFromJsonAsync(SqsEventJsonContext.Default.SqsBatchResponse);
+        watch.Stop();
+
+        Assert.Equal(m.MessageId, Assert.Single(answer!.BatchItemFailures).ItemIdentifier);
+        // Not the connection string's 120 s (the test's HTTP client would give up at 30 s first); a generous
+        // bound for a loaded machine, not a speed target.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(25), $"answered after {watch.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal(0, await s.BalanceAsync(d.UserId));
+        await s.Db.AssertLedgerInvariantAsync();
     }
 }

@@ -11,7 +11,11 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async ValueTask DisposeAsync() => await S.Db.AssertLedgerInvariantAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await S.Db.AssertLedgerInvariantAsync();
+        await S.AssertNothingDeadLetteredAsync();
+    }
 
     private async Task PostReturnAsync(Dictionary<string, string> fields)
     {

@@ -286,6 +286,20 @@ public sealed class SettlementStack : IAsyncDisposable
         return attributes.Attributes.Values.All(v => v == "0");
     }, timeoutSeconds, "the payment-results queue to drain");
 
+    /// <summary>
+    /// Every message was acknowledged, none given up on: "drained" alone would also count a message that
+    /// failed until SQS moved it to the dead-letter queue.
+    /// </summary>
+    public async Task AssertNothingDeadLetteredAsync()
+    {
+        var attributes = await SqsClient.GetQueueAttributesAsync(new GetQueueAttributesRequest
+        {
+            QueueUrl = Sqs.DeadLetterQueueUrl,
+            AttributeNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        });
+        Assert.All(attributes.Attributes, a => Assert.Equal("0", a.Value));
+    }
+
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutSeconds, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);

@@ -62,13 +62,16 @@ public sealed class TestDatabase : IAsyncDisposable
     }
 
     /// <summary>The ledger invariant: every user's balance equals the sum of their ledger entries.</summary>
+    /// <summary>How many users have a balance that is not the sum of their ledger entries (should be 0).</summary>
+    public const string UsersOutOfBalanceSql = """
+        SELECT COUNT(*) FROM (
+          SELECT u.id FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
+          GROUP BY u.id, u.balance HAVING u.balance <> COALESCE(SUM(l.amount), 0)) broken
+        """;
+
     public async Task AssertLedgerInvariantAsync()
     {
-        var broken = await ScalarAsync<long>("""
-            SELECT COUNT(*) FROM (
-              SELECT u.id FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
-              GROUP BY u.id, u.balance HAVING u.balance <> COALESCE(SUM(l.amount), 0)) broken
-            """);
+        var broken = await ScalarAsync<long>(UsersOutOfBalanceSql);
         if (broken != 0) throw new LedgerInvariantViolation($"{broken} user(s) have balance != sum(ledger entries) in {Name}");
     }
 

@@ -226,12 +226,16 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         await notification;
 
         var execution = await stack.WaitForExecutionAsync(deposit);
-        Assert.Contains(TimeoutStack.Outcome(execution), new[] { ReconcileOutcome.Paid, ReconcileOutcome.Settled });
-        var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
-        // Both messages are settled (or deduplicated) before looking again.
-        await WaitUntil(async () => await stack.Database.ScalarAsync<long>(
-            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no", ("@no", deposit.MerchantTradeNo)) >= (TimeoutStack.Outcome(execution) == ReconcileOutcome.Paid ? 2 : 1));
-        row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        await stack.WaitForStatusAsync(deposit.Id, "completed");
+        // The gated query answered paid, so Reconcile put that answer on the queue too: wait until both
+        // messages went through Settlement (the query's is recorded as an event of its own), then look.
+        Assert.Contains("{\"outcome\":\"paid\"}", (await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit)))
+            .Where(e => e.Type == "LambdaFunctionSucceeded").Select(e => e.LambdaFunctionSucceededEventDetails!.Output));
+        Assert.True(await WaitUntil(async () => await stack.Database.ScalarAsync<long>(
+            "SELECT COUNT(DISTINCT source) FROM payment_events WHERE merchant_trade_no = @no", ("@no", deposit.MerchantTradeNo)) == 2),
+            "the query's and the notification's results were not both settled");
+        var row = await stack.TransactionAsync(deposit.Id);
         Assert.Equal((650L, 1L, 650L), (row.Balance, row.LedgerEntries, row.Credited));
     }
 

@@ -12,7 +12,10 @@ public sealed record PaymentInstructions(
     [property: JsonPropertyName("barcode2")] string? Barcode2,
     [property: JsonPropertyName("barcode3")] string? Barcode3);
 
-/// <summary>A deposit or withdrawal as the frontend polls it. Status only ever comes from the ledger.</summary>
+/// <summary>
+/// A deposit or withdrawal as the frontend polls it. Status only ever comes from the ledger.
+/// <c>checkoutStartedAt</c>: when the signed checkout form was served (null: the checkout link still leads to ECPay).
+/// </summary>
 public sealed record TransactionView(
     [property: JsonPropertyName("id")] long Id,
     [property: JsonPropertyName("userId")] long UserId,
@@ -27,7 +30,8 @@ public sealed record TransactionView(
     [property: JsonPropertyName("expiresAt")] DateTimeOffset? ExpiresAt,
     [property: JsonPropertyName("paidAt")] DateTimeOffset? PaidAt,
     [property: JsonPropertyName("createdAt")] DateTimeOffset CreatedAt,
-    [property: JsonPropertyName("updatedAt")] DateTimeOffset UpdatedAt)
+    [property: JsonPropertyName("updatedAt")] DateTimeOffset UpdatedAt,
+    [property: JsonPropertyName("checkoutStartedAt")] DateTimeOffset? CheckoutStartedAt = null)
 {
     public bool IsFinal => Status is TransactionStatus.Completed or TransactionStatus.Failed or TransactionStatus.Expired;
 }
@@ -103,7 +107,7 @@ internal sealed class TransactionRow
     public DateTime? PaidAt { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
-    /// <summary>When the checkout form went to ECPay (StartCheckout); not part of the polled view.</summary>
+    /// <summary>When the checkout form went to ECPay (StartCheckout).</summary>
     public DateTime? CheckoutStartedAt { get; set; }
 
     public TransactionView ToView()
@@ -112,6 +116,6 @@ internal sealed class TransactionRow
         return new TransactionView(
             Id, UserId, Type, Amount, Status, MerchantTradeNo, PaymentMethod, ItemName, PaymentType,
             issued is null ? null : new PaymentInstructions(BankCode, VAccount, PaymentNo, Barcode1, Barcode2, Barcode3),
-            DbTime.Utc(ExpiresAt), DbTime.Utc(PaidAt), DbTime.Utc(CreatedAt), DbTime.Utc(UpdatedAt));
+            DbTime.Utc(ExpiresAt), DbTime.Utc(PaidAt), DbTime.Utc(CreatedAt), DbTime.Utc(UpdatedAt), DbTime.Utc(CheckoutStartedAt));
     }
 }
