@@ -4,7 +4,7 @@ using EcpayEvents.Cli.Commands;
 const string usage = """
     usage: ecpay-events <command> ...
       mac compute|verify   compute or check an ECPay CheckMacValue (ecpay-events mac --help)
-      db migrate|check     apply migrations / check balances against the ledger (ecpay-events db --help)
+      db migrate|check|review   apply migrations / check balances against the ledger / what needs an operator (ecpay-events db --help)
       executions list|describe|history   payment-timeout executions (ecpay-events executions --help)
       timeouts audit|rearm                pending deposits without a running timeout, and re-arming them (ecpay-events timeouts --help)
       event-source         poll an SQS queue and POST batches to a service's /events (ecpay-events event-source --help)

@@ -4,7 +4,7 @@ using MySqlConnector;
 
 namespace EcpayEvents.Infrastructure.Tests;
 
-/// <summary>`ecpay-events db migrate|check` run as a real process: exit codes 0 / 1 (ledger out of balance) / 2 (bad input), never the password.</summary>
+/// <summary>`ecpay-events db migrate|check|review` run as a real process: exit codes 0 / 1 (ledger out of balance) / 2 (bad input), never the password.</summary>
 public sealed class DbCliTests
 {
     private sealed record Run(int ExitCode, string Stdout, string Stderr)
@@ -75,6 +75,54 @@ public sealed class DbCliTests
         Assert.Contains($"user {broken}: balance 100 but ledger sums to 0", bad.Stdout);
         Assert.Contains("1 user(s) out of balance", bad.Stdout);
         Assert.DoesNotContain("local-dev-only", ok.All + bad.All);
+    }
+
+    [Fact]
+    public async Task ReviewListsFlaggedTransactionsWithTheirEventsAndUnmatchedRejectionsExitingOne()
+    {
+        await using var db = await TestDatabase.CreateAsync("clireview");
+        await db.ExecuteAsync("INSERT INTO users (username, email, balance) VALUES ('r', 'r@example.com', 0)");
+        var empty = await CliAsync("db", "review", "--connection-string", db.ConnectionString);
+        Assert.True(empty.ExitCode == 0, empty.All);
+        Assert.Equal("nothing to review in the last 30 day(s)", empty.Stdout.Trim());
+
+        // What Settlement leaves behind for a payment after expiry (credited, flagged), a wrong amount
+        // (not credited, flagged) and a result for an order we never had.
+        var user = await db.ScalarAsync<long>("INSERT INTO users (username, email, balance) VALUES ('late', 'late@example.com', 700); SELECT LAST_INSERT_ID();");
+        var late = await db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, review_reason) VALUES (@u, 'deposit', 700, 'completed', 'LATE0000000000000001', 'paid after expiry');
+            SELECT LAST_INSERT_ID();
+            """, ("@u", user));
+        await db.ExecuteAsync("INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@u, @t, 700)", ("@u", user), ("@t", late));
+        var wrong = await db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, review_reason) VALUES (@u, 'deposit', 500, 'pending', 'AMNT0000000000000001', 'paid result rejected: TradeAmt 5 <> amount 500');
+            SELECT LAST_INSERT_ID();
+            """, ("@u", user));
+        async Task EventAsync(long? transaction, string tradeNo, string outcome, string reason) => await db.ExecuteAsync("""
+            INSERT INTO payment_events (transaction_id, merchant_trade_no, source, raw_fields, received_at, outcome, reason, dedup_key)
+            VALUES (@t, @m, 'ReturnURL', '{}', UTC_TIMESTAMP(6), @o, @r, SHA2(UUID(), 256))
+            """, ("@t", transaction), ("@m", tradeNo), ("@o", outcome), ("@r", reason));
+        await EventAsync(late, "LATE0000000000000001", "credited_late", "paid after the transaction expired");
+        await EventAsync(late, "LATE0000000000000001", "already_completed", "re-send");
+        await EventAsync(wrong, "AMNT0000000000000001", "rejected", "amount mismatch: TradeAmt 5, transaction amount 500");
+        await EventAsync(null, "NOSUCH00000000000001", "rejected", "unknown MerchantTradeNo");
+
+        var run = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = db.ConnectionString }, "db", "review", "--days", "7");
+        Assert.True(run.ExitCode == 1, run.All);
+        var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains(lines, l => l.StartsWith($"transaction {late}  user {user}  LATE0000000000000001  700 TWD  completed  credited  ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"transaction {wrong}  user {user}  AMNT0000000000000001  500 TWD  pending  NOT credited  ", StringComparison.Ordinal));
+        Assert.Contains("review: paid after expiry", lines);
+        Assert.Contains(lines, l => l.EndsWith("ReturnURL  credited_late: paid after the transaction expired", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith("ReturnURL  rejected: amount mismatch: TradeAmt 5, transaction amount 500", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("already_completed", StringComparison.Ordinal));
+        Assert.Contains("rejected results that match no transaction:", lines);
+        Assert.Contains(lines, l => l.EndsWith("NOSUCH00000000000001  ReturnURL: unknown MerchantTradeNo", StringComparison.Ordinal));
+        Assert.Equal("2 transaction(s) flagged for review, 1 unmatched rejected result(s) in the last 7 day(s)", lines[^1]);
+
+        var badDays = await CliAsync("db", "review", "--days", "0", "--connection-string", db.ConnectionString);
+        Assert.Equal(2, badDays.ExitCode);
+        Assert.Equal("ecpay-events db: --days must be a whole number of days from 1 to 3650, not '0'", badDays.Stderr.Trim());
     }
 
     [Theory]

@@ -6,6 +6,7 @@ namespace EcpayEvents.Cli.Commands;
 /// <summary>
 /// `ecpay-events db migrate` — apply schema migrations.
 /// `ecpay-events db check`   — verify that every user's balance equals the sum of their ledger entries.
+/// `ecpay-events db review`  — what Settlement flagged for an operator (<see cref="LedgerReview"/>).
 /// Connection string from --connection-string or the DATABASE_CONNECTION_STRING environment variable.
 /// </summary>
 public static class DbCommand
@@ -13,6 +14,11 @@ public static class DbCommand
     public const string Usage = """
         usage: ecpay-events db migrate [--connection-string CS]
                ecpay-events db check   [--connection-string CS]
+               ecpay-events db review  [--connection-string CS] [--days N]
+          check:  exit 0 if every balance equals the sum of its ledger entries, 1 naming the users that do not.
+          review: transactions flagged for an operator (paid after expiry or failure, wrong amount, wrong
+                  endpoint, simulated) with the events that flagged them, and rejected results matching no
+                  transaction, from the last N days (default 30); exit 0 if there is nothing, 1 if there is.
           CS defaults to $DATABASE_CONNECTION_STRING (e.g. Server=127.0.0.1;Port=3307;Database=ecpay_events;User ID=root;Password=...)
         """;
 
@@ -32,6 +38,11 @@ public static class DbCommand
                     return 0;
                 case "check":
                     return await CheckLedgerAsync(cs);
+                case "review":
+                    var daysText = OptionValue(args, "--days") ?? "30";
+                    if (!int.TryParse(daysText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var days) || days is < 1 or > 3650)
+                        return Fail($"--days must be a whole number of days from 1 to 3650, not '{daysText}'");
+                    return await LedgerReview.PrintAsync(cs, days, Console.Out) == 0 ? 0 : 1;
                 default:
                     return Fail($"unknown db command '{args[0]}'");
             }

@@ -69,7 +69,7 @@ public sealed record SettlementDecision(SettlementAction Action, string Outcome,
     public bool NeedsAttention => Outcome is SettlementOutcome.Rejected or SettlementOutcome.CreditedLate or SettlementOutcome.Simulated || ReviewReason is not null
         || (Outcome == SettlementOutcome.Ignored && Reason == NeverDowngraded);
 
-    internal const string NeverDowngraded = "not paid, but the payment is completed: a completed payment is never downgraded";
+    public const string NeverDowngraded = "not paid, but the payment is completed: a completed payment is never downgraded";
 }
 
 /// <summary>
