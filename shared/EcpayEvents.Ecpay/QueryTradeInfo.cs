@@ -433,6 +433,7 @@ public static class QueryTradeInfoServiceCollectionExtensions
             .Validate(o => o.Credentials is not null, "QueryTradeInfoOptions.Credentials is required.")
             .Validate(o => o.AttemptTimeout > TimeSpan.Zero && o.TotalTimeout >= o.AttemptTimeout, "QueryTradeInfoOptions: need 0 < AttemptTimeout <= TotalTimeout.")
             .Validate(o => o.MaxRetries >= 0, "QueryTradeInfoOptions.MaxRetries must not be negative.")
+            .Validate(o => o.RetryDelay >= TimeSpan.Zero, "QueryTradeInfoOptions.RetryDelay must not be negative.")
             .Validate(o => o.ThrottleCoolDown >= TimeSpan.Zero, "QueryTradeInfoOptions.ThrottleCoolDown must not be negative.")
             .ValidateOnStart();
 
@@ -447,7 +448,8 @@ public static class QueryTradeInfoServiceCollectionExtensions
             var o = sp.GetRequiredService<IOptions<QueryTradeInfoOptions>>().Value;
             resilience.AttemptTimeout.Timeout = o.AttemptTimeout;
             resilience.TotalRequestTimeout.Timeout = o.TotalTimeout;
-            resilience.Retry.MaxRetryAttempts = o.MaxRetries;
+            // Polly takes at least one retry; MaxRetries = 0 is honoured by ShouldHandle below.
+            resilience.Retry.MaxRetryAttempts = Math.Max(1, o.MaxRetries);
             resilience.Retry.Delay = o.RetryDelay;
             resilience.Retry.BackoffType = DelayBackoffType.Exponential;
             resilience.Retry.UseJitter = true;
@@ -456,7 +458,8 @@ public static class QueryTradeInfoServiceCollectionExtensions
             // QueryTradeInfo is a read-only query even though it is a POST, so retrying it is safe.
             // Transient = transport errors, attempt timeouts, 408, 429 and 5xx; a 403 is not retried.
             resilience.Retry.ShouldHandle = args => ValueTask.FromResult(
-                args.Outcome.Result?.StatusCode != HttpStatusCode.Forbidden
+                o.MaxRetries > 0
+                && args.Outcome.Result?.StatusCode != HttpStatusCode.Forbidden
                 && HttpClientResiliencePredicates.IsTransient(args.Outcome));
             // The breaker's sampling window must be at least twice the attempt timeout.
             var sampling = o.AttemptTimeout * 2;

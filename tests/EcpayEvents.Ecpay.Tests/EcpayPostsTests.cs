@@ -24,6 +24,24 @@ public sealed class EcpayPostsTests
     }
 
     [Fact]
+    public void APostWithFieldsWeDoNotKnowVerifiesOverEveryFieldAsPosted()
+    {
+        // NeedExtraPaidInfo=Y and future ECPay versions add fields (some empty): ECPay signs all of them, so
+        // verification must run over the posted fields as they are, not over the ones the typed view knows.
+        var unsigned = PaidPost.Replace("&CheckMacValue=X", "")
+            + "&gwsr=11223344&process_date=2025%2F01%2F01+12%3A05%3A09&auth_code=777777&card4no=2222&eci=&red_dan=0&NewFieldFrom2030=a+b%7E";
+        var fields = EcpayForm.Parse(unsigned);
+        var post = EcpayForm.Parse(unsigned + "&CheckMacValue=" + CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
+
+        Assert.True(CheckMacValue.Verify(post, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
+        Assert.Equal(500, PaymentResult.Parse(post).TradeAmt);
+        // Dropping an unknown field (even an empty one), or changing one, breaks the MAC.
+        Assert.False(CheckMacValue.Verify(post.Where(f => f.Key != "eci"), EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
+        Assert.False(CheckMacValue.Verify(post.Select(f => f.Key == "NewFieldFrom2030" ? new KeyValuePair<string, string>(f.Key, "a b") : f),
+            EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
+    }
+
+    [Fact]
     public void ASimulatedPaymentIsNotARealPayment()
     {
         var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost.Replace("SimulatePaid=0", "SimulatePaid=1")));

@@ -154,6 +154,50 @@ public sealed class MacCliTests
         Assert.Contains("ECPAY_HASH_", run.Stderr);
     }
 
+    [Theory]
+    [InlineData("a=1\nb=2", "raw line break at character 4")]
+    [InlineData("a=1&b=2\n\n", "raw line break at character 8")]
+    [InlineData("a=1\r\nb=2", "raw carriage return at character 4")]
+    [InlineData("a=x\ty", "raw tab at character 4")]
+    public async Task ComputeRefusesRawLineBreaksAndTabsInsteadOfSigningThem(string body, string message)
+    {
+        // Fields pasted one per line would otherwise be signed as one field whose value holds the rest.
+        var run = await Run(body, "mac", "compute", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith($"mac: {message} of the body", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
+        Assert.Equal("", run.Stdout);
+        // Percent-encoded, the same characters are ordinary values.
+        Assert.Equal(0, (await Run("a=1%0Ab%3D2&c=%09", "mac", "compute", "--hash-key", Key, "--hash-iv", Iv)).ExitCode);
+    }
+
+    [Fact]
+    public async Task AnOptionWhereAKeyShouldBeIsAMissingValueNotTheKey()
+    {
+        var run = await Run(Body, "mac", "compute", "--hash-key", "--md5", "--hash-iv", Iv);
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("mac: --hash-key needs a value (got the option '--md5'", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
+    }
+
+    [Fact]
+    public async Task UnreadableStdinIsOneLineOnStderrAndExitCodeTwo()
+    {
+        // stdin is a directory: reading it fails (EISDIR). No stack trace.
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec dotnet \"$0\" mac compute --hash-key \"$1\" --hash-iv \"$2\" < /");
+        psi.ArgumentList.Add(CliDll());
+        psi.ArgumentList.Add(Key);
+        psi.ArgumentList.Add(Iv);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await p.WaitForExitAsync(timeout.Token);
+        Assert.Equal(2, p.ExitCode);
+        Assert.StartsWith("mac: cannot read stdin: ", Assert.Single((await stderr).TrimEnd('\n').Split('\n')));
+        Assert.Equal("", await stdout);
+    }
+
     [Fact]
     public async Task AnUnknownOptionIsExitCodeTwo()
         => Assert.Equal(2, (await Run(Body, "mac", "compute", "--sha1", "--hash-key", Key, "--hash-iv", Iv)).ExitCode);

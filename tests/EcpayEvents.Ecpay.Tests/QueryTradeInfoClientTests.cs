@@ -47,10 +47,10 @@ public sealed class QueryTradeInfoClientTests : IAsyncLifetime
 
     private readonly FakeClock _clock = new(Now);
 
-    private QueryTradeInfoClient Client(string? baseUrl = null, TimeSpan? attemptTimeout = null)
-        => Services(baseUrl, attemptTimeout).GetRequiredService<QueryTradeInfoClient>();
+    private QueryTradeInfoClient Client(string? baseUrl = null, TimeSpan? attemptTimeout = null, int maxRetries = 2)
+        => Services(baseUrl, attemptTimeout, maxRetries: maxRetries).GetRequiredService<QueryTradeInfoClient>();
 
-    private ServiceProvider Services(string? baseUrl = null, TimeSpan? attemptTimeout = null, TimeSpan? coolDown = null)
+    private ServiceProvider Services(string? baseUrl = null, TimeSpan? attemptTimeout = null, TimeSpan? coolDown = null, int maxRetries = 2)
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_clock);
@@ -60,7 +60,7 @@ public sealed class QueryTradeInfoClientTests : IAsyncLifetime
             o.Credentials = Stage;
             o.AttemptTimeout = attemptTimeout ?? TimeSpan.FromSeconds(2);
             o.TotalTimeout = TimeSpan.FromSeconds(3);
-            o.MaxRetries = 2;
+            o.MaxRetries = maxRetries;
             o.RetryDelay = TimeSpan.FromMilliseconds(20);
             if (coolDown is { } c)
             {
@@ -337,6 +337,16 @@ public sealed class QueryTradeInfoClientTests : IAsyncLifetime
         Reply(Signed(Answer("1")));
         Assert.Equal(TradeStatus.Paid, AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade.Status);
         Assert.Equal(2, _requests.Count);
+    }
+
+    [Fact]
+    public async Task MaxRetriesZeroMeansOneAttempt()
+    {
+        // Polly's retry strategy needs at least one retry; 0 must still mean none, not a start-up failure.
+        Reply("oops", 500);
+        Reply(Signed(Answer("1")));
+        Assert.Equal(500, Assert.IsType<QueryTradeInfoResult.HttpFailed>(await Client(maxRetries: 0).QueryAsync("Dep1", TestContext.Current.CancellationToken)).StatusCode);
+        Assert.Single(_requests);
     }
 
     [Fact]

@@ -18,7 +18,8 @@ public static partial class MacCommand
                ecpay-events mac verify  [--md5] [--explain] --hash-key K --hash-iv V  < body
           body      a form body on stdin: k=v&k=v, values percent-encoded UTF-8 ('+' = space);
                     read as UTF-8 bytes whatever the locale: a leading BOM and one trailing newline
-                    (as added by echo) are ignored, invalid UTF-8 is bad input (exit 2)
+                    (as added by echo) are ignored, invalid UTF-8 is bad input (exit 2); for compute,
+                    so is a raw line break or tab inside it (percent-encode them: %0A %0D %09)
           compute   prints the CheckMacValue on the last line (any CheckMacValue in the body is ignored)
           verify    checks the body's CheckMacValue: exit 0 valid, 1 invalid (with hints), 2 bad input;
                     the hints try the usual wrong implementations (%20 for spaces, '~' unencoded, other key
@@ -123,6 +124,12 @@ public static partial class MacCommand
                             return 2;
                         }
                         value = args[++i];
+                        if (value.StartsWith("--", StringComparison.Ordinal))
+                        {
+                            // `--hash-key --md5`: a forgotten value, not a key (ECPay's keys are alphanumeric).
+                            stderr.WriteLine($"mac: {arg} needs a value (got the option '{value}'; use {arg}=VALUE for a value starting with --)");
+                            return 2;
+                        }
                     }
                     if (arg == "--hash-key")
                     {
@@ -157,7 +164,15 @@ public static partial class MacCommand
         }
 
         using var buffer = new MemoryStream();
-        stdin.CopyTo(buffer);
+        try
+        {
+            stdin.CopyTo(buffer);
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"mac: cannot read stdin: {e.Message}");
+            return 2;
+        }
         if (!TryDecodeStdin(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), out var input, out var decodeError))
         {
             stderr.WriteLine($"mac: {decodeError}");
@@ -167,6 +182,16 @@ public static partial class MacCommand
         if (body.Length == 0)
         {
             stderr.WriteLine("mac: empty input on stdin");
+            return 2;
+        }
+        if (mode == "compute" && body.IndexOfAny(['\r', '\n', '\t']) is var control and >= 0)
+        {
+            // A raw line break or tab inside the body: fields pasted one per line (`a=1` newline `b=2` reads as one
+            // field a = "1\nb=2"), or a value whose line break should have been percent-encoded. Either way the MAC
+            // would be of something nobody posted: refuse rather than print a confident wrong value. (verify takes
+            // a capture as it is and names such whitespace in its hints.)
+            var what = body[control] switch { '\r' => "carriage return", '\n' => "line break", _ => "tab" };
+            stderr.WriteLine($"mac: raw {what} at character {control + 1} of the body: give it as one line k=v&k=v, with line breaks in values percent-encoded (%0A, %0D, %09)");
             return 2;
         }
         if (!EcpayForm.TryParse(body, out var form, out var error))
