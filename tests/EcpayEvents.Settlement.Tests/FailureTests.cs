@@ -264,6 +264,66 @@ internal sealed class SecondMariaDb : IAsyncDisposable
 }
 
 /// <summary>
+/// A real InnoDB deadlock: another session holds the user's row and then asks for the transaction's row
+/// while Settlement, holding the transaction's row, waits for the user's. InnoDB rolls back the smaller
+/// transaction — Settlement's, because the other one has written hundreds of rows — and Settlement runs
+/// the settlement again in the same delivery: credited once, no redelivery needed.
+/// </summary>
+public sealed class DeadlockTests
+{
+    [Fact]
+    public async Task SettlementChosenAsTheDeadlockVictimRunsAgainAndCreditsOnce()
+    {
+        await using var s = await SettlementStack.StartAsync("deadlock", maxReceiveCount: 100, startRunner: false,
+            settlementArgs: ["--Settlement:LockWaitTimeoutSeconds=30"]);
+        var d = await s.SeedDepositAsync(500);
+
+        await using var other = new MySqlConnection(s.Db.ConnectionString);
+        await other.OpenAsync();
+        var otherTx = await other.BeginTransactionAsync();
+        async Task<object?> OtherAsync(string sql, long id)
+        {
+            await using var cmd = new MySqlCommand(sql, other, otherTx) { CommandTimeout = 60 };
+            cmd.Parameters.AddWithValue("@id", id);
+            return await cmd.ExecuteScalarAsync();
+        }
+        // Heavier than a settlement (InnoDB rolls back the transaction that changed fewer rows)…
+        await OtherAsync("INSERT INTO users (username, email) SELECT CONCAT('heavy', seq), 'heavy@example.com' FROM seq_1_to_300 WHERE @id > 0", 1);
+        // …and holding the user's row, which the settlement will need after the transaction's.
+        await OtherAsync("SELECT id FROM users WHERE id = @id FOR UPDATE", d.UserId);
+        var otherTrx = Convert.ToString(await OtherAsync("SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID() AND @id > 0", 1),
+            System.Globalization.CultureInfo.InvariantCulture)!;
+
+        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        var poll = s.CreateRunner().PollOnceAsync(CancellationToken.None);
+        Task<bool> SettlementWaitsForOther() => s.Db.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS WHERE blocking_trx_id = @trx", ("@trx", otherTrx)).ContinueWith(t => t.Result > 0);
+        await SettlementStack.WaitUntilAsync(async () => poll.IsCompleted || await SettlementWaitsForOther(), 30, "settlement waiting for the user's row");
+        Assert.False(poll.IsCompleted, "the settlement did not wait for the user's row");
+
+        // The cycle: the other session now asks for the transaction's row, which the settlement holds.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await OtherAsync("SELECT id FROM transactions WHERE id = @id FOR UPDATE", d.Id);
+        clock.Stop();
+        // It got the row at once (not after the settlement's 30 s lock wait): InnoDB rolled the settlement back.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the other session waited {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal(0, await s.EventsAsync(d.MerchantTradeNo));
+
+        // The settlement's next attempt waits for the transaction's row; once the other session is done, it settles.
+        await SettlementStack.WaitUntilAsync(async () => poll.IsCompleted || await SettlementWaitsForOther(), 30, "the settlement's second attempt");
+        await otherTx.RollbackAsync();
+        var batch = await poll.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal((1, 0, 1), (batch.Received, batch.Failed, batch.Deleted));
+        Assert.Equal("completed", await s.StatusAsync(d.Id));
+        Assert.Equal(500, await s.BalanceAsync(d.UserId));
+        Assert.Equal(1, await s.LedgerEntriesAsync(d.Id));
+        Assert.Equal(1, await s.EventsAsync(d.MerchantTradeNo, "credited"));
+        Assert.Empty(s.Logs.WithEventId(5102)); // retried within the delivery, not handed back to SQS
+        await s.Db.AssertLedgerInvariantAsync();
+    }
+}
+
+/// <summary>
 /// A database that accepts the connection and then says nothing (a black-holed route, an overloaded
 /// proxy): each message fails on its own after Settlement's connect timeout, however long the
 /// connection string would wait, so the invocation answers its batch item failures well inside the
