@@ -78,52 +78,95 @@ public sealed class DbCliTests
     }
 
     [Fact]
-    public async Task ReviewListsFlaggedTransactionsWithTheirEventsAndUnmatchedRejectionsExitingOne()
+    public async Task ReviewListsWhatIsOpenUntilAnOperatorResolvesItExitingOneWhileAnythingIsOpen()
     {
         await using var db = await TestDatabase.CreateAsync("clireview");
+        var env = new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = db.ConnectionString };
         await db.ExecuteAsync("INSERT INTO users (username, email, balance) VALUES ('r', 'r@example.com', 0)");
-        var empty = await CliAsync("db", "review", "--connection-string", db.ConnectionString);
+        var empty = await CliAsync(env, "db", "review");
         Assert.True(empty.ExitCode == 0, empty.All);
-        Assert.Equal("nothing to review in the last 30 day(s)", empty.Stdout.Trim());
+        Assert.Equal("nothing to review", empty.Stdout.Trim());
 
         // What Settlement leaves behind for a payment after expiry (credited, flagged), a wrong amount
-        // (not credited, flagged) and a result for an order we never had.
+        // (not credited, flagged), a result for an order we never had and a forged one for an order we have.
         var user = await db.ScalarAsync<long>("INSERT INTO users (username, email, balance) VALUES ('late', 'late@example.com', 700); SELECT LAST_INSERT_ID();");
-        var late = await db.ScalarAsync<long>("""
-            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, review_reason) VALUES (@u, 'deposit', 700, 'completed', 'LATE0000000000000001', 'paid after expiry');
+        async Task<long> TransactionAsync(long amount, string status, string tradeNo, string? review) => await db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, review_reason, updated_at)
+            VALUES (@u, 'deposit', @a, @s, @m, @r, UTC_TIMESTAMP(6) - INTERVAL 40 DAY);
             SELECT LAST_INSERT_ID();
-            """, ("@u", user));
+            """, ("@u", user), ("@a", amount), ("@s", status), ("@m", tradeNo), ("@r", review));
+        var late = await TransactionAsync(700, "completed", "LATE0000000000000001", "paid after expiry");
         await db.ExecuteAsync("INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@u, @t, 700)", ("@u", user), ("@t", late));
-        var wrong = await db.ScalarAsync<long>("""
-            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, review_reason) VALUES (@u, 'deposit', 500, 'pending', 'AMNT0000000000000001', 'paid result rejected: TradeAmt 5 <> amount 500');
-            SELECT LAST_INSERT_ID();
-            """, ("@u", user));
-        async Task EventAsync(long? transaction, string tradeNo, string outcome, string reason) => await db.ExecuteAsync("""
+        var wrong = await TransactionAsync(500, "pending", "AMNT0000000000000001", "paid result rejected: TradeAmt 5 <> amount 500");
+        var plain = await TransactionAsync(300, "pending", "PLAIN000000000000001", null);
+        async Task<long> EventAsync(long? transaction, string tradeNo, string outcome, string reason) => await db.ScalarAsync<long>("""
             INSERT INTO payment_events (transaction_id, merchant_trade_no, source, raw_fields, received_at, outcome, reason, dedup_key)
-            VALUES (@t, @m, 'ReturnURL', '{}', UTC_TIMESTAMP(6), @o, @r, SHA2(UUID(), 256))
+            VALUES (@t, @m, 'ReturnURL', '{}', UTC_TIMESTAMP(6), @o, @r, SHA2(UUID(), 256));
+            SELECT LAST_INSERT_ID();
             """, ("@t", transaction), ("@m", tradeNo), ("@o", outcome), ("@r", reason));
-        await EventAsync(late, "LATE0000000000000001", "credited_late", "paid after the transaction expired");
+        var lateEvent = await EventAsync(late, "LATE0000000000000001", "credited_late", "paid after the transaction expired");
         await EventAsync(late, "LATE0000000000000001", "already_completed", "re-send");
-        await EventAsync(wrong, "AMNT0000000000000001", "rejected", "amount mismatch: TradeAmt 5, transaction amount 500");
-        await EventAsync(null, "NOSUCH00000000000001", "rejected", "unknown MerchantTradeNo");
+        var wrongEvent = await EventAsync(wrong, "AMNT0000000000000001", "rejected", "amount mismatch: TradeAmt 5, transaction amount 500");
+        var unknown = await EventAsync(null, "NOSUCH00000000000001", "rejected", "unknown MerchantTradeNo");
+        var forged = await EventAsync(plain, "PLAIN000000000000001", "rejected", "CheckMacValue does not verify");
 
-        var run = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = db.ConnectionString }, "db", "review", "--days", "7");
+        var run = await CliAsync(env, "db", "review");
         Assert.True(run.ExitCode == 1, run.All);
-        var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var lines = Lines(run.Stdout);
+        // Open items whatever their age (these were flagged 40 days ago).
         Assert.Contains(lines, l => l.StartsWith($"transaction {late}  user {user}  LATE0000000000000001  700 TWD  completed  credited  ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith($"transaction {wrong}  user {user}  AMNT0000000000000001  500 TWD  pending  NOT credited  ", StringComparison.Ordinal));
         Assert.Contains("review: paid after expiry", lines);
-        Assert.Contains(lines, l => l.EndsWith("ReturnURL  credited_late: paid after the transaction expired", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.EndsWith("ReturnURL  rejected: amount mismatch: TradeAmt 5, transaction amount 500", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"event {lateEvent}  ", StringComparison.Ordinal) && l.EndsWith("ReturnURL  credited_late: paid after the transaction expired", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"event {wrongEvent}  ", StringComparison.Ordinal) && l.EndsWith("ReturnURL  rejected: amount mismatch: TradeAmt 5, transaction amount 500", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("already_completed", StringComparison.Ordinal));
-        Assert.Contains("rejected results that match no transaction:", lines);
-        Assert.Contains(lines, l => l.EndsWith("NOSUCH00000000000001  ReturnURL: unknown MerchantTradeNo", StringComparison.Ordinal));
-        Assert.Equal("2 transaction(s) flagged for review, 1 unmatched rejected result(s) in the last 7 day(s)", lines[^1]);
+        Assert.Contains("rejected results:", lines);
+        Assert.Contains(lines, l => l.StartsWith($"event {unknown}  ", StringComparison.Ordinal) && l.EndsWith("NOSUCH00000000000001 (no such transaction)  ReturnURL: unknown MerchantTradeNo", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"event {forged}  ", StringComparison.Ordinal) && l.EndsWith($"PLAIN000000000000001 (transaction {plain})  ReturnURL: CheckMacValue does not verify", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith($"event {wrongEvent}  ", StringComparison.Ordinal)); // under its transaction only
+        Assert.StartsWith("4 open: resolve each with ecpay-events db review resolve", lines[^1]);
 
-        var badDays = await CliAsync("db", "review", "--days", "0", "--connection-string", db.ConnectionString);
-        Assert.Equal(2, badDays.ExitCode);
-        Assert.Equal("ecpay-events db: --days must be a whole number of days from 1 to 3650, not '0'", badDays.Stderr.Trim());
+        // Resolving a transaction closes it and its events, and leaves the polled row (updated_at) alone.
+        var updatedAt = await db.ScalarAsync<DateTime>("SELECT updated_at FROM transactions WHERE id = @t", ("@t", late));
+        var resolved = await CliAsync(env, "db", "review", "resolve", "--transaction", late.ToString(), "--note", "customer told; kept the late credit");
+        Assert.True(resolved.ExitCode == 0, resolved.All);
+        Assert.Equal($"resolved transaction {late} and its events", resolved.Stdout.Trim());
+        Assert.Equal(updatedAt, await db.ScalarAsync<DateTime>("SELECT updated_at FROM transactions WHERE id = @t", ("@t", late)));
+        var again = await CliAsync(env, "db", "review", "resolve", "--transaction", late.ToString(), "--note", "twice");
+        Assert.Equal((1, $"transaction {late} has no open review"), (again.ExitCode, again.Stdout.Trim()));
+        Assert.Equal(0, (await CliAsync(env, "db", "review", "resolve", "--event", unknown.ToString(), "--note", "a test order from the stage back office")).ExitCode);
+
+        var rest = await CliAsync(env, "db", "review");
+        Assert.Equal(1, rest.ExitCode);
+        lines = Lines(rest.Stdout);
+        Assert.DoesNotContain(lines, l => l.StartsWith($"transaction {late}  ", StringComparison.Ordinal) || l.StartsWith($"event {unknown}  ", StringComparison.Ordinal));
+        Assert.StartsWith("2 open:", lines[^1]);
+        var all = Lines((await CliAsync(env, "db", "review", "--all", "--days", "1")).Stdout);
+        Assert.Contains(all, l => l.StartsWith("resolved ", StringComparison.Ordinal) && l.EndsWith(": customer told; kept the late credit", StringComparison.Ordinal));
+        Assert.Contains(all, l => l.StartsWith($"event {unknown}  ", StringComparison.Ordinal) && l.EndsWith(": a test order from the stage back office", StringComparison.Ordinal));
+
+        Assert.Equal(0, (await CliAsync(env, "db", "review", "resolve", "--transaction", wrong.ToString(), "--note", "refunded the 5 TWD")).ExitCode);
+        Assert.Equal(0, (await CliAsync(env, "db", "review", "resolve", "--event", forged.ToString(), "--note", "not from ECPay")).ExitCode);
+        var done = await CliAsync(env, "db", "review");
+        Assert.Equal((0, "nothing to review"), (done.ExitCode, done.Stdout.Trim()));
     }
+
+    [Theory]
+    [InlineData("--days without --all", "--days goes with --all", "review", "--days", "3")]
+    [InlineData("--days out of range", "--days must be a whole number of days from 1 to 3650, not '0'", "review", "--all", "--days", "0")]
+    [InlineData("no id", "review resolve needs --transaction ID or --event ID", "review", "resolve", "--note", "x")]
+    [InlineData("both ids", "review resolve needs --transaction ID or --event ID", "review", "resolve", "--transaction", "1", "--event", "2", "--note", "x")]
+    [InlineData("bad id", "'abc' is not an id", "review", "resolve", "--transaction", "abc", "--note", "x")]
+    [InlineData("no note", "review resolve needs --note TEXT", "review", "resolve", "--event", "2")]
+    public async Task ReviewBadInputIsOneLineAndExitCode2(string why, string message, params string[] args)
+    {
+        await using var db = await TestDatabase.CreateAsync("clirevbad");
+        var run = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = db.ConnectionString }, ["db", .. args]);
+        Assert.True(run.ExitCode == 2, $"{why}: exit {run.ExitCode}: {run.All}");
+        Assert.StartsWith($"ecpay-events db: {message}", Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     [Theory]
     [InlineData("no-args")]

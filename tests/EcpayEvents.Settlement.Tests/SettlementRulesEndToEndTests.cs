@@ -104,6 +104,36 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task AReviewAnOperatorResolvedIsReopenedByANewFlagButNotByAnOrdinaryResult()
+    {
+        async Task ResolveAsync(Deposit d) => await S.Db.ExecuteAsync(
+            "UPDATE transactions SET reviewed_at = UTC_TIMESTAMP(6), review_note = 'looked at it' WHERE id = @id", ("@id", d.Id));
+
+        // Flagged (wrong amount, not credited), resolved; the real payment then credits it and leaves the review closed…
+        var d = await S.SeedDepositAsync(500);
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 5));
+        Assert.Null(await S.ColumnAsync(d.Id, "reviewed_at"));
+        await ResolveAsync(d);
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, tradeNo: "2611250000000777"));
+        Assert.Equal(("completed", 500L), (await S.StatusAsync(d.Id), await S.BalanceAsync(d.UserId)));
+        Assert.NotNull(await S.ColumnAsync(d.Id, "reviewed_at"));
+        Assert.Equal("looked at it", await S.ColumnAsync(d.Id, "review_note"));
+
+        // …a new reason re-opens it: a simulated result after completion (FlagForReview)…
+        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, simulatePaid: "1", tradeNo: "2611250000000778"));
+        Assert.Equal("simulated result after completion: check the credit was a real payment", await ReviewReasonAsync(d));
+        Assert.Equal((null, null), (await S.ColumnAsync(d.Id, "reviewed_at"), await S.ColumnAsync(d.Id, "review_note")));
+
+        // …and money after expiry on a transaction whose earlier review was resolved (Complete).
+        var late = await S.SeedDepositAsync(300, status: "expired");
+        await S.Db.ExecuteAsync("UPDATE transactions SET review_reason = 'earlier' WHERE id = @id", ("@id", late.Id));
+        await ResolveAsync(late);
+        await PostReturnAsync(SettlementStack.ReturnFields(late.MerchantTradeNo, 300));
+        Assert.Equal("paid after expiry", await ReviewReasonAsync(late));
+        Assert.Equal((null, null), (await S.ColumnAsync(late.Id, "reviewed_at"), await S.ColumnAsync(late.Id, "review_note")));
+    }
+
+    [Fact]
     public async Task AnAmountMismatchIsRejectedAndNotCredited()
     {
         var d = await S.SeedDepositAsync(500);

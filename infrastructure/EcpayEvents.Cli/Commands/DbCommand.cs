@@ -1,3 +1,4 @@
+using System.Globalization;
 using EcpayEvents.Cli.Database;
 using MySqlConnector;
 
@@ -14,11 +15,15 @@ public static class DbCommand
     public const string Usage = """
         usage: ecpay-events db migrate [--connection-string CS]
                ecpay-events db check   [--connection-string CS]
-               ecpay-events db review  [--connection-string CS] [--days N]
-          check:  exit 0 if every balance equals the sum of its ledger entries, 1 naming the users that do not.
-          review: transactions flagged for an operator (paid after expiry or failure, wrong amount, wrong
-                  endpoint, simulated) with the events that flagged them, and rejected results matching no
-                  transaction, from the last N days (default 30); exit 0 if there is nothing, 1 if there is.
+               ecpay-events db review  [--connection-string CS] [--all [--days N]]
+               ecpay-events db review resolve (--transaction ID | --event ID) --note TEXT [--connection-string CS]
+          check:   exit 0 if every balance equals the sum of its ledger entries, 1 naming the users that do not.
+          review:  what needs an operator, until resolved: transactions flagged by Settlement (paid after expiry
+                   or failure: credited; wrong amount, wrong endpoint, after a simulation: not credited) with
+                   the events that flagged them, and rejected results (unknown MerchantTradeNo, another
+                   merchant, a MAC that does not verify); --all adds those resolved in the last N days (30).
+                   Exit 0 if nothing is open, 1 if something is (for a schedule or an alarm).
+          resolve: close one, with what was done (1–200 characters); exit 1 if it is not open.
           CS defaults to $DATABASE_CONNECTION_STRING (e.g. Server=127.0.0.1;Port=3307;Database=ecpay_events;User ID=root;Password=...)
         """;
 
@@ -38,10 +43,19 @@ public static class DbCommand
                     return 0;
                 case "check":
                     return await CheckLedgerAsync(cs);
+                case "review" when args.Length > 1 && args[1] == "resolve":
+                    return await ResolveAsync(cs, args);
                 case "review":
-                    var daysText = OptionValue(args, "--days") ?? "30";
-                    if (!int.TryParse(daysText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var days) || days is < 1 or > 3650)
-                        return Fail($"--days must be a whole number of days from 1 to 3650, not '{daysText}'");
+                    int? days = null;
+                    if (args.Contains("--all"))
+                    {
+                        var daysText = OptionValue(args, "--days") ?? "30";
+                        if (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out var d) || d is < 1 or > 3650)
+                            return Fail($"--days must be a whole number of days from 1 to 3650, not '{daysText}'");
+                        days = d;
+                    }
+                    else if (args.Contains("--days"))
+                        return Fail("--days goes with --all (open items are listed whatever their age)");
                     return await LedgerReview.PrintAsync(cs, days, Console.Out) == 0 ? 0 : 1;
                 default:
                     return Fail($"unknown db command '{args[0]}'");
@@ -52,6 +66,28 @@ public static class DbCommand
             // One line, no stack trace, never the connection string (it carries the password).
             return Fail($"database error: {ex.Message.Split('\n')[0]}");
         }
+    }
+
+    private static async Task<int> ResolveAsync(string cs, string[] args)
+    {
+        static long? Id(string? text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0 ? id : null;
+        var transaction = OptionValue(args, "--transaction");
+        var @event = OptionValue(args, "--event");
+        if ((transaction is null) == (@event is null)) return Fail("review resolve needs --transaction ID or --event ID (one of them)");
+        var transactionId = Id(transaction);
+        var eventId = Id(@event);
+        if (transactionId is null && eventId is null) return Fail($"'{transaction ?? @event}' is not an id (a positive whole number)");
+        var note = OptionValue(args, "--note")?.Trim();
+        if (string.IsNullOrEmpty(note) || note.Length > 200 || note.Any(char.IsControl))
+            return Fail("review resolve needs --note TEXT: what was done, 1–200 characters on one line");
+
+        if (!await LedgerReview.ResolveAsync(cs, transactionId, eventId, note))
+        {
+            Console.WriteLine(transactionId is { } t ? $"transaction {t} has no open review" : $"event {eventId} is not an open rejected result");
+            return 1;
+        }
+        Console.WriteLine(transactionId is { } id ? $"resolved transaction {id} and its events" : $"resolved event {eventId}");
+        return 0;
     }
 
     private static async Task<int> CheckLedgerAsync(string cs)

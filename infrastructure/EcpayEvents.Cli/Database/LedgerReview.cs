@@ -5,11 +5,16 @@ using MySqlConnector;
 namespace EcpayEvents.Cli.Database;
 
 /// <summary>
-/// `ecpay-events db review`: what Settlement set aside for an operator. Transactions with a
-/// <c>review_reason</c> (money after expiry or failure — credited; a paid result with the wrong amount,
-/// posted to the wrong endpoint, or after a simulation — not credited), each with the events that
-/// raised attention (the transaction keeps only the latest reason; the events keep them all), and
-/// rejected results that match no transaction (unknown MerchantTradeNo). Newest first.
+/// `ecpay-events db review`: what Settlement set aside for an operator, until an operator resolves it.
+/// <list type="bullet">
+/// <item>Flagged transactions (<c>review_reason</c> set, <c>reviewed_at</c> not): money after expiry or
+/// failure — credited; a paid result with the wrong amount, posted to the wrong endpoint, or after a
+/// simulation — not credited. Each with the events that raised attention (the row keeps only the latest
+/// reason; the events keep them all).</item>
+/// <item>Rejected results outside a flagged transaction: an unknown MerchantTradeNo (money for an order we
+/// do not have?), another merchant, a message whose CheckMacValue does not verify.</item>
+/// </list>
+/// Resolving records when and a note; Settlement re-opens a transaction that a later result flags again.
 /// </summary>
 public static class LedgerReview
 {
@@ -19,29 +24,38 @@ public static class LedgerReview
          OR (outcome = '{SettlementOutcome.Ignored}' AND reason = '{SettlementDecision.NeverDowngraded}'))
         """;
 
-    /// <returns>How many transactions and unmatched events were listed.</returns>
-    public static async Task<int> PrintAsync(string connectionString, int days, TextWriter output)
+    private const string OpenFlag = "t.review_reason IS NOT NULL AND t.reviewed_at IS NULL";
+
+    /// <summary>
+    /// Prints the open items, oldest first (and with <paramref name="resolvedDays"/>, those resolved in that
+    /// many days). Returns how many are open.
+    /// </summary>
+    public static async Task<int> PrintAsync(string connectionString, int? resolvedDays, TextWriter output)
     {
         await using var connection = new MySqlConnection(connectionString);
         await connection.OpenAsync();
-        var since = DateTime.UtcNow.AddDays(-days);
+        var resolvedSince = resolvedDays is { } days ? DateTime.UtcNow.AddDays(-days) : (DateTime?)null;
 
         var flagged = new List<(long Id, string Line)>();
+        var open = 0;
         await using (var cmd = new MySqlCommand("""
             SELECT t.id, t.user_id, t.merchant_trade_no, t.amount, t.status, t.review_reason, t.updated_at,
-                   EXISTS (SELECT 1 FROM ledger_entries l WHERE l.transaction_id = t.id) AS credited
+                   EXISTS (SELECT 1 FROM ledger_entries l WHERE l.transaction_id = t.id) AS credited,
+                   t.reviewed_at, t.review_note
             FROM transactions t
-            WHERE t.review_reason IS NOT NULL AND t.updated_at >= @since
-            ORDER BY t.updated_at DESC, t.id DESC
+            WHERE t.review_reason IS NOT NULL AND (t.reviewed_at IS NULL OR t.reviewed_at >= @resolvedSince)
+            ORDER BY t.reviewed_at IS NULL, t.updated_at, t.id
             """, connection))
         {
-            cmd.Parameters.AddWithValue("@since", since);
+            cmd.Parameters.AddWithValue("@resolvedSince", resolvedSince is { } since ? since : DBNull.Value);
             await using var r = await cmd.ExecuteReaderAsync();
             while (await r.ReadAsync())
             {
                 var id = r.GetInt64(0);
+                var resolved = r.IsDBNull(8) ? "" : $"\n  resolved {Utc(r.GetDateTime(8))}: {Text(r, 9)}";
+                if (r.IsDBNull(8)) open++;
                 flagged.Add((id, string.Create(CultureInfo.InvariantCulture,
-                    $"transaction {id}  user {r.GetInt64(1)}  {(r.IsDBNull(2) ? "-" : r.GetString(2))}  {r.GetInt64(3)} TWD  {r.GetString(4)}  {(r.GetInt64(7) == 1 ? "credited" : "NOT credited")}  {Utc(r.GetDateTime(6))}\n  review: {r.GetString(5)}")));
+                    $"transaction {id}  user {r.GetInt64(1)}  {Text(r, 2)}  {r.GetInt64(3)} TWD  {r.GetString(4)}  {(r.GetInt64(7) == 1 ? "credited" : "NOT credited")}  {Utc(r.GetDateTime(6))}\n  review: {r.GetString(5)}{resolved}")));
             }
         }
 
@@ -49,38 +63,82 @@ public static class LedgerReview
         {
             output.WriteLine(line);
             await using var cmd = new MySqlCommand($"""
-                SELECT source, outcome, reason, received_at FROM payment_events
+                SELECT id, source, outcome, reason, received_at FROM payment_events
                 WHERE transaction_id = @id AND {NeedsAttention}
                 ORDER BY id
                 """, connection);
             cmd.Parameters.AddWithValue("@id", id);
             await using var r = await cmd.ExecuteReaderAsync();
             while (await r.ReadAsync())
-                output.WriteLine($"    {Utc(r.GetDateTime(3))}  {r.GetString(0)}  {r.GetString(1)}: {(r.IsDBNull(2) ? "" : r.GetString(2))}");
+                output.WriteLine($"    event {r.GetInt64(0)}  {Utc(r.GetDateTime(4))}  {r.GetString(1)}  {r.GetString(2)}: {Text(r, 3)}");
         }
 
-        var unmatched = 0;
+        var rejected = 0;
         await using (var cmd = new MySqlCommand($"""
-            SELECT merchant_trade_no, source, reason, received_at FROM payment_events
-            WHERE transaction_id IS NULL AND outcome = '{SettlementOutcome.Rejected}' AND received_at >= @since
-            ORDER BY id DESC
+            SELECT e.id, e.merchant_trade_no, e.transaction_id, e.source, e.reason, e.received_at, e.reviewed_at, e.review_note
+            FROM payment_events e
+            WHERE e.outcome = '{SettlementOutcome.Rejected}' AND (e.reviewed_at IS NULL OR e.reviewed_at >= @resolvedSince)
+              AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = e.transaction_id AND t.review_reason IS NOT NULL
+                              AND (t.reviewed_at IS NULL OR t.reviewed_at >= @resolvedSince))
+            ORDER BY e.reviewed_at IS NULL, e.id
             """, connection))
         {
-            cmd.Parameters.AddWithValue("@since", since);
+            cmd.Parameters.AddWithValue("@resolvedSince", resolvedSince is { } since ? since : DBNull.Value);
             await using var r = await cmd.ExecuteReaderAsync();
             while (await r.ReadAsync())
             {
-                if (unmatched++ == 0) output.WriteLine("rejected results that match no transaction:");
-                output.WriteLine($"  {Utc(r.GetDateTime(3))}  {(r.IsDBNull(0) ? "-" : r.GetString(0))}  {r.GetString(1)}: {(r.IsDBNull(2) ? "" : r.GetString(2))}");
+                if (rejected++ == 0) output.WriteLine("rejected results:");
+                var transaction = r.IsDBNull(2) ? "no such transaction" : $"transaction {r.GetInt64(2)}";
+                var resolved = r.IsDBNull(6) ? "" : $"  resolved {Utc(r.GetDateTime(6))}: {Text(r, 7)}";
+                if (r.IsDBNull(6)) open++;
+                output.WriteLine($"  event {r.GetInt64(0)}  {Utc(r.GetDateTime(5))}  {Text(r, 1)} ({transaction})  {r.GetString(3)}: {Text(r, 4)}{resolved}");
             }
         }
 
-        var total = flagged.Count + unmatched;
-        output.WriteLine(total == 0
-            ? $"nothing to review in the last {days} day(s)"
-            : $"{flagged.Count} transaction(s) flagged for review, {unmatched} unmatched rejected result(s) in the last {days} day(s)");
-        return total;
+        output.WriteLine(open == 0
+            ? "nothing to review"
+            : $"{open} open: resolve each with ecpay-events db review resolve --transaction ID|--event ID --note TEXT");
+        return open;
     }
+
+    /// <summary>Closes an open review with a note. False when there is none (unknown id, not flagged, already resolved).</summary>
+    public static async Task<bool> ResolveAsync(string connectionString, long? transactionId, long? eventId, string note)
+    {
+        await using var connection = new MySqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        int changed;
+        if (transactionId is { } t)
+        {
+            // Not a payment outcome: status, amounts and updated_at (the polled ETag) stay as they are.
+            changed = await ExecuteAsync(connection, tx, $"""
+                UPDATE transactions t SET t.reviewed_at = UTC_TIMESTAMP(6), t.review_note = @note, t.updated_at = t.updated_at
+                WHERE t.id = @id AND {OpenFlag}
+                """, t, note);
+            // Its events were listed under it: resolved with it.
+            if (changed > 0)
+                await ExecuteAsync(connection, tx, "UPDATE payment_events SET reviewed_at = UTC_TIMESTAMP(6), review_note = @note WHERE transaction_id = @id AND reviewed_at IS NULL", t, note);
+        }
+        else
+        {
+            changed = await ExecuteAsync(connection, tx, $"""
+                UPDATE payment_events SET reviewed_at = UTC_TIMESTAMP(6), review_note = @note
+                WHERE id = @id AND outcome = '{SettlementOutcome.Rejected}' AND reviewed_at IS NULL
+                """, eventId!.Value, note);
+        }
+        await tx.CommitAsync();
+        return changed > 0;
+    }
+
+    private static async Task<int> ExecuteAsync(MySqlConnection connection, MySqlTransaction tx, string sql, long id, string note)
+    {
+        await using var cmd = new MySqlCommand(sql, connection, tx);
+        cmd.Parameters.AddWithValue("@id", id);
+        cmd.Parameters.AddWithValue("@note", note);
+        return await cmd.ExecuteNonQueryAsync();
+    }
+
+    private static string Text(MySqlDataReader r, int i) => r.IsDBNull(i) ? "-" : r.GetString(i);
 
     private static string Utc(DateTime value) => value.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + "Z";
 }

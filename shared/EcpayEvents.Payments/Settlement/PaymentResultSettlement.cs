@@ -214,12 +214,17 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         VALUES (@TransactionId, @MerchantTradeNo, @Source, @RawFields, @ReceivedAt, UTC_TIMESTAMP(6), @Outcome, @Reason, @DedupKey)
         """;
 
-    private const string FlagForReviewSql = "UPDATE transactions SET review_reason = @ReviewReason, updated_at = UTC_TIMESTAMP(6) WHERE id = @Id";
+    // A new reason (re-)opens the review: an operator who resolved an earlier one has not seen this one.
+    private const string FlagForReviewSql = """
+        UPDATE transactions SET review_reason = @ReviewReason, reviewed_at = NULL, review_note = NULL, updated_at = UTC_TIMESTAMP(6)
+        WHERE id = @Id
+        """;
 
     private const string CompleteSql = """
         UPDATE transactions
         SET status = 'completed', paid_at = @PaidAt, ecpay_trade_no = @TradeNo, payment_type = NULLIF(@PaymentType, ''),
             rtn_code = @RtnCode, rtn_msg = @RtnMsg, review_reason = COALESCE(@ReviewReason, review_reason),
+            reviewed_at = IF(@ReviewReason IS NULL, reviewed_at, NULL), review_note = IF(@ReviewReason IS NULL, review_note, NULL),
             updated_at = UTC_TIMESTAMP(6)
         WHERE id = @Id AND status <> 'completed'
         """;
