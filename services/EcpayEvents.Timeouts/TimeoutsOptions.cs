@@ -41,8 +41,8 @@ public sealed class EcpayQueryOptions : IValidatableObject
     // Checked here rather than with [Range]: the options source generator replaces a Range's ErrorMessage with its own, which does not name the key.
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        // At least 1: the standard resilience handler rejects 0 retries (QueryTradeInfoOptions allows it, but AddEcpayQueryTradeInfoClient then fails at start).
-        if (MaxRetries < 1) yield return new ValidationResult("Ecpay:Query:MaxRetries must be a whole number ≥ 1.");
+        // 0 = one attempt per Reconcile (the state machine's own Retry still applies).
+        if (MaxRetries < 0) yield return new ValidationResult("Ecpay:Query:MaxRetries must be a whole number ≥ 0.");
         if (AttemptTimeoutSeconds < 1) yield return new ValidationResult("Ecpay:Query:AttemptTimeoutSeconds must be a whole number ≥ 1.");
         if (TotalTimeoutSeconds < 1) yield return new ValidationResult("Ecpay:Query:TotalTimeoutSeconds must be a whole number ≥ 1.");
         else if (TotalTimeoutSeconds < AttemptTimeoutSeconds)

@@ -166,8 +166,14 @@ public sealed class MacCliTests
         Assert.Equal(2, run.ExitCode);
         Assert.StartsWith($"mac: {message} of the body", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
         Assert.Equal("", run.Stdout);
-        // Percent-encoded, the same characters are ordinary values.
-        Assert.Equal(0, (await Run("a=1%0Ab%3D2&c=%09", "mac", "compute", "--hash-key", Key, "--hash-iv", Iv)).ExitCode);
+    }
+
+    [Fact]
+    public async Task PercentEncodedLineBreaksAndTabsAreOrdinaryValues()
+    {
+        var run = await Run("a=1%0Ab%3D2&c=%09", "mac", "compute", "--explain", "--hash-key", Key, "--hash-iv", Iv);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("a%3d1%0ab%3d2%26c%3d%09", run.Stdout); // the encoded string: one value with a line break, one with a tab
     }
 
     [Fact]
@@ -182,20 +188,12 @@ public sealed class MacCliTests
     public async Task UnreadableStdinIsOneLineOnStderrAndExitCodeTwo()
     {
         // stdin is a directory: reading it fails (EISDIR). No stack trace.
-        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("exec dotnet \"$0\" mac compute --hash-key \"$1\" --hash-iv \"$2\" < /");
-        psi.ArgumentList.Add(CliDll());
-        psi.ArgumentList.Add(Key);
-        psi.ArgumentList.Add(Iv);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await p.WaitForExitAsync(timeout.Token);
-        Assert.Equal(2, p.ExitCode);
-        Assert.StartsWith("mac: cannot read stdin: ", Assert.Single((await stderr).TrimEnd('\n').Split('\n')));
-        Assert.Equal("", await stdout);
+        var run = await RepoRoot.RunAsync("/bin/sh",
+            ["-c", "exec dotnet \"$0\" mac compute --hash-key \"$1\" --hash-iv \"$2\" < /", CliDll(), Key, Iv],
+            stdin: (byte[]?)null, env: new Dictionary<string, string?> { ["ECPAY_HASH_KEY"] = null, ["ECPAY_HASH_IV"] = null }, timeout: TimeSpan.FromMinutes(1));
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("mac: cannot read stdin: ", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
+        Assert.Equal("", run.Stdout);
     }
 
     [Fact]

@@ -176,6 +176,18 @@ public sealed class DeclinedCardJourneyTests
             await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(userId.ToString());
             await Assertions.Expect(page.GetByTestId($"status-{id}")).ToHaveTextAsync("failed");
 
+            // A user that no longer exists (a reset local database) leaves the list when opening it fails;
+            // a list that is not a list is ignored.
+            await page.EvaluateAsync("() => localStorage.setItem('ecpayEvents.recentUsers', JSON.stringify([{ id: 999999999, username: 'gone' }, ...JSON.parse(localStorage.getItem('ecpayEvents.recentUsers'))]))");
+            await page.ReloadAsync();
+            await page.GetByTestId("recent-user-999999999").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("user-error")).Not.ToBeEmptyAsync();
+            await Assertions.Expect(page.GetByTestId("recent-user-999999999")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.GetByTestId($"recent-user-{userId}")).ToBeVisibleAsync();
+            await page.EvaluateAsync($"() => {{ localStorage.setItem('ecpayEvents.recentUsers', '{{}}'); localStorage.setItem('ecpayEvents.userId', '{userId}'); }}");
+            await page.ReloadAsync();
+            await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(userId.ToString());
+
             Assert.Equal("failed", await stack.Db.ScalarAsync<string>("SELECT status FROM transactions WHERE id = @id", ("@id", id)));
             Assert.Equal(0, await stack.Db.ScalarAsync<long>("SELECT COUNT(*) FROM ledger_entries WHERE user_id = @u", ("@u", userId)));
             Assert.Equal("10100058", await stack.Db.ScalarAsync<string>(

@@ -120,11 +120,16 @@ public sealed class DbCliTests
         Assert.Contains(lines, l => l.StartsWith($"event {lateEvent}  ", StringComparison.Ordinal) && l.EndsWith("ReturnURL  credited_late: paid after the transaction expired", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith($"event {wrongEvent}  ", StringComparison.Ordinal) && l.EndsWith("ReturnURL  rejected: amount mismatch: TradeAmt 5, transaction amount 500", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("already_completed", StringComparison.Ordinal));
-        Assert.Contains("rejected results:", lines);
-        Assert.Contains(lines, l => l.StartsWith($"event {unknown}  ", StringComparison.Ordinal) && l.EndsWith("NOSUCH00000000000001 (no such transaction)  ReturnURL: unknown MerchantTradeNo", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith($"event {forged}  ", StringComparison.Ordinal) && l.EndsWith($"PLAIN000000000000001 (transaction {plain})  ReturnURL: CheckMacValue does not verify", StringComparison.Ordinal));
+        Assert.Contains("results that need attention:", lines);
+        Assert.Contains(lines, l => l.StartsWith($"event {unknown}  ", StringComparison.Ordinal) && l.EndsWith("NOSUCH00000000000001 (no such transaction)  ReturnURL  rejected: unknown MerchantTradeNo", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"event {forged}  ", StringComparison.Ordinal) && l.EndsWith($"PLAIN000000000000001 (transaction {plain})  ReturnURL  rejected: CheckMacValue does not verify", StringComparison.Ordinal));
         Assert.Single(lines, l => l.StartsWith($"event {wrongEvent}  ", StringComparison.Ordinal)); // under its transaction only
         Assert.StartsWith("4 open: resolve each with ecpay-events db review resolve", lines[^1]);
+
+        // An event under an open flagged transaction is resolved with its transaction, not on its own.
+        var under = await CliAsync(env, "db", "review", "resolve", "--event", wrongEvent.ToString(), "--note", "x");
+        Assert.Equal(1, under.ExitCode);
+        Assert.StartsWith($"event {wrongEvent} is not open on its own", under.Stdout.Trim());
 
         // Resolving a transaction closes it and its events, and leaves the polled row (updated_at) alone.
         var updatedAt = await db.ScalarAsync<DateTime>("SELECT updated_at FROM transactions WHERE id = @t", ("@t", late));
@@ -134,7 +139,8 @@ public sealed class DbCliTests
         Assert.Equal(updatedAt, await db.ScalarAsync<DateTime>("SELECT updated_at FROM transactions WHERE id = @t", ("@t", late)));
         var again = await CliAsync(env, "db", "review", "resolve", "--transaction", late.ToString(), "--note", "twice");
         Assert.Equal((1, $"transaction {late} has no open review"), (again.ExitCode, again.Stdout.Trim()));
-        Assert.Equal(0, (await CliAsync(env, "db", "review", "resolve", "--event", unknown.ToString(), "--note", "a test order from the stage back office")).ExitCode);
+        // The command line's order is free: options before "resolve" too.
+        Assert.Equal(0, (await CliAsync("db", "review", "--connection-string", db.ConnectionString, "resolve", "--event", unknown.ToString(), "--note", "a test order from the stage back office")).ExitCode);
 
         var rest = await CliAsync(env, "db", "review");
         Assert.Equal(1, rest.ExitCode);
@@ -149,6 +155,12 @@ public sealed class DbCliTests
         Assert.Equal(0, (await CliAsync(env, "db", "review", "resolve", "--event", forged.ToString(), "--note", "not from ECPay")).ExitCode);
         var done = await CliAsync(env, "db", "review");
         Assert.Equal((0, "nothing to review"), (done.ExitCode, done.Stdout.Trim()));
+
+        // Settlement re-opens a resolved transaction when a new reason flags it (as its FlagForReview does).
+        await db.ExecuteAsync("UPDATE transactions SET review_reason = 'paid result posted to PaymentInfoURL, not credited: check ECPay', reviewed_at = NULL WHERE id = @t", ("@t", late));
+        var reopened = await CliAsync(env, "db", "review");
+        Assert.Equal(1, reopened.ExitCode);
+        Assert.Contains("re-opened; the earlier resolution said: customer told; kept the late credit", Lines(reopened.Stdout));
     }
 
     [Theory]
@@ -158,6 +170,11 @@ public sealed class DbCliTests
     [InlineData("both ids", "review resolve needs --transaction ID or --event ID", "review", "resolve", "--transaction", "1", "--event", "2", "--note", "x")]
     [InlineData("bad id", "'abc' is not an id", "review", "resolve", "--transaction", "abc", "--note", "x")]
     [InlineData("no note", "review resolve needs --note TEXT", "review", "resolve", "--event", "2")]
+    [InlineData("unknown option", "unexpected '--al' for db review", "review", "--al")]
+    [InlineData("--days without its value", "--days needs a value", "review", "--all", "--days")]
+    [InlineData("--event without its value", "--event needs a value", "review", "resolve", "--transaction", "42", "--event")]
+    [InlineData("resolve's option on the listing", "--note goes with db review resolve", "review", "--note", "x")]
+    [InlineData("listing's option on resolve", "--all does not go with db review resolve", "review", "resolve", "--all", "--event", "2", "--note", "x")]
     public async Task ReviewBadInputIsOneLineAndExitCode2(string why, string message, params string[] args)
     {
         await using var db = await TestDatabase.CreateAsync("clirevbad");

@@ -275,8 +275,9 @@ public sealed class DeadlockTests
     public async Task SettlementChosenAsTheDeadlockVictimRunsAgainAndCreditsOnce()
     {
         await using var s = await SettlementStack.StartAsync("deadlock", maxReceiveCount: 100, startRunner: false,
-            settlementArgs: ["--Settlement:LockWaitTimeoutSeconds=30"]);
+            settlementArgs: ["--Settlement:LockWaitTimeoutSeconds=30", "--Settlement:CommandTimeoutSeconds=60"]);
         var d = await s.SeedDepositAsync(500);
+        var deadlocksBefore = await DeadlocksAsync(s);
 
         await using var other = new MySqlConnection(s.Db.ConnectionString);
         await other.OpenAsync();
@@ -305,8 +306,10 @@ public sealed class DeadlockTests
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await OtherAsync("SELECT id FROM transactions WHERE id = @id FOR UPDATE", d.Id);
         clock.Stop();
-        // It got the row at once (not after the settlement's 30 s lock wait): InnoDB rolled the settlement back.
+        // It got the row at once (not after the settlement's 30 s lock wait or 60 s command timeout): InnoDB found the
+        // deadlock and rolled the settlement back.
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the other session waited {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(await DeadlocksAsync(s) > deadlocksBefore, "the server counted no deadlock");
         Assert.Equal(0, await s.EventsAsync(d.MerchantTradeNo));
 
         // The settlement's next attempt waits for the transaction's row; once the other session is done, it settles.
@@ -321,6 +324,10 @@ public sealed class DeadlockTests
         Assert.Empty(s.Logs.WithEventId(5102)); // retried within the delivery, not handed back to SQS
         await s.Db.AssertLedgerInvariantAsync();
     }
+
+    private static async Task<long> DeadlocksAsync(SettlementStack s) => long.Parse(
+        await s.Db.ScalarAsync<string>("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_DEADLOCKS'"),
+        System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>

@@ -61,7 +61,6 @@ public sealed class TestDatabase : IAsyncDisposable
         await cmd.ExecuteNonQueryAsync();
     }
 
-    /// <summary>The ledger invariant: every user's balance equals the sum of their ledger entries.</summary>
     /// <summary>How many users have a balance that is not the sum of their ledger entries (should be 0).</summary>
     public const string UsersOutOfBalanceSql = """
         SELECT COUNT(*) FROM (
@@ -69,6 +68,7 @@ public sealed class TestDatabase : IAsyncDisposable
           GROUP BY u.id, u.balance HAVING u.balance <> COALESCE(SUM(l.amount), 0)) broken
         """;
 
+    /// <summary>The ledger invariant: every user's balance equals the sum of their ledger entries.</summary>
     public async Task AssertLedgerInvariantAsync()
     {
         var broken = await ScalarAsync<long>(UsersOutOfBalanceSql);

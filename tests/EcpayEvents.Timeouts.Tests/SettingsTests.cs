@@ -28,10 +28,10 @@ public sealed class SettingsTests
         var stage = EcpayCredentials.Stage;
         var message = await StartFailureAsync("--Database:ConnectionString=Server=x;Password=db-secret", "--Sqs:QueueUrl=http://127.0.0.1:1/000000000000/q",
             $"--Ecpay:MerchantId={stage.MerchantId}", $"--Ecpay:HashKey={stage.HashKey}", $"--Ecpay:HashIv={stage.HashIv}",
-            "--Ecpay:Environment=sandbox", "--Ecpay:Query:MaxRetries=0", "--Ecpay:Query:AttemptTimeoutSeconds=30", "--Ecpay:Query:TotalTimeoutSeconds=10", "--Ecpay:Query:ThrottleCoolDownMinutes=-1");
+            "--Ecpay:Environment=sandbox", "--Ecpay:Query:MaxRetries=-1", "--Ecpay:Query:AttemptTimeoutSeconds=30", "--Ecpay:Query:TotalTimeoutSeconds=10", "--Ecpay:Query:ThrottleCoolDownMinutes=-1");
         Assert.Contains("Ecpay:Query:ThrottleCoolDownMinutes must be a whole number from 0 to 1440", message);
         Assert.Contains("Ecpay:BaseUrl is required with Ecpay:Environment Sandbox", message);
-        Assert.Contains("Ecpay:Query:MaxRetries", message);
+        Assert.Contains("Ecpay:Query:MaxRetries must be a whole number ≥ 0", message);
         Assert.Contains("Ecpay:Query:TotalTimeoutSeconds must be at least AttemptTimeoutSeconds", message);
         Assert.DoesNotContain(stage.HashKey, message);
         Assert.DoesNotContain(stage.HashIv, message);

@@ -20,8 +20,9 @@ public static class DbCommand
           check:   exit 0 if every balance equals the sum of its ledger entries, 1 naming the users that do not.
           review:  what needs an operator, until resolved: transactions flagged by Settlement (paid after expiry
                    or failure: credited; wrong amount, wrong endpoint, after a simulation: not credited) with
-                   the events that flagged them, and rejected results (unknown MerchantTradeNo, another
-                   merchant, a MAC that does not verify); --all adds those resolved in the last N days (30).
+                   the events that flagged them, and other results that need attention (rejected: unknown
+                   MerchantTradeNo, another merchant, a MAC that does not verify; simulated; "not paid" after
+                   completion); --all adds those resolved in the last N days (default 30).
                    Exit 0 if nothing is open, 1 if something is (for a schedule or an alarm).
           resolve: close one, with what was done (1–200 characters); exit 1 if it is not open.
           CS defaults to $DATABASE_CONNECTION_STRING (e.g. Server=127.0.0.1;Port=3307;Database=ecpay_events;User ID=root;Password=...)
@@ -29,7 +30,7 @@ public static class DbCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+        if (args.Length == 0 || args.Any(a => a is "-h" or "--help")) { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
         var cs = OptionValue(args, "--connection-string") ?? Environment.GetEnvironmentVariable("DATABASE_CONNECTION_STRING");
         if (string.IsNullOrWhiteSpace(cs)) return Fail("no connection string: pass --connection-string or set DATABASE_CONNECTION_STRING");
 
@@ -43,20 +44,8 @@ public static class DbCommand
                     return 0;
                 case "check":
                     return await CheckLedgerAsync(cs);
-                case "review" when args.Length > 1 && args[1] == "resolve":
-                    return await ResolveAsync(cs, args);
                 case "review":
-                    int? days = null;
-                    if (args.Contains("--all"))
-                    {
-                        var daysText = OptionValue(args, "--days") ?? "30";
-                        if (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out var d) || d is < 1 or > 3650)
-                            return Fail($"--days must be a whole number of days from 1 to 3650, not '{daysText}'");
-                        days = d;
-                    }
-                    else if (args.Contains("--days"))
-                        return Fail("--days goes with --all (open items are listed whatever their age)");
-                    return await LedgerReview.PrintAsync(cs, days, Console.Out) == 0 ? 0 : 1;
+                    return await ReviewAsync(cs, args);
                 default:
                     return Fail($"unknown db command '{args[0]}'");
             }
@@ -68,22 +57,62 @@ public static class DbCommand
         }
     }
 
-    private static async Task<int> ResolveAsync(string cs, string[] args)
+    /// <summary>`db review [--all [--days N]]` and `db review resolve (--transaction ID | --event ID) --note TEXT`, read strictly.</summary>
+    private static async Task<int> ReviewAsync(string cs, string[] args)
     {
+        var resolve = false;
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "resolve" when !resolve:
+                    resolve = true;
+                    break;
+                case "--all":
+                    values["--all"] = "";
+                    break;
+                case "--days" or "--transaction" or "--event" or "--note" or "--connection-string":
+                    if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)) return Fail($"{args[i]} needs a value");
+                    values[args[i]] = args[++i];
+                    break;
+                default:
+                    return Fail($"unexpected '{args[i]}' for db review (see ecpay-events db --help)");
+            }
+        }
+        string[] forResolve = ["--transaction", "--event", "--note"], forListing = ["--all", "--days"];
+        if (!resolve)
+        {
+            if (forResolve.FirstOrDefault(values.ContainsKey) is { } misplaced) return Fail($"{misplaced} goes with db review resolve");
+            if (values.ContainsKey("--days") && !values.ContainsKey("--all")) return Fail("--days goes with --all (open items are listed whatever their age)");
+            int? days = null;
+            if (values.ContainsKey("--all"))
+            {
+                var daysText = values.GetValueOrDefault("--days", "30");
+                if (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out var d) || d is < 1 or > 3650)
+                    return Fail($"--days must be a whole number of days from 1 to 3650, not '{daysText}'");
+                days = d;
+            }
+            return await LedgerReview.PrintAsync(cs, days, Console.Out) == 0 ? 0 : 1;
+        }
+
+        if (forListing.FirstOrDefault(values.ContainsKey) is { } listingOnly) return Fail($"{listingOnly} does not go with db review resolve");
         static long? Id(string? text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0 ? id : null;
-        var transaction = OptionValue(args, "--transaction");
-        var @event = OptionValue(args, "--event");
+        var transaction = values.GetValueOrDefault("--transaction");
+        var @event = values.GetValueOrDefault("--event");
         if ((transaction is null) == (@event is null)) return Fail("review resolve needs --transaction ID or --event ID (one of them)");
         var transactionId = Id(transaction);
         var eventId = Id(@event);
         if (transactionId is null && eventId is null) return Fail($"'{transaction ?? @event}' is not an id (a positive whole number)");
-        var note = OptionValue(args, "--note")?.Trim();
+        var note = values.GetValueOrDefault("--note")?.Trim();
         if (string.IsNullOrEmpty(note) || note.Length > 200 || note.Any(char.IsControl))
             return Fail("review resolve needs --note TEXT: what was done, 1–200 characters on one line");
 
         if (!await LedgerReview.ResolveAsync(cs, transactionId, eventId, note))
         {
-            Console.WriteLine(transactionId is { } t ? $"transaction {t} has no open review" : $"event {eventId} is not an open rejected result");
+            Console.WriteLine(transactionId is { } t
+                ? $"transaction {t} has no open review"
+                : $"event {eventId} is not open on its own (unknown, needs no attention, already resolved, or under a flagged transaction: resolve that)");
             return 1;
         }
         Console.WriteLine(transactionId is { } id ? $"resolved transaction {id} and its events" : $"resolved event {eventId}");

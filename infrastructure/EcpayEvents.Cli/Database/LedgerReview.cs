@@ -11,10 +11,12 @@ namespace EcpayEvents.Cli.Database;
 /// failure — credited; a paid result with the wrong amount, posted to the wrong endpoint, or after a
 /// simulation — not credited. Each with the events that raised attention (the row keeps only the latest
 /// reason; the events keep them all).</item>
-/// <item>Rejected results outside a flagged transaction: an unknown MerchantTradeNo (money for an order we
-/// do not have?), another merchant, a message whose CheckMacValue does not verify.</item>
+/// <item>Other results that need attention, outside a flagged transaction: rejected ones (an unknown
+/// MerchantTradeNo — money for an order we do not have?; another merchant; a CheckMacValue that does not
+/// verify), simulated ones (someone pressed ECPay's back-office button), a "not paid" after completion.</item>
 /// </list>
-/// Resolving records when and a note; Settlement re-opens a transaction that a later result flags again.
+/// Resolving records when and a note; Settlement re-opens a transaction that a later result flags again
+/// (the earlier note stays until the next resolution).
 /// </summary>
 public static class LedgerReview
 {
@@ -52,7 +54,8 @@ public static class LedgerReview
             while (await r.ReadAsync())
             {
                 var id = r.GetInt64(0);
-                var resolved = r.IsDBNull(8) ? "" : $"\n  resolved {Utc(r.GetDateTime(8))}: {Text(r, 9)}";
+                var resolved = !r.IsDBNull(8) ? $"\n  resolved {Utc(r.GetDateTime(8))}: {Text(r, 9)}"
+                    : !r.IsDBNull(9) ? $"\n  re-opened; the earlier resolution said: {r.GetString(9)}" : "";
                 if (r.IsDBNull(8)) open++;
                 flagged.Add((id, string.Create(CultureInfo.InvariantCulture,
                     $"transaction {id}  user {r.GetInt64(1)}  {Text(r, 2)}  {r.GetInt64(3)} TWD  {r.GetString(4)}  {(r.GetInt64(7) == 1 ? "credited" : "NOT credited")}  {Utc(r.GetDateTime(6))}\n  review: {r.GetString(5)}{resolved}")));
@@ -73,11 +76,11 @@ public static class LedgerReview
                 output.WriteLine($"    event {r.GetInt64(0)}  {Utc(r.GetDateTime(4))}  {r.GetString(1)}  {r.GetString(2)}: {Text(r, 3)}");
         }
 
-        var rejected = 0;
+        var others = 0;
         await using (var cmd = new MySqlCommand($"""
-            SELECT e.id, e.merchant_trade_no, e.transaction_id, e.source, e.reason, e.received_at, e.reviewed_at, e.review_note
+            SELECT e.id, e.merchant_trade_no, e.transaction_id, e.source, e.outcome, e.reason, e.received_at, e.reviewed_at, e.review_note
             FROM payment_events e
-            WHERE e.outcome = '{SettlementOutcome.Rejected}' AND (e.reviewed_at IS NULL OR e.reviewed_at >= @resolvedSince)
+            WHERE {NeedsAttention} AND (e.reviewed_at IS NULL OR e.reviewed_at >= @resolvedSince)
               AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = e.transaction_id AND t.review_reason IS NOT NULL
                               AND (t.reviewed_at IS NULL OR t.reviewed_at >= @resolvedSince))
             ORDER BY e.reviewed_at IS NULL, e.id
@@ -87,11 +90,11 @@ public static class LedgerReview
             await using var r = await cmd.ExecuteReaderAsync();
             while (await r.ReadAsync())
             {
-                if (rejected++ == 0) output.WriteLine("rejected results:");
+                if (others++ == 0) output.WriteLine("results that need attention:");
                 var transaction = r.IsDBNull(2) ? "no such transaction" : $"transaction {r.GetInt64(2)}";
-                var resolved = r.IsDBNull(6) ? "" : $"  resolved {Utc(r.GetDateTime(6))}: {Text(r, 7)}";
-                if (r.IsDBNull(6)) open++;
-                output.WriteLine($"  event {r.GetInt64(0)}  {Utc(r.GetDateTime(5))}  {Text(r, 1)} ({transaction})  {r.GetString(3)}: {Text(r, 4)}{resolved}");
+                var resolved = r.IsDBNull(7) ? "" : $"  resolved {Utc(r.GetDateTime(7))}: {Text(r, 8)}";
+                if (r.IsDBNull(7)) open++;
+                output.WriteLine($"  event {r.GetInt64(0)}  {Utc(r.GetDateTime(6))}  {Text(r, 1)} ({transaction})  {r.GetString(3)}  {r.GetString(4)}: {Text(r, 5)}{resolved}");
             }
         }
 
@@ -101,7 +104,10 @@ public static class LedgerReview
         return open;
     }
 
-    /// <summary>Closes an open review with a note. False when there is none (unknown id, not flagged, already resolved).</summary>
+    /// <summary>
+    /// Closes an open review with a note. False when there is none: an unknown id, a transaction not flagged, an
+    /// event that needs no attention, or one under a flagged transaction (resolve the transaction), or already resolved.
+    /// </summary>
     public static async Task<bool> ResolveAsync(string connectionString, long? transactionId, long? eventId, string note)
     {
         await using var connection = new MySqlConnection(connectionString);
@@ -122,8 +128,9 @@ public static class LedgerReview
         else
         {
             changed = await ExecuteAsync(connection, tx, $"""
-                UPDATE payment_events SET reviewed_at = UTC_TIMESTAMP(6), review_note = @note
-                WHERE id = @id AND outcome = '{SettlementOutcome.Rejected}' AND reviewed_at IS NULL
+                UPDATE payment_events e SET e.reviewed_at = UTC_TIMESTAMP(6), e.review_note = @note
+                WHERE e.id = @id AND {NeedsAttention} AND e.reviewed_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = e.transaction_id AND {OpenFlag})
                 """, eventId!.Value, note);
         }
         await tx.CommitAsync();

@@ -59,7 +59,8 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
         var form = CheckoutForm.Create(request, settings.Credentials, settings.Endpoints, time);
 
         // Once: of concurrent visits only the one whose UPDATE marks the row gets the form.
-        // updated_at = updated_at keeps the polled view (and its ETag) unchanged.
+        // updated_at = updated_at: updated_at says when the payment's state last changed, and this is not a change of
+        // state (the polled view shows checkoutStartedAt, so its ETag does change).
         var now = DbTime.Microseconds(time.GetUtcNow());
         var marked = await connection.ExecuteAsync(
             "UPDATE transactions SET checkout_started_at = @now, updated_at = updated_at WHERE id = @transactionId AND checkout_started_at IS NULL AND status = 'pending'",

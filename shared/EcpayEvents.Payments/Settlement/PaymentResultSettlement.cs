@@ -214,9 +214,10 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         VALUES (@TransactionId, @MerchantTradeNo, @Source, @RawFields, @ReceivedAt, UTC_TIMESTAMP(6), @Outcome, @Reason, @DedupKey)
         """;
 
-    // A new reason (re-)opens the review: an operator who resolved an earlier one has not seen this one.
+    // A new reason (re-)opens the review: an operator who resolved an earlier one has not seen this one. The
+    // earlier resolution's note stays (db review shows it) until the next resolution replaces it.
     private const string FlagForReviewSql = """
-        UPDATE transactions SET review_reason = @ReviewReason, reviewed_at = NULL, review_note = NULL, updated_at = UTC_TIMESTAMP(6)
+        UPDATE transactions SET review_reason = @ReviewReason, reviewed_at = NULL, updated_at = UTC_TIMESTAMP(6)
         WHERE id = @Id
         """;
 
@@ -224,7 +225,7 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         UPDATE transactions
         SET status = 'completed', paid_at = @PaidAt, ecpay_trade_no = @TradeNo, payment_type = NULLIF(@PaymentType, ''),
             rtn_code = @RtnCode, rtn_msg = @RtnMsg, review_reason = COALESCE(@ReviewReason, review_reason),
-            reviewed_at = IF(@ReviewReason IS NULL, reviewed_at, NULL), review_note = IF(@ReviewReason IS NULL, review_note, NULL),
+            reviewed_at = IF(@ReviewReason IS NULL, reviewed_at, NULL),
             updated_at = UTC_TIMESTAMP(6)
         WHERE id = @Id AND status <> 'completed'
         """;
