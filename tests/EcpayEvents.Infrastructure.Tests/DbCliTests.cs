@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using EcpayEvents.Testing;
 using MySqlConnector;
 
@@ -7,28 +6,15 @@ namespace EcpayEvents.Infrastructure.Tests;
 /// <summary>`ecpay-events db migrate|check|review` run as a real process: exit codes 0 / 1 (ledger out of balance) / 2 (bad input), never the password.</summary>
 public sealed class DbCliTests
 {
-    private sealed record Run(int ExitCode, string Stdout, string Stderr)
+    /// <summary>The CLI with DATABASE_CONNECTION_STRING unset unless <paramref name="env"/> sets it.</summary>
+    private static Task<CliProcess.Result> CliAsync(IDictionary<string, string?>? env, params string[] args)
     {
-        public string All => Stdout + Stderr;
+        var environment = new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = null };
+        foreach (var (k, v) in env ?? new Dictionary<string, string?>()) environment[k] = v;
+        return CliProcess.RunAsync(environment, args);
     }
 
-    private static async Task<Run> CliAsync(IDictionary<string, string?>? env, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ecpay-events.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["DATABASE_CONNECTION_STRING"] = null;
-        foreach (var (k, v) in env ?? new Dictionary<string, string?>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await p.WaitForExitAsync(timeout.Token);
-        return new Run(p.ExitCode, await stdout, await stderr);
-    }
-
-    private static Task<Run> CliAsync(params string[] args) => CliAsync(null, args);
+    private static Task<CliProcess.Result> CliAsync(params string[] args) => CliAsync(null, args);
 
     [Fact]
     public async Task MigrateCreatesAndMigratesADatabaseThenHasNothingToDo()

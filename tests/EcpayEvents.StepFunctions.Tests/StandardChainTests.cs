@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.StepFunctions.Tests;
 
@@ -109,30 +109,24 @@ public sealed class StandardChainTests
         return -1;
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(Dictionary<string, string> env, params string[] args)
+    private static Task<CliProcess.Result> CliAsync(Dictionary<string, string> env, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ecpay-events.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
         // Only the environment speaks for the chain: no profile, no instance metadata, no other endpoint or proxy.
+        var environment = new Dictionary<string, string?>
+        {
+            ["AWS_ACCESS_KEY_ID"] = AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = SecretKey,
+            ["AWS_SESSION_TOKEN"] = SessionToken,
+            ["AWS_REGION"] = "ap-northeast-1",
+            ["AWS_EC2_METADATA_DISABLED"] = "true",
+            ["AWS_CONFIG_FILE"] = "/nonexistent/aws-config",
+            ["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/aws-credentials",
+        };
         foreach (var name in new[] { "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
                      "AWS_WEB_IDENTITY_TOKEN_FILE", "STEPFUNCTIONS_ENDPOINT", "STATE_MACHINE_ARN", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
                      "http_proxy", "https_proxy", "all_proxy", "no_proxy" })
-            psi.Environment.Remove(name);
-        psi.Environment["AWS_ACCESS_KEY_ID"] = AccessKey;
-        psi.Environment["AWS_SECRET_ACCESS_KEY"] = SecretKey;
-        psi.Environment["AWS_SESSION_TOKEN"] = SessionToken;
-        psi.Environment["AWS_REGION"] = "ap-northeast-1";
-        psi.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
-        psi.Environment["AWS_CONFIG_FILE"] = "/nonexistent/aws-config";
-        psi.Environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/aws-credentials";
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await p.WaitForExitAsync(timeout.Token);
-        return (p.ExitCode, await stdout, await stderr);
+            environment[name] = null;
+        foreach (var (k, v) in env) environment[k] = v;
+        return CliProcess.RunAsync(environment, args);
     }
 }
