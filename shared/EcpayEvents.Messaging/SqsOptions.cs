@@ -25,11 +25,14 @@ public sealed class SqsOptions
     /// An SQS client for these settings. Timeouts stay short: a caller answering ECPay has 10 s in all,
     /// and an enqueue that cannot finish in time is better reported as a failure (ECPay re-sends).
     /// </summary>
-    public IAmazonSQS CreateClient()
+    public IAmazonSQS CreateClient() => CreateClient(TimeSpan.FromSeconds(3)); // × (1 + MaxErrorRetry) stays under ECPay's 10 s
+
+    /// <summary>An SQS client whose every request may take up to <paramref name="requestTimeout"/> (e.g. a long poll's wait and more).</summary>
+    public IAmazonSQS CreateClient(TimeSpan requestTimeout)
     {
         var config = new AmazonSQSConfig
         {
-            Timeout = TimeSpan.FromSeconds(3), // × (1 + MaxErrorRetry) stays under ECPay's 10 s
+            Timeout = requestTimeout,
             MaxErrorRetry = 2,
         };
         if (string.IsNullOrWhiteSpace(ServiceUrl))

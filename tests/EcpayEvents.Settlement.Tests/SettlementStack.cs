@@ -10,6 +10,7 @@ using EcpayEvents.Notifications;
 using EcpayEvents.Settlement;
 using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
+using MySqlConnector;
 
 namespace EcpayEvents.Settlement.Tests;
 
@@ -36,6 +37,8 @@ public sealed class SettlementStack : IAsyncDisposable
     private readonly string[] settlementArgs;
     private CancellationTokenSource? runnerStop;
     private Task? runner;
+    private readonly List<ChildProcess> runnerProcesses = [];
+    private IAmazonSQS? runnerSqs;
 
     private SettlementStack(TestDatabase db, LocalSqsServer sqs, WebApplication notifications, WebApplication settlement, bool allowSimulated, LogCapture logs, string[] settlementArgs)
     {
@@ -93,14 +96,32 @@ public sealed class SettlementStack : IAsyncDisposable
 
     public Uri SettlementEventsUrl => new(Settlement.BoundAddress(), "/events");
 
-    public SqsEventSourceRunner CreateRunner(int batchSize = 10) => new(SqsClient, Http,
-        new SqsEventSourceOptions(Sqs.QueueUrl, SettlementEventsUrl, batchSize, WaitSeconds: 1), RunnerLog);
+    /// <summary>The runner in this process, with an SQS client made as the event-source command makes it.</summary>
+    public SqsEventSourceRunner CreateRunner(int batchSize = 10)
+    {
+        var options = new SqsEventSourceOptions(Sqs.QueueUrl, SettlementEventsUrl, batchSize, WaitSeconds: 1);
+        runnerSqs ??= SqsEventSourceRunner.CreateSqsClient(new SqsOptions { QueueUrl = Sqs.QueueUrl, ServiceUrl = Sqs.Endpoint }, options);
+        return new(runnerSqs, Http, options, RunnerLog);
+    }
 
     public void StartRunner()
     {
         runnerStop = new CancellationTokenSource();
         var r = CreateRunner();
         runner = Task.Run(() => r.RunAsync(runnerStop.Token));
+    }
+
+    /// <summary>
+    /// The runner as the local stack runs it: `ecpay-events event-source` as a process, with the SQS client
+    /// that command builds. Waits for its start line; stopped (killed) with the stack.
+    /// </summary>
+    public async Task<ChildProcess> StartRunnerProcessAsync(params string[] extraArgs)
+    {
+        var runner = ChildProcess.StartDotnet("event-source", "ecpay-events.dll",
+            ["event-source", "--sqs-endpoint", Sqs.Endpoint, "--queue-url", Sqs.QueueUrl, "--target", SettlementEventsUrl.ToString(), .. extraArgs]);
+        runnerProcesses.Add(runner);
+        await runner.WaitForLineAsync(l => l.Contains("\"event\":\"start\"", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        return runner;
     }
 
     public async Task StopRunnerAsync()
@@ -130,6 +151,37 @@ public sealed class SettlementStack : IAsyncDisposable
             SELECT LAST_INSERT_ID();
             """, ("@u", user), ("@a", amount), ("@s", status), ("@m", merchantTradeNo));
         return new Deposit(id, user, amount, merchantTradeNo);
+    }
+
+    /// <summary><paramref name="count"/> pending deposits spread over <paramref name="users"/> new users, inserted a few hundred rows at a time.</summary>
+    public async Task<IReadOnlyList<Deposit>> SeedDepositsAsync(int count, int users, long amount = 100)
+    {
+        var userIds = new List<long>();
+        for (var u = 0; u < users; u++) userIds.Add(await SeedUserAsync());
+        var deposits = new List<Deposit>();
+        await using var c = new MySqlConnection(Db.ConnectionString);
+        await c.OpenAsync();
+        foreach (var chunk in Enumerable.Range(0, count).Chunk(500))
+        {
+            var rows = chunk.Select(i => (User: userIds[i % users], MerchantTradeNo: NewMerchantTradeNo())).ToList();
+            await using var insert = new MySqlCommand(
+                "INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, payment_method, item_name, expires_at) VALUES " +
+                string.Join(',', rows.Select((_, i) => $"(@u{i}, 'deposit', @a, 'pending', @m{i}, 'ALL', 'points', UTC_TIMESTAMP(6) + INTERVAL 1 HOUR)")), c);
+            insert.Parameters.AddWithValue("@a", amount);
+            for (var i = 0; i < rows.Count; i++)
+            {
+                insert.Parameters.AddWithValue($"@u{i}", rows[i].User);
+                insert.Parameters.AddWithValue($"@m{i}", rows[i].MerchantTradeNo);
+            }
+            await insert.ExecuteNonQueryAsync();
+            await using var ids = new MySqlCommand("SELECT merchant_trade_no, id FROM transactions WHERE merchant_trade_no IN (" + string.Join(',', rows.Select((_, i) => $"@m{i}")) + ")", c);
+            for (var i = 0; i < rows.Count; i++) ids.Parameters.AddWithValue($"@m{i}", rows[i].MerchantTradeNo);
+            var idOf = new Dictionary<string, long>();
+            await using (var reader = await ids.ExecuteReaderAsync())
+                while (await reader.ReadAsync()) idOf[reader.GetString(0)] = reader.GetInt64(1);
+            deposits.AddRange(rows.Select(r => new Deposit(idOf[r.MerchantTradeNo], r.User, amount, r.MerchantTradeNo)));
+        }
+        return deposits;
     }
 
     public static string NewMerchantTradeNo() => "T" + Guid.NewGuid().ToString("N")[..19].ToUpperInvariant();
@@ -322,11 +374,13 @@ public sealed class SettlementStack : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopRunnerAsync();
+        foreach (var p in runnerProcesses) await p.DisposeAsync();
         await Notifications.StopAsync();
         await Notifications.DisposeAsync();
         await Settlement.StopAsync();
         await Settlement.DisposeAsync();
         SqsClient.Dispose();
+        runnerSqs?.Dispose();
         Http.Dispose();
         await Sqs.DisposeAsync();
         await Db.DisposeAsync();

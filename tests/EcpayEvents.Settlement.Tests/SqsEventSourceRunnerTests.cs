@@ -3,6 +3,7 @@ using Amazon.Runtime;
 using Amazon.SQS;
 using Amazon.SQS.Model;
 using EcpayEvents.Cli.EventSource;
+using EcpayEvents.Messaging;
 using EcpayEvents.Testing;
 
 namespace EcpayEvents.Settlement.Tests;
@@ -39,6 +40,84 @@ public sealed class SqsEventSourceRunnerTests
         var runner = new SqsEventSourceRunner(client, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), WaitSeconds: 1), TextWriter.Null);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
         await runner.RunAsync(cts.Token).WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task ARunnerRefusesAnSqsClientThatWouldGiveUpBeforeItsLongPoll()
+    {
+        await using var sqs = await LocalSqsServer.StartAsync();
+        var options = new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), WaitSeconds: 5);
+        using var http = new HttpClient();
+        using var tooShort = new SqsOptions { QueueUrl = sqs.QueueUrl, ServiceUrl = sqs.Endpoint }.CreateClient(TimeSpan.FromSeconds(3));
+        Assert.Throws<ArgumentException>(() => new SqsEventSourceRunner(tooShort, http, options, TextWriter.Null));
+
+        using var made = SqsEventSourceRunner.CreateSqsClient(new SqsOptions { QueueUrl = sqs.QueueUrl, ServiceUrl = sqs.Endpoint }, options);
+        Assert.True(made.Config.Timeout > TimeSpan.FromSeconds(options.WaitSeconds));
+        _ = new SqsEventSourceRunner(made, http, options, TextWriter.Null);
+    }
+
+    /// <summary>Tells when a receive has been asked for.</summary>
+    private sealed class ReceiveSignal(AWSCredentials credentials, AmazonSQSConfig config) : AmazonSQSClient(credentials, config)
+    {
+        public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override Task<ReceiveMessageResponse> ReceiveMessageAsync(ReceiveMessageRequest request, CancellationToken cancellationToken = default)
+        {
+            Asked.TrySetResult();
+            return base.ReceiveMessageAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Stopped in the middle of a long poll, the runner does not abandon the receive (the server would still
+    /// hand out a message arriving meanwhile and hide it for the visibility timeout): what it brings is made
+    /// visible again at once, ready for the next consumer.
+    /// </summary>
+    [Fact]
+    public async Task AMessageThatArrivesWhileTheRunnerStopsIsNotHidden()
+    {
+        await using var sqs = await LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 30);
+        using var client = sqs.CreateClient();
+        using var receiving = new ReceiveSignal(new BasicAWSCredentials("local", "local"), new AmazonSQSConfig { ServiceURL = sqs.Endpoint, AuthenticationRegion = "us-east-1" });
+        using var http = new HttpClient();
+        var log = new StringWriter();
+        var runner = new SqsEventSourceRunner(receiving, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), WaitSeconds: 5, Pollers: 1), log);
+        using var stop = new CancellationTokenSource();
+        var running = runner.RunAsync(stop.Token);
+        await receiving.Asked.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The receive request is on its way to the server (loopback); nothing to wait for that is observable from here.
+        await Task.Delay(300);
+
+        await stop.CancelAsync();
+        await client.SendMessageAsync(sqs.QueueUrl, "arrived while stopping");
+        await running.WaitAsync(TimeSpan.FromSeconds(15));
+
+        var got = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.QueueUrl, WaitTimeSeconds = 2, MessageSystemAttributeNames = ["All"] });
+        var m = Assert.Single(got.Messages ?? []);
+        Assert.Equal("arrived while stopping", m.Body);
+        Assert.Contains("\"event\":\"released\"", log.ToString());
+    }
+
+    [Fact]
+    public async Task SeveralPollersShareTheQueueAndEveryLineIsTimestamped()
+    {
+        var (sqs, client) = await QueueWithAsync(30);
+        await using var _ = sqs;
+        using var __ = client;
+        using var http = new HttpClient(new FixedAnswer("""{"batchItemFailures":[]}"""));
+        var log = new StringWriter();
+        var runner = new SqsEventSourceRunner(client, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), BatchSize: 1, WaitSeconds: 1, Pollers: 3), log);
+        using var stop = new CancellationTokenSource();
+        var running = runner.RunAsync(stop.Token);
+        await SettlementStack.WaitUntilAsync(async () => await MessagesInQueueAsync(sqs, client) == 0, 30, "the runner to delete all 30 messages");
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(15));
+
+        var lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var batches = lines.Where(l => l.Contains("\"event\":\"batch\"")).ToList();
+        Assert.Equal(30, batches.Count);
+        Assert.Equal([1, 2, 3], batches.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("poller").GetInt32()).Distinct().Order());
+        Assert.All(lines, l => Assert.Matches("""^\{"Timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","event":""", l));
     }
 
     /// <summary>A target that answers every batch with a fixed body.</summary>
@@ -88,7 +167,7 @@ public sealed class SqsEventSourceRunnerTests
         Assert.Equal(0, batch.Deleted);
         Assert.Equal(batch.Received, batch.Failed);
         Assert.Contains("invalid batchItemFailures itemIdentifier", batch.Error);
-        Assert.Contains($"\"event\":\"invalid-batch-response\",\"itemIdentifier\":\"{identifier}\"", log.ToString());
+        Assert.Contains($"\"event\":\"invalid-batch-response\",\"poller\":1,\"itemIdentifier\":\"{identifier}\"", log.ToString());
         Assert.Equal(3, await VisibleAfterTimeoutAsync(sqs, client, 3)); // every message comes back
     }
 

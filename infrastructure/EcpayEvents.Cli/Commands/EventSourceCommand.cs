@@ -13,10 +13,12 @@ public static class EventSourceCommand
 {
     public const string Usage = """
         usage: ecpay-events event-source --sqs-endpoint URL --queue-url URL --target URL
-                                         [--batch-size 10] [--wait-seconds 20] [--visibility-timeout N] [--region us-east-1]
+                                         [--batch-size 10] [--wait-seconds 20] [--pollers 3] [--visibility-timeout N] [--region us-east-1]
           e.g. --sqs-endpoint http://127.0.0.1:4566 --queue-url http://127.0.0.1:4566/000000000000/payment-results
                --target http://127.0.0.1:5082/events
-          Stops on Ctrl-C / SIGTERM after finishing the batch in hand. One JSON line per batch.
+          --pollers: receive → POST → delete loops side by side (Lambda's MaximumConcurrency), 1–100.
+          Stops on Ctrl-C / SIGTERM within --wait-seconds: a batch in hand is finished, one received while
+          stopping is made visible again. One JSON line (with a UTC Timestamp) per batch.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -29,21 +31,22 @@ public static class EventSourceCommand
         if (!Uri.TryCreate(target, UriKind.Absolute, out var targetUri)) return Fail($"--target '{target}' is not an absolute URL");
         if (!TryInt(args, "--batch-size", 10, 1, 10, out var batchSize)
             || !TryInt(args, "--wait-seconds", 20, 0, 20, out var waitSeconds)
+            || !TryInt(args, "--pollers", SqsEventSourceOptions.DefaultPollers, 1, SqsEventSourceOptions.MaxPollers, out var pollers)
             || !TryInt(args, "--visibility-timeout", -1, 0, 43_200, out var visibility))
-            return Fail("--batch-size must be 1–10, --wait-seconds 0–20, --visibility-timeout 0–43200");
+            return Fail($"--batch-size must be 1–10, --wait-seconds 0–20, --pollers 1–{SqsEventSourceOptions.MaxPollers}, --visibility-timeout 0–43200");
         var region = Option(args, "--region") ?? "us-east-1";
 
-        using var sqs = new SqsOptions { QueueUrl = queueUrl, ServiceUrl = endpoint, Region = region }.CreateClient();
+        var options = new SqsEventSourceOptions(queueUrl, targetUri, batchSize, waitSeconds, visibility < 0 ? null : visibility, region, pollers);
+        using var sqs = SqsEventSourceRunner.CreateSqsClient(new SqsOptions { QueueUrl = queueUrl, ServiceUrl = endpoint, Region = region }, options);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        var options = new SqsEventSourceOptions(queueUrl, targetUri, batchSize, waitSeconds, visibility < 0 ? null : visibility, region);
 
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
-        Console.Out.WriteLine($"{{\"event\":\"start\",\"queueUrl\":\"{queueUrl}\",\"target\":\"{targetUri}\",\"batchSize\":{batchSize},\"waitSeconds\":{waitSeconds}}}");
+        EventSourceLog.Write(Console.Out, "start", $"\"queueUrl\":{EventSourceLog.JsonString(queueUrl)},\"target\":{EventSourceLog.JsonString(targetUri.ToString())},\"batchSize\":{batchSize},\"waitSeconds\":{waitSeconds},\"pollers\":{pollers},\"receiveTimeoutSeconds\":{(int)options.ReceiveTimeout.TotalSeconds}");
         await new SqsEventSourceRunner(sqs, http, options, Console.Out).RunAsync(stop.Token);
-        Console.Out.WriteLine("{\"event\":\"stopped\"}");
+        EventSourceLog.Write(Console.Out, "stopped");
         return 0;
     }
 
