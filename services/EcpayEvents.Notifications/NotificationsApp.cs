@@ -22,7 +22,8 @@ public static class NotificationsApp
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.Sqs.CreateClient());
         builder.Services.AddSingleton(sp => new PaymentResultPublisher(
             sp.GetRequiredService<Amazon.SQS.IAmazonSQS>(),
-            sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.Sqs.QueueUrl));
+            sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.Sqs.QueueUrl,
+            sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.Sqs.EnqueueBudget));
 
         configure?.Invoke(builder);
         var app = builder.Build();

@@ -22,10 +22,19 @@ public sealed class SqsOptions
     public string Region { get; set; } = "us-east-1";
 
     /// <summary>
-    /// An SQS client for these settings. Timeouts stay short: a caller answering ECPay has 10 s in all,
-    /// and an enqueue that cannot finish in time is better reported as a failure (ECPay re-sends).
+    /// The whole of one enqueue, the SDK's retries included (see <see cref="PaymentResultPublisher"/>). ECPay
+    /// waits about 10 s for an answer; a 503 well before that is re-sent, a late one may count as no answer.
     /// </summary>
-    public IAmazonSQS CreateClient() => CreateClient(TimeSpan.FromSeconds(3)); // × (1 + MaxErrorRetry) stays under ECPay's 10 s
+    [Range(0.1, 8.0, ErrorMessage = "Sqs:EnqueueBudgetSeconds must be between 0.1 and 8.")]
+    public double EnqueueBudgetSeconds { get; set; } = 4;
+
+    public TimeSpan EnqueueBudget => TimeSpan.FromSeconds(EnqueueBudgetSeconds);
+
+    /// <summary>
+    /// An SQS client for these settings. Each attempt is short (2 s; SendMessage normally takes milliseconds) so
+    /// that a stalled connection leaves time to retry on a fresh one within <see cref="EnqueueBudget"/>.
+    /// </summary>
+    public IAmazonSQS CreateClient() => CreateClient(TimeSpan.FromSeconds(2));
 
     /// <summary>An SQS client whose every request may take up to <paramref name="requestTimeout"/> (e.g. a long poll's wait and more).</summary>
     public IAmazonSQS CreateClient(TimeSpan requestTimeout)

@@ -183,6 +183,32 @@ public sealed class NotificationsTests : IAsyncLifetime
         Assert.NotEqual("1|OK", body);
     }
 
+    /// <summary>
+    /// A queue server that accepts connections but answers nothing: the 503 comes within the enqueue budget
+    /// (4 s, retries included), well before ECPay (about 10 s) stops waiting — not after every SDK attempt's timeout.
+    /// </summary>
+    [Fact]
+    public async Task WhenTheQueueServerHangsItAnswers503WithinTheEnqueueBudget()
+    {
+        var fields = SettlementStack.ReturnFields("T123", 500);
+        Assert.Equal((HttpStatusCode.OK, "1|OK"), await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields))); // connections open
+        sqs.Pause();
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var (status, body) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields));
+            clock.Stop();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.NotEqual("1|OK", body);
+            Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(3.5), TimeSpan.FromSeconds(5.5));
+            Assert.Contains(logs.Entries, e => e.EventId == 5001 && e.Message.Contains("TimeoutException", StringComparison.Ordinal));
+        }
+        finally
+        {
+            sqs.Resume();
+        }
+    }
+
     [Fact]
     public async Task AMissingSettingFailsAtStartWithItsName()
     {

@@ -111,8 +111,21 @@ public sealed class ChildProcess : IAsyncDisposable
 
     private void Signal(int signal)
     {
-        if (!process.HasExited && kill(process.Id, signal) != 0 && !process.HasExited)
+        if (!process.HasExited) Signal(process, signal);
+    }
+
+    /// <summary>Sends a POSIX signal (SIGSTOP 19, SIGCONT 18, SIGTERM 15) to a running process.</summary>
+    public static void Signal(Process process, int signal)
+    {
+        if (kill(process.Id, signal) != 0 && !process.HasExited)
             throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    /// <summary>Same, by process id (e.g. MariaDB's, from its pid file).</summary>
+    public static void Signal(int pid, int signal)
+    {
+        if (kill(pid, signal) != 0)
+            throw new InvalidOperationException($"kill({pid}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
     public async ValueTask DisposeAsync()
@@ -121,7 +134,7 @@ public sealed class ChildProcess : IAsyncDisposable
         process.Dispose();
     }
 
-    private const int SIGTERM = 15, SIGCONT = 18, SIGSTOP = 19; // Linux x86-64 and arm64
+    public const int SIGKILL = 9, SIGTERM = 15, SIGCONT = 18, SIGSTOP = 19; // Linux x86-64 and arm64
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);

@@ -59,11 +59,17 @@ public sealed class LocalSqsServer : IAsyncDisposable
     public AmazonSQSClient CreateClient() =>
         new(new BasicAWSCredentials("local", "local"), new AmazonSQSConfig { ServiceURL = Endpoint, AuthenticationRegion = "us-east-1" });
 
+    /// <summary>SIGSTOP: the server keeps its connections but answers nothing until <see cref="Resume"/>.</summary>
+    public void Pause() => ChildProcess.Signal(process, ChildProcess.SIGSTOP);
+
+    public void Resume() => ChildProcess.Signal(process, ChildProcess.SIGCONT);
+
     /// <summary>Stops the server abruptly, as a crash would.</summary>
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)
         {
+            Resume();
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
