@@ -3,7 +3,9 @@
 // library). Creates the payment-results queue and its dead-letter queue with a RedrivePolicy.
 //
 //   node sqs-server.mjs [--port 4566] [--queue payment-results] [--max-receive-count 5]
-//                       [--visibility-timeout 30] [--no-queues] [--exit-with-stdin]
+//                       [--visibility-timeout 30] [--no-queues] [--exit-with-stdin] [--data-dir DIR]
+// --data-dir keeps queues and messages in SQLite under DIR (fauxqs' persistence), so a restart of this
+// server loses nothing it acknowledged; without it everything is in memory.
 // Prints one JSON line {"ready":true,"endpoint":...,"queueUrl":...,"dlqUrl":...} when listening.
 import { buildApp } from "fauxqs";
 
@@ -18,7 +20,22 @@ const maxReceiveCount = opt("max-receive-count", "5");
 const visibilityTimeout = opt("visibility-timeout", "30");
 const region = "us-east-1";
 
-const app = buildApp({ logger: false, host: "127.0.0.1", defaultRegion: region });
+const dataDir = opt("data-dir", undefined);
+// fauxqs wires persistence only in startFauxqs, which binds every interface; so do what it does here, from
+// its own modules (by path: the package exports only app.js; fauxqs is pinned to one version).
+let stores;
+if (dataDir) {
+  const dist = new URL("./node_modules/fauxqs/dist/", import.meta.url);
+  const [{ SqsStore }, { SnsStore }, { S3Store }, { PersistenceManager }] = await Promise.all(
+    ["sqs/sqsStore.js", "sns/snsStore.js", "s3/s3Store.js", "persistence.js"].map((f) => import(new URL(f, dist))));
+  const persistence = new PersistenceManager(dataDir);
+  stores = { sqsStore: new SqsStore(), snsStore: new SnsStore(), s3Store: new S3Store() };
+  persistence.load(stores.sqsStore, stores.snsStore, stores.s3Store);
+  stores.sqsStore.persistence = persistence;
+  stores.snsStore.persistence = persistence;
+  for (const queue of stores.sqsStore.allQueues()) queue.persistence = persistence;
+}
+const app = buildApp({ logger: false, host: "127.0.0.1", defaultRegion: region, ...(stores ? { stores } : {}) });
 const address = await app.listen({ host: "127.0.0.1", port });
 const endpoint = address.replace("localhost", "127.0.0.1");
 
