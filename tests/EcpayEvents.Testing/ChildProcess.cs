@@ -85,6 +85,14 @@ public sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Until the process has exited and its output is read.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return process.ExitCode;
+    }
+
     public string Tail(int count = 30) => string.Join('\n', Lines.TakeLast(count));
 
     public void Pause() => Signal(SIGSTOP);
