@@ -5,7 +5,14 @@ using System.Text;
 using Amazon.SQS.Model;
 using EcpayEvents.Cli.Database;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
+using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Deposits;
 using EcpayEvents.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using MySqlConnector;
 
 namespace EcpayEvents.Settlement.Tests;
@@ -16,9 +23,12 @@ public sealed class FaultSuiteCollection;
 /// <summary>
 /// The fault suite: under a steady, bounded load of genuine ReturnURL posts for fresh deposits, each part of
 /// the settlement path is paused (SIGSTOP/SIGCONT) and killed and restarted in turn — a MariaDB of its own
-/// (never the shared one), the SQS server (fauxqs with its SQLite persistence), Settlement — while the load
-/// generator re-sends every post not answered 1|OK, as ECPay does. Afterwards every post answered 1|OK is
-/// credited exactly once, every balance equals its ledger and the dead-letter queue is empty. Prints a table.
+/// (never the shared one), the SQS server (fauxqs with its SQLite persistence), Settlement, Timeouts — while
+/// the load generator re-sends every post not answered 1|OK, as ECPay does. One deposit in ten is paid but its
+/// post never arrives: its payment-timeout execution (local Step Functions server, the real state machine,
+/// retries 3 s apart) has Timeouts ask ECPay (a stand-in answering "paid") and enqueue the result. Afterwards
+/// every post answered 1|OK and every such payment is credited exactly once, every balance equals its ledger,
+/// every execution succeeded and the dead-letter queue is empty. Prints a table.
 ///
 /// Short variant in the normal test run; the full one (40 posts/s, 10 s faults) with
 ///   ECPAY_EVENTS_FAULTS=full tests/EcpayEvents.Settlement.Tests/bin/Debug/net10.0/EcpayEvents.Settlement.Tests -class '*FaultSuiteTests'
@@ -31,8 +41,8 @@ public sealed class FaultSuiteTests
     private sealed record Variant(string Name, int PostsPerSecond, int FaultSeconds, int GapSeconds, int VisibilityTimeout);
 
     private static Variant Chosen => Environment.GetEnvironmentVariable("ECPAY_EVENTS_FAULTS") == "full"
-        ? new("full", PostsPerSecond: 40, FaultSeconds: 10, GapSeconds: 5, VisibilityTimeout: 30)
-        : new("short", PostsPerSecond: 15, FaultSeconds: 3, GapSeconds: 3, VisibilityTimeout: 10);
+        ? new("full", PostsPerSecond: 40, FaultSeconds: 10, GapSeconds: 2, VisibilityTimeout: 30)
+        : new("short", PostsPerSecond: 15, FaultSeconds: 3, GapSeconds: 2, VisibilityTimeout: 10);
 
     [Fact]
     public async Task EveryAcknowledgedPostIsCreditedOnceThroughPausesAndRestartsOfEveryPart()
@@ -47,11 +57,16 @@ public sealed class FaultSuiteTests
             ("SQS server killed, restarted", () => stack.Sqs!.KillAsync(), stack.StartSqsAsync),
             ("Settlement paused", () => { stack.Settlement!.Pause(); return Task.CompletedTask; }, () => { stack.Settlement!.Resume(); return Task.CompletedTask; }),
             ("Settlement killed, restarted", () => stack.Settlement!.KillAsync(), stack.StartSettlementAsync),
+            ("Timeouts paused", () => { stack.Timeouts!.Pause(); return Task.CompletedTask; }, () => { stack.Timeouts!.Resume(); return Task.CompletedTask; }),
+            ("Timeouts killed, restarted", () => stack.Timeouts!.KillAsync(), stack.StartTimeoutsAsync),
         };
         var loadSeconds = 3 + faults.Count * (v.FaultSeconds + v.GapSeconds);
         var deposits = await stack.SeedDepositsAsync(v.PostsPerSecond * loadSeconds, users: 200);
 
-        var load = new LoadGenerator(stack.NotificationsUrl);
+        // One in ten: paid, but ECPay's post is lost; only the payment's timeout finds it.
+        var postLost = deposits.Where((_, i) => i % 10 == 9).ToHashSet();
+        foreach (var d in postLost) stack.Ecpay.SetPaid(d);
+        var load = new LoadGenerator(stack.NotificationsUrl, d => postLost.Contains(d) ? stack.ScheduleTimeoutAsync(d) : null);
         var clock = Stopwatch.StartNew();
         var posting = load.RunAsync(deposits, v.PostsPerSecond);
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -66,29 +81,34 @@ public sealed class FaultSuiteTests
         var loadHeld = clock.Elapsed;
 
         var acknowledged = load.Acknowledged;
-        await SettlementStack.WaitUntilAsync(async () => await stack.CreditedAsync(acknowledged) >= acknowledged.Count, 180, "every acknowledged deposit to be credited");
+        var owed = acknowledged.Concat(postLost.Select(d => d.Id)).ToList();
+        await SettlementStack.WaitUntilAsync(async () => await stack.CreditedAsync(owed) >= owed.Count, 180, "every acknowledged or reconciled deposit to be credited");
         await stack.WaitForQueueDrainedAsync(120);
+        var executions = await stack.WaitForExecutionsAsync(120);
 
         var credited = await stack.CreditedAsync(deposits.Select(d => d.Id).ToList());
         var twice = await stack.ScalarAsync("SELECT COUNT(*) FROM (SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING COUNT(*) > 1) t");
-        var lost = acknowledged.Count - await stack.CreditedAsync(acknowledged);
+        var lost = owed.Count - await stack.CreditedAsync(owed);
         var outOfBalance = await stack.ScalarAsync(TestDatabase.UsersOutOfBalanceSql);
         var deadLetters = await stack.DeadLettersAsync();
 
         var table = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"fault suite ({v.Name}), {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}")
-            .AppendLine("| load held | faults injected | posts sent | 1|OK | 503 | no answer | credited | credited twice | lost | out of balance | DLQ |")
-            .AppendLine("|---|---|---|---|---|---|---|---|---|---|---|")
+            .AppendLine("| load held | faults injected | posts sent | 1\\|OK | 503 | no answer | post lost → timeout | executions | credited | credited twice | lost | out of balance | DLQ |")
+            .AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
             .AppendLine(CultureInfo.InvariantCulture,
-                $"| {v.PostsPerSecond}/s for {loadHeld.TotalSeconds:0} s, {deposits.Count} deposits | {string.Join("; ", faults.Select(f => f.Name))} ({v.FaultSeconds} s each) | {load.Sent} | {load.Ok} | {load.Unavailable} | {load.NoAnswer} | {credited} | {twice} | {lost} | {outOfBalance} | {deadLetters.Count} |");
+                $"| {v.PostsPerSecond}/s for {loadHeld.TotalSeconds:0} s, {deposits.Count} deposits | {string.Join("; ", faults.Select(f => f.Name))} ({v.FaultSeconds} s each) | {load.Sent} | {load.Ok} | {load.Unavailable} | {load.NoAnswer} | {postLost.Count} | {string.Join(", ", executions.Select(e => $"{e.Key} {e.Value}"))} | {credited} | {twice} | {lost} | {outOfBalance} | {deadLetters.Count} |");
+        table.AppendLine(CultureInfo.InvariantCulture, $"event-source runner: {stack.RunnerSummary()}");
         foreach (var d in deadLetters) table.AppendLine(CultureInfo.InvariantCulture, $"  DLQ: {d}");
         if (load.Other.Count > 0) table.AppendLine("  other answers: " + string.Join(", ", load.Other.Select(o => $"{o.Key} ×{o.Value}")));
         Report(table.ToString());
 
-        Assert.Equal(deposits.Count, acknowledged.Count); // every post was eventually answered 1|OK
+        Assert.Equal(deposits.Count - postLost.Count, acknowledged.Count); // every post was eventually answered 1|OK
         Assert.Equal(0, lost);
         Assert.Equal(0, twice);
-        Assert.Equal(acknowledged.Count, credited);
+        Assert.Equal(owed.Count, credited);
+        Assert.Equal(postLost.Count, executions.GetValueOrDefault("SUCCEEDED"));
+        Assert.Equal(postLost.Count, executions.Values.Sum());
         Assert.Equal(0, outOfBalance);
         Assert.Empty(deadLetters);
     }
@@ -106,7 +126,7 @@ public sealed class FaultSuiteTests
     /// Posts each deposit's genuine ReturnURL notification at a steady rate (bounded in flight); a post not
     /// answered 1|OK (503, no answer within ECPay's 10 s, connection refused) is re-sent a second later, as ECPay would.
     /// </summary>
-    private sealed class LoadGenerator(Uri notifications)
+    private sealed class LoadGenerator(Uri notifications, Func<Deposit, Task?> instead)
     {
         private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(10) };
         private readonly SemaphoreSlim inFlight = new(64);
@@ -128,6 +148,11 @@ public sealed class FaultSuiteTests
             {
                 var due = TimeSpan.FromSeconds((double)i / perSecond);
                 if (due > start.Elapsed) await Task.Delay(due - start.Elapsed);
+                if (instead(deposits[i]) is { } other)
+                {
+                    posts.Add(other);
+                    continue;
+                }
                 await inFlight.WaitAsync();
                 posts.Add(PostUntilAcknowledgedAsync(deposits[i]));
             }
@@ -176,7 +201,7 @@ internal sealed class FaultStack : IAsyncDisposable
 {
     private static readonly EcpayCredentials Credentials = EcpayCredentials.Stage;
     private readonly int mariaDbPort = int.TryParse(Environment.GetEnvironmentVariable("ECPAY_EVENTS_FAULTS_MARIADB_PORT"), out var p) ? p : 3391;
-    private readonly int sqsPort = FreePort.Next(), settlementPort = FreePort.Next(), notificationsPort = FreePort.Next();
+    private readonly int sqsPort = FreePort.Next(), settlementPort = FreePort.Next(), notificationsPort = FreePort.Next(), timeoutsPort = FreePort.Next();
     private readonly string sqsData = Path.Combine(Path.GetTempPath(), "ecpay-faults-sqs-" + Guid.NewGuid().ToString("N"));
     private readonly string database = "faults_" + Guid.NewGuid().ToString("N");
     private readonly int visibilityTimeout;
@@ -187,6 +212,10 @@ internal sealed class FaultStack : IAsyncDisposable
     public ChildProcess? Settlement { get; private set; }
     public ChildProcess? Notifications { get; private set; }
     public ChildProcess? Runner { get; private set; }
+    public ChildProcess? Timeouts { get; private set; }
+    public PaidQueryTradeInfo Ecpay { get; } = new(Credentials);
+    private LocalStepFunctionsServer? stepFunctions;
+    private StepFunctionsClient? stepFunctionsClient;
     public Uri NotificationsUrl => new($"http://127.0.0.1:{notificationsPort}");
 
     private FaultStack(int visibilityTimeout) => this.visibilityTimeout = visibilityTimeout;
@@ -213,6 +242,17 @@ internal sealed class FaultStack : IAsyncDisposable
         s.Runner = Track(ChildProcess.StartDotnet("event-source", "ecpay-events.dll",
             ["event-source", "--sqs-endpoint", $"http://127.0.0.1:{s.sqsPort}", "--queue-url", s.queueUrl, "--target", $"http://127.0.0.1:{s.settlementPort}/events"]), s);
         await s.Runner.WaitForLineAsync(l => l.Contains("\"event\":\"start\"", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+
+        await s.Ecpay.StartAsync();
+        await s.StartTimeoutsAsync();
+        // The real state machine; Reconcile retried every 3 s (10 retries outlast any fault here), 2 s between the checks after "paid".
+        s.stepFunctions = await LocalStepFunctionsServer.StartAsync(new Uri($"http://127.0.0.1:{s.timeoutsPort}/events"),
+            "--retry-interval-override", "Reconcile=3000", "--wait-override", "WaitForSettlement=2000");
+        s.stepFunctionsClient = new StepFunctionsClient(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, new StepFunctionsClientOptions
+        {
+            ServiceUrl = s.stepFunctions.Endpoint, Region = "us-east-1", Credentials = new Amazon.Runtime.BasicAWSCredentials("local", "local"),
+            StateMachineArn = LocalStepFunctionsServer.PaymentTimeoutArn,
+        });
         return s;
     }
 
@@ -279,6 +319,38 @@ internal sealed class FaultStack : IAsyncDisposable
         await WaitHealthyAsync(Notifications, notificationsPort);
     }
 
+    public async Task StartTimeoutsAsync()
+    {
+        Timeouts = Track(ChildProcess.StartDotnet("Timeouts", "EcpayEvents.Timeouts.dll",
+            [$"--urls=http://127.0.0.1:{timeoutsPort}", $"--Database:ConnectionString={ConnectionString}",
+             $"--Sqs:QueueUrl={queueUrl}", $"--Sqs:ServiceUrl=http://127.0.0.1:{sqsPort}", "--Sqs:Region=us-east-1",
+             $"--Ecpay:BaseUrl={Ecpay.BaseUrl}", "--Ecpay:Query:MaxRetries=1", "--Ecpay:Query:AttemptTimeoutSeconds=5", "--Ecpay:Query:TotalTimeoutSeconds=10",
+             .. EcpayArgs]), this);
+        await WaitHealthyAsync(Timeouts, timeoutsPort);
+    }
+
+    /// <summary>The deposit's payment-timeout execution, as PaymentsApi starts it, due 2 s from now.</summary>
+    public async Task ScheduleTimeoutAsync(Deposit d)
+    {
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        await new StepFunctionsTimeoutScheduler(stepFunctionsClient!, Microsoft.Extensions.Logging.Abstractions.NullLogger<StepFunctionsTimeoutScheduler>.Instance)
+            .ScheduleAsync(new PaymentTimeoutInput(d.Id, d.MerchantTradeNo, new DateTimeOffset(expiresAt.UtcTicks - expiresAt.UtcTicks % 10, TimeSpan.Zero)), CancellationToken.None);
+    }
+
+    /// <summary>Until no execution is running; then how many ended in each status.</summary>
+    public async Task<Dictionary<string, int>> WaitForExecutionsAsync(int timeoutSeconds)
+    {
+        var statuses = new Dictionary<string, int>();
+        await SettlementStack.WaitUntilAsync(async () =>
+        {
+            statuses.Clear();
+            await foreach (var e in stepFunctionsClient!.ListAllExecutionsAsync(LocalStepFunctionsServer.PaymentTimeoutArn))
+                statuses[e.Status] = statuses.GetValueOrDefault(e.Status) + 1;
+            return !statuses.ContainsKey("RUNNING");
+        }, timeoutSeconds, "every payment-timeout execution to end");
+        return statuses;
+    }
+
     private static async Task WaitHealthyAsync(ChildProcess p, int port)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -288,6 +360,18 @@ internal sealed class FaultStack : IAsyncDisposable
             try { return (await http.GetAsync($"http://127.0.0.1:{port}/healthz")).IsSuccessStatusCode; }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return false; }
         }, 60, p.Name + " to be healthy");
+    }
+
+    /// <summary>What the faults did to delivery, from the runner's log: messages Settlement failed or never got, receives that failed.</summary>
+    public string RunnerSummary()
+    {
+        var lines = Runner!.Lines;
+        var batches = lines.Where(l => l.Contains("\"event\":\"batch\"", StringComparison.Ordinal))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        int Count(string e) => lines.Count(l => l.Contains($"\"event\":\"{e}\"", StringComparison.Ordinal));
+        return $"{batches.Count} batches, {batches.Sum(b => b.GetProperty("received").GetInt32())} messages received, " +
+            $"{batches.Sum(b => b.GetProperty("failed").GetInt32())} failed (redelivered later), {Count("poll-error")} failed receives, " +
+            $"{Count("target-down")} waits for Settlement, {Count("delete-failed")} failed deletes";
     }
 
     // ---- seeding and checks ----
@@ -370,6 +454,8 @@ internal sealed class FaultStack : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var p in processes) await p.DisposeAsync();
+        if (stepFunctions is not null) await stepFunctions.DisposeAsync();
+        await Ecpay.DisposeAsync();
         try
         {
             await using var c = new MySqlConnection(ServerConnectionString);
@@ -382,5 +468,51 @@ internal sealed class FaultStack : IAsyncDisposable
         }
         await StopMariaDbAsync();
         try { Directory.Delete(sqsData, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>ECPay's QueryTradeInfo/V5 for the fault suite: every deposit it was told about is paid (signed answer), any other is not found.</summary>
+internal sealed class PaidQueryTradeInfo(EcpayCredentials credentials) : IAsyncDisposable
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Amount, string TradeNo)> paid = new();
+    private WebApplication? app;
+
+    public Uri BaseUrl => app!.BoundAddress();
+
+    public void SetPaid(Deposit d) => paid[d.MerchantTradeNo] = (d.Amount, "27" + d.Id.ToString("D14", CultureInfo.InvariantCulture));
+
+    public async Task StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        app = builder.Build();
+        app.MapPost("/Cashier/QueryTradeInfo/V5", async (HttpContext context) =>
+        {
+            var form = await context.Request.ReadFormAsync();
+            var merchantTradeNo = form["MerchantTradeNo"].ToString();
+            var now = DateTimeOffset.UtcNow;
+            var isPaid = paid.TryGetValue(merchantTradeNo, out var trade);
+            var fields = new List<KeyValuePair<string, string>>
+            {
+                new("MerchantID", credentials.MerchantId), new("MerchantTradeNo", merchantTradeNo), new("StoreID", ""),
+                new("TradeNo", isPaid ? trade.TradeNo : ""), new("TradeAmt", isPaid ? trade.Amount.ToString(CultureInfo.InvariantCulture) : "0"),
+                new("PaymentDate", isPaid ? TaiwanTime.Format(now) : ""), new("PaymentType", isPaid ? "Credit_CreditCard" : ""),
+                new("HandlingCharge", "0"), new("PaymentTypeChargeFee", "0"), new("TradeDate", TaiwanTime.Format(now.AddMinutes(-1))),
+                new("TradeStatus", isPaid ? "1" : "10200047"), new("ItemName", "points"),
+                new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
+            };
+            fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, credentials.HashKey, credentials.HashIv)));
+            context.Response.ContentType = "text/html";
+            await context.Response.WriteAsync(EcpayForm.ToFormBody(fields));
+        });
+        await app.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (app is null) return;
+        await app.StopAsync();
+        await app.DisposeAsync();
     }
 }
