@@ -33,7 +33,8 @@ public sealed class FaultSuiteCollection;
 /// Short variant in the normal test run; the full one (40 posts/s, 10 s faults) with
 ///   ECPAY_EVENTS_FAULTS=full tests/EcpayEvents.Settlement.Tests/bin/Debug/net10.0/EcpayEvents.Settlement.Tests -class '*FaultSuiteTests'
 /// (the table is also written to .local/fault-suite/). ECPAY_EVENTS_FAULTS_MARIADB_PORT picks the suite's
-/// MariaDB port (default 3391; its data stays under .local/mariadb-PORT).
+/// MariaDB port (default 3391; its data stays under .local/mariadb-PORT). ECPAY_EVENTS_FAULTS_SQS_IN_MEMORY=1
+/// runs fauxqs without --data-dir, to measure what a kill of an in-memory SQS server loses (the suite then fails).
 /// </summary>
 [Collection(nameof(FaultSuiteTests))]
 public sealed class FaultSuiteTests
@@ -84,7 +85,7 @@ public sealed class FaultSuiteTests
         var owed = acknowledged.Concat(postLost.Select(d => d.Id)).ToList();
         await SettlementStack.WaitUntilAsync(async () => await stack.CreditedAsync(owed) >= owed.Count, 180, "every acknowledged or reconciled deposit to be credited");
         await stack.WaitForQueueDrainedAsync(120);
-        var executions = await stack.WaitForExecutionsAsync(120);
+        var executions = await stack.WaitForExecutionsAsync(300);
 
         var credited = await stack.CreditedAsync(deposits.Select(d => d.Id).ToList());
         var twice = await stack.ScalarAsync("SELECT COUNT(*) FROM (SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING COUNT(*) > 1) t");
@@ -245,9 +246,11 @@ internal sealed class FaultStack : IAsyncDisposable
 
         await s.Ecpay.StartAsync();
         await s.StartTimeoutsAsync();
-        // The real state machine; Reconcile retried every 3 s (10 retries outlast any fault here), 2 s between the checks after "paid".
+        // The real state machine; Reconcile retried every 3 s (10 retries outlast any fault here). The checks after "paid"
+        // are as far apart relative to the queue's visibility timeout as on AWS (120 s to 90 s): a result that failed once
+        // during a fault comes back only after the visibility timeout, and five checks must outlast that.
         s.stepFunctions = await LocalStepFunctionsServer.StartAsync(new Uri($"http://127.0.0.1:{s.timeoutsPort}/events"),
-            "--retry-interval-override", "Reconcile=3000", "--wait-override", "WaitForSettlement=2000");
+            "--retry-interval-override", "Reconcile=3000", "--wait-override", $"WaitForSettlement={visibilityTimeout * 1000 * 4 / 3}");
         s.stepFunctionsClient = new StepFunctionsClient(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, new StepFunctionsClientOptions
         {
             ServiceUrl = s.stepFunctions.Endpoint, Region = "us-east-1", Credentials = new Amazon.Runtime.BasicAWSCredentials("local", "local"),
@@ -295,7 +298,8 @@ internal sealed class FaultStack : IAsyncDisposable
     {
         Sqs = Track(ChildProcess.Start("sqs-server", RepoPaths.Node,
             ["--no-warnings", "sqs-server.mjs", "--port", sqsPort.ToString(CultureInfo.InvariantCulture), "--max-receive-count", "5",
-             "--visibility-timeout", visibilityTimeout.ToString(CultureInfo.InvariantCulture), "--data-dir", sqsData, "--exit-with-stdin"],
+             "--visibility-timeout", visibilityTimeout.ToString(CultureInfo.InvariantCulture), "--exit-with-stdin",
+             .. Environment.GetEnvironmentVariable("ECPAY_EVENTS_FAULTS_SQS_IN_MEMORY") == "1" ? Array.Empty<string>() : ["--data-dir", sqsData]],
             workingDirectory: RepoPaths.LocalStack), this);
         var ready = await Sqs.WaitForLineAsync(l => l.Contains("\"ready\":true", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         using var json = System.Text.Json.JsonDocument.Parse(ready);
@@ -337,17 +341,22 @@ internal sealed class FaultStack : IAsyncDisposable
             .ScheduleAsync(new PaymentTimeoutInput(d.Id, d.MerchantTradeNo, new DateTimeOffset(expiresAt.UtcTicks - expiresAt.UtcTicks % 10, TimeSpan.Zero)), CancellationToken.None);
     }
 
-    /// <summary>Until no execution is running; then how many ended in each status.</summary>
+    /// <summary>Until no execution is running; then how many ended in each status (a failed one with its error).</summary>
     public async Task<Dictionary<string, int>> WaitForExecutionsAsync(int timeoutSeconds)
     {
-        var statuses = new Dictionary<string, int>();
+        var ended = new List<ExecutionListItem>();
         await SettlementStack.WaitUntilAsync(async () =>
         {
-            statuses.Clear();
-            await foreach (var e in stepFunctionsClient!.ListAllExecutionsAsync(LocalStepFunctionsServer.PaymentTimeoutArn))
-                statuses[e.Status] = statuses.GetValueOrDefault(e.Status) + 1;
-            return !statuses.ContainsKey("RUNNING");
+            ended.Clear();
+            await foreach (var e in stepFunctionsClient!.ListAllExecutionsAsync(LocalStepFunctionsServer.PaymentTimeoutArn)) ended.Add(e);
+            return ended.All(e => e.Status != "RUNNING");
         }, timeoutSeconds, "every payment-timeout execution to end");
+        var statuses = new Dictionary<string, int>();
+        foreach (var e in ended)
+        {
+            var key = e.Status == "SUCCEEDED" ? e.Status : $"{e.Status} ({(await stepFunctionsClient!.DescribeExecutionAsync(e.ExecutionArn)).Error})";
+            statuses[key] = statuses.GetValueOrDefault(key) + 1;
+        }
         return statuses;
     }
 
