@@ -61,7 +61,7 @@ public sealed class SigningOracleTests(StackFixture fixture) : IClassFixture<Sta
     /// <c>head&amp;{injected}&amp;zz=tail</c>; the forged post is (head's key = the rest of head), the injected
     /// pairs, and (zz = tail). Sorted, they join to the very same string, so the server's MAC verifies them.
     /// </summary>
-    private static List<KeyValuePair<string, string>> Resplit(List<KeyValuePair<string, string>> signed, string injected)
+    internal static List<KeyValuePair<string, string>> Resplit(List<KeyValuePair<string, string>> signed, string injected)
     {
         var c = SettlementStack.Credentials;
         var mac = signed.Single(f => f.Key == CheckMacValue.FieldName).Value;
