@@ -1,12 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using EcpayEvents.Ecpay;
-using EcpayEvents.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace EcpayEvents.Settlement.Tests;
 
@@ -65,8 +59,11 @@ public sealed class ForgerySuiteTests(ForgeryStackFixture fixture) : IClassFixtu
                 list.Add(d);
             }
         }
-        foreach (var d in genuine.Concat(targets))
-            signedOutputs.Add(($"QueryTradeInfo request", await QueryTradeInfoRequestAsync(d.MerchantTradeNo)));
+        await using (var query = await QueryTradeInfoCapture.StartAsync())
+        {
+            foreach (var d in genuine.Concat(targets))
+                signedOutputs.Add(("QueryTradeInfo request", (await query.RequestAsync(d.MerchantTradeNo))!));
+        }
         Assert.All(signedOutputs, o => Assert.True(CheckMacValue.Verify(o.Fields, Ours.HashKey, Ours.HashIv), o.What));
 
         // The oracle itself: item names that would re-split the signed checkout are refused at the input.
@@ -282,28 +279,6 @@ public sealed class ForgerySuiteTests(ForgeryStackFixture fixture) : IClassFixtu
         new(fields) { [key] = value };
 
     private static string RandomKey(Random random) => new(Enumerable.Range(0, 16).Select(_ => (char)random.Next('A', 'Z' + 1)).ToArray());
-
-    /// <summary>The QueryTradeInfo request the Timeouts service would send for a deposit, as ECPay would receive it.</summary>
-    private static async Task<List<KeyValuePair<string, string>>> QueryTradeInfoRequestAsync(string merchantTradeNo)
-    {
-        var captured = new ConcurrentQueue<List<KeyValuePair<string, string>>>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var app = builder.Build();
-        app.MapPost("/Cashier/QueryTradeInfo/V5", async (HttpContext context) =>
-        {
-            var form = await context.Request.ReadFormAsync();
-            captured.Enqueue(form.Select(f => new KeyValuePair<string, string>(f.Key, f.Value.ToString())).ToList());
-            await context.Response.WriteAsync("TradeStatus=10200047&RtnMsg=Order not found");
-        });
-        await app.StartAsync();
-        using var http = new HttpClient();
-        var client = new QueryTradeInfoClient(http, new QueryTradeInfoOptions { Endpoints = EcpayEndpoints.FromBaseUrl(app.BoundAddress().ToString()), Credentials = Ours }, TimeProvider.System);
-        await client.QueryAsync(merchantTradeNo);
-        await app.StopAsync();
-        return Assert.Single(captured);
-    }
 
     private static string Table(List<Row> rows, int checkoutForms, int queryRequests)
     {
