@@ -25,12 +25,12 @@ public static partial class NotificationsEndpoints
     }
 
     public static Task<ContentHttpResult> ReceiveReturnUrl(HttpRequest request, IOptions<NotificationsOptions> options, PaymentResultPublisher publisher, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
-        => ReceiveAsync(PaymentResultSource.ReturnUrl, request, options.Value, publisher, time, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
+        => ReceiveAsync(PaymentResultSource.ReturnUrl, EcpayPostKind.ReturnUrl, request, options.Value, publisher, time, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
 
     public static Task<ContentHttpResult> ReceivePaymentInfoUrl(HttpRequest request, IOptions<NotificationsOptions> options, PaymentResultPublisher publisher, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
-        => ReceiveAsync(PaymentResultSource.PaymentInfoUrl, request, options.Value, publisher, time, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
+        => ReceiveAsync(PaymentResultSource.PaymentInfoUrl, EcpayPostKind.PaymentInfoUrl, request, options.Value, publisher, time, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
 
-    private static async Task<ContentHttpResult> ReceiveAsync(string source, HttpRequest request, NotificationsOptions options, PaymentResultPublisher publisher, TimeProvider time, ILogger logger, CancellationToken ct)
+    private static async Task<ContentHttpResult> ReceiveAsync(string source, EcpayPostKind kind, HttpRequest request, NotificationsOptions options, PaymentResultPublisher publisher, TimeProvider time, ILogger logger, CancellationToken ct)
     {
         var receivedAt = time.GetUtcNow();
         var remote = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "";
@@ -58,6 +58,14 @@ public static partial class NotificationsEndpoints
         {
             LogRejected(logger, source, "MerchantTradeNo missing or too long", "", client, remote);
             return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
+        }
+        // Only the fields ECPay sends to this URL, in their formats, whatever the MAC says: a string the server
+        // signed for something else (a checkout form, a query) must never pass as a post. A genuine post refused
+        // by mistake is not lost: the payment's timeout asks ECPay.
+        if (EcpayPostFields.Problem(kind, form) is { } fieldProblem)
+        {
+            LogRejected(logger, source, $"not a {source} post as ECPay sends it: {fieldProblem}", merchantTradeNo, client, remote);
+            return Answer(StatusCodes.Status400BadRequest, "0|unexpected fields");
         }
         if (!string.Equals(form["MerchantID"], options.Ecpay.MerchantId, StringComparison.Ordinal))
         {
@@ -131,7 +139,7 @@ public static partial class NotificationsEndpoints
         }
     }
 
-    /// <summary>The structured security log line's event id (a rejected post: bad MAC, another merchant, malformed).</summary>
+    /// <summary>The structured security log line's event id (a rejected post: bad MAC, another merchant, fields ECPay does not send, malformed).</summary>
     public const int SecurityRejectedEventId = 4001;
 
     [LoggerMessage(EventId = SecurityRejectedEventId, Level = LogLevel.Warning, Message = "Security: rejected ECPay {Source} post: {Reason} (MerchantTradeNo={MerchantTradeNo}, ClientIp={ClientIp}, RemoteIp={RemoteIp})")]

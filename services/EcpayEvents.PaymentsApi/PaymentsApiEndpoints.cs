@@ -175,7 +175,9 @@ public static class PaymentsApiEndpoints
     {
         var body = await ReadSmallBodyAsync(request, 64 * 1024, ct);
         var credentials = settings.Ecpay.Credentials();
-        if (body is null || !EcpayForm.TryParse(body, out var form, out _) || !CheckMacValue.Verify(form, credentials.HashKey, credentials.HashIv)
+        // Only the fields ECPay posts there, in their formats, and a valid MAC (EcpayPostFields: the same allowlist as Notifications).
+        if (body is null || !EcpayForm.TryParse(body, out var form, out _) || EcpayPostFields.Problem(EcpayPostKind.OrderResultUrl, form) is not null
+            || !CheckMacValue.Verify(form, credentials.HashKey, credentials.HashIv)
             || !EcpayEvents.Ecpay.OrderResult.TryParse(form, out var result, out _) || result.MerchantId != credentials.MerchantId)
         {
             return Pages.Error(400, "This payment result could not be verified", "The result did not come from ECPay. Your payment status is unchanged; check your transactions.");

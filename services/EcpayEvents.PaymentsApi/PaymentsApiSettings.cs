@@ -76,6 +76,8 @@ internal static class SettingUrl
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             return $"{key} must be an absolute http(s) URL.";
         if (https && uri.Scheme != Uri.UriSchemeHttps) return $"{key} must be https in Production.";
+        // Sent to ECPay inside the signed checkout form, where '&' and '=' would separate fields.
+        if (CheckMacValue.SeparatorProblem(value) is { } separator) return $"{key} {separator}";
         if (Encoding.UTF8.GetByteCount(value) > CheckoutForm.MaxUrlBytes) return $"{key} must fit in {CheckoutForm.MaxUrlBytes} bytes (ECPay's limit).";
         return null;
     }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -72,6 +74,48 @@ public static class CheckMacValue
     }
 
     /// <summary>
+    /// Why a key or value may not be signed, or null when it may. The signed string joins <c>key=value</c>
+    /// pairs with '&amp;' and escapes nothing, so a value holding '&amp;' or '=' can be read back as other fields
+    /// under the same MAC: if a client chose it, the server would sign a post of the client's making.
+    /// Control characters are refused too (invisible, and a NUL or line break may be cut on the way).
+    /// The one rule for every signed value, outbound (<see cref="Sign"/>) and inbound (<see cref="EcpayPostFields"/>).
+    /// </summary>
+    public static string? SeparatorProblem(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var i = value.AsSpan().IndexOfAny(Unsignable);
+        if (i < 0) return null;
+        var c = value[i];
+        return c is '&' or '='
+            ? string.Create(CultureInfo.InvariantCulture, $"contains '{c}' at position {i}; '&' and '=' separate the signed fields and are not allowed.")
+            : string.Create(CultureInfo.InvariantCulture, $"contains a control character (U+{(int)c:X4} at position {i}); CR, LF, tab, NUL and other control characters are not allowed.");
+    }
+
+    // '&', '=' and every control character (C0, DEL, C1).
+    private static readonly SearchValues<char> Unsignable = SearchValues.Create(
+        "&=" + new string(Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c).ToArray()));
+
+    /// <summary>
+    /// The CheckMacValue of fields the server sends (checkout forms, QueryTradeInfo requests): like
+    /// <see cref="Compute"/>, but a key or value that could change how the signed string splits is
+    /// refused (<see cref="UnsignableFieldException"/>), never signed.
+    /// </summary>
+    public static string Sign(IEnumerable<KeyValuePair<string, string>> fields, EcpayCredentials credentials)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentNullException.ThrowIfNull(credentials);
+        var list = fields.ToList();
+        foreach (var (key, value) in list)
+        {
+            if (key == FieldName) throw new UnsignableFieldException(key, "CheckMacValue: a field to sign cannot be CheckMacValue itself.");
+            if (string.IsNullOrEmpty(key)) throw new UnsignableFieldException("", "A field to sign has an empty name.");
+            if (SeparatorProblem(key) is { } keyProblem) throw new UnsignableFieldException(key, $"Field name {keyProblem}");
+            if (SeparatorProblem(value ?? "") is { } problem) throw new UnsignableFieldException(key, $"{key} {problem}");
+        }
+        return Compute(list, credentials.HashKey, credentials.HashIv);
+    }
+
+    /// <summary>
     /// The last step: the hash of an already encoded string (<see cref="MacExplanation.Encoded"/>) as
     /// upper-case hex. Public so tools can reproduce a signer's mistakes in the earlier steps.
     /// </summary>
@@ -122,6 +166,13 @@ public static class CheckMacValue
         var b = Encoding.UTF8.GetBytes(received.ToUpperInvariant());
         return CryptographicOperations.FixedTimeEquals(a, b);
     }
+}
+
+/// <summary>A field the server was asked to sign whose name or value could change how the signed string splits. Never signed.</summary>
+public sealed class UnsignableFieldException(string field, string message) : ArgumentException(message)
+{
+    /// <summary>The offending field's name.</summary>
+    public string Field { get; } = field;
 }
 
 /// <summary>A merchant's ECPay credentials. ToString never prints the HashKey or HashIV.</summary>

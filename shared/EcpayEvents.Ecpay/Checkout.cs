@@ -213,7 +213,8 @@ public sealed class CheckoutForm
         Optional("CustomField3", request.CustomField3);
         Optional("CustomField4", request.CustomField4);
         Optional("Language", request.Language);
-        fields.Add(new(Ecpay.CheckMacValue.FieldName, Ecpay.CheckMacValue.Compute(fields, credentials.HashKey, credentials.HashIv)));
+        // Sign refuses a separator in any field (Validate already named it for the request's own fields).
+        fields.Add(new(Ecpay.CheckMacValue.FieldName, Ecpay.CheckMacValue.Sign(fields, credentials)));
         return new CheckoutForm(endpoints.CheckoutUrl, fields);
     }
 
@@ -225,9 +226,9 @@ public sealed class CheckoutForm
         var errors = new List<CheckoutValidationException>();
         void Fail(string field, string message) => errors.Add(new CheckoutValidationException(field, $"{field}: {message}"));
 
-        if (string.IsNullOrEmpty(credentials.MerchantId) || credentials.MerchantId.Length > MaxMerchantIdLength)
+        if (string.IsNullOrEmpty(credentials.MerchantId) || credentials.MerchantId.Length > MaxMerchantIdLength || !credentials.MerchantId.All(char.IsAsciiLetterOrDigit))
         {
-            Fail("MerchantID", $"must be 1–{MaxMerchantIdLength} characters.");
+            Fail("MerchantID", $"must be 1–{MaxMerchantIdLength} ASCII letters or digits.");
         }
         if (request.MerchantTradeNo is null || request.MerchantTradeNo.Length is < 1 or > 20 || !request.MerchantTradeNo.All(char.IsAsciiLetterOrDigit))
         {
@@ -320,9 +321,10 @@ public sealed class CheckoutForm
                 Fail(field, "contains an unpaired surrogate (not encodable as UTF-8).");
                 return;
             }
-            if (ControlCharacter(value) is { } control)
+            // Free text is signed: no '&', '=' or control character, which could change how the signed string splits.
+            if (Ecpay.CheckMacValue.SeparatorProblem(value) is { } separator)
             {
-                Fail(field, control);
+                Fail(field, separator);
                 return;
             }
             var bytes = Encoding.UTF8.GetByteCount(value);
@@ -342,9 +344,10 @@ public sealed class CheckoutForm
                 }
                 return;
             }
-            if (ControlCharacter(value) is { } control)
+            // Signed too: a query string with '&' or '=' is refused like any other separator.
+            if (Ecpay.CheckMacValue.SeparatorProblem(value) is { } separator)
             {
-                Fail(field, control);
+                Fail(field, separator);
             }
             else if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || value.Any(char.IsWhiteSpace))
             {
@@ -355,21 +358,6 @@ public sealed class CheckoutForm
                 Fail(field, $"is longer than {MaxUrlBytes} bytes.");
             }
         }
-    }
-
-    /// <summary>
-    /// CR, LF, tab, NUL and every other control character (char.IsControl) are refused in free text and
-    /// URLs: they are invisible in ECPay's back office, a CR/LF can break a captured body in two, and
-    /// a NUL may be cut by ECPay's side and change the signed string.
-    /// </summary>
-    private static string? ControlCharacter(string value)
-    {
-        var i = value.AsSpan().IndexOfAnyInRange('\u0000', '\u001F');
-        if (i < 0)
-        {
-            i = value.AsSpan().IndexOfAnyInRange('\u007F', '\u009F');
-        }
-        return i < 0 ? null : string.Create(CultureInfo.InvariantCulture, $"contains a control character (U+{(int)value[i]:X4} at position {i}); CR, LF, tab, NUL and other control characters are not allowed.");
     }
 
     private static bool IsWellFormed(string value)

@@ -249,6 +249,10 @@ public sealed class QueryTradeInfoClient
     public async Task<QueryTradeInfoResult> QueryAsync(string merchantTradeNo, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(merchantTradeNo);
+        if (merchantTradeNo.Length > 20 || !merchantTradeNo.All(char.IsAsciiLetterOrDigit))
+        {
+            throw new ArgumentException("MerchantTradeNo must be 1–20 ASCII letters or digits.", nameof(merchantTradeNo));
+        }
         if (_throttle.TryGetCoolDown(_time.GetUtcNow(), out var blockedUntil, out var blockedBody))
         {
             return new QueryTradeInfoResult.Throttled(blockedBody) { CoolDownUntil = blockedUntil, WithoutRequest = true };
@@ -264,7 +268,8 @@ public sealed class QueryTradeInfoClient
         {
             fields.Add(new("PlatformID", _options.PlatformId));
         }
-        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, _credentials.HashKey, _credentials.HashIv)));
+        // Sign refuses a separator in any field (PlatformID is the caller's setting).
+        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Sign(fields, _credentials)));
 
         HttpResponseMessage? response = null;
         string body;

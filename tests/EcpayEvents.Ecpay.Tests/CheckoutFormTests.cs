@@ -217,8 +217,8 @@ public sealed class CheckoutFormTests
     [Fact]
     public void TheHtmlFormEscapesHostileValues()
     {
-        const string hostile = "\"><script>alert('x')</script>&amp;";
-        var form = CheckoutForm.Create(Valid() with { ItemName = hostile, TradeDesc = "<b>", CustomField1 = "' onmouseover='x" }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        const string hostile = "\"><script>alert('x')</script>"; // no '&': a separator is never signed
+        var form = CheckoutForm.Create(Valid() with { ItemName = hostile, TradeDesc = "<b>", CustomField1 = "' onmouseover'x" }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
         var html = form.ToHtml(cspNonce: "n\"once");
         Assert.DoesNotContain("<script>alert", html);
         // Every hidden input is exactly one well-formed attribute pair: no value broke out of its quotes.
@@ -226,7 +226,7 @@ public sealed class CheckoutFormTests
         Assert.Equal(form.Fields.Count, inputs.Count);
         Assert.DoesNotContain("<b>", html);
         Assert.DoesNotContain("' onmouseover", html);
-        Assert.Contains("value=\"&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;amp;\"", html);
+        Assert.Contains("value=\"&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;\"", html);
         Assert.Contains("nonce=\"n&quot;once\"", html);
         Assert.Contains("action=\"https://payment-stage.ecpay.com.tw/Cashier/AioCheckOut/V5\"", html);
         Assert.Equal(form.Fields.Count, html.Split("<input type=\"hidden\"").Length - 1);
@@ -288,7 +288,39 @@ public sealed class CheckoutFormTests
 
     [Fact]
     public void AcceptsNonControlUnicodeInFreeText()
-        => AssertAccepts(Valid() with { ItemName = "儲值 500 😀 ＃ — é", TradeDesc = "促銷方案：滿千送百", CustomField1 = "u42 ~!@$%^&*()" });
+        => AssertAccepts(Valid() with { ItemName = "儲值 500 😀 ＃ — é", TradeDesc = "促銷方案：滿千送百", CustomField1 = "u42 ~!@$%^*()＆＝" });
+
+    public static TheoryData<string, string> SeparatorsInEverySignedTextField()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var field in new[] { "TradeDesc", "ItemName", "CustomField1", "CustomField2", "CustomField3", "CustomField4" })
+        {
+            data.Add(field, "a&b");
+            data.Add(field, "a=b");
+            data.Add(field, "x&RtnCode=1&y=");
+        }
+        foreach (var field in new[] { "ReturnURL", "ClientBackURL", "OrderResultURL", "PaymentInfoURL" })
+        {
+            data.Add(field, "https://example.com/r?a=1");
+            data.Add(field, "https://example.com/r?a&b");
+        }
+        return data;
+    }
+
+    // CheckMacValue joins key=value pairs with '&' unescaped: a separator in a signed value could make the
+    // signed string read as other fields (an ECPay post) under the same MAC, so it is refused, never signed.
+    [Theory]
+    [MemberData(nameof(SeparatorsInEverySignedTextField))]
+    public void RejectsSeparatorsInEverySignedTextField(string field, string value)
+    {
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, value), EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        Assert.Equal(field, e.Field);
+        Assert.Contains("'&' and '=' separate the signed fields", e.Message);
+    }
+
+    [Fact]
+    public void RejectsASeparatorInTheMerchantId()
+        => AssertRejects(Valid(), "MerchantID", EcpayCredentials.Stage with { MerchantId = "30&2607" });
 
     // The figures are repeated here on purpose: the test checks the table, not itself.
     [Theory]

@@ -148,6 +148,35 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.Equal("must not be blank.", DepositItemName.Problem("   "));
         Assert.Contains("control characters", DepositItemName.Problem("a\nb"));
         Assert.Contains("emoji", DepositItemName.Problem("a😀"));
+        Assert.StartsWith("must not contain '&' or '=' (found '&' at position 1)", DepositItemName.Problem("a&RtnCode=1"));
+        Assert.StartsWith("must not contain '&' or '=' (found '=' at position 7)", DepositItemName.Problem("RtnCode=1"));
+        Assert.Null(DepositItemName.Problem("點數 100#bonus ＆ ＝"));
+    }
+
+    // The item name is signed with the merchant key inside the checkout form: a separator in it could make the
+    // server sign a string that reads as an ECPay post. Refused at the input; nothing is written.
+    [Theory]
+    [InlineData("points&MerchantTradeNo=EE1&RtnCode=1&zz=")]
+    [InlineData("a=b")]
+    [InlineData("&")]
+    public async Task AnItemNameWithASeparatorIsA400NamingItemNameAndWritesNothing(string itemName)
+    {
+        var user = await api.CreateUserAsync();
+        await AssertProblem.ValidationAsync(await DepositAsync(user, new { amount = 100, paymentMethod = "Credit", itemName }), "itemName");
+        Assert.Equal(0, await api.Database.ScalarAsync<long>("SELECT COUNT(*) FROM transactions WHERE user_id = @u", ("@u", user)));
+    }
+
+    [Fact]
+    public async Task ADepositStoredWithASeparatorInItsItemNameIsSignedWithTheDefaultName()
+    {
+        // A row written before the rule: its name is not signed; the default description is.
+        var user = await api.CreateUserAsync();
+        var created = await (await DepositAsync(user, new { amount = 250, paymentMethod = "Credit", itemName = "points" })).Content.ReadFromJsonAsync<JsonElement>();
+        var id = created.GetProperty("transactionId").GetInt64();
+        await api.Database.ExecuteAsync("UPDATE transactions SET item_name = 'a&RtnCode=1&b=' WHERE id = @id", ("@id", id));
+        var form = await api.Client.GetFromJsonAsync<JsonElement>($"/checkout/{id}");
+        var itemName = form.GetProperty("fields").EnumerateArray().Single(f => f.GetProperty("name").GetString() == "ItemName").GetProperty("value").GetString();
+        Assert.Equal("Deposit 250 TWD", itemName);
     }
 
     [Theory]

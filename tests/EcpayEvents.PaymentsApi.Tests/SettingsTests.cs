@@ -41,4 +41,14 @@ public sealed class SettingsTests
         Assert.Contains("MaxAmount", message);
         Assert.Contains("MerchantTradeNoPrefix", message);
     }
+
+    [Fact]
+    public async Task ACallbackUrlWithAQueryOfSeparatorsFailsAtStart()
+    {
+        // The URLs are signed inside the checkout form, where '&' and '=' separate fields.
+        var message = await StartFailureAsync("--Database:ConnectionString=Server=x", "--Ecpay:ReturnUrl=http://127.0.0.1:5081/ecpay/return?k=v",
+            "--Ecpay:PaymentInfoUrl=http://127.0.0.1:5081/ecpay/payment-info?a&b", "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:5080");
+        Assert.Contains("Ecpay:ReturnUrl contains '='", message);
+        Assert.Contains("Ecpay:PaymentInfoUrl contains '&'", message);
+    }
 }

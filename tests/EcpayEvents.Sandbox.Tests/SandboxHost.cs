@@ -24,6 +24,8 @@ public sealed class SandboxHost : IAsyncDisposable
     public ConcurrentQueue<(string Path, EcpayForm Form)> Received { get; } = new();
     /// <summary>Answers the merchant gives, in order; then 1|OK.</summary>
     public ConcurrentQueue<string> Answers { get; } = new();
+    /// <summary>Posts the merchant received whose fields are not what ECPay sends (<see cref="EcpayPostFields"/>); checked at dispose.</summary>
+    public ConcurrentQueue<string> NotAsEcpaySendsIt { get; } = new();
     public string MerchantUrl => Merchant.BoundAddress().ToString().TrimEnd('/');
 
     public static Task<SandboxHost> StartAsync(params string[] extraArgs) => StartAsync(null, extraArgs);
@@ -38,7 +40,11 @@ public sealed class SandboxHost : IAsyncDisposable
         async Task<IResult> Receive(HttpRequest request)
         {
             var body = await new StreamReader(request.Body).ReadToEndAsync();
-            host!.Received.Enqueue((request.Path, EcpayForm.Parse(body)));
+            var form = EcpayForm.Parse(body);
+            // The sandbox must send exactly what ECPay sends, or our services' allowlist would refuse it.
+            var kind = request.Path == "/return" ? EcpayPostKind.ReturnUrl : request.Path == "/payment-info" ? EcpayPostKind.PaymentInfoUrl : EcpayPostKind.OrderResultUrl;
+            if (EcpayPostFields.Problem(kind, form) is { } problem) host!.NotAsEcpaySendsIt.Enqueue($"{request.Path}: {problem}");
+            host!.Received.Enqueue((request.Path, form));
             return TypedResults.Text(host.Answers.TryDequeue(out var a) ? a : "1|OK", "text/plain");
         }
         merchant.MapPost("/return", Receive);
@@ -129,5 +135,6 @@ public sealed class SandboxHost : IAsyncDisposable
         await Sandbox.DisposeAsync();
         await Merchant.StopAsync();
         await Merchant.DisposeAsync();
+        Assert.Empty(NotAsEcpaySendsIt);
     }
 }

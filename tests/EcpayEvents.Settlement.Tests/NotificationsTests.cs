@@ -91,8 +91,9 @@ public sealed class NotificationsTests : IAsyncLifetime
     [Fact]
     public async Task AnotherMerchantIsASecurityLogLineAndWithoutXForwardedForTheClientIpIsTheRemoteAddress()
     {
-        var fields = SettlementStack.ReturnFields("TOTHER01", 500, merchantId: "2000132");
-        var (status, _) = await PostAsync(app, "/ecpay/payment-info", EcpayForm.ToFormBody(fields));
+        var fields = SettlementStack.AtmIssuedFields("TOTHER01", 500);
+        fields["MerchantID"] = "2000132";
+        var (status, _) = await PostAsync(app, "/ecpay/payment-info", EcpayForm.ToFormBody(SettlementStack.Signed(fields)));
         Assert.Equal(HttpStatusCode.BadRequest, status);
 
         var line = Assert.Single(logs.WithEventId(NotificationsEndpoints.SecurityRejectedEventId), l => l["MerchantTradeNo"] == "TOTHER01");
@@ -100,6 +101,55 @@ public sealed class NotificationsTests : IAsyncLifetime
         Assert.Equal(PaymentResultSource.PaymentInfoUrl, line["Source"]);
         Assert.Equal("127.0.0.1", line["ClientIp"]);
         Assert.Equal("127.0.0.1", line["RemoteIp"]);
+    }
+
+    public static TheoryData<string, string, string, string> PostsEcpayDoesNotSend() => new()
+    {
+        // path, field, value (null: removed), what the log says
+        { "/ecpay/return", "PlatformID", "1234567", "unexpected field 'PlatformID'" },
+        { "/ecpay/return", "card4no", "1234", "unexpected field 'card4no'" }, // NeedExtraPaidInfo=Y, which our checkout never asks for
+        { "/ecpay/return", "ItemName", "points", "unexpected field 'ItemName'" }, // a checkout field
+        { "/ecpay/return", "merchantid", "3002607", "unexpected field 'merchantid'" }, // names are exact
+        { "/ecpay/return", "BankCode", "812", "unexpected field 'BankCode'" }, // a PaymentInfoURL field
+        { "/ecpay/return", "RtnMsg", "a&RtnCode=1", "RtnMsg contains '&'" },
+        { "/ecpay/return", "CustomField1", "x=y", "CustomField1 contains '='" },
+        { "/ecpay/return", "RtnMsg", "ok\n", "RtnMsg contains a control character" },
+        { "/ecpay/return", "TradeNo", "12345678901234567890A", "TradeNo is not up to 20 digits" },
+        { "/ecpay/return", "TradeAmt", "500.00", "TradeAmt is not a whole number of TWD" },
+        { "/ecpay/return", "RtnCode", "one", "RtnCode is not an integer" },
+        { "/ecpay/return", "SimulatePaid", "", "SimulatePaid is not 0 or 1" },
+        { "/ecpay/return", "PaymentDate", "25.11.2026 noon", "PaymentDate is not empty or a date" },
+        { "/ecpay/return", "PaymentTypeChargeFee", "N/A", "PaymentTypeChargeFee is not empty or a non-negative number" },
+        { "/ecpay/return", "PaymentType", "Credit CreditCard", "PaymentType is not empty or a payment type" },
+        { "/ecpay/return", "MerchantTradeNo", "T123-4", "MerchantTradeNo is not 1–20 ASCII letters or digits" },
+        { "/ecpay/payment-info", "PaymentDate", "2026/11/25 12:00:00", "unexpected field 'PaymentDate'" }, // a ReturnURL field
+        { "/ecpay/payment-info", "PaymentNo", "LLL22251222", "unexpected field 'PaymentNo'" }, // a CVS field on an ATM post
+        { "/ecpay/payment-info", "PaymentType", "Credit_CreditCard", "is not an ATM, CVS or BARCODE payment type" },
+        { "/ecpay/payment-info", "ExpireDate", "soon", "ExpireDate is not empty or a date" },
+    };
+
+    [Theory]
+    [MemberData(nameof(PostsEcpayDoesNotSend))]
+    public async Task ASignedPostWithAFieldEcpayDoesNotSendIsRefusedAndLoggedAsASecurityEvent(string path, string field, string value, string reason)
+    {
+        var merchantTradeNo = "TFIELD" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
+        var fields = path.EndsWith("return", StringComparison.Ordinal) ? SettlementStack.ReturnFields(merchantTradeNo, 500) : SettlementStack.AtmIssuedFields(merchantTradeNo, 500);
+        fields[field] = value;
+        var (status, body) = await PostAsync(app, path, EcpayForm.ToFormBody(SettlementStack.Signed(fields))); // a valid MAC
+
+        Assert.Equal((HttpStatusCode.BadRequest, "0|unexpected fields"), (status, body));
+        Assert.Empty(await DrainAsync());
+        var line = Assert.Single(logs.WithEventId(NotificationsEndpoints.SecurityRejectedEventId), l => l["Reason"]!.Contains(reason, StringComparison.Ordinal));
+        Assert.Contains("as ECPay sends it", line["Reason"]);
+    }
+
+    [Fact]
+    public async Task ALowerCaseMacIsRefused()
+    {
+        var fields = SettlementStack.ReturnFields("TLOWER01", 500);
+        fields[CheckMacValue.FieldName] = fields[CheckMacValue.FieldName].ToLowerInvariant(); // ECPay sends upper-case hex
+        Assert.Equal((HttpStatusCode.BadRequest, "0|unexpected fields"), await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields)));
+        Assert.Empty(await DrainAsync());
     }
 
     private async Task<List<Message>> DrainAsync()

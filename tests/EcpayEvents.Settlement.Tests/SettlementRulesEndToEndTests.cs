@@ -32,6 +32,18 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         await S.WaitForQueueDrainedAsync();
     }
 
+    /// <summary>
+    /// A signed body whose fields are not what ECPay sends to <paramref name="path"/>: Notifications refuses it;
+    /// put on the queue directly (messages could come from elsewhere), Settlement records it for an operator.
+    /// </summary>
+    private async Task RefusedByNotificationsThenQueuedAsync(string path, string source, Dictionary<string, string> fields)
+    {
+        var (status, answer, _) = await S.PostAsync(path, EcpayForm.ToFormBody(fields));
+        Assert.Equal((System.Net.HttpStatusCode.BadRequest, "0|unexpected fields"), (status, answer));
+        await S.EnqueueAsync(source, fields);
+        await S.WaitForQueueDrainedAsync();
+    }
+
     [Fact]
     public async Task APaidReturnUrlCompletesThePaymentAndCreditsItOnce()
     {
@@ -321,7 +333,8 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaidBodyPostedToPaymentInfoUrlIsAWrongEndpointAndDoesNotFailThePayment()
     {
         var d = await S.SeedDepositAsync(500);
-        await PostPaymentInfoAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500)); // e.g. a browser's OrderResultURL body
+        // e.g. a browser's OrderResultURL body
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/payment-info", PaymentResultSource.PaymentInfoUrl, SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Null(await S.ColumnAsync(d.Id, "rtn_code"));
@@ -340,9 +353,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task ANumberIssuedBodyPostedToReturnUrlIsAWrongEndpointAndDoesNotFailThePayment()
     {
         var atm = await S.SeedDepositAsync(1200);
-        await PostReturnAsync(SettlementStack.AtmIssuedFields(atm.MerchantTradeNo, 1200));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.AtmIssuedFields(atm.MerchantTradeNo, 1200));
         var cvs = await S.SeedDepositAsync(800);
-        await PostReturnAsync(SettlementStack.CvsIssuedFields(cvs.MerchantTradeNo, 800));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.CvsIssuedFields(cvs.MerchantTradeNo, 800));
 
         foreach (var (d, code) in new[] { (atm, "2"), (cvs, "10100073") })
         {
@@ -356,12 +369,11 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task APaidResultWithATradeDateWithoutSecondsAndAnOddFeeIsCredited()
+    public async Task APaidResultWithDatesWithoutSecondsIsCredited()
     {
         var d = await S.SeedDepositAsync(700);
         var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 700);
         fields["TradeDate"] = "2026/11/25 11:59";
-        fields["PaymentTypeChargeFee"] = "N/A";
         fields["PaymentDate"] = "2026/11/25 12:00";
         await PostReturnAsync(SettlementStack.Signed(fields));
 
@@ -372,17 +384,33 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task APaidResultWithAnUnreadablePaymentDateIsCreditedAtTheTimeItWasReceived()
+    public async Task APaidResultWithAnUnreadablePaymentDateIsNotCreditedButFlaggedForReview()
     {
+        // Not a date ECPay sends: refused (the payment's timeout asks ECPay, which credits a genuine payment then).
         var d = await S.SeedDepositAsync(710);
         var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 710);
         fields["PaymentDate"] = "25.11.2026 noon";
-        await PostReturnAsync(SettlementStack.Signed(fields));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.Signed(fields));
 
-        Assert.Equal("completed", await S.StatusAsync(d.Id));
-        Assert.Equal(710, await S.BalanceAsync(d.UserId));
-        var paidAt = await S.Db.ScalarAsync<DateTime>("SELECT paid_at FROM transactions WHERE id = @id", ("@id", d.Id));
-        Assert.InRange(paidAt, DateTime.UtcNow.AddMinutes(-2), DateTime.UtcNow.AddSeconds(5));
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Equal(0, await S.BalanceAsync(d.UserId));
+        Assert.Equal("malformed ReturnURL: PaymentDate is not empty or a date and time (yyyy/MM/dd HH:mm:ss).", await EventReasonAsync(d, "rejected"));
+        Assert.StartsWith("paid result could not be read: PaymentDate", await ReviewReasonAsync(d));
+    }
+
+    [Fact]
+    public async Task ASignedResultWithAFieldEcpayDoesNotSendIsRecordedForAnOperatorNotCredited()
+    {
+        var d = await S.SeedDepositAsync(730);
+        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 730);
+        fields["ItemName"] = "points"; // a checkout field, never in a ReturnURL post
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.Signed(fields));
+
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.Equal(0, await S.LedgerEntriesAsync(d.Id));
+        Assert.Equal("malformed ReturnURL: unexpected field 'ItemName' (not one ECPay sends to ReturnURL).", await EventReasonAsync(d, "rejected"));
+        Assert.StartsWith("paid result could not be read: unexpected field 'ItemName'", await ReviewReasonAsync(d));
+        Assert.Contains(S.Logs.WithEventId(4001), l => l["MerchantTradeNo"] == d.MerchantTradeNo && l["Reason"]!.Contains("unexpected field 'ItemName'", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -391,7 +419,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         var d = await S.SeedDepositAsync(500);
         var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
         fields["TradeAmt"] = "500.00";
-        await PostReturnAsync(SettlementStack.Signed(fields));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.Signed(fields));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal(0, await S.BalanceAsync(d.UserId));
@@ -465,7 +493,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         var d = await S.SeedDepositAsync(1200);
         var fields = SettlementStack.AtmIssuedFields(d.MerchantTradeNo, 1200);
         fields["TradeAmt"] = "1,200";
-        await PostPaymentInfoAsync(SettlementStack.Signed(fields));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/payment-info", PaymentResultSource.PaymentInfoUrl, SettlementStack.Signed(fields));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Null(await S.ColumnAsync(d.Id, "bank_code"));
@@ -474,18 +502,21 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task ALargePostWhoseJsonExceeds64KbIsRecorded()
+    public async Task ALargeMessageWhoseJsonExceeds64KbIsRecorded()
     {
+        // Notifications refuses a CustomField4 over ECPay's 50 bytes; a message on the queue is still recorded whole.
         var d = await S.SeedDepositAsync(500);
         var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
-        fields["CustomField4"] = new string('\'', 15_000); // 1 byte on the wire, 6 (\u0027) in the stored JSON
+        fields["CustomField4"] = new string('\'', 15_000); // 6 bytes (\u0027) each in the stored JSON
         var body = EcpayForm.ToFormBody(SettlementStack.Signed(fields)).Replace("%27", "'", StringComparison.Ordinal);
         Assert.True(body.Length < 16 * 1024);
         var (status, answer, _) = await S.PostAsync("/ecpay/return", body);
-        Assert.Equal(("1|OK", System.Net.HttpStatusCode.OK), (answer, status));
+        Assert.Equal(("0|unexpected fields", System.Net.HttpStatusCode.BadRequest), (answer, status));
+        await S.EnqueueAsync(PaymentResultSource.ReturnUrl, fields);
         await S.WaitForQueueDrainedAsync();
 
-        Assert.Equal("completed", await S.StatusAsync(d.Id));
+        Assert.Equal("pending", await S.StatusAsync(d.Id));
+        Assert.StartsWith("malformed ReturnURL: CustomField4 is not text", await EventReasonAsync(d, "rejected"));
         Assert.True(await S.Db.ScalarAsync<long>("SELECT LENGTH(raw_fields) FROM payment_events WHERE merchant_trade_no = @m", ("@m", d.MerchantTradeNo)) > 65_535);
     }
 

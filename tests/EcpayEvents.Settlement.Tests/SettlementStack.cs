@@ -54,7 +54,7 @@ public sealed class SettlementStack : IAsyncDisposable
 
     public static async Task<SettlementStack> StartAsync(string name, int maxReceiveCount = 3, int visibilityTimeoutSeconds = 1,
         bool allowSimulated = false, string? settlementConnectionString = null, bool startRunner = true, string? sqsServiceUrlForNotifications = null,
-        string[]? settlementArgs = null)
+        string[]? settlementArgs = null, string[]? notificationsArgs = null)
     {
         var logs = new LogCapture();
         settlementArgs ??= [];
@@ -71,6 +71,7 @@ public sealed class SettlementStack : IAsyncDisposable
             $"--Ecpay:HashIv={Credentials.HashIv}",
             $"--Sqs:QueueUrl={sqs.QueueUrl}",
             $"--Sqs:ServiceUrl={sqsServiceUrlForNotifications ?? sqs.Endpoint}",
+            .. notificationsArgs ?? [],
         ], logs.AddTo);
         await notifications.StartAsync();
 

@@ -57,6 +57,27 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
             "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no AND source = 'QueryTradeInfo' AND outcome = 'credited'", ("@no", deposit.MerchantTradeNo)));
     }
 
+    // Notifications and Settlement accept only the fields ECPay documents. That strictness is safe because the
+    // timeout asks ECPay: a genuine payment whose post is refused by mistake is credited then, once.
+    [Fact]
+    public async Task AGenuinePostRefusedForAFieldEcpayNeverDocumentedIsCreditedByTheTimeout()
+    {
+        var deposit = await stack.CreateDepositAsync(800, Soon, ecpay: new EcpayTrade.Paid(800, "2501011200004444"));
+
+        var (status, body) = await stack.PostPaidWithAnExtraFieldAsync(deposit, "2501011200004444", "NewEcpayField", "1");
+        Assert.Equal((400, "0|unexpected fields"), (status, body));
+        Assert.Equal("pending", (await stack.TransactionAsync(deposit.Id)).Status);
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
+        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
+        Assert.Equal((800L, 1L, 800L, null), (row.Balance, row.LedgerEntries, row.Credited, row.ReviewReason));
+        Assert.Equal(1, stack.Ecpay.Queries(deposit.MerchantTradeNo));
+        Assert.Equal(1L, await stack.Database.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no AND source = 'QueryTradeInfo' AND outcome = 'credited'", ("@no", deposit.MerchantTradeNo)));
+    }
+
     [Theory]
     [InlineData("0")]        // created, never paid
     [InlineData("10200095")] // the customer never chose a payment method

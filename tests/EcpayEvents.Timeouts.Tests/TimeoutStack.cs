@@ -163,7 +163,19 @@ public sealed class TimeoutStack : IAsyncLifetime
 
     /// <summary>ECPay's ReturnURL post (RtnCode 1, paid) to the Notifications service; true when it answered 1|OK.</summary>
     /// <param name="simulated">SimulatePaid=1: a payment simulated from ECPay's back office (no money moved).</param>
-    public Task PostPaidAsync(Deposit deposit, string tradeNo, bool simulated = false) => PostAsync("/ecpay/return",
+    public Task PostPaidAsync(Deposit deposit, string tradeNo, bool simulated = false) => PostAsync("/ecpay/return", PaidFields(deposit, tradeNo, simulated));
+
+    /// <summary>A genuine paid ReturnURL post with one more field than ECPay documents (say ECPay added one): the status and answer.</summary>
+    public async Task<(int Status, string Body)> PostPaidWithAnExtraFieldAsync(Deposit deposit, string tradeNo, string name, string value)
+    {
+        var fields = PaidFields(deposit, tradeNo, simulated: false);
+        fields.Add(new(name, value));
+        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, Credentials.HashKey, Credentials.HashIv)));
+        using var response = await Http.PostAsync(new Uri(Notifications, "/ecpay/return"), new FormUrlEncodedContent(fields));
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static List<KeyValuePair<string, string>> PaidFields(Deposit deposit, string tradeNo, bool simulated) =>
     [
         new("MerchantID", Credentials.MerchantId), new("MerchantTradeNo", deposit.MerchantTradeNo), new("StoreID", ""),
         new("RtnCode", "1"), new("RtnMsg", "交易成功"), new("TradeNo", tradeNo),
@@ -171,7 +183,7 @@ public sealed class TimeoutStack : IAsyncLifetime
         new("PaymentDate", TaiwanTime.Format(DateTimeOffset.UtcNow)), new("PaymentType", "Credit_CreditCard"),
         new("PaymentTypeChargeFee", "0"), new("TradeDate", TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1))), new("SimulatePaid", simulated ? "1" : "0"),
         new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
-    ]);
+    ];
 
     /// <summary>ECPay's PaymentInfoURL post: an ATM virtual account issued, payable until <paramref name="expireDate"/> (whole seconds).</summary>
     public Task PostAtmNumberIssuedAsync(Deposit deposit, string tradeNo, DateTimeOffset expireDate) => PostAsync("/ecpay/payment-info",

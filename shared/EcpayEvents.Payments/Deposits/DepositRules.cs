@@ -156,7 +156,8 @@ public static class MerchantTradeNumber
 /// The rule for a deposit's optional itemName (sent to ECPay as ItemName), with a message that names the
 /// limit that was hit. ECPay's limit is 400 UTF-8 bytes (<see cref="CheckoutForm.MaxItemNameBytes"/>),
 /// which is about 133 CJK characters — less than <see cref="MaxCharacters"/> for Chinese text.
-/// <c>RequestDeposit.Validate</c> refuses an item name with the message of <see cref="Problem"/>.
+/// <c>RequestDeposit.Validate</c> refuses an item name with the message of <see cref="Problem"/>. No '&amp;', '='
+/// or control character (<see cref="CheckMacValue.SeparatorProblem"/>, enforced again where the form is signed).
 /// </summary>
 public static class DepositItemName
 {
@@ -168,8 +169,12 @@ public static class DepositItemName
         ArgumentNullException.ThrowIfNull(itemName);
         if (itemName.Trim().Length == 0)
             return "must not be blank.";
+        // The item name is signed with the merchant key: '&' or '=' could make the signed checkout read as
+        // another message (an ECPay post) under the same CheckMacValue.
         if (itemName.Any(char.IsControl))
             return "must not contain control characters (CR, LF, tab, …).";
+        if (itemName.AsSpan().IndexOfAny('&', '=') is var at and >= 0)
+            return string.Create(CultureInfo.InvariantCulture, $"must not contain '&' or '=' (found '{itemName[at]}' at position {at}): they separate the fields ECPay signs. Separate items with '#'.");
         if (itemName.Any(char.IsSurrogate))
             return "must not contain emoji or other characters outside the Basic Multilingual Plane.";
         if (itemName.Length > MaxCharacters)

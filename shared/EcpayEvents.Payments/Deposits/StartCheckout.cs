@@ -89,7 +89,8 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
             MerchantTradeDate = deposit.CreatedAt,
             TotalAmount = deposit.Amount,
             TradeDesc = TradeDesc,
-            ItemName = deposit.ItemName ?? MerchantTradeNumber.Describe(deposit.Amount),
+            // A name stored before today's rule (one with '&' or '=' say) is not signed: the default describes the deposit.
+            ItemName = deposit.ItemName is { } stored && DepositItemName.Problem(stored) is null ? stored : MerchantTradeNumber.Describe(deposit.Amount),
             ReturnUrl = settings.ReturnUrl,
             ChoosePayment = method,
             OrderResultUrl = settings.OrderResultUrl,

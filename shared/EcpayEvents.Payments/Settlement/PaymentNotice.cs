@@ -63,8 +63,6 @@ public sealed record PaymentNotice
                 PaymentResultSource.QueryTradeInfo => FromQueryTradeInfo(form),
                 _ => throw new FormatException($"unknown source '{Truncate(source)}'"),
             };
-            // PaymentType is informational: clipped to its column rather than rejecting the result.
-            if (notice.PaymentType.Length > 50) notice = notice with { PaymentType = notice.PaymentType[..50] };
             error = CheckLengths(notice);
             if (error is not null) notice = null;
             return notice is not null;
@@ -80,8 +78,9 @@ public sealed record PaymentNotice
     {
         if (RtnCode(form) is int code and (PaymentInfo.AtmNumberIssued or PaymentInfo.CvsOrBarcodeNumberIssued))
             return WrongEndpoint(PaymentResultSource.ReturnUrl, form, code);
-        // Strict only where the rules decide (ids, RtnCode, TradeNo, TradeAmt, SimulatePaid); dates and
-        // fees are read leniently (an unreadable PaymentDate is null: the received time stands in).
+        AsEcpaySendsIt(EcpayPostKind.ReturnUrl, form);
+        // Every field passed EcpayPostFields; dates come in the variants EcpayDates reads (an empty PaymentDate is
+        // null: the received time stands in).
         var r = PaymentResult.Parse(form);
         return new PaymentNotice
         {
@@ -103,6 +102,7 @@ public sealed record PaymentNotice
     {
         if (RtnCode(form) is int code and 1)
             return WrongEndpoint(PaymentResultSource.PaymentInfoUrl, form, code);
+        AsEcpaySendsIt(EcpayPostKind.PaymentInfoUrl, form);
         // PaymentInfo.Parse insists on a date when ExpireDate is present, but a failed issuing post
         // carries it empty; without the number there is nothing to expire, so read it as absent.
         if (form["ExpireDate"] is "" && form["RtnCode"] is not ("2" or "10100073"))
@@ -130,6 +130,7 @@ public sealed record PaymentNotice
     // strict on TradeStatus and TradeAmt, lenient on dates and fees.
     private static PaymentNotice FromQueryTradeInfo(EcpayForm form)
     {
+        AsEcpaySendsIt(EcpayPostKind.QueryTradeInfo, form);
         var merchantId = Required(form, "MerchantID");
         var merchantTradeNo = Required(form, "MerchantTradeNo");
         var trade = TradeInfo.FromVerifiedFields(form); // a paid answer without TradeAmt does not parse
@@ -156,6 +157,14 @@ public sealed record PaymentNotice
             PaymentDate = trade.PaymentDate,
             PaymentType = trade.PaymentType,
         };
+    }
+
+    // Only the fields ECPay sends for the source, in their formats (the producer checked too, but anything on the
+    // queue is checked again). Checked after the wrong-endpoint test, so a body posted to the other URL is still
+    // recognised as such (and a paid one flagged for review).
+    private static void AsEcpaySendsIt(EcpayPostKind kind, EcpayForm form)
+    {
+        if (EcpayPostFields.Problem(kind, form) is { } problem) throw new FormatException(problem);
     }
 
     /// <summary>RtnCode when it is an integer; null otherwise (the full parse then names the field).</summary>
