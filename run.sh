@@ -108,7 +108,9 @@ export StepFunctions__StateMachineArn="arn:aws:states:us-east-1:000000000000:sta
 export PaymentsApi__Deposit__Expiry__Online=$(printf "%02d:%02d:%02d" $((LOCAL_EXPIRY_SECONDS/3600)) $((LOCAL_EXPIRY_SECONDS/60%60)) $((LOCAL_EXPIRY_SECONDS%60)))
 # Local stand-ins do not check signatures; the SDKs still want credentials to sign with.
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development
+# Production, as deployed: Development would turn on the framework's developer pages (stack traces on a
+# 500). The services answer problems without exception details in any environment anyway.
+export ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production
 
 # ---------------------------------------------------------------- process supervision
 PIDS=()

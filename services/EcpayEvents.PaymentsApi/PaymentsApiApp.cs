@@ -51,10 +51,11 @@ public static class PaymentsApiApp
         configureServices?.Invoke(services);
 
         var app = builder.Build();
-        app.UseExceptionHandler();
+        app.UseServiceProblems();
         // Empty 4xx answers from the framework itself (no endpoint wrote a body) become problems that
         // say what to do: 415 (a body that is not JSON — binding does not throw for it), 405, 404.
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
+        app.UseRequestBodyLimits();
         app.MapHealth();
         app.MapPaymentsApi();
         return app;

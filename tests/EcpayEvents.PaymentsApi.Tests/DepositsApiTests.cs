@@ -339,7 +339,9 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var json = await api.Client.GetAsync($"/checkout/{id}");
         Assert.Equal(HttpStatusCode.Conflict, json.StatusCode);
         var problem = await json.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("pending", problem.GetProperty("status").GetString());
+        // RFC 9457's "status" stays the HTTP status; the deposit's own is "transactionStatus".
+        Assert.Equal(409, problem.GetProperty("status").GetInt32());
+        Assert.Equal("pending", problem.GetProperty("transactionStatus").GetString());
         Assert.True(problem.TryGetProperty("checkoutStartedAt", out _));
 
         // Once paid, the page says so.

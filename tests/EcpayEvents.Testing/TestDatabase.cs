@@ -9,7 +9,27 @@ namespace EcpayEvents.Testing;
 /// </summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
-    private static readonly Lazy<Task> serverStarted = new(() => Task.Run(() => RepoPaths.RunScript("infrastructure/local/mariadb.sh", "start")));
+    // A server that already answers on the port (another checkout's, shared by several worktrees) is used
+    // as it is; only when none answers is this checkout's own started.
+    private static readonly Lazy<Task> serverStarted = new(() => Task.Run(async () =>
+    {
+        if (await ServerAnswersAsync()) return;
+        RepoPaths.RunScript("infrastructure/local/mariadb.sh", "start");
+    }));
+
+    private static async Task<bool> ServerAnswersAsync()
+    {
+        try
+        {
+            await using var c = new MySqlConnection(ServerConnectionString);
+            await c.OpenAsync();
+            return true;
+        }
+        catch (MySqlException)
+        {
+            return false;
+        }
+    }
 
     public static int Port => int.TryParse(Environment.GetEnvironmentVariable("MARIADB_PORT"), out var p) ? p : 3307;
     public static string ServerConnectionString =>
