@@ -43,6 +43,8 @@ public static class PaymentsApiApp
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, PaymentsApiJsonContext.Default);
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // "100" (a string) is not an amount
+            // {"amount":1,"amount":500}: which one counts would be the parser's choice, not the client's.
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         // Binding failures (malformed JSON, a string where a number belongs) throw, so the handler below
         // can answer a problem that names the field instead of an empty 400.

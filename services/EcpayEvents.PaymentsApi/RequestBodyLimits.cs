@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
+using EcpayEvents.Hosting;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace EcpayEvents.PaymentsApi;
@@ -21,6 +22,7 @@ internal sealed record BodyLimit(long Bytes) : IRequestSizeLimitMetadata
 /// default instead of Kestrel's 30 MB), before the endpoint runs. Minimal APIs' JSON binding swallows a
 /// body read that fails (an IOException: too large, a malformed chunked body) instead of answering
 /// it; read here, Kestrel's BadHttpRequestException reaches ServiceProblems as a 413 or 400 problem.
+/// A JSON body must also be UTF-8 throughout.
 /// </summary>
 internal static class RequestBodyLimits
 {
@@ -36,9 +38,30 @@ internal static class RequestBodyLimits
                 request.EnableBuffering(bufferThreshold: (int)Math.Min(limit, 64 * 1024), bufferLimit: limit);
                 await request.Body.DrainAsync(context.RequestAborted);
                 request.Body.Position = 0;
+                if (request.HasJsonContentType() && !await IsUtf8Async(request.Body, context.RequestAborted))
+                {
+                    // System.Text.Json skips an unknown property without checking its name's bytes.
+                    await ServiceProblems.WriteAsync(context, new HttpValidationProblemDetails(new Dictionary<string, string[]> { ["body"] = [NotUtf8] })
+                    {
+                        Status = StatusCodes.Status400BadRequest,
+                        Title = "The request is not valid.",
+                        Detail = NotUtf8,
+                    });
+                    return;
+                }
             }
             await next(context);
         });
         return app;
+    }
+
+    private const string NotUtf8 = "The body is not valid UTF-8 (JSON must be).";
+
+    private static async Task<bool> IsUtf8Async(Stream body, CancellationToken ct)
+    {
+        using var copy = new MemoryStream();
+        await body.CopyToAsync(copy, ct);
+        body.Position = 0;
+        return System.Text.Unicode.Utf8.IsValid(copy.GetBuffer().AsSpan(0, (int)copy.Length));
     }
 }
