@@ -20,7 +20,12 @@ public static class ServiceProblems
     /// </summary>
     public static WebApplication UseServiceProblems(this WebApplication app)
     {
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteAsync });
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = WriteAsync,
+            // A client's malformed or oversized body is its answer (4xx), not an error with a stack trace in the log.
+            SuppressDiagnosticsCallback = static c => c.Exception is BadHttpRequestException,
+        });
         app.Use(static (context, next) =>
         {
             context.Request.Body = new ClientBodyStream(context.Request.Body, context.RequestAborted);

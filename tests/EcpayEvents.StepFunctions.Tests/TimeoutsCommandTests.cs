@@ -21,7 +21,11 @@ public sealed class TimeoutsCommandTests(LocalStepFunctions stack) : IAsyncLifet
         userId = await db.ScalarAsync<long>("INSERT INTO users (username, email, balance) VALUES ('cli', 'cli@example.com', 0); SELECT LAST_INSERT_ID();");
     }
 
-    public async ValueTask DisposeAsync() => await db.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await db.AssertLedgerInvariantAsync();
+        await db.DisposeAsync();
+    }
 
     private static string NewTradeNo(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..20].ToUpperInvariant();
 

@@ -6,7 +6,7 @@ namespace EcpayEvents.Cli.Commands;
 
 /// <summary>
 /// `ecpay-events db migrate` — apply schema migrations.
-/// `ecpay-events db check`   — verify that every user's balance equals the sum of their ledger entries.
+/// `ecpay-events db check`   — verify the ledger invariant (<see cref="LedgerInvariant"/>).
 /// `ecpay-events db review`  — what Settlement flagged for an operator (<see cref="LedgerReview"/>).
 /// Connection string from --connection-string or the DATABASE_CONNECTION_STRING environment variable.
 /// </summary>
@@ -17,7 +17,11 @@ public static class DbCommand
                ecpay-events db check   [--connection-string CS]
                ecpay-events db review  [--connection-string CS] [--all [--days N]]
                ecpay-events db review resolve (--transaction ID | --event ID) --note TEXT [--connection-string CS]
-          check:   exit 0 if every balance equals the sum of its ledger entries, 1 naming the users that do not.
+          check:   exit 0 if the ledger invariant holds: every balance equals the sum of its ledger entries, every
+                   completed deposit has exactly one ledger entry of its amount, no pending/failed/expired
+                   deposit has one, every withdrawal exactly one debit, every entry belongs to one of them;
+                   1 naming each violation (kind: balance, completed-deposit, uncompleted-deposit-credited,
+                   withdrawal, ledger-entry).
           review:  what needs an operator, until resolved: transactions flagged by Settlement (paid after expiry
                    or failure: credited; wrong amount, wrong endpoint, after a simulation: not credited) with
                    the events that flagged them, and other results that need attention (rejected: unknown
@@ -123,25 +127,11 @@ public static class DbCommand
     {
         await using var connection = new MySqlConnection(cs);
         await connection.OpenAsync();
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            SELECT u.id, u.balance, COALESCE(SUM(l.amount), 0) AS ledger
-            FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
-            GROUP BY u.id, u.balance
-            HAVING u.balance <> COALESCE(SUM(l.amount), 0)
-            ORDER BY u.id
-            """;
-        var broken = 0;
-        await using (var reader = await cmd.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                broken++;
-                Console.WriteLine($"user {reader.GetInt64(0)}: balance {reader.GetInt64(1)} but ledger sums to {reader.GetDecimal(2)}");
-            }
-        }
-        if (broken > 0) { Console.WriteLine($"{broken} user(s) out of balance"); return 1; }
-        Console.WriteLine("ok: every balance equals the sum of its ledger entries");
+        var violations = await LedgerInvariant.FindAsync(connection);
+        foreach (var v in violations) Console.WriteLine($"{v.Kind}: {v.Detail}");
+        if (violations.Count > 0) { Console.WriteLine($"{violations.Count} violation(s) of the ledger invariant"); return 1; }
+        Console.WriteLine("ok: every balance equals the sum of its ledger entries; every completed deposit is credited once with its amount, "
+            + "no other deposit is; every withdrawal is debited once; every ledger entry belongs to one of them");
         return 0;
     }
 
