@@ -345,7 +345,11 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.True(problem.TryGetProperty("checkoutStartedAt", out _));
 
         // Once paid, the page says so.
-        await api.Database.ExecuteAsync("UPDATE transactions SET status = 'completed' WHERE id = @id", ("@id", id));
+        await api.Database.ExecuteAsync("""
+            UPDATE transactions SET status = 'completed' WHERE id = @id;
+            INSERT INTO ledger_entries (user_id, transaction_id, amount) SELECT user_id, id, amount FROM transactions WHERE id = @id;
+            UPDATE users u JOIN transactions t ON t.user_id = u.id AND t.id = @id SET u.balance = u.balance + t.amount;
+            """, ("@id", id));
         var paid = await (await api.Client.SendAsync(Html())).Content.ReadAsStringAsync();
         Assert.Contains("class=\"status completed\">completed<", paid);
         Assert.Contains("has been paid", paid);
