@@ -114,6 +114,56 @@ public sealed class DbCliTests
     }
 
     [Fact]
+    public async Task PruneRejectedDeletesOldRejectedResultsButKeepsOpenCasesRecentOnesAndEverythingElse()
+    {
+        await using var db = await TestDatabase.CreateAsync("cliprune");
+        var user = await db.ScalarAsync<long>("INSERT INTO users (username, email) VALUES ('p', 'p@example.com'); SELECT LAST_INSERT_ID();");
+        var flagged = await db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, review_reason) VALUES (@u, 'deposit', 500, 'pending', 'PRUNE000000000000001', 'amount mismatch');
+            SELECT LAST_INSERT_ID();
+            """, ("@u", user));
+        async Task<long> EventAsync(long? transaction, string outcome, int daysAgo) => await db.ScalarAsync<long>("""
+            INSERT INTO payment_events (transaction_id, merchant_trade_no, source, raw_fields, received_at, recorded_at, outcome, reason, dedup_key)
+            VALUES (@t, 'PRUNE000000000000001', 'ReturnURL', '{}', UTC_TIMESTAMP(6) - INTERVAL @d DAY, UTC_TIMESTAMP(6) - INTERVAL @d DAY, @o, 'r', SHA2(UUID(), 256));
+            SELECT LAST_INSERT_ID();
+            """, ("@t", transaction), ("@o", outcome), ("@d", daysAgo));
+        var oldJunk = new List<long>();
+        for (var i = 0; i < 1203; i++) oldJunk.Add(await EventAsync(null, "rejected", 40)); // more than one batch
+        var openCase = await EventAsync(flagged, "rejected", 40);
+        var recent = await EventAsync(null, "rejected", 5);
+        var oldCredit = await EventAsync(flagged, "credited", 40);
+
+        var dry = await CliAsync("db", "prune-rejected", "--days", "30", "--dry-run", "--connection-string", db.ConnectionString);
+        Assert.True(dry.ExitCode == 0, dry.All);
+        Assert.Equal("would delete 1203 rejected result(s) recorded more than 30 day(s) ago", dry.Stdout.Trim());
+        Assert.Equal(1206, await db.ScalarAsync<long>("SELECT COUNT(*) FROM payment_events"));
+
+        var run = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = db.ConnectionString }, "db", "prune-rejected", "--days", "30");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.StartsWith("deleted 1203 rejected result(s)", run.Stdout.Trim());
+        var left = await db.ScalarAsync<string>("SELECT GROUP_CONCAT(id ORDER BY id) FROM payment_events");
+        Assert.Equal(string.Join(',', new[] { openCase, recent, oldCredit }.Order()), left);
+
+        // Once the case is resolved, its rejected result goes too.
+        await db.ExecuteAsync("UPDATE transactions SET reviewed_at = UTC_TIMESTAMP(6), review_note = 'done' WHERE id = @t", ("@t", flagged));
+        var again = await CliAsync("db", "prune-rejected", "--days", "30", "--connection-string", db.ConnectionString);
+        Assert.StartsWith("deleted 1 rejected result(s)", again.Stdout.Trim());
+    }
+
+    [Theory]
+    [InlineData("--days needs a value", "--days")]
+    [InlineData("needs --days N", "--dry-run")]
+    [InlineData("--days must be a whole number of days from 1 to 3650, not '0'", "--days", "0")]
+    [InlineData("--days must be a whole number of days from 1 to 3650, not '-3'", "--days", "-3")]
+    [InlineData("unexpected '--all' for db prune-rejected", "--days", "3", "--all")]
+    public async Task PruneRejectedReadsItsArgumentsStrictly(string message, params string[] more)
+    {
+        var result = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = "Server=127.0.0.1;Port=1" }, ["db", "prune-rejected", .. more]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+    }
+
+    [Fact]
     public async Task ReviewListsWhatIsOpenUntilAnOperatorResolvesItExitingOneWhileAnythingIsOpen()
     {
         await using var db = await TestDatabase.CreateAsync("clireview");
