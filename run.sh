@@ -44,6 +44,15 @@ command -v curl >/dev/null 2>&1 || bash infrastructure/local/tooling.sh apt
 healthy() { curl -fsS -m 2 "$1" >/dev/null 2>&1; }
 # Something (anything) accepts TCP connections on 127.0.0.1:PORT.
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Ports browsers and Node's fetch refuse to connect to (the Fetch standard's "bad ports", as undici blocks
+# them): a part there would start, but the web page, or the Step Functions server calling Timeouts, could
+# never reach it ("fetch failed: bad port").
+FETCH_BAD_PORTS=" 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 87 95 101 102 103 104 109 110 111 113 115 117 119 123 135 137 139 143 161 179 389 427 465 512 513 514 515 526 530 531 532 540 548 554 556 563 587 601 636 989 990 993 995 1719 1720 1723 2049 3659 4045 4190 5060 5061 6000 6566 6665 6666 6667 6668 6669 6679 6697 10080 "
+port_unusable() { # prints why PORT cannot be used for an HTTP part, or nothing
+  case "$1" in ''|*[!0-9]*) echo "'$1' is not a port number"; return ;; esac
+  if [ "$1" -lt 1 ] || [ "$1" -gt 65535 ]; then echo "$1 is not a port number (1-65535)"; return; fi
+  case "$FETCH_BAD_PORTS" in *" $1 "*) echo "port $1 is one that browsers and Node's fetch refuse to connect to (a \"bad port\")" ;; esac
+}
 
 # ---------------------------------------------------------------- demo against a running stack
 if [ "$MODE" = demo ] && healthy "http://127.0.0.1:$PAYMENTS_API_PORT/healthz"; then
@@ -69,6 +78,9 @@ case "$LOCAL_EXPIRY_SECONDS" in ''|*[!0-9]*) echo "LOCAL_EXPIRY_SECONDS must be 
 if [ -z "${STACK_ALREADY_UP:-}" ]; then
   for entry in "PaymentsApi:$PAYMENTS_API_PORT" "Notifications:$NOTIFICATIONS_PORT" "Settlement:$SETTLEMENT_PORT" \
                "Timeouts:$TIMEOUTS_PORT" "ECPay sandbox:$SANDBOX_PORT" "SQS (fauxqs):$SQS_PORT" "Step Functions:$STEPFUNCTIONS_PORT"; do
+    if unusable=$(port_unusable "${entry##*:}") && [ -n "$unusable" ]; then
+      bad "${entry%:*}" "$unusable: choose another port (see ./run.sh --help)"; exit 1
+    fi
     if port_in_use "${entry##*:}"; then
       bad "${entry%:*}" "port ${entry##*:} is already in use on 127.0.0.1: stop the other program, or choose another port (see ./run.sh --help)"; exit 1
     fi
@@ -108,7 +120,9 @@ export StepFunctions__StateMachineArn="arn:aws:states:us-east-1:000000000000:sta
 export PaymentsApi__Deposit__Expiry__Online=$(printf "%02d:%02d:%02d" $((LOCAL_EXPIRY_SECONDS/3600)) $((LOCAL_EXPIRY_SECONDS/60%60)) $((LOCAL_EXPIRY_SECONDS%60)))
 # Local stand-ins do not check signatures; the SDKs still want credentials to sign with.
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development
+# Production, as deployed: Development would turn on the framework's developer pages (stack traces on a
+# 500). The services answer problems without exception details in any environment anyway.
+export ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production
 
 # ---------------------------------------------------------------- process supervision
 PIDS=()

@@ -27,6 +27,7 @@ public static class NotificationsApp
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.UseServiceProblems(); // a request that breaks the framework is a 4xx, a fault a bare 500: never a stack trace
         app.MapHealth();
         app.MapNotificationsEndpoints();
         return app;

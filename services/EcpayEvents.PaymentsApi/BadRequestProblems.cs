@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EcpayEvents.Hosting;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace EcpayEvents.PaymentsApi;
@@ -9,7 +10,7 @@ namespace EcpayEvents.PaymentsApi;
 /// which never carries a stack trace. (A body that is not JSON does not throw: the framework answers
 /// 415 itself, and <see cref="StatusCodeProblems"/> writes that problem.)
 /// </summary>
-internal sealed class BadRequestProblems(IProblemDetailsService problems) : IExceptionHandler
+internal sealed class BadRequestProblems : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken ct)
     {
@@ -21,18 +22,17 @@ internal sealed class BadRequestProblems(IProblemDetailsService problems) : IExc
         var detail = exception.InnerException is JsonException
             ? $"'{field}' has the wrong type or the body is not valid JSON."
             : "The request could not be read.";
-        context.Response.StatusCode = bad.StatusCode;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        // Only what binding failed on (JSON, a parameter) is named here; what Kestrel could not read (a
+        // malformed chunked body, too large: no JsonException) is ServiceProblems' generic answer.
+        if (exception.InnerException is not JsonException && bad.StatusCode != StatusCodes.Status400BadRequest) return false;
+        if (bad.InnerException is BadHttpRequestException) return false;
+        await ServiceProblems.WriteAsync(context, new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [detail] })
         {
-            HttpContext = context,
-            ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [detail] })
-            {
-                Status = bad.StatusCode,
-                Title = "The request is not valid.",
-                Detail = detail,
-            },
-            Exception = exception,
+            Status = bad.StatusCode,
+            Title = "The request is not valid.",
+            Detail = detail,
         });
+        return true;
     }
 }
 
@@ -71,7 +71,7 @@ internal static class StatusCodeProblems
             _ => new Microsoft.AspNetCore.Mvc.ProblemDetails(),
         };
         problem.Status = status;
-        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
+        // Not IProblemDetailsService.WriteAsync: it throws for a browser's Accept: text/html (a 500).
+        await ServiceProblems.WriteAsync(http, problem);
     }
 }

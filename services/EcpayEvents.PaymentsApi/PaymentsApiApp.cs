@@ -43,6 +43,8 @@ public static class PaymentsApiApp
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, PaymentsApiJsonContext.Default);
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // "100" (a string) is not an amount
+            // {"amount":1,"amount":500}: which one counts would be the parser's choice, not the client's.
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         // Binding failures (malformed JSON, a string where a number belongs) throw, so the handler below
         // can answer a problem that names the field instead of an empty 400.
@@ -51,10 +53,11 @@ public static class PaymentsApiApp
         configureServices?.Invoke(services);
 
         var app = builder.Build();
-        app.UseExceptionHandler();
+        app.UseServiceProblems();
         // Empty 4xx answers from the framework itself (no endpoint wrote a body) become problems that
         // say what to do: 415 (a body that is not JSON — binding does not throw for it), 405, 404.
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
+        app.UseRequestBodyLimits();
         app.MapHealth();
         app.MapPaymentsApi();
         return app;

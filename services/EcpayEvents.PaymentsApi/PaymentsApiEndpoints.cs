@@ -20,16 +20,16 @@ public static class PaymentsApiEndpoints
     {
         app.MapGet("/", WebPage);
 
-        app.MapPost("/users", CreateUser);
+        app.MapPost("/users", CreateUser).WithMetadata(BodyLimit.Json);
         app.MapGet("/users/{id}", GetUser);
         app.MapGet("/users/{id}/transactions", ListTransactions);
-        app.MapPost("/users/{id}/deposits", RequestDeposit);
-        app.MapPost("/users/{id}/withdrawals", Withdraw);
+        app.MapPost("/users/{id}/deposits", RequestDeposit).WithMetadata(BodyLimit.Json);
+        app.MapPost("/users/{id}/withdrawals", Withdraw).WithMetadata(BodyLimit.Json);
 
         app.MapGet("/transactions/{id}", GetTransaction);
 
         app.MapGet("/checkout/{id}", Checkout);
-        app.MapPost("/ecpay/order-result", OrderResult);
+        app.MapPost("/ecpay/order-result", OrderResult).WithMetadata(BodyLimit.EcpayForm);
         return app;
     }
 
@@ -153,7 +153,7 @@ public static class PaymentsApiEndpoints
             CheckoutOutcome.AlreadyStarted => wantsJson
                 ? TypedResults.Problem(statusCode: 409, title: "This payment was already sent to ECPay.",
                     detail: $"Deposit {transactionId} was sent to ECPay at {startedAt:u} and is {deposit!.Status}; ECPay accepts an order only once. If it was not paid, start a new deposit.",
-                    extensions: new Dictionary<string, object?> { ["checkoutStartedAt"] = startedAt?.ToString("O", CultureInfo.InvariantCulture), ["status"] = deposit.Status })
+                    extensions: new Dictionary<string, object?> { ["checkoutStartedAt"] = startedAt?.ToString("O", CultureInfo.InvariantCulture), ["transactionStatus"] = deposit.Status })
                 : TypedResults.Content(Pages.CheckoutAlreadyStarted(deposit!, startedAt!.Value), "text/html; charset=utf-8", null, 409),
             CheckoutOutcome.NotPending => wantsJson
                 ? TypedResults.Problem(statusCode: 409, title: "The deposit is not pending.", detail: $"Deposit {transactionId} is {deposit!.Status}; it cannot be paid again.")
@@ -173,7 +173,7 @@ public static class PaymentsApiEndpoints
     /// </summary>
     public static async Task<IResult> OrderResult(HttpRequest request, GetTransaction getTransaction, PaymentsApiSettings settings, CancellationToken ct)
     {
-        var body = await ReadSmallBodyAsync(request, 64 * 1024, ct);
+        var body = await ReadSmallBodyAsync(request, (int)BodyLimit.EcpayForm.Bytes, ct);
         var credentials = settings.Ecpay.Credentials();
         // Only the fields ECPay posts there, in their formats, and a valid MAC (EcpayPostFields: the same allowlist as Notifications).
         if (body is null || !EcpayForm.TryParse(body, out var form, out _) || EcpayPostFields.Problem(EcpayPostKind.OrderResultUrl, form) is not null

@@ -50,6 +50,7 @@ public static class SettlementApp
             if (Options(app.Services).Settlement.AllowSimulatedPayments)
                 app.Logger.LogWarning("Settlement:AllowSimulatedPayments is on: SimulatePaid=1 results are CREDITED. Stage only, never in production.");
         });
+        app.UseServiceProblems(); // a request that breaks the framework is a 4xx, a fault a bare 500: never a stack trace
         app.MapHealth();
         app.MapSettlementEndpoints();
         return app;

@@ -57,6 +57,7 @@ public static class TimeoutsApp
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseServiceProblems(); // a request that breaks the framework is a 4xx, a fault a bare 500: never a stack trace
         app.MapHealth();
         app.MapTimeoutsEndpoints();
         return app;

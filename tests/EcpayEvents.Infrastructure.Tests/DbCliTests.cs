@@ -3,7 +3,7 @@ using MySqlConnector;
 
 namespace EcpayEvents.Infrastructure.Tests;
 
-/// <summary>`ecpay-events db migrate|check|review` run as a real process: exit codes 0 / 1 (ledger out of balance) / 2 (bad input), never the password.</summary>
+/// <summary>`ecpay-events db migrate|check|review` run as a real process: exit codes 0 / 1 (ledger invariant violated) / 2 (bad input), never the password.</summary>
 public sealed class DbCliTests
 {
     /// <summary>The CLI with DATABASE_CONNECTION_STRING unset unless <paramref name="env"/> sets it.</summary>
@@ -49,18 +49,118 @@ public sealed class DbCliTests
     public async Task CheckExitsZeroWhenBalancedAndOneNamingTheUserWhenNot()
     {
         await using var db = await TestDatabase.CreateAsync("clicheck");
-        await db.ExecuteAsync("INSERT INTO users (username, email, balance) VALUES ('ok', 'ok@example.com', 0)");
+        await SeedConsistentLedgerAsync(db);
 
         var ok = await CliAsync("db", "check", "--connection-string", db.ConnectionString);
         Assert.True(ok.ExitCode == 0, ok.All);
-        Assert.Equal("ok: every balance equals the sum of its ledger entries", ok.Stdout.Trim());
+        Assert.StartsWith("ok: every balance equals the sum of its ledger entries; every completed deposit is credited once", ok.Stdout.Trim());
 
         var broken = await db.ScalarAsync<long>("INSERT INTO users (username, email, balance) VALUES ('b', 'b@example.com', 100); SELECT LAST_INSERT_ID();");
         var bad = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = db.ConnectionString }, "db", "check");
         Assert.Equal(1, bad.ExitCode);
-        Assert.Contains($"user {broken}: balance 100 but ledger sums to 0", bad.Stdout);
-        Assert.Contains("1 user(s) out of balance", bad.Stdout);
+        Assert.Contains($"balance: user {broken}: balance 100 but ledger entries sum to 0", bad.Stdout);
+        Assert.Contains("1 violation(s) of the ledger invariant", bad.Stdout);
         Assert.DoesNotContain("local-dev-only", ok.All + bad.All);
+    }
+
+    /// <summary>
+    /// User 'ledger' (balance 300): a completed deposit of 500 credited once, a withdrawal of 200 debited once,
+    /// a pending deposit of 100, an expired one of 70 and a failed one of 60 (none credited). Returns the ids.
+    /// </summary>
+    private static async Task<(long User, long Completed, long Withdrawal, long Pending)> SeedConsistentLedgerAsync(TestDatabase db)
+    {
+        var user = await db.ScalarAsync<long>("INSERT INTO users (username, email, balance) VALUES ('ledger', 'l@example.com', 300); SELECT LAST_INSERT_ID();");
+        var completed = await db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES (@u, 'deposit', 500, 'completed', 'CHECK000000000000001');
+            INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@u, LAST_INSERT_ID(), 500);
+            SELECT transaction_id FROM ledger_entries WHERE id = LAST_INSERT_ID();
+            """, ("@u", user));
+        var withdrawal = await db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status) VALUES (@u, 'withdrawal', 200, 'completed');
+            INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@u, LAST_INSERT_ID(), -200);
+            SELECT transaction_id FROM ledger_entries WHERE id = LAST_INSERT_ID();
+            """, ("@u", user));
+        var pending = await db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES (@u, 'deposit', 70, 'expired', 'CHECK000000000000003');
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES (@u, 'deposit', 60, 'failed', 'CHECK000000000000004');
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES (@u, 'deposit', 100, 'pending', 'CHECK000000000000002');
+            SELECT LAST_INSERT_ID();
+            """, ("@u", user));
+        return (user, completed, withdrawal, pending);
+    }
+
+    // Each corruption keeps every balance equal to its ledger entries unless that is the point: the
+    // balance rule alone passed all of them but the first.
+    [Theory]
+    [InlineData("balance", "UPDATE users SET balance = balance + 1 WHERE id = @u")]
+    [InlineData("completed-deposit", "INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES (@u, 'deposit', 100, 'completed', 'CHECK0000000000000X1')")]
+    [InlineData("completed-deposit", "UPDATE ledger_entries SET amount = 450 WHERE transaction_id = @d; UPDATE users SET balance = 250 WHERE id = @u")]
+    [InlineData("uncompleted-deposit-credited", "INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@u, @p, 100); UPDATE users SET balance = 400 WHERE id = @u")]
+    [InlineData("uncompleted-deposit-credited", "UPDATE transactions SET status = 'expired' WHERE id = @d")]
+    [InlineData("withdrawal", "INSERT INTO transactions (user_id, type, amount, status) VALUES (@u, 'withdrawal', 50, 'completed')")]
+    [InlineData("withdrawal", "UPDATE ledger_entries SET amount = -150 WHERE transaction_id = @w; UPDATE users SET balance = 350 WHERE id = @u")]
+    [InlineData("ledger-entry", "UPDATE ledger_entries SET amount = 200 WHERE transaction_id = @w; UPDATE users SET balance = 700 WHERE id = @u")]
+    [InlineData("ledger-entry", "INSERT INTO users (id, username, email, balance) VALUES (@u + 1000, 'other', 'o@example.com', 500); UPDATE ledger_entries SET user_id = @u + 1000 WHERE transaction_id = @d")]
+    public async Task CheckNamesEachKindOfViolationAndExitsOne(string kind, string corruption)
+    {
+        await using var db = await TestDatabase.CreateAsync("cliinvariant");
+        var (user, completed, withdrawal, pending) = await SeedConsistentLedgerAsync(db);
+        await db.ExecuteAsync(corruption, ("@u", user), ("@d", completed), ("@w", withdrawal), ("@p", pending));
+
+        var result = await CliAsync("db", "check", "--connection-string", db.ConnectionString);
+        Assert.True(result.ExitCode == 1, result.All);
+        Assert.Contains(result.Stdout.Split('\n'), l => l.StartsWith(kind + ": ", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<LedgerInvariantViolation>(db.AssertLedgerInvariantAsync); // the tests' check is the same definition
+    }
+
+    [Fact]
+    public async Task PruneRejectedDeletesOldRejectedResultsButKeepsOpenCasesRecentOnesAndEverythingElse()
+    {
+        await using var db = await TestDatabase.CreateAsync("cliprune");
+        var user = await db.ScalarAsync<long>("INSERT INTO users (username, email) VALUES ('p', 'p@example.com'); SELECT LAST_INSERT_ID();");
+        var flagged = await db.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, review_reason) VALUES (@u, 'deposit', 500, 'pending', 'PRUNE000000000000001', 'amount mismatch');
+            SELECT LAST_INSERT_ID();
+            """, ("@u", user));
+        async Task<long> EventAsync(long? transaction, string outcome, int daysAgo) => await db.ScalarAsync<long>("""
+            INSERT INTO payment_events (transaction_id, merchant_trade_no, source, raw_fields, received_at, recorded_at, outcome, reason, dedup_key)
+            VALUES (@t, 'PRUNE000000000000001', 'ReturnURL', '{}', UTC_TIMESTAMP(6) - INTERVAL @d DAY, UTC_TIMESTAMP(6) - INTERVAL @d DAY, @o, 'r', SHA2(UUID(), 256));
+            SELECT LAST_INSERT_ID();
+            """, ("@t", transaction), ("@o", outcome), ("@d", daysAgo));
+        var oldJunk = new List<long>();
+        for (var i = 0; i < 1203; i++) oldJunk.Add(await EventAsync(null, "rejected", 40)); // more than one batch
+        var openCase = await EventAsync(flagged, "rejected", 40);
+        var recent = await EventAsync(null, "rejected", 5);
+        var oldCredit = await EventAsync(flagged, "credited", 40);
+
+        var dry = await CliAsync("db", "prune-rejected", "--days", "30", "--dry-run", "--connection-string", db.ConnectionString);
+        Assert.True(dry.ExitCode == 0, dry.All);
+        Assert.Equal("would delete 1203 rejected result(s) recorded more than 30 day(s) ago", dry.Stdout.Trim());
+        Assert.Equal(1206, await db.ScalarAsync<long>("SELECT COUNT(*) FROM payment_events"));
+
+        var run = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = db.ConnectionString }, "db", "prune-rejected", "--days", "30");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.StartsWith("deleted 1203 rejected result(s)", run.Stdout.Trim());
+        var left = await db.ScalarAsync<string>("SELECT GROUP_CONCAT(id ORDER BY id) FROM payment_events");
+        Assert.Equal(string.Join(',', new[] { openCase, recent, oldCredit }.Order()), left);
+
+        // Once the case is resolved, its rejected result goes too.
+        await db.ExecuteAsync("UPDATE transactions SET reviewed_at = UTC_TIMESTAMP(6), review_note = 'done' WHERE id = @t", ("@t", flagged));
+        var again = await CliAsync("db", "prune-rejected", "--days", "30", "--connection-string", db.ConnectionString);
+        Assert.StartsWith("deleted 1 rejected result(s)", again.Stdout.Trim());
+    }
+
+    [Theory]
+    [InlineData("--days needs a value", "--days")]
+    [InlineData("needs --days N", "--dry-run")]
+    [InlineData("--days must be a whole number of days from 1 to 3650, not '0'", "--days", "0")]
+    [InlineData("--days must be a whole number of days from 1 to 3650, not '-3'", "--days", "-3")]
+    [InlineData("unexpected '--all' for db prune-rejected", "--days", "3", "--all")]
+    public async Task PruneRejectedReadsItsArgumentsStrictly(string message, params string[] more)
+    {
+        var result = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = "Server=127.0.0.1;Port=1" }, ["db", "prune-rejected", .. more]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
     }
 
     [Fact]

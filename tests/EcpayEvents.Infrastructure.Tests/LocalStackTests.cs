@@ -147,4 +147,29 @@ public sealed class LocalStackTests
         Assert.Contains("SQS", run.Stderr);
         Assert.DoesNotContain("Building", run.Stdout);
     }
+
+    // 6566 is a "bad port" for browsers and Node's fetch (the Step Functions server calls Timeouts with it):
+    // the stack used to start and then fail with "fetch failed: bad port".
+    [Theory]
+    [InlineData("TIMEOUTS_PORT", "6566", "port 6566 is one that browsers and Node's fetch refuse", "Timeouts")]
+    [InlineData("PAYMENTS_API_PORT", "6000", "port 6000 is one that browsers and Node's fetch refuse", "PaymentsApi")]
+    [InlineData("SANDBOX_PORT", "10080", "port 10080 is one that browsers and Node's fetch refuse", "ECPay sandbox")]
+    [InlineData("NOTIFICATIONS_PORT", "70000", "70000 is not a port number", "Notifications")]
+    [InlineData("SQS_PORT", "45x", "'45x' is not a port number", "SQS")]
+    public async Task RunShRefusesAPortBrowsersAndFetchBlockBeforeInstallingOrBuilding(string variable, string port, string message, string part)
+    {
+        string P() => FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var env = new Dictionary<string, string>
+        {
+            ["PAYMENTS_API_PORT"] = P(), ["NOTIFICATIONS_PORT"] = P(), ["SETTLEMENT_PORT"] = P(), ["TIMEOUTS_PORT"] = P(),
+            ["SANDBOX_PORT"] = P(), ["STEPFUNCTIONS_PORT"] = P(), ["SQS_PORT"] = P(),
+            ["MARIADB_PORT"] = TestDatabase.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        env[variable] = port;
+        var run = await RunAsync(Path.Combine(RepoPaths.Root, "run.sh"), env, TimeSpan.FromSeconds(30));
+        Assert.True(run.Exit == 1, run.Stdout + run.Stderr);
+        Assert.Contains(message, run.Stderr);
+        Assert.Contains(part, run.Stderr);
+        Assert.DoesNotContain("Building", run.Stdout);
+    }
 }

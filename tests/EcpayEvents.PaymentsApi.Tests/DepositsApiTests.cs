@@ -368,11 +368,17 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var json = await api.Client.GetAsync($"/checkout/{id}");
         Assert.Equal(HttpStatusCode.Conflict, json.StatusCode);
         var problem = await json.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("pending", problem.GetProperty("status").GetString());
+        // RFC 9457's "status" stays the HTTP status; the deposit's own is "transactionStatus".
+        Assert.Equal(409, problem.GetProperty("status").GetInt32());
+        Assert.Equal("pending", problem.GetProperty("transactionStatus").GetString());
         Assert.True(problem.TryGetProperty("checkoutStartedAt", out _));
 
         // Once paid, the page says so.
-        await api.Database.ExecuteAsync("UPDATE transactions SET status = 'completed' WHERE id = @id", ("@id", id));
+        await api.Database.ExecuteAsync("""
+            UPDATE transactions SET status = 'completed' WHERE id = @id;
+            INSERT INTO ledger_entries (user_id, transaction_id, amount) SELECT user_id, id, amount FROM transactions WHERE id = @id;
+            UPDATE users u JOIN transactions t ON t.user_id = u.id AND t.id = @id SET u.balance = u.balance + t.amount;
+            """, ("@id", id));
         var paid = await (await api.Client.SendAsync(Html())).Content.ReadAsStringAsync();
         Assert.Contains("class=\"status completed\">completed<", paid);
         Assert.Contains("has been paid", paid);

@@ -13,8 +13,9 @@ public sealed class PaymentsApiHost : IAsyncDisposable
     public const string ReturnUrl = "http://127.0.0.1:5081/ecpay/return";
     public const string PaymentInfoUrl = "http://127.0.0.1:5081/ecpay/payment-info";
 
-    private PaymentsApiHost(TestDatabase database, WebApplication app, HttpClient client)
+    private PaymentsApiHost(TestDatabase database, WebApplication app, HttpClient client, LogCapture logs)
     {
+        Logs = logs;
         Database = database;
         App = app;
         Client = client;
@@ -23,6 +24,8 @@ public sealed class PaymentsApiHost : IAsyncDisposable
     public TestDatabase Database { get; }
     public WebApplication App { get; }
     public HttpClient Client { get; }
+    /// <summary>Every log entry the API wrote (at the level the test asked for).</summary>
+    public LogCapture Logs { get; }
     public Uri BaseAddress => Client.BaseAddress!;
 
     public static async Task<PaymentsApiHost> StartAsync(string prefix, Action<IServiceCollection>? services = null, params string[] extraArgs)
@@ -45,11 +48,12 @@ public sealed class PaymentsApiHost : IAsyncDisposable
             .. (extraArgs.Any(a => a.Contains("StepFunctions:", StringComparison.Ordinal)) ? [] : new[] { "--StepFunctions:Disabled=true" }),
             .. extraArgs,
         ];
-        var app = PaymentsApiApp.Build(args, services);
+        var logs = new LogCapture();
+        var app = PaymentsApiApp.Build(args, s => { logs.AddTo(s); services?.Invoke(s); });
         await app.StartAsync();
         var client = new HttpClient { BaseAddress = app.BoundAddress() };
         client.DefaultRequestHeaders.Accept.ParseAdd("application/json");
-        return new PaymentsApiHost(db, app, client);
+        return new PaymentsApiHost(db, app, client, logs);
     }
 
     public async Task<long> CreateUserAsync(string username = "alice", string email = "alice@example.com")
@@ -76,5 +80,6 @@ public sealed class PaymentsApiHost : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         await Database.DisposeAsync();
+        SecretScan.AssertNone("PaymentsApi", Logs.Entries.Select(e => e.Text));
     }
 }

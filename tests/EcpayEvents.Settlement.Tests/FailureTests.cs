@@ -82,7 +82,7 @@ public sealed class FailureTests
         await s.WaitForQueueDrainedAsync(60);
         Assert.Equal(300, await second.ScalarAsync($"SELECT balance FROM users WHERE id = {userId}"));
         Assert.Equal(3, await second.ScalarAsync("SELECT COUNT(*) FROM ledger_entries"));
-        Assert.Equal(0, await second.ScalarAsync(TestDatabase.UsersOutOfBalanceSql));
+        Assert.Equal(0, await second.ScalarAsync(TestDatabase.InvariantViolationsCountSql));
     }
 }
 
@@ -197,7 +197,7 @@ public sealed class NonUtcServerTests
             $"SELECT recorded_at FROM payment_events WHERE transaction_id = {id}",
         })
             Assert.InRange(await second.DateTimeAsync(sql), now.AddMinutes(-2), now.AddSeconds(5));
-        Assert.Equal(0, await second.ScalarAsync(TestDatabase.UsersOutOfBalanceSql));
+        Assert.Equal(0, await second.ScalarAsync(TestDatabase.InvariantViolationsCountSql));
     }
 }
 

@@ -1,5 +1,6 @@
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
+using EcpayEvents.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace EcpayEvents.Settlement.Tests;

@@ -54,7 +54,7 @@ public sealed class SettlementStack : IAsyncDisposable
 
     public static async Task<SettlementStack> StartAsync(string name, int maxReceiveCount = 3, int visibilityTimeoutSeconds = 1,
         bool allowSimulated = false, string? settlementConnectionString = null, bool startRunner = true, string? sqsServiceUrlForNotifications = null,
-        string[]? settlementArgs = null, string[]? notificationsArgs = null)
+        string[]? settlementArgs = null, string[]? notificationsArgs = null, string logLevel = "Warning")
     {
         var logs = new LogCapture();
         settlementArgs ??= [];
@@ -65,7 +65,7 @@ public sealed class SettlementStack : IAsyncDisposable
 
         var notifications = NotificationsApp.Build([
             "--urls=http://127.0.0.1:0",
-            "--Logging:LogLevel:Default=Warning",
+            $"--Logging:LogLevel:Default={logLevel}",
             $"--Ecpay:MerchantId={Credentials.MerchantId}",
             $"--Ecpay:HashKey={Credentials.HashKey}",
             $"--Ecpay:HashIv={Credentials.HashIv}",
@@ -76,7 +76,7 @@ public sealed class SettlementStack : IAsyncDisposable
         await notifications.StartAsync();
 
         var cs = settlementConnectionString ?? db.ConnectionString;
-        var settlement = BuildSettlement(cs, allowSimulated, logs, settlementArgs);
+        var settlement = BuildSettlement(cs, allowSimulated, logs, [$"--Logging:LogLevel:Default={logLevel}", .. settlementArgs]);
         await settlement.StartAsync();
 
         var stack = new SettlementStack(db, sqs, notifications, settlement, allowSimulated, logs, settlementArgs);
@@ -385,6 +385,8 @@ public sealed class SettlementStack : IAsyncDisposable
         Http.Dispose();
         await Sqs.DisposeAsync();
         await Db.DisposeAsync();
+        // Whatever the test did, nothing the services or the runner logged may carry a secret.
+        SecretScan.AssertNone("the settlement stack", Logs.Entries.Select(e => e.Text).Append(RunnerLog.ToString()));
     }
 }
 

@@ -21,15 +21,28 @@ public sealed class TimeoutsCommandTests(LocalStepFunctions stack) : IAsyncLifet
         userId = await db.ScalarAsync<long>("INSERT INTO users (username, email, balance) VALUES ('cli', 'cli@example.com', 0); SELECT LAST_INSERT_ID();");
     }
 
-    public async ValueTask DisposeAsync() => await db.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await db.AssertLedgerInvariantAsync();
+        await db.DisposeAsync();
+    }
 
     private static string NewTradeNo(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..20].ToUpperInvariant();
 
-    private async Task<long> DepositAsync(string merchantTradeNo, DateTimeOffset expiresAt, string status = "pending") =>
-        await db.ScalarAsync<long>("""
+    /// <summary>A deposit of 100 TWD; a completed one is credited, as Settlement would (the ledger invariant holds).</summary>
+    private async Task<long> DepositAsync(string merchantTradeNo, DateTimeOffset expiresAt, string status = "pending")
+    {
+        var id = await db.ScalarAsync<long>("""
             INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, payment_method, item_name, expires_at)
             VALUES (@u, 'deposit', 100, @s, @m, 'Credit', 'Deposit', @e); SELECT LAST_INSERT_ID();
             """, ("@u", userId), ("@s", status), ("@m", merchantTradeNo), ("@e", expiresAt.UtcDateTime));
+        if (status == "completed")
+            await db.ExecuteAsync("""
+                INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@u, @t, 100);
+                UPDATE users SET balance = balance + 100 WHERE id = @u;
+                """, ("@u", userId), ("@t", id));
+        return id;
+    }
 
     private async Task<string> StartAsync(string name, long transactionId, string merchantTradeNo, DateTimeOffset expiresAt) =>
         (await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, name,

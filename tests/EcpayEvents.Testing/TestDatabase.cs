@@ -9,7 +9,27 @@ namespace EcpayEvents.Testing;
 /// </summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
-    private static readonly Lazy<Task> serverStarted = new(() => Task.Run(() => RepoPaths.RunScript("infrastructure/local/mariadb.sh", "start")));
+    // A server that already answers on the port (another checkout's, shared by several worktrees) is used
+    // as it is; only when none answers is this checkout's own started.
+    private static readonly Lazy<Task> serverStarted = new(() => Task.Run(async () =>
+    {
+        if (await ServerAnswersAsync()) return;
+        RepoPaths.RunScript("infrastructure/local/mariadb.sh", "start");
+    }));
+
+    private static async Task<bool> ServerAnswersAsync()
+    {
+        try
+        {
+            await using var c = new MySqlConnection(ServerConnectionString);
+            await c.OpenAsync();
+            return true;
+        }
+        catch (MySqlException)
+        {
+            return false;
+        }
+    }
 
     public static int Port => int.TryParse(Environment.GetEnvironmentVariable("MARIADB_PORT"), out var p) ? p : 3307;
     public static string ServerConnectionString =>
@@ -61,18 +81,21 @@ public sealed class TestDatabase : IAsyncDisposable
         await cmd.ExecuteNonQueryAsync();
     }
 
-    /// <summary>How many users have a balance that is not the sum of their ledger entries (should be 0).</summary>
-    public const string UsersOutOfBalanceSql = """
-        SELECT COUNT(*) FROM (
-          SELECT u.id FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
-          GROUP BY u.id, u.balance HAVING u.balance <> COALESCE(SUM(l.amount), 0)) broken
-        """;
+    /// <summary>How many violations of the ledger invariant there are (should be 0): the CLI's definition.</summary>
+    public const string InvariantViolationsCountSql = "SELECT COUNT(*) FROM (" + LedgerInvariant.ViolationsSql + ") violations";
 
-    /// <summary>The ledger invariant: every user's balance equals the sum of their ledger entries.</summary>
+    /// <summary>
+    /// The ledger invariant, as `ecpay-events db check` defines it (<see cref="LedgerInvariant"/>): balances
+    /// equal their ledger entries, completed deposits are credited exactly once, nothing else is, every
+    /// withdrawal is debited once.
+    /// </summary>
     public async Task AssertLedgerInvariantAsync()
     {
-        var broken = await ScalarAsync<long>(UsersOutOfBalanceSql);
-        if (broken != 0) throw new LedgerInvariantViolation($"{broken} user(s) have balance != sum(ledger entries) in {Name}");
+        await using var c = new MySqlConnection(ConnectionString);
+        await c.OpenAsync();
+        var violations = await LedgerInvariant.FindAsync(c);
+        if (violations.Count != 0)
+            throw new LedgerInvariantViolation($"{violations.Count} violation(s) of the ledger invariant in {Name}:\n" + string.Join("\n", violations.Select(v => $"{v.Kind}: {v.Detail}")));
     }
 
     public async ValueTask DisposeAsync()

@@ -157,6 +157,7 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
         await timeouts.DisposeAsync();
         await sandbox.StopAsync();
         await sandbox.DisposeAsync();
+        await database.AssertLedgerInvariantAsync();
         await database.DisposeAsync();
     }
 

@@ -6,8 +6,9 @@ namespace EcpayEvents.Cli.Commands;
 
 /// <summary>
 /// `ecpay-events db migrate` — apply schema migrations.
-/// `ecpay-events db check`   — verify that every user's balance equals the sum of their ledger entries.
+/// `ecpay-events db check`   — verify the ledger invariant (<see cref="LedgerInvariant"/>).
 /// `ecpay-events db review`  — what Settlement flagged for an operator (<see cref="LedgerReview"/>).
+/// `ecpay-events db prune-rejected` — retention of rejected results (<see cref="RejectedEventsRetention"/>).
 /// Connection string from --connection-string or the DATABASE_CONNECTION_STRING environment variable.
 /// </summary>
 public static class DbCommand
@@ -17,7 +18,12 @@ public static class DbCommand
                ecpay-events db check   [--connection-string CS]
                ecpay-events db review  [--connection-string CS] [--all [--days N]]
                ecpay-events db review resolve (--transaction ID | --event ID) --note TEXT [--connection-string CS]
-          check:   exit 0 if every balance equals the sum of its ledger entries, 1 naming the users that do not.
+               ecpay-events db prune-rejected --days N [--dry-run] [--connection-string CS]
+          check:   exit 0 if the ledger invariant holds: every balance equals the sum of its ledger entries, every
+                   completed deposit has exactly one ledger entry of its amount, no pending/failed/expired
+                   deposit has one, every withdrawal exactly one debit, every entry belongs to one of them;
+                   1 naming each violation (kind: balance, completed-deposit, uncompleted-deposit-credited,
+                   withdrawal, ledger-entry).
           review:  what needs an operator, until resolved: transactions flagged by Settlement (paid after expiry
                    or failure: credited; wrong amount, wrong endpoint, after a simulation: not credited) with
                    the events that flagged them, and other results that need attention (rejected: unknown
@@ -25,6 +31,8 @@ public static class DbCommand
                    completion); --all adds those resolved in the last N days (default 30).
                    Exit 0 if nothing is open, 1 if something is (for a schedule or an alarm).
           resolve: close one, with what was done (1–200 characters); exit 1 if it is not open.
+          prune-rejected: delete rejected results recorded more than N days ago (1–3650), except those of a
+                   transaction under open review; --dry-run only counts them. Run it from a schedule.
           CS defaults to $DATABASE_CONNECTION_STRING (e.g. Server=127.0.0.1;Port=3307;Database=ecpay_events;User ID=root;Password=...)
         """;
 
@@ -46,6 +54,8 @@ public static class DbCommand
                     return await CheckLedgerAsync(cs);
                 case "review":
                     return await ReviewAsync(cs, args);
+                case "prune-rejected":
+                    return await PruneRejectedAsync(cs, args);
                 default:
                     return Fail($"unknown db command '{args[0]}'");
             }
@@ -119,29 +129,49 @@ public static class DbCommand
         return 0;
     }
 
+    /// <summary>`db prune-rejected --days N [--dry-run]`, read strictly.</summary>
+    private static async Task<int> PruneRejectedAsync(string cs, string[] args)
+    {
+        string? daysText = null;
+        var dryRun = false;
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--dry-run":
+                    dryRun = true;
+                    break;
+                case "--days" or "--connection-string":
+                    if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)) return Fail($"{args[i]} needs a value");
+                    if (args[i] == "--days") daysText = args[i + 1];
+                    i++;
+                    break;
+                default:
+                    return Fail($"unexpected '{args[i]}' for db prune-rejected (see ecpay-events db --help)");
+            }
+        }
+        if (daysText is null) return Fail("db prune-rejected needs --days N: how many days of rejected results to keep");
+        if (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out var days) || days is < 1 or > 3650)
+            return Fail($"--days must be a whole number of days from 1 to 3650, not '{daysText}'");
+        if (dryRun)
+        {
+            Console.WriteLine($"would delete {await RejectedEventsRetention.CountAsync(cs, days)} rejected result(s) recorded more than {days} day(s) ago");
+            return 0;
+        }
+        var deleted = await RejectedEventsRetention.PruneAsync(cs, days);
+        Console.WriteLine($"deleted {deleted} rejected result(s) recorded more than {days} day(s) ago (kept: those of a transaction under open review)");
+        return 0;
+    }
+
     private static async Task<int> CheckLedgerAsync(string cs)
     {
         await using var connection = new MySqlConnection(cs);
         await connection.OpenAsync();
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            SELECT u.id, u.balance, COALESCE(SUM(l.amount), 0) AS ledger
-            FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
-            GROUP BY u.id, u.balance
-            HAVING u.balance <> COALESCE(SUM(l.amount), 0)
-            ORDER BY u.id
-            """;
-        var broken = 0;
-        await using (var reader = await cmd.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                broken++;
-                Console.WriteLine($"user {reader.GetInt64(0)}: balance {reader.GetInt64(1)} but ledger sums to {reader.GetDecimal(2)}");
-            }
-        }
-        if (broken > 0) { Console.WriteLine($"{broken} user(s) out of balance"); return 1; }
-        Console.WriteLine("ok: every balance equals the sum of its ledger entries");
+        var violations = await LedgerInvariant.FindAsync(connection);
+        foreach (var v in violations) Console.WriteLine($"{v.Kind}: {v.Detail}");
+        if (violations.Count > 0) { Console.WriteLine($"{violations.Count} violation(s) of the ledger invariant"); return 1; }
+        Console.WriteLine("ok: every balance equals the sum of its ledger entries; every completed deposit is credited once with its amount, "
+            + "no other deposit is; every withdrawal is debited once; every ledger entry belongs to one of them");
         return 0;
     }
 

@@ -104,7 +104,9 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
             TransactionId = state?.Id,
             MerchantTradeNo = Clip(merchantTradeNo, 64),
             Source = Clip(message.Source, 20) ?? "",
-            RawFields = JsonSerializer.Serialize(fields, SettlementJsonContext.Default.IReadOnlyDictionaryStringString),
+            RawFields = decision.Outcome == SettlementOutcome.Rejected
+                ? RejectedRawFields.Serialize(fields)
+                : JsonSerializer.Serialize(fields, SettlementJsonContext.Default.IReadOnlyDictionaryStringString),
             ReceivedAt = message.ReceivedAt.UtcDateTime,
             Outcome = decision.Outcome,
             Reason = Clip(decision.Reason, 200),
