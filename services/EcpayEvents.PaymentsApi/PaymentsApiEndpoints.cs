@@ -75,6 +75,12 @@ public static class PaymentsApiEndpoints
         {
             case DepositOutcome.UserNotFound:
                 return UserNotFound(userId);
+            case DepositOutcome.KeyInProgress:
+                response.Headers.RetryAfter = "2";
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "A request with this Idempotency-Key is in progress.",
+                    detail: "Retry shortly with the same key: it will answer with that deposit.");
             case DepositOutcome.KeyReused:
                 return TypedResults.Problem(
                     statusCode: StatusCodes.Status422UnprocessableEntity,

@@ -23,6 +23,8 @@ public enum DepositOutcome
     Replayed,
     /// <summary>The Idempotency-Key was used before for another request (another amount, method, item or a withdrawal).</summary>
     KeyReused,
+    /// <summary>A request with this Idempotency-Key is still being processed (its deposit is not committed yet): retry shortly.</summary>
+    KeyInProgress,
     UserNotFound,
     /// <summary>The timeout could not be scheduled: nothing was written (the deposit was rolled back).</summary>
     SchedulingFailed,
@@ -108,6 +110,12 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
                 await transaction.RollbackAsync(ct);
                 return await ReplayAsync(connection, userId, amount, method, itemName, idempotencyKey)
                     ?? throw new InvalidOperationException("Idempotency-Key conflict without a committed transaction.");
+            }
+            catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.LockWaitTimeout && idempotencyKey is not null)
+            {
+                // Waited on the key of a request that is still scheduling its timer: not a second deposit, not an error.
+                await transaction.RollbackAsync(ct);
+                return (DepositOutcome.KeyInProgress, null);
             }
             catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt < 5)
             {
