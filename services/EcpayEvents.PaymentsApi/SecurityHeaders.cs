@@ -48,8 +48,12 @@ public sealed partial class SecurityHeaders
         if (html) headers.XFrameOptions = "DENY"; // for browsers that predate frame-ancestors
     }
 
-    /// <summary>The CSP source of an inline block: 'sha256-…' of its exact text.</summary>
-    public static string HashSource(string block) => $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(block)))}'";
+    /// <summary>
+    /// The CSP source of an inline block: 'sha256-…' of its text as the browser hashes it — after HTML parsing,
+    /// which turns CR LF and CR into LF (a checkout with CR LF line endings must not break the pages).
+    /// </summary>
+    public static string HashSource(string block) =>
+        $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(block.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n'))))}'";
 
     /// <summary>The text of every attribute-less &lt;script&gt; or &lt;style&gt; block in trusted HTML.</summary>
     public static IEnumerable<string> InlineBlocks(string html, string tag) =>

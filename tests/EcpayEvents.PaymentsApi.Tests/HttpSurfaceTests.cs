@@ -36,7 +36,9 @@ public sealed partial class HttpSurfaceTests
             .Select(d => d.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .ToDictionary(d => d[0], d => d[1..]);
 
-    private static string Hash(string block) => $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(block)))}'";
+    // As a browser hashes an inline block: its text after HTML parsing (CR LF and CR become LF).
+    private static string Hash(string block) =>
+        $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(block.Replace("\r\n", "\n").Replace('\r', '\n'))))}'";
 
     /// <summary>Every inline script and style of the page is allowed by hash; nothing else may run, frame or post elsewhere.</summary>
     private static void AssertHtmlHeaders(HttpResponseMessage response, string html)
