@@ -21,7 +21,7 @@ internal static class Pages
 
     private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
 
-    private const string Style = """
+    internal const string Style = """
         <style>
           body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}
           .card{border:1px solid #ddd;border-radius:8px;padding:1rem 1.25rem;margin:1rem 0}
@@ -69,6 +69,59 @@ internal static class Pages
     /// <summary>What the return page says while ECPay reported a payment that the ledger shows as expired or failed.</summary>
     public const string PaidAfterExpiry = "ECPay reports this payment succeeded after the deposit had expired — it is being confirmed; a payment received late is still credited.";
 
+    /// <summary>The return page's script: one constant (the CSP allows it by hash), reading the transaction from the body's data- attributes.</summary>
+    public static readonly string OrderResultScript = """
+        (function () {
+          // The transaction comes in data- attributes: the script is the same on every page, so the CSP allows it by its hash.
+          const data = document.body.dataset;
+          const id = Number(data.transactionId), userId = Number(data.userId), ecpayPaid = data.ecpayPaid === 'true';
+          const lateWindowMs = 120000, started = Date.now();
+          let etag = null, delay = 1000;
+          const statusEl = document.getElementById('status'), balanceEl = document.getElementById('balance');
+          const messageEl = document.querySelector('[data-testid=ecpay-message]');
+          const final = { completed: 'Payment confirmed: your balance has been credited.', failed: 'The payment failed; nothing was charged to your balance.', expired: 'This deposit expired before it was paid.' };
+          const lateMessage = LATE_MESSAGE;
+          const lateGaveUp = 'ECPay reported this payment, but it is not confirmed yet. It will be credited when ECPay confirms it; check your transactions later.';
+          async function balance() {
+            const r = await fetch('/users/' + userId, { headers: { Accept: 'application/json' } });
+            if (r.ok) balanceEl.textContent = (await r.json()).balance;
+          }
+          function show(t) {
+            statusEl.textContent = t.status;
+            statusEl.className = 'status ' + t.status;
+          }
+          async function poll() {
+            let status = null;
+            try {
+              const headers = { Accept: 'application/json' };
+              if (etag) headers['If-None-Match'] = etag;
+              const r = await fetch('/transactions/' + id, { headers, cache: 'no-store' });
+              if (r.status === 200) {
+                etag = r.headers.get('ETag');
+                const t = await r.json();
+                show(t);
+                status = t.status;
+              } else if (r.status === 304) {
+                status = statusEl.textContent;
+              }
+            } catch (e) { /* network hiccup: try again */ }
+            if (status === 'completed' || ((status === 'failed' || status === 'expired') && !ecpayPaid)) {
+              statusEl.dataset.final = 'true'; messageEl.textContent = final[status]; await balance(); return;
+            }
+            if ((status === 'failed' || status === 'expired') && ecpayPaid) {
+              // Paid, but after the deposit expired (or failed): Settlement credits it when the result arrives.
+              statusEl.dataset.late = 'true';
+              if (Date.now() - started > lateWindowMs) { statusEl.dataset.final = 'true'; messageEl.textContent = lateGaveUp; await balance(); return; }
+              messageEl.textContent = lateMessage;
+            }
+            setTimeout(poll, delay);
+            delay = Math.min(Math.round(delay * 1.5), 10000);
+          }
+          balance();
+          poll();
+        })();
+        """.Replace("LATE_MESSAGE", System.Text.Json.JsonSerializer.Serialize(PaidAfterExpiry, PagesJsonContext.Default.String), StringComparison.Ordinal);
+
     /// <summary>
     /// Shows what ECPay told the browser, then polls GET /transactions/{id} (with If-None-Match, backing
     /// off from 1 s to 10 s) until the ledger says completed, failed or expired, and shows the balance.
@@ -88,7 +141,7 @@ internal static class Pages
         return $$"""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>Payment {{H(transaction.MerchantTradeNo)}}</title>{{Style}}</head>
-            <body>
+            <body data-transaction-id="{{id}}" data-user-id="{{userId}}" data-ecpay-paid="{{(ecpayPaid ? "true" : "false")}}">
             <h1>Your deposit</h1>
             <div class="card">
               <dl>
@@ -102,55 +155,7 @@ internal static class Pages
               <p>Balance: <span id="balance" data-testid="balance">…</span> TWD</p>
             </div>
             <p><a href="/" data-testid="back">Back to your account</a></p>
-            <script>
-            (function () {
-              const id = {{id}}, userId = {{userId}}, ecpayPaid = {{(ecpayPaid ? "true" : "false")}};
-              const lateWindowMs = 120000, started = Date.now();
-              let etag = null, delay = 1000;
-              const statusEl = document.getElementById('status'), balanceEl = document.getElementById('balance');
-              const messageEl = document.querySelector('[data-testid=ecpay-message]');
-              const final = { completed: 'Payment confirmed: your balance has been credited.', failed: 'The payment failed; nothing was charged to your balance.', expired: 'This deposit expired before it was paid.' };
-              const lateMessage = {{System.Text.Json.JsonSerializer.Serialize(PaidAfterExpiry, PagesJsonContext.Default.String)}};
-              const lateGaveUp = 'ECPay reported this payment, but it is not confirmed yet. It will be credited when ECPay confirms it; check your transactions later.';
-              async function balance() {
-                const r = await fetch('/users/' + userId, { headers: { Accept: 'application/json' } });
-                if (r.ok) balanceEl.textContent = (await r.json()).balance;
-              }
-              function show(t) {
-                statusEl.textContent = t.status;
-                statusEl.className = 'status ' + t.status;
-              }
-              async function poll() {
-                let status = null;
-                try {
-                  const headers = { Accept: 'application/json' };
-                  if (etag) headers['If-None-Match'] = etag;
-                  const r = await fetch('/transactions/' + id, { headers, cache: 'no-store' });
-                  if (r.status === 200) {
-                    etag = r.headers.get('ETag');
-                    const t = await r.json();
-                    show(t);
-                    status = t.status;
-                  } else if (r.status === 304) {
-                    status = statusEl.textContent;
-                  }
-                } catch (e) { /* network hiccup: try again */ }
-                if (status === 'completed' || ((status === 'failed' || status === 'expired') && !ecpayPaid)) {
-                  statusEl.dataset.final = 'true'; messageEl.textContent = final[status]; await balance(); return;
-                }
-                if ((status === 'failed' || status === 'expired') && ecpayPaid) {
-                  // Paid, but after the deposit expired (or failed): Settlement credits it when the result arrives.
-                  statusEl.dataset.late = 'true';
-                  if (Date.now() - started > lateWindowMs) { statusEl.dataset.final = 'true'; messageEl.textContent = lateGaveUp; await balance(); return; }
-                  messageEl.textContent = lateMessage;
-                }
-                setTimeout(poll, delay);
-                delay = Math.min(Math.round(delay * 1.5), 10000);
-              }
-              balance();
-              poll();
-            })();
-            </script>
+            <script>{{OrderResultScript}}</script>
             </body></html>
             """;
     }

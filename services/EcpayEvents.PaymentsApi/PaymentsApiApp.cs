@@ -50,6 +50,7 @@ public static class PaymentsApiApp
         // can answer a problem that names the field instead of an empty 400.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<BadRequestProblems>();
+        services.AddHttpSurface(builder.Configuration);
         configureServices?.Invoke(services);
 
         var app = builder.Build();
@@ -58,6 +59,7 @@ public static class PaymentsApiApp
         // say what to do: 415 (a body that is not JSON — binding does not throw for it), 405, 404.
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
         app.UseRequestBodyLimits();
+        app.UseHttpSurface(); // headers, CORS, rate limits (after authentication), /openapi/v1.json
         app.MapHealth();
         app.MapPaymentsApi();
         return app;

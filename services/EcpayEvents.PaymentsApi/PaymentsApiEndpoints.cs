@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Payments;
 using EcpayEvents.Payments.Deposits;
 using EcpayEvents.Payments.Transactions;
 using EcpayEvents.Payments.Users;
@@ -58,17 +59,33 @@ public static class PaymentsApiEndpoints
         return await list.HandleAsync(userId, take, beforeId, ct) is { } page ? TypedResults.Ok(page) : UserNotFound(userId);
     }
 
-    public static async Task<Results<Created<DepositResponse>, ValidationProblem, ProblemHttpResult>> RequestDeposit(
-        string id, DepositRequest body, RequestDeposit requestDeposit, PaymentsApiSettings settings, HttpResponse response, CancellationToken ct)
+    /// <summary>
+    /// An optional <c>Idempotency-Key</c> header makes a retry after a lost answer safe: the same key and body
+    /// answer 200 with the first deposit (no second ECPay order); the same key with another body is 422.
+    /// </summary>
+    public static async Task<Results<Created<DepositResponse>, Ok<DepositResponse>, ValidationProblem, ProblemHttpResult>> RequestDeposit(
+        string id, DepositRequest body, RequestDeposit requestDeposit, PaymentsApiSettings settings, HttpRequest request, HttpResponse response, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
-        var errors = requestDeposit.Validate(body, out var method);
+        var key = request.Headers.TryGetValue(IdempotencyKey.Header, out var values) ? values.ToString() : null;
+        var errors = requestDeposit.Validate(body, out var method, key);
         if (errors.Count > 0) return Invalid(errors);
-        var (outcome, deposit) = await requestDeposit.HandleAsync(userId, body, method, ct);
+        var (outcome, deposit) = await requestDeposit.HandleAsync(userId, body, method, ct, key);
         switch (outcome)
         {
             case DepositOutcome.UserNotFound:
                 return UserNotFound(userId);
+            case DepositOutcome.KeyInProgress:
+                response.Headers.RetryAfter = "2";
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "A request with this Idempotency-Key is in progress.",
+                    detail: "Retry shortly with the same key: it will answer with that deposit.");
+            case DepositOutcome.KeyReused:
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status422UnprocessableEntity,
+                    title: "Idempotency-Key already used.",
+                    detail: "This Idempotency-Key was used for a different request; use a new key for a new deposit.");
             case DepositOutcome.SchedulingFailed:
                 response.Headers.RetryAfter = "5";
                 return TypedResults.Problem(
@@ -78,8 +95,8 @@ public static class PaymentsApiEndpoints
         }
         var d = deposit!;
         var checkoutUrl = settings.PublicUrl($"/checkout/{d.TransactionId}");
-        return TypedResults.Created($"/transactions/{d.TransactionId}",
-            new DepositResponse(d.TransactionId, d.MerchantTradeNo, TransactionStatus.Pending, d.Amount, d.PaymentMethod, d.ExpiresAt, checkoutUrl));
+        var created = new DepositResponse(d.TransactionId, d.MerchantTradeNo, d.Status, d.Amount, d.PaymentMethod, d.ExpiresAt, checkoutUrl);
+        return outcome == DepositOutcome.Replayed ? TypedResults.Ok(created) : TypedResults.Created($"/transactions/{d.TransactionId}", created);
     }
 
     /// <summary>
@@ -125,6 +142,7 @@ public static class PaymentsApiEndpoints
         if (transaction is null) return NotFoundProblem($"Transaction {transactionId} does not exist.");
         var etag = ETagOf(transaction);
         context.Response.Headers.ETag = etag;
+        TransactionPolling.SetHeaders(context.Response, transaction);
         if (IfNoneMatch(context.Request, etag)) return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         return TypedResults.Ok(transaction);
     }

@@ -52,6 +52,7 @@ public static class TimeoutsApp
         builder.Services.AddSingleton<QueryTradeInfo>(sp => (merchantTradeNo, ct) =>
             sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct));
         builder.Services.AddSingleton(sp => new PaymentResultPublisher(Options(sp).Sqs.CreateClient(), Options(sp).Sqs.QueueUrl));
+        builder.Services.AddSingleton(sp => Options(sp).Reconcile.Confirmation());
         builder.Services.AddSingleton<ReconcilePayment>();
 
         configureServices?.Invoke(builder.Services);

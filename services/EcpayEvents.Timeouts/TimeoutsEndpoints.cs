@@ -17,13 +17,16 @@ public sealed record TaskError(
 
 /// <summary>
 /// The Reconcile task's input: the execution's state as the state machine's Parameters pass it, with the
-/// execution's name (<c>$$.Execution.Name</c>, the MerchantTradeNo) for the logs.
+/// execution's name (<c>$$.Execution.Name</c>, the MerchantTradeNo) for the logs, and <c>confirmCredit</c>: the
+/// definition understands the confirmed/unconfirmed answers (an execution started before it keeps its own
+/// definition, so without it a completed deposit answers settled, as it always did).
 /// </summary>
 public sealed record ReconcileTaskInput(
     [property: JsonPropertyName("transactionId")] long TransactionId,
     [property: JsonPropertyName("merchantTradeNo")] string? MerchantTradeNo,
     [property: JsonPropertyName("expiresAt"), JsonConverter(typeof(Rfc3339UtcConverter))] DateTimeOffset ExpiresAt,
-    [property: JsonPropertyName("executionName")] string? ExecutionName = null);
+    [property: JsonPropertyName("executionName")] string? ExecutionName = null,
+    [property: JsonPropertyName("confirmCredit")] bool ConfirmCredit = false);
 
 [JsonSerializable(typeof(TaskError))]
 [JsonSerializable(typeof(ReconcileTaskInput))]
@@ -43,7 +46,7 @@ public static partial class TimeoutsEndpoints
     }
 
     /// <summary>
-    /// State input {transactionId, merchantTradeNo, expiresAt, executionName} → {outcome[, expiresAt]}. An error
+    /// State input {transactionId, merchantTradeNo, expiresAt, executionName, confirmCredit} → {outcome[, expiresAt]}. An error
     /// answers 4xx/5xx with {errorType, errorMessage}; on AWS, AWS_LWA_ERROR_STATUS_CODES (400-599) makes Lambda Web
     /// Adapter fail the invocation, so the state machine retries, then goes to NeedsReview.
     /// </summary>
@@ -67,7 +70,7 @@ public static partial class TimeoutsEndpoints
         using var scope = log.BeginScope(new Dictionary<string, object> { ["MerchantTradeNo"] = input.MerchantTradeNo, ["Execution"] = execution });
         try
         {
-            var result = await reconcile.HandleAsync(input, ct);
+            var result = await reconcile.HandleAsync(input, task.ConfirmCredit, ct);
             if (result.Answer is { } answer)
                 return TypedResults.Json(answer, PaymentTimeoutJsonContext.Default.ReconcileAnswer);
             var error = result.Error!;

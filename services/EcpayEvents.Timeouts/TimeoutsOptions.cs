@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
 using EcpayEvents.Payments;
+using EcpayEvents.Payments.Timeouts;
 using Microsoft.Extensions.Options;
 
 namespace EcpayEvents.Timeouts;
@@ -20,6 +21,30 @@ public sealed class TimeoutsOptions
 
     [Required, ValidateObjectMembers]
     public SqsOptions Sqs { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public ReconcileOptions Reconcile { get; set; } = new();
+}
+
+/// <summary>
+/// <c>Reconcile:*</c>: when a completed deposit's credit is confirmed with QueryTradeInfo. ECPay advises asking
+/// 10 minutes after a payment and, when the bank had not answered (TradeStatus 0), again later; 40 minutes
+/// after the payment avoids asking twice.
+/// </summary>
+public sealed class ReconcileOptions : IValidatableObject
+{
+    public int ConfirmCreditAfterSeconds { get; set; } = (int)CreditConfirmation.DefaultFirstLook.TotalSeconds;
+    public int ConfirmUnpaidAgainAfterSeconds { get; set; } = (int)CreditConfirmation.DefaultUnpaidLookAgain.TotalSeconds;
+
+    public CreditConfirmation Confirmation() =>
+        new(true, TimeSpan.FromSeconds(ConfirmCreditAfterSeconds), TimeSpan.FromSeconds(ConfirmUnpaidAgainAfterSeconds));
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ConfirmCreditAfterSeconds < 0) yield return new ValidationResult("Reconcile:ConfirmCreditAfterSeconds must be a whole number ≥ 0.");
+        if (ConfirmUnpaidAgainAfterSeconds < ConfirmCreditAfterSeconds)
+            yield return new ValidationResult("Reconcile:ConfirmUnpaidAgainAfterSeconds must be at least Reconcile:ConfirmCreditAfterSeconds.");
+    }
 }
 
 /// <summary>The shared <c>Ecpay</c> section plus how Timeouts asks QueryTradeInfo.</summary>

@@ -376,10 +376,14 @@ public sealed class CheckoutForm
         return true;
     }
 
+    /// <summary>The page's only script, always the same: a Content-Security-Policy can allow it by its hash.</summary>
+    public const string AutoSubmitScript = "document.getElementById('ecpay-checkout').submit();";
+
     /// <summary>
     /// A complete HTML page whose form posts itself to ECPay. Every attribute value is HTML-encoded.
     /// Pass a CSP nonce if the page is served with a script-src nonce policy.
     /// </summary>
+
     public string ToHtml(string? cspNonce = null)
     {
         var html = new StringBuilder();
@@ -396,7 +400,7 @@ public sealed class CheckoutForm
         {
             html.Append(" nonce=\"").Append(WebUtility.HtmlEncode(cspNonce)).Append('"');
         }
-        html.Append(">document.getElementById('ecpay-checkout').submit();</script>\n</body></html>\n");
+        html.Append('>').Append(AutoSubmitScript).Append("</script>\n</body></html>\n");
         return html.ToString();
     }
 }

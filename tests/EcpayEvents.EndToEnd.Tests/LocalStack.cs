@@ -51,6 +51,8 @@ public sealed class LocalStack : IAsyncDisposable
             $"--Ecpay:ReturnUrl={new Uri(notifications, "/ecpay/return")}", $"--Ecpay:PaymentInfoUrl={new Uri(notifications, "/ecpay/payment-info")}",
             $"--PaymentsApi:PublicBaseUrl=http://127.0.0.1:{apiPort}",
             "--StepFunctions:Disabled=true", // no local Step Functions in this stack (dev/test-only opt-out)
+            // One browser on one loopback address plays every user: no per-address limit on starting deposits here.
+            "--PaymentsApi:Http:MoneyRequestsPerMinute=1000", "--PaymentsApi:Http:OpenRequestsPerMinute=1000",
         ]));
 
         stack.sqsClient = stack.Sqs.CreateClient();

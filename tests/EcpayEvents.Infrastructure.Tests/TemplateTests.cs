@@ -41,6 +41,25 @@ public sealed partial class TemplateTests
     }
 
     [Fact]
+    public void TheGatewayThrottlesStartingDepositsAndWithdrawalsOnRoutesThatExist()
+    {
+        // API Gateway mirrors PaymentsApi's own limits: RouteSettings only apply to routes the API has.
+        var api = OfType("AWS::Serverless::HttpApi").Single(a => a.Name == "HttpApi").Properties;
+        var routes = (YamlMappingNode)api["RouteSettings"];
+        var paymentsApi = (YamlMappingNode)OfType("AWS::Serverless::Function").Single(f => f.Name == "PaymentsApiFunction").Properties["Events"];
+        var declared = paymentsApi.Children.Values.Cast<YamlMappingNode>().Select(e => (YamlMappingNode)e["Properties"])
+            .Select(p => $"{Scalar(p["Method"])} {Scalar(p["Path"])}").ToList();
+        foreach (var route in new[] { "POST /users/{id}/deposits", "POST /users/{id}/withdrawals" })
+        {
+            Assert.Contains(route, declared);
+            var settings = (YamlMappingNode)routes[route];
+            Assert.InRange(int.Parse(Scalar(settings["ThrottlingRateLimit"])), 1, 100);
+            Assert.InRange(int.Parse(Scalar(settings["ThrottlingBurstLimit"])), 1, 200);
+        }
+        Assert.True(int.Parse(Scalar(((YamlMappingNode)api["DefaultRouteSettings"])["ThrottlingRateLimit"])) > 0);
+    }
+
+    [Fact]
     public void SettlementReportsBatchItemFailuresAndTheQueueHasADeadLetterQueue()
     {
         var settlement = OfType("AWS::Serverless::Function").Single(f => f.Name == "SettlementFunction").Properties;

@@ -44,6 +44,9 @@ public sealed class PaymentsApiHost : IAsyncDisposable
             $"--Ecpay:PaymentInfoUrl={PaymentInfoUrl}",
             "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:5080",
             "--Logging:LogLevel:Default=Warning",
+            // Every test client is one loopback address: the rate limits are tested where a test sets them lower.
+            "--PaymentsApi:Http:MoneyRequestsPerMinute=1000000",
+            "--PaymentsApi:Http:OpenRequestsPerMinute=1000000",
             // Tests replace the scheduler; no state machine here (dev/test-only opt-out).
             .. (extraArgs.Any(a => a.Contains("StepFunctions:", StringComparison.Ordinal)) ? [] : new[] { "--StepFunctions:Disabled=true" }),
             .. extraArgs,

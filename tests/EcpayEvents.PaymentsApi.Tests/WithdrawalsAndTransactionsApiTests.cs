@@ -210,7 +210,7 @@ public sealed class WithdrawalsAndTransactionsApiTests : IAsyncLifetime
         var html = await page.Content.ReadAsStringAsync();
         // Rendered already, and the script keeps polling (bounded) instead of stopping at expired/failed.
         Assert.Equal(late, html.Contains("<p data-testid=\"ecpay-message\">ECPay reports this payment succeeded after the deposit had expired", StringComparison.Ordinal));
-        Assert.Contains(late ? "ecpayPaid = true" : "ecpayPaid = false", html);
+        Assert.Contains(late ? "data-ecpay-paid=\"true\"" : "data-ecpay-paid=\"false\"", html);
         Assert.Contains("lateWindowMs = 120000", html);
         Assert.Contains("Math.min(Math.round(delay * 1.5), 10000)", html);
         Assert.Equal(status, await api.Database.ScalarAsync<string>("SELECT status FROM transactions WHERE merchant_trade_no = @m", ("@m", tradeNo)));

@@ -34,7 +34,7 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
         Assert.True(call.At >= input.ExpiresAt.AddMilliseconds(-50), $"Reconcile ran at {call.At:O}, before expiry {input.ExpiresAt:O}");
         // The task gets exactly the payment's identity and expiry, and the execution's name for its logs.
         using var sent = JsonDocument.Parse(call.Body);
-        Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt", "executionName"], sent.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt", "executionName", "confirmCredit"], sent.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal(42, sent.RootElement.GetProperty("transactionId").GetInt64());
         Assert.Equal(tradeNo, sent.RootElement.GetProperty("executionName").GetString());
         using var output = JsonDocument.Parse(done.Output!);
@@ -92,7 +92,7 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
         // WaitForSettlement sits between the checks (500 ms in the tests, 120 s on AWS).
         Assert.True(calls[1].At - calls[0].At >= TimeSpan.FromMilliseconds(450), $"second check {(calls[1].At - calls[0].At).TotalMilliseconds} ms after the first");
         using (var second = JsonDocument.Parse(calls[1].Body))
-            Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt", "executionName"], second.RootElement.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt", "executionName", "confirmCredit"], second.RootElement.EnumerateObject().Select(p => p.Name));
         var history = await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn);
         Assert.Equal(
             ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "AwaitSettlement", "FirstSettlementCheck", "WaitForSettlement",

@@ -72,7 +72,20 @@ public sealed class StateMachineDefinitionTests
     {
         var parameters = Definition["States"]!["Reconcile"]!["Parameters"]!.AsObject();
         Assert.Equal("$$.Execution.Name", parameters["executionName.$"]!.GetValue<string>());
-        Assert.Equal(["transactionId.$", "merchantTradeNo.$", "expiresAt.$", "executionName.$"], parameters.Select(p => p.Key));
+        Assert.Equal(["transactionId.$", "merchantTradeNo.$", "expiresAt.$", "executionName.$", "confirmCredit"], parameters.Select(p => p.Key));
+        // This definition reads the confirmed/unconfirmed answers; an execution of an older one does not say so.
+        Assert.True(parameters["confirmCredit"]!.GetValue<bool>());
+    }
+
+    [Theory]
+    [InlineData(EcpayEvents.Messaging.StepFunctions.ReconcileOutcome.Confirmed, "Confirmed")]
+    [InlineData(EcpayEvents.Messaging.StepFunctions.ReconcileOutcome.Unconfirmed, "Unconfirmed")]
+    public void ACompletedPaymentsConfirmationSucceedsInAStateOfItsOwn(string outcome, string state)
+    {
+        var states = Definition["States"]!;
+        var choice = states["DecideOutcome"]!["Choices"]!.AsArray().Single(c => c!["StringEquals"]?.GetValue<string>() == outcome)!;
+        Assert.Equal(state, choice["Next"]!.GetValue<string>());
+        Assert.Equal("Succeed", states[state]!["Type"]!.GetValue<string>());
     }
 
     [Fact]

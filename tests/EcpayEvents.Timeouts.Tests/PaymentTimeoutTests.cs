@@ -18,21 +18,91 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     public async ValueTask DisposeAsync() => await stack.Database.AssertLedgerInvariantAsync();
 
     [Fact]
-    public async Task PaidBeforeExpiryEndsSettledWithoutAskingEcpay()
+    public async Task PaidBeforeExpiryIsConfirmedWithOneQueryAtExpiry()
     {
         // Long enough for the notification to be settled through the queue first, even on a busy machine.
         var deposit = await stack.CreateDepositAsync(500, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(500, "2501011200001111"));
 
         await stack.PostPaidAsync(deposit, "2501011200001111");
         await stack.WaitForStatusAsync(deposit.Id, "completed");
+        Assert.Equal(0, stack.Ecpay.Queries(deposit.MerchantTradeNo)); // nobody asks before the timer fires
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
-        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
-        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "Settled"], await stack.StatesEnteredAsync(deposit));
+        Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "Confirmed"], await stack.StatesEnteredAsync(deposit));
+        Assert.Equal(1, stack.Ecpay.Queries(deposit.MerchantTradeNo));
+        var row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal((500L, 1L, 500L, null), (row.Balance, row.LedgerEntries, row.Credited, row.ReviewReason));
+        Assert.NotNull(row.ConfirmedAt);
+    }
+
+    public static TheoryData<string, EcpayTrade, string> Unconfirmed => new()
+    {
+        { "absent", new EcpayTrade.Status("10200047"), "TradeStatus 10200047" },
+        { "never chose", new EcpayTrade.Status("10200095"), "TradeStatus 10200095" },
+        { "another amount", new EcpayTrade.Paid(801, "2501011200007777"), "says paid 801 TWD" },
+        { "another trade", new EcpayTrade.Paid(800, "2501011200009999"), "TradeNo '2501011200009999'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Unconfirmed), DisableDiscoveryEnumeration = true)]
+    public async Task ACompletedDepositEcpayDoesNotConfirmIsFlaggedAndTheCreditStays(string what, EcpayTrade ecpay, string reason)
+    {
+        // A post credited the deposit (as a forged one would), and ECPay's QueryTradeInfo says otherwise.
+        var deposit = await stack.CreateDepositAsync(800, TimeSpan.FromSeconds(8), ecpay: ecpay);
+        await stack.PostPaidAsync(deposit, "2501011200007777");
+        await stack.WaitForStatusAsync(deposit.Id, "completed");
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
+        Assert.Equal(ReconcileOutcome.Unconfirmed, TimeoutStack.Outcome(execution));
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "Unconfirmed"], await stack.StatesEnteredAsync(deposit));
+        Assert.Equal(1, stack.Ecpay.Queries(deposit.MerchantTradeNo));
+        var row = await stack.TransactionAsync(deposit.Id);
+        // Flagged for an operator, not reversed: no balance write here.
+        Assert.Equal(("completed", 800L, 1L, null), (row.Status, row.Balance, row.LedgerEntries, row.ConfirmedAt));
+        Assert.StartsWith("credit not confirmed: QueryTradeInfo says ", row.ReviewReason);
+        Assert.True(row.ReviewReason!.Contains(reason, StringComparison.Ordinal), $"{what}: {row.ReviewReason}");
+    }
+
+    [Fact]
+    public async Task ACompletedDepositEcpaySaysIsUnpaidIsAskedOnceMoreLaterThenFlagged()
+    {
+        // TradeStatus 0 may mean the bank has not answered yet (ECPay: ask again later): asked at expiry, and again 12 s
+        // after the credit (40 min on AWS), which is later than the timer; still unpaid then → flagged.
+        var deposit = await stack.CreateDepositAsync(850, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Unpaid(850));
+        await stack.PostPaidAsync(deposit, "2501011200008888");
+        await stack.WaitForStatusAsync(deposit.Id, "completed");
+
+        var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(45));
+        Assert.Equal(ReconcileOutcome.Unconfirmed, TimeoutStack.Outcome(execution));
+        var states = await stack.StatesEnteredAsync(deposit);
+        Assert.Equal(["ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome", "Unconfirmed"], states[^5..]);
+        Assert.Equal(2, stack.Ecpay.Queries(deposit.MerchantTradeNo));
+        var row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal(("completed", 850L, 1L), (row.Status, row.Balance, row.LedgerEntries));
+        Assert.Contains("TradeStatus 0", row.ReviewReason);
+    }
+
+    [Fact]
+    public async Task ACreditAfterASimulatedResultIsFlaggedWithoutAskingEcpay()
+    {
+        // A SimulatePaid=1 result is recorded next to the credit: QueryTradeInfo's "paid" cannot tell the two apart.
+        var deposit = await stack.CreateDepositAsync(870, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(870, "2501011200006868"));
+        await stack.PostPaidAsync(deposit, "2501011200006868");
+        await stack.WaitForStatusAsync(deposit.Id, "completed");
+        await stack.PostPaidAsync(deposit, "2501011200006868", simulated: true);
+        Assert.True(await WaitUntil(async () => await stack.Database.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no AND outcome = 'simulated'", ("@no", deposit.MerchantTradeNo)) == 1),
+            "the simulated result was not recorded");
+
+        var execution = await stack.WaitForExecutionAsync(deposit);
+        Assert.Equal(ReconcileOutcome.Unconfirmed, TimeoutStack.Outcome(execution));
         Assert.Equal(0, stack.Ecpay.Queries(deposit.MerchantTradeNo));
         var row = await stack.TransactionAsync(deposit.Id);
-        Assert.Equal((500L, 1L, 500L), (row.Balance, row.LedgerEntries, row.Credited));
+        Assert.Equal(("completed", 870L, 1L), (row.Status, row.Balance, row.LedgerEntries));
+        Assert.Contains("SimulatePaid=1", row.ReviewReason);
     }
 
     [Fact]
@@ -45,14 +115,17 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         // Paid, enqueued, then checked again after WaitForSettlement until Settlement has applied it and Reconcile answers
         // settled. Settlement works from the queue (1 s long polls) and WaitForSettlement is 2 s here: on a busy machine
         // it may take more than one check, so any number up to the state machine's five is fine; nothing else is.
-        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        // The query's own answer, recorded by Settlement, is the confirmation: no further query.
+        Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
         var checks = AssertPaidThenSettledAfterChecks(["WaitUntilExpiry", "Reconcile", "DecideOutcome"], await stack.StatesEnteredAsync(deposit));
         var history = await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit));
-        Assert.Equal([.. Enumerable.Repeat("{\"outcome\":\"paid\"}", checks), "{\"outcome\":\"settled\"}"],
+        Assert.Equal(checks, stack.Ecpay.Queries(deposit.MerchantTradeNo));
+        Assert.Equal([.. Enumerable.Repeat("{\"outcome\":\"paid\"}", checks), "{\"outcome\":\"confirmed\"}"],
             history.Where(e => e.Type == "LambdaFunctionSucceeded").Select(e => e.LambdaFunctionSucceededEventDetails!.Output));
 
         var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
         Assert.Equal((1200L, 1L, 1200L, null), (row.Balance, row.LedgerEntries, row.Credited, row.ReviewReason));
+        Assert.NotNull(row.ConfirmedAt);
         Assert.Equal(1L, await stack.Database.ScalarAsync<long>(
             "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no AND source = 'QueryTradeInfo' AND outcome = 'credited'", ("@no", deposit.MerchantTradeNo)));
     }
@@ -118,7 +191,7 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
-        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
         AssertPaidThenSettledAfterChecks(
             ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome"],
             await stack.StatesEnteredAsync(deposit));
@@ -219,19 +292,25 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     public async Task ANotificationSettledWhileTheTimeoutFiresWins()
     {
         // The timeout asks ECPay just before the customer pays and gets a stale "unpaid"; while that answer is
-        // in flight, the ReturnURL is settled. The conditional expire then touches nothing: settled, credited once.
+        // in flight, the ReturnURL is settled. The conditional expire then touches nothing: credited once. The stale
+        // answer is not held against the credit: the timer waits until 3 s after it and asks again, and ECPay confirms.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var deposit = await stack.CreateDepositAsync(400, TimeSpan.FromSeconds(1), ecpay: new EcpayTrade.Gated(gate, () => new EcpayTrade.Unpaid(400)));
         Assert.True(await WaitUntil(() => Task.FromResult(stack.Ecpay.Queries(deposit.MerchantTradeNo) == 1)), "the timeout never asked ECPay");
 
         await stack.PostPaidAsync(deposit, "2501011200005555");
         await stack.WaitForStatusAsync(deposit.Id, "completed");
+        stack.Ecpay.Set(deposit.MerchantTradeNo, new EcpayTrade.Paid(400, "2501011200005555")); // from the next query on
         gate.SetResult();
 
         var execution = await stack.WaitForExecutionAsync(deposit);
-        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome", "Confirmed"],
+            await stack.StatesEnteredAsync(deposit));
+        Assert.Equal(2, stack.Ecpay.Queries(deposit.MerchantTradeNo));
         var row = await stack.TransactionAsync(deposit.Id);
         Assert.Equal(("completed", 400L, 1L, null), (row.Status, row.Balance, row.LedgerEntries, row.ReviewReason));
+        Assert.NotNull(row.ConfirmedAt);
     }
 
     [Fact]
@@ -246,8 +325,10 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         gate.SetResult();
         await notification;
 
+        // Confirmed by the query's recorded answer, or (when the notification's credit was checked before that answer
+        // was recorded) by one more query 3 s after the credit.
         var execution = await stack.WaitForExecutionAsync(deposit);
-        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
         await stack.WaitForStatusAsync(deposit.Id, "completed");
         // The gated query answered paid, so Reconcile put that answer on the queue too: wait until both
         // messages went through Settlement (the query's is recorded as an event of its own), then look.

@@ -129,6 +129,34 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.OK, ReconcileOutcome.Expired), (status, body.GetProperty("outcome").GetString()));
     }
 
+    [Fact]
+    public async Task ACompletedDepositIsConfirmedOnlyWhenTheStateMachineAsksForIt()
+    {
+        // Credited an hour ago for an order the sandbox never saw (as a forged post would have done).
+        var merchantTradeNo = "CC" + Guid.NewGuid().ToString("N")[..18];
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var user = await database.ScalarAsync<long>("INSERT INTO users (username, email, balance) VALUES ('c', 'c@example.com', 100); SELECT LAST_INSERT_ID()");
+        var id = await database.ScalarAsync<long>("""
+            INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, ecpay_trade_no, expires_at)
+            VALUES (@user, 'deposit', 100, 'completed', @no, '2501011200000001', @at);
+            SELECT LAST_INSERT_ID();
+            """, ("@user", user), ("@no", merchantTradeNo), ("@at", expiresAt.UtcDateTime));
+        await database.ExecuteAsync("INSERT INTO ledger_entries (user_id, transaction_id, amount, created_at) VALUES (@user, @id, 100, UTC_TIMESTAMP(6) - INTERVAL 1 HOUR)",
+            ("@user", user), ("@id", id));
+        var input = new PaymentTimeoutInput(id, merchantTradeNo, expiresAt).ToJson();
+
+        // An execution started under the previous definition (no confirmCredit) cannot read the new answers: settled, as before.
+        var (status, body) = await PostAsync(input);
+        Assert.Equal((HttpStatusCode.OK, ReconcileOutcome.Settled), (status, body.GetProperty("outcome").GetString()));
+        Assert.Equal("", await database.ScalarAsync<string>("SELECT COALESCE(review_reason, '') FROM transactions WHERE id = @id", ("@id", id)));
+
+        (status, body) = await PostAsync(input[..^1] + ""","confirmCredit":true}""");
+        Assert.Equal((HttpStatusCode.OK, ReconcileOutcome.Unconfirmed), (status, body.GetProperty("outcome").GetString()));
+        Assert.Contains("TradeStatus 10200047", await database.ScalarAsync<string>("SELECT review_reason FROM transactions WHERE id = @id", ("@id", id)));
+        Assert.Equal(("completed", 100L), (await database.ScalarAsync<string>("SELECT status FROM transactions WHERE id = @id", ("@id", id)),
+            await database.ScalarAsync<long>("SELECT balance FROM users WHERE id = @user", ("@user", user))));
+    }
+
     [Theory]
     [InlineData("not json")]
     [InlineData("""{"transactionId":1}""")]

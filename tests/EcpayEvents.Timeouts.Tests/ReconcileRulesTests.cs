@@ -134,4 +134,105 @@ public sealed class ReconcileRulesTests
     [MemberData(nameof(Failures), DisableDiscoveryEnumeration = true)]
     public void NoUsableAnswerIsAnErrorSoTheStateMachineRetries(QueryTradeInfoResult result, string errorType) =>
         Assert.Equal(errorType, Assert.IsType<ReconcileDecision.Fail>(ReconcileRules.Decide(Input, Pending(), result, Now)).ErrorType);
+
+    // ---------------------------------------------------------------- confirming a completed deposit's credit
+
+    private static readonly CreditConfirmation Confirming = new(true, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(40));
+
+    /// <summary>Completed by a ReturnURL for TradeNo 2501010000000001, credited <paramref name="creditedAgo"/> before <see cref="Now"/>.</summary>
+    private static TimedTransaction Completed(TimeSpan creditedAgo, bool simulated = false, RecordedPaidAnswer[]? recorded = null, DateTimeOffset? confirmedAt = null) =>
+        Pending() with
+        {
+            Status = "completed",
+            Credit = new CreditEvidence(Now - creditedAgo, "2501010000000001", confirmedAt, simulated, recorded ?? []),
+        };
+
+    private static QueryTradeInfoResult PaidAnswer(long amount = 500, string tradeNo = "2501010000000001")
+    {
+        var fields = new List<KeyValuePair<string, string>>
+        {
+            new("MerchantID", "3002607"), new("MerchantTradeNo", "EE123"), new("TradeNo", tradeNo),
+            new("TradeAmt", amount.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("TradeStatus", "1"),
+        };
+        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        return new QueryTradeInfoResult.Answered(TradeInfo.FromVerifiedFields(EcpayForm.FromFields(fields)));
+    }
+
+    [Fact]
+    public void ACompletedDepositIsOnlySettledForAnExecutionThatDoesNotAskForConfirmation() =>
+        Assert.Equal(ReconcileOutcome.Settled, OutcomeOf(ReconcileRules.Decide(Input, Completed(TimeSpan.FromHours(1)), null, Now, CreditConfirmation.Off)));
+
+    [Fact]
+    public void ACompletedDepositCreditedLongEnoughAgoAsksEcpay() =>
+        Assert.IsType<ReconcileDecision.AskEcpay>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(11)), null, Now, Confirming));
+
+    [Fact]
+    public void ACreditTooRecentToAskAboutWaitsUntilTenMinutesAfterIt()
+    {
+        var d = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(2)), null, Now, Confirming));
+        Assert.Equal(new ReconcileAnswer(ReconcileOutcome.Extend, Now + TimeSpan.FromMinutes(8)), d.Result);
+    }
+
+    [Fact]
+    public void PaidWithTheSameAmountAndTradeNoConfirms() =>
+        Assert.IsType<ReconcileDecision.Confirm>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(11)), PaidAnswer(), Now, Confirming));
+
+    [Theory]
+    [InlineData(499, "2501010000000001")] // another amount
+    [InlineData(500, "2501019999999999")] // another ECPay trade
+    [InlineData(500, "")]                 // no trade number
+    public void PaidForSomethingElseIsFlagged(long amount, string tradeNo)
+    {
+        var flag = Assert.IsType<ReconcileDecision.FlagUnconfirmed>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(11)), PaidAnswer(amount, tradeNo), Now, Confirming));
+        Assert.StartsWith("credit not confirmed: QueryTradeInfo says paid", flag.ReviewReason);
+        Assert.True(flag.ReviewReason.Length <= 200);
+    }
+
+    [Theory]
+    [InlineData("10200047")] // ECPay does not know the order
+    [InlineData("10200095")] // never chose a payment method
+    [InlineData("10200999")] // unknown
+    public void NotPaidIsFlaggedAtOnce(string tradeStatus) =>
+        Assert.Contains($"TradeStatus {tradeStatus}",
+            Assert.IsType<ReconcileDecision.FlagUnconfirmed>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(11)), Answer(tradeStatus, 0), Now, Confirming)).ReviewReason);
+
+    [Fact]
+    public void UnpaidSoonAfterTheCreditIsAskedAgainFortyMinutesAfterIt()
+    {
+        // ECPay: TradeStatus 0 may mean the bank has not answered yet.
+        var d = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(11)), Answer("0"), Now, Confirming));
+        Assert.Equal(new ReconcileAnswer(ReconcileOutcome.Extend, Now + TimeSpan.FromMinutes(29)), d.Result);
+    }
+
+    [Fact]
+    public void UnpaidFortyMinutesAfterTheCreditIsFlagged() =>
+        Assert.Contains("TradeStatus 0",
+            Assert.IsType<ReconcileDecision.FlagUnconfirmed>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(41)), Answer("0"), Now, Confirming)).ReviewReason);
+
+    [Theory]
+    [MemberData(nameof(Failures), DisableDiscoveryEnumeration = true)]
+    public void NoUsableAnswerAboutACreditIsRetriedNotFlagged(QueryTradeInfoResult result, string errorType) =>
+        Assert.Equal(errorType, Assert.IsType<ReconcileDecision.Fail>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(11)), result, Now, Confirming)).ErrorType);
+
+    [Fact]
+    public void ARecordedPaidQueryAnswerConfirmsWithoutAskingAgain() =>
+        Assert.IsType<ReconcileDecision.Confirm>(ReconcileRules.Decide(Input,
+            Completed(TimeSpan.FromSeconds(5), recorded: [new RecordedPaidAnswer("2501010000000001", 500)]), null, Now, Confirming));
+
+    [Fact]
+    public void ARecordedPaidQueryAnswerForAnotherAmountDoesNotConfirm() =>
+        Assert.IsType<ReconcileDecision.AskEcpay>(ReconcileRules.Decide(Input,
+            Completed(TimeSpan.FromMinutes(11), recorded: [new RecordedPaidAnswer("2501010000000001", 499)]), null, Now, Confirming));
+
+    [Fact]
+    public void AnAlreadyConfirmedCreditIsNotAskedAgain() =>
+        Assert.Equal(ReconcileOutcome.Confirmed, OutcomeOf(ReconcileRules.Decide(Input, Completed(TimeSpan.FromHours(1), confirmedAt: Now.AddMinutes(-1)), null, Now, Confirming)));
+
+    [Fact]
+    public void ACreditAfterASimulatedResultIsFlaggedWithoutAsking()
+    {
+        // QueryTradeInfo carries no SimulatePaid: its "paid" cannot tell a back-office simulation from money.
+        var flag = Assert.IsType<ReconcileDecision.FlagUnconfirmed>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromHours(1), simulated: true), null, Now, Confirming));
+        Assert.Contains("SimulatePaid=1", flag.ReviewReason);
+    }
 }

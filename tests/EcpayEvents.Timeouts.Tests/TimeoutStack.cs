@@ -68,6 +68,10 @@ public sealed class TimeoutStack : IAsyncLifetime
             "--Ecpay:Query:MaxRetries=1",
             "--Ecpay:Query:AttemptTimeoutSeconds=15",
             "--Ecpay:Query:TotalTimeoutSeconds=15",
+            // A credit is confirmed no earlier than 3 s after it (10 min on AWS); an "unpaid" answer is asked again
+            // 12 s after the credit (40 min): later than the 8 s expiries of the tests that pay before the timer fires.
+            "--Reconcile:ConfirmCreditAfterSeconds=3",
+            "--Reconcile:ConfirmUnpaidAgainAfterSeconds=12",
         ]));
 
         var runner = new SqsEventSourceRunner(Sqs.CreateClient(), new HttpClient(),
@@ -136,14 +140,15 @@ public sealed class TimeoutStack : IAsyncLifetime
             SELECT t.status, t.review_reason, u.balance,
                    (SELECT COUNT(*) FROM ledger_entries l WHERE l.transaction_id = t.id),
                    (SELECT COALESCE(SUM(l.amount), 0) FROM ledger_entries l WHERE l.transaction_id = t.id),
-                   t.expires_at
+                   t.expires_at, t.confirmed_at
             FROM transactions t JOIN users u ON u.id = t.user_id WHERE t.id = @id
             """, c);
         cmd.Parameters.AddWithValue("@id", id);
         await using var r = await cmd.ExecuteReaderAsync();
         if (!await r.ReadAsync()) throw new InvalidOperationException($"no transaction {id}");
         return new LedgerRow(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4),
-            r.IsDBNull(5) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(5), DateTimeKind.Utc)));
+            r.IsDBNull(5) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(5), DateTimeKind.Utc)),
+            r.IsDBNull(6) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(6), DateTimeKind.Utc)));
     }
 
     /// <summary>Polls until the transaction has <paramref name="status"/> (Settlement works from the queue, asynchronously).</summary>
@@ -254,4 +259,4 @@ public sealed class TimeoutStack : IAsyncLifetime
 
 public sealed record Deposit(long Id, long UserId, string MerchantTradeNo, long Amount, DateTimeOffset ExpiresAt);
 
-public sealed record LedgerRow(string Status, string? ReviewReason, long Balance, long LedgerEntries, long Credited, DateTimeOffset? ExpiresAt);
+public sealed record LedgerRow(string Status, string? ReviewReason, long Balance, long LedgerEntries, long Credited, DateTimeOffset? ExpiresAt, DateTimeOffset? ConfirmedAt);

@@ -24,13 +24,17 @@ public sealed record ReconcileAnswer(
 /// <summary>The outcomes the state machine's DecideOutcome understands; anything else ends in NeedsReview.</summary>
 public static class ReconcileOutcome
 {
-    /// <summary>The transaction was no longer pending (already completed, failed or expired).</summary>
+    /// <summary>The transaction was no longer pending (failed or expired; completed too when the execution does not ask for confirmation).</summary>
     public const string Settled = "settled";
+    /// <summary>Completed, and ECPay's QueryTradeInfo confirms the credit (paid, same amount, same TradeNo).</summary>
+    public const string Confirmed = "confirmed";
+    /// <summary>Completed, but QueryTradeInfo does not confirm the credit: the transaction is flagged for review (the credit stays).</summary>
+    public const string Unconfirmed = "unconfirmed";
     /// <summary>ECPay says paid; the result went to the payment-results queue.</summary>
     public const string Paid = "paid";
     /// <summary>ECPay says unpaid; the pending transaction was expired.</summary>
     public const string Expired = "expired";
-    /// <summary>ECPay moved the deadline (ATM/CVS code issued): wait again until the later expiresAt.</summary>
+    /// <summary>Wait again until the later expiresAt: ECPay moved the deadline (ATM/CVS code issued), or a credit is confirmed later.</summary>
     public const string Extend = "extend";
     /// <summary>No transaction, past the deadline, and ECPay never saw the order: the deposit was rolled back after its timer started (Succeed state NoSuchPayment).</summary>
     public const string Abandoned = "abandoned";

@@ -12,11 +12,19 @@ public sealed record DepositRequest(
     [property: JsonPropertyName("paymentMethod")] string? PaymentMethod,
     [property: JsonPropertyName("itemName")] string? ItemName);
 
-public sealed record DepositCreated(long TransactionId, long UserId, string MerchantTradeNo, long Amount, string PaymentMethod, DateTimeOffset ExpiresAt, DateTimeOffset CreatedAt);
+/// <param name="Status">Pending when created; a replayed deposit's status now.</param>
+public sealed record DepositCreated(long TransactionId, long UserId, string MerchantTradeNo, long Amount, string PaymentMethod, DateTimeOffset ExpiresAt, DateTimeOffset CreatedAt,
+    string Status = Transactions.TransactionStatus.Pending);
 
 public enum DepositOutcome
 {
     Created,
+    /// <summary>The Idempotency-Key was used before for the same deposit: that deposit, not a second ECPay order.</summary>
+    Replayed,
+    /// <summary>The Idempotency-Key was used before for another request (another amount, method, item or a withdrawal).</summary>
+    KeyReused,
+    /// <summary>A request with this Idempotency-Key is still being processed (its deposit is not committed yet): retry shortly.</summary>
+    KeyInProgress,
     UserNotFound,
     /// <summary>The timeout could not be scheduled: nothing was written (the deposit was rolled back).</summary>
     SchedulingFailed,
@@ -31,13 +39,18 @@ public enum DepositOutcome
 /// scheduling — is harmless: at expiry the execution finds no such payment and ends, outcome
 /// <c>abandoned</c>, once ECPay confirms it never saw the order. The checkout URL is only handed out
 /// after COMMIT, so ECPay never sees the rolled-back MerchantTradeNo.)
+/// An optional Idempotency-Key (unique per user, shared with withdrawals) makes a retry after a lost answer
+/// return the first deposit instead of creating a second ECPay order; two concurrent requests with one key
+/// serialise on the unique index, and the loser replays the winner's deposit.
 /// </summary>
 public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTimeoutScheduler scheduler, DepositOptions options, TimeProvider time, ILogger<RequestDeposit> log)
 {
-    public Dictionary<string, string[]> Validate(DepositRequest request, out string method)
+    public Dictionary<string, string[]> Validate(DepositRequest request, out string method, string? idempotencyKey = null)
     {
         var errors = new Dictionary<string, string[]>();
         method = "";
+        if (IdempotencyKey.Problem(idempotencyKey) is { } keyProblem)
+            errors[IdempotencyKey.Header] = [keyProblem];
         var requested = request.PaymentMethod?.Trim();
         if (string.IsNullOrEmpty(requested))
             errors["paymentMethod"] = [$"is required: one of {string.Join(", ", options.AllowedMethods)}."];
@@ -61,7 +74,8 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
     }
 
     /// <summary>Call <see cref="Validate"/> first; <paramref name="method"/> is its canonical ChoosePayment.</summary>
-    public async Task<(DepositOutcome Outcome, DepositCreated? Deposit)> HandleAsync(long userId, DepositRequest request, string method, CancellationToken ct)
+    public async Task<(DepositOutcome Outcome, DepositCreated? Deposit)> HandleAsync(long userId, DepositRequest request, string method, CancellationToken ct,
+        string? idempotencyKey = null)
     {
         var amount = request.Amount!.Value;
         var itemName = request.ItemName?.Trim() ?? MerchantTradeNumber.Describe(amount);
@@ -70,6 +84,8 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
         var expiresAt = DbTime.Microseconds(expiry.ExpiresAt);
 
         await using var connection = await database.OpenAsync(ct);
+        if (idempotencyKey is not null && await ReplayAsync(connection, userId, amount, method, itemName, idempotencyKey) is { } replay)
+            return replay;
         await using var transaction = await connection.BeginTransactionAsync(ct);
         long id = 0;
         string merchantTradeNo = "";
@@ -79,13 +95,27 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
             try
             {
                 id = await connection.ExecuteScalarAsync<long>("""
-                    INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, payment_method, item_name, expires_at, created_at, updated_at)
-                    SELECT id, 'deposit', @amount, 'pending', @merchantTradeNo, @method, @itemName, @expiresAt, @createdAt, @createdAt FROM users WHERE id = @userId;
+                    INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, payment_method, item_name, expires_at, idempotency_key, created_at, updated_at)
+                    SELECT id, 'deposit', @amount, 'pending', @merchantTradeNo, @method, @itemName, @expiresAt, @idempotencyKey, @createdAt, @createdAt FROM users WHERE id = @userId;
                     SELECT IF(ROW_COUNT() = 1, LAST_INSERT_ID(), 0);
                     """,
-                    new { userId, amount, merchantTradeNo, method, itemName, expiresAt = expiresAt.UtcDateTime, createdAt = createdAt.UtcDateTime },
+                    new { userId, amount, merchantTradeNo, method, itemName, expiresAt = expiresAt.UtcDateTime, idempotencyKey, createdAt = createdAt.UtcDateTime },
                     transaction);
                 break;
+            }
+            catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && idempotencyKey is not null
+                && e.Message.Contains("uq_transactions_user_idempotency_key", StringComparison.Ordinal))
+            {
+                // A concurrent request with the same key committed first (this insert waited for it): its deposit is this one.
+                await transaction.RollbackAsync(ct);
+                return await ReplayAsync(connection, userId, amount, method, itemName, idempotencyKey)
+                    ?? throw new InvalidOperationException("Idempotency-Key conflict without a committed transaction.");
+            }
+            catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.LockWaitTimeout && idempotencyKey is not null)
+            {
+                // Waited on the key of a request that is still scheduling its timer: not a second deposit, not an error.
+                await transaction.RollbackAsync(ct);
+                return (DepositOutcome.KeyInProgress, null);
             }
             catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt < 5)
             {
@@ -111,6 +141,38 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
         await transaction.CommitAsync(ct);
         LogCreated(log, merchantTradeNo, id, userId, amount, method, expiresAt);
         return (DepositOutcome.Created, new DepositCreated(id, userId, merchantTradeNo, amount, method, expiresAt, createdAt));
+    }
+
+    /// <summary>
+    /// The deposit an earlier request with this key created: Replayed when it is the same request (amount, method,
+    /// item name), KeyReused for anything else under the key (a withdrawal too); null when the key is new.
+    /// </summary>
+    private static async Task<(DepositOutcome, DepositCreated?)?> ReplayAsync(MySqlConnection connection, long userId, long amount, string method, string itemName, string idempotencyKey)
+    {
+        var previous = await connection.QuerySingleOrDefaultAsync<PreviousDeposit>("""
+            SELECT id AS Id, type AS Type, amount AS Amount, status AS Status, merchant_trade_no AS MerchantTradeNo, payment_method AS PaymentMethod,
+                   item_name AS ItemName, expires_at AS ExpiresAt, created_at AS CreatedAt
+            FROM transactions WHERE user_id = @userId AND idempotency_key = @idempotencyKey
+            """, new { userId, idempotencyKey });
+        if (previous is null) return null;
+        var same = previous.Type == Transactions.TransactionType.Deposit && previous.Amount == amount
+            && string.Equals(previous.PaymentMethod, method, StringComparison.Ordinal) && string.Equals(previous.ItemName, itemName, StringComparison.Ordinal);
+        if (!same) return (DepositOutcome.KeyReused, null);
+        return (DepositOutcome.Replayed, new DepositCreated(previous.Id, userId, previous.MerchantTradeNo ?? "", previous.Amount, previous.PaymentMethod ?? "",
+            DbTime.Utc(previous.ExpiresAt ?? previous.CreatedAt), DbTime.Utc(previous.CreatedAt), previous.Status));
+    }
+
+    internal sealed class PreviousDeposit
+    {
+        public long Id { get; set; }
+        public string Type { get; set; } = "";
+        public long Amount { get; set; }
+        public string Status { get; set; } = "";
+        public string? MerchantTradeNo { get; set; }
+        public string? PaymentMethod { get; set; }
+        public string? ItemName { get; set; }
+        public DateTime? ExpiresAt { get; set; }
+        public DateTime CreatedAt { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deposit {MerchantTradeNo} (transaction {TransactionId}) created for user {UserId}: {Amount} TWD by {PaymentMethod}, expires {ExpiresAt:o}")]

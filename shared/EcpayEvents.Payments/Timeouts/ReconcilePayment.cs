@@ -9,12 +9,46 @@ namespace EcpayEvents.Payments.Timeouts;
 // Use case "reconcile a payment": the payment-timeout state machine's Reconcile task. When a pending
 // payment's timer fires, the ledger and ECPay's QueryTradeInfo decide between settled / paid / expired /
 // extend; anything undecidable is an error, so the state machine retries and finally asks an operator.
+// A completed deposit's credit is confirmed with one QueryTradeInfo call (defence in depth: a forged or
+// mistaken post that credited it is found), and flagged for review when ECPay does not confirm it.
 // The decision is a pure function (ReconcileRules.Decide); ReconcilePayment does the I/O around it.
 
 /// <summary>The transaction the timer is about, as the ledger has it now.</summary>
-public sealed record TimedTransaction(long Id, string Type, long Amount, string Status, string? MerchantTradeNo, DateTimeOffset? ExpiresAt)
+/// <param name="Credit">For a completed deposit: what its credit rests on (null otherwise).</param>
+public sealed record TimedTransaction(long Id, string Type, long Amount, string Status, string? MerchantTradeNo, DateTimeOffset? ExpiresAt, CreditEvidence? Credit = null)
 {
     public bool IsFinal => Status is Transactions.TransactionStatus.Completed or Transactions.TransactionStatus.Failed or Transactions.TransactionStatus.Expired;
+}
+
+/// <summary>A completed deposit's credit, as the ledger records it, for confirming it with ECPay.</summary>
+/// <param name="CreditedAt">When the ledger entry was written (our clock: a post's PaymentDate is whatever the post says); null if there is none.</param>
+/// <param name="EcpayTradeNo">The TradeNo of the result that completed it.</param>
+/// <param name="ConfirmedAt">When QueryTradeInfo confirmed it, if it did.</param>
+/// <param name="SimulatedResultSeen">A SimulatePaid=1 result was recorded: a "paid" query answer cannot tell it from a payment.</param>
+/// <param name="PaidQueryAnswers">QueryTradeInfo answers saying paid that Settlement recorded (credited or already completed) for it.</param>
+public sealed record CreditEvidence(
+    DateTimeOffset? CreditedAt,
+    string? EcpayTradeNo,
+    DateTimeOffset? ConfirmedAt,
+    bool SimulatedResultSeen,
+    IReadOnlyList<RecordedPaidAnswer> PaidQueryAnswers);
+
+/// <summary>A recorded QueryTradeInfo answer with TradeStatus 1.</summary>
+public sealed record RecordedPaidAnswer(string TradeNo, long? TradeAmt);
+
+/// <summary>
+/// When a completed deposit's credit is confirmed with QueryTradeInfo. ECPay advises asking 10 minutes after a
+/// payment, and again 10–30 minutes later when the bank had not answered yet (TradeStatus 0).
+/// </summary>
+/// <param name="Enabled">The execution understands the confirmed/unconfirmed answers (its Reconcile input says confirmCredit).</param>
+/// <param name="FirstLookAfterCredit">Ask no earlier than this after the credit (the timer waits longer when it fires earlier).</param>
+/// <param name="UnpaidLookAgainAfterCredit">An "unpaid" answer before this much time after the credit is asked again then, not flagged.</param>
+public sealed record CreditConfirmation(bool Enabled, TimeSpan FirstLookAfterCredit, TimeSpan UnpaidLookAgainAfterCredit)
+{
+    public static readonly TimeSpan DefaultFirstLook = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan DefaultUnpaidLookAgain = TimeSpan.FromMinutes(40);
+
+    public static CreditConfirmation Off { get; } = new(false, DefaultFirstLook, DefaultUnpaidLookAgain);
 }
 
 /// <summary>What to do next. Only <see cref="Answer"/> and <see cref="Fail"/> end a reconcile.</summary>
@@ -33,6 +67,12 @@ public abstract record ReconcileDecision
 
     /// <summary>Not paid and past the deadline: expire the transaction if it is still pending (and not extended meanwhile).</summary>
     public sealed record Expire(string Why) : ReconcileDecision;
+
+    /// <summary>ECPay confirms the completed deposit's credit: record when, answer confirmed.</summary>
+    public sealed record Confirm(string Why) : ReconcileDecision;
+
+    /// <summary>ECPay does not confirm the completed deposit's credit: set review_reason (the credit stays), answer unconfirmed.</summary>
+    public sealed record FlagUnconfirmed(string ReviewReason) : ReconcileDecision;
 
     /// <summary>Cannot decide now: an error (HTTP 5xx), so the state machine retries and then goes to NeedsReview.</summary>
     public sealed record Fail(string ErrorType, string Message) : ReconcileDecision;
@@ -68,9 +108,12 @@ public static class ReconcileRules
     /// <param name="input">The execution's state: which transaction, and the deadline the timer waited for.</param>
     /// <param name="transaction">The ledger row by id; null when there is none.</param>
     /// <param name="ecpay">ECPay's answer; null before it was asked.</param>
-    public static ReconcileDecision Decide(PaymentTimeoutInput input, TimedTransaction? transaction, QueryTradeInfoResult? ecpay, DateTimeOffset now)
+    /// <param name="confirmation">Whether and when a completed deposit is confirmed with ECPay; off by default.</param>
+    public static ReconcileDecision Decide(PaymentTimeoutInput input, TimedTransaction? transaction, QueryTradeInfoResult? ecpay, DateTimeOffset now,
+        CreditConfirmation? confirmation = null)
     {
         ArgumentNullException.ThrowIfNull(input);
+        confirmation ??= CreditConfirmation.Off;
 
         // The deposit schedules its timer just before COMMIT: before the deadline a missing row is retried (the
         // COMMIT lands). Past it, the deposit was rolled back after StartExecution succeeded (e.g. the client
@@ -96,6 +139,8 @@ public static class ReconcileRules
         if (!string.Equals(transaction.MerchantTradeNo, input.MerchantTradeNo, StringComparison.Ordinal) || transaction.Type != Transactions.TransactionType.Deposit)
             return new ReconcileDecision.Fail(ReconcileErrors.TransactionMismatch,
                 $"transaction {transaction.Id} is a {transaction.Type} with MerchantTradeNo '{transaction.MerchantTradeNo}', not the deposit '{input.MerchantTradeNo}'");
+        if (transaction.Status == Transactions.TransactionStatus.Completed && confirmation.Enabled)
+            return ConfirmCredit(input, transaction, ecpay, now, confirmation);
         if (transaction.IsFinal)
             return Settled($"transaction is already {transaction.Status}");
 
@@ -138,6 +183,57 @@ public static class ReconcileRules
         }
     }
 
+    /// <summary>
+    /// A completed deposit: confirmed when ECPay says paid with the same amount and TradeNo (asked once, at least
+    /// <see cref="CreditConfirmation.FirstLookAfterCredit"/> after the credit, or an answer Settlement recorded);
+    /// otherwise flagged for review. Never a balance change: an operator decides about a flagged credit.
+    /// </summary>
+    private static ReconcileDecision ConfirmCredit(PaymentTimeoutInput input, TimedTransaction transaction, QueryTradeInfoResult? ecpay, DateTimeOffset now,
+        CreditConfirmation confirmation)
+    {
+        var credit = transaction.Credit ?? new CreditEvidence(null, null, null, false, []);
+        if (credit.ConfirmedAt is { } confirmedAt)
+            return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Confirmed), $"credit already confirmed by QueryTradeInfo at {confirmedAt:O}");
+        if (credit.SimulatedResultSeen)
+            return new ReconcileDecision.FlagUnconfirmed("credit not confirmable: a SimulatePaid=1 result was recorded and QueryTradeInfo cannot tell it from a payment; check ECPay");
+        if (credit.PaidQueryAnswers.FirstOrDefault(a => Confirms(a.TradeNo, a.TradeAmt, transaction, credit)) is { } recorded)
+            return new ReconcileDecision.Confirm($"a recorded QueryTradeInfo answer says paid {recorded.TradeAmt} TWD, TradeNo {recorded.TradeNo}");
+
+        if (ecpay is null)
+        {
+            if (LaterLook(credit.CreditedAt, confirmation.FirstLookAfterCredit, input, now) is { } firstLook)
+                return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, firstLook),
+                    $"credited at {credit.CreditedAt:O}: confirming it with QueryTradeInfo at {firstLook:O}");
+            return new ReconcileDecision.AskEcpay();
+        }
+        switch (ecpay)
+        {
+            case QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.Paid, Trade: var paid } when Confirms(paid.TradeNo, paid.TradeAmt, transaction, credit):
+                return new ReconcileDecision.Confirm($"QueryTradeInfo says paid {paid.TradeAmt} TWD, TradeNo {paid.TradeNo}");
+            case QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.Paid, Trade: var other }:
+                return new ReconcileDecision.FlagUnconfirmed(
+                    $"credit not confirmed: QueryTradeInfo says paid {other.TradeAmt} TWD, TradeNo '{other.TradeNo}'; credited {transaction.Amount} TWD, TradeNo '{credit.EcpayTradeNo}'");
+            case QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.Unpaid } when LaterLook(credit.CreditedAt, confirmation.UnpaidLookAgainAfterCredit, input, now) is { } again:
+                // ECPay: TradeStatus 0 can mean the bank has not answered yet; ask again later rather than flag a payment.
+                return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, again),
+                    $"QueryTradeInfo says unpaid (TradeStatus 0) after the credit at {credit.CreditedAt:O}: asking again at {again:O}");
+            case QueryTradeInfoResult.Answered { Trade: var trade }:
+                return new ReconcileDecision.FlagUnconfirmed($"credit not confirmed: QueryTradeInfo says TradeStatus {trade.TradeStatusCode} ({trade.Status}), not paid");
+            default:
+                return EcpayFailed(ecpay);
+        }
+    }
+
+    private static bool Confirms(string tradeNo, long? tradeAmt, TimedTransaction transaction, CreditEvidence credit) =>
+        tradeAmt == transaction.Amount && tradeNo.Length > 0 && string.Equals(tradeNo, credit.EcpayTradeNo, StringComparison.Ordinal);
+
+    /// <summary>
+    /// <paramref name="after"/> past the credit, when that is still to come (and later than the timer's deadline, as an
+    /// extension must be); null when it is time to look now.
+    /// </summary>
+    private static DateTimeOffset? LaterLook(DateTimeOffset? creditedAt, TimeSpan after, PaymentTimeoutInput input, DateTimeOffset now) =>
+        creditedAt + after is { } at && at > now && at > input.ExpiresAt + ExtensionThreshold ? at : null;
+
     /// <summary>ECPay did not answer usably: an error, retried by the state machine.</summary>
     private static ReconcileDecision.Fail EcpayFailed(QueryTradeInfoResult ecpay) => ecpay switch
     {
@@ -163,21 +259,28 @@ public sealed record ReconcileResult(ReconcileAnswer? Answer, ReconcileDecision.
 public delegate Task<QueryTradeInfoResult> QueryTradeInfo(string merchantTradeNo, CancellationToken ct);
 
 /// <summary>Reconciles one payment: reads the ledger, asks ECPay when needed, and applies the decision.</summary>
+/// <param name="confirmation">When completed deposits are confirmed (its Enabled is ignored: each execution says whether it understands the answers).</param>
 public sealed partial class ReconcilePayment(
     PaymentsDatabase database,
     QueryTradeInfo queryTradeInfo,
     PaymentResultPublisher publisher,
     TimeProvider time,
+    CreditConfirmation confirmation,
     ILogger<ReconcilePayment> log)
 {
-    public async Task<ReconcileResult> HandleAsync(PaymentTimeoutInput input, CancellationToken ct)
+    /// <param name="confirmCredit">
+    /// The execution's state machine understands confirmed/unconfirmed (its Reconcile input says so): confirm a
+    /// completed deposit with ECPay. Executions started under an older definition answer settled, as before.
+    /// </param>
+    public async Task<ReconcileResult> HandleAsync(PaymentTimeoutInput input, bool confirmCredit, CancellationToken ct)
     {
+        var policy = confirmation with { Enabled = confirmCredit };
         var transaction = await LoadAsync(input.TransactionId, ct);
         QueryTradeInfoResult? ecpay = null;
-        // At most: decide, ask ECPay, decide, (expire lost a race) re-read and decide once more.
-        for (var round = 0; round < 3; round++)
+        // At most: decide, ask ECPay, decide, (expire lost a race) re-read and decide, ask ECPay, decide.
+        for (var round = 0; round < 5; round++)
         {
-            var decision = ReconcileRules.Decide(input, transaction, ecpay, time.GetUtcNow());
+            var decision = ReconcileRules.Decide(input, transaction, ecpay, time.GetUtcNow(), policy);
             switch (decision)
             {
                 case ReconcileDecision.AskEcpay:
@@ -212,7 +315,19 @@ public sealed partial class ReconcilePayment(
                     // Settled or extended between our read and the update: decide again on the row as it is now.
                     LogExpireLostRace(log, input.MerchantTradeNo, transaction.Id);
                     transaction = await LoadAsync(input.TransactionId, ct);
+                    // ECPay's answer came before that credit: it cannot confirm or deny it.
+                    if (transaction?.Status == Transactions.TransactionStatus.Completed) ecpay = null;
                     continue;
+
+                case ReconcileDecision.Confirm confirm:
+                    await ConfirmAsync(transaction!.Id, ct);
+                    LogConfirmed(log, input.MerchantTradeNo, transaction.Id, confirm.Why);
+                    return new ReconcileResult(new ReconcileAnswer(ReconcileOutcome.Confirmed), null);
+
+                case ReconcileDecision.FlagUnconfirmed flag:
+                    await FlagAsync(transaction!.Id, flag.ReviewReason, ct);
+                    LogUnconfirmed(log, input.MerchantTradeNo, transaction.Id, flag.ReviewReason);
+                    return new ReconcileResult(new ReconcileAnswer(ReconcileOutcome.Unconfirmed), null);
 
                 case ReconcileDecision.Fail fail:
                     LogFailed(log, input.MerchantTradeNo, fail.ErrorType, fail.Message);
@@ -225,10 +340,46 @@ public sealed partial class ReconcilePayment(
     private async Task<TimedTransaction?> LoadAsync(long id, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(
-            "SELECT id AS Id, type AS Type, amount AS Amount, status AS Status, merchant_trade_no AS MerchantTradeNo, expires_at AS ExpiresAt FROM transactions WHERE id = @id",
-            new { id });
-        return row is null ? null : new TimedTransaction(row.Id, row.Type, row.Amount, row.Status, row.MerchantTradeNo, DbTime.Utc(row.ExpiresAt));
+        var row = await connection.QuerySingleOrDefaultAsync<Row>("""
+            SELECT t.id AS Id, t.type AS Type, t.amount AS Amount, t.status AS Status, t.merchant_trade_no AS MerchantTradeNo, t.expires_at AS ExpiresAt,
+                   t.ecpay_trade_no AS EcpayTradeNo, t.confirmed_at AS ConfirmedAt,
+                   (SELECT MIN(l.created_at) FROM ledger_entries l WHERE l.transaction_id = t.id) AS CreditedAt
+            FROM transactions t WHERE t.id = @id
+            """, new { id });
+        if (row is null) return null;
+        var transaction = new TimedTransaction(row.Id, row.Type, row.Amount, row.Status, row.MerchantTradeNo, DbTime.Utc(row.ExpiresAt));
+        if (row.Status != Transactions.TransactionStatus.Completed) return transaction;
+
+        // What Settlement recorded about it: a simulated result, and QueryTradeInfo answers it believed (raw fields, verified then).
+        var events = (await connection.QueryAsync<EventRow>("""
+            SELECT source AS Source, outcome AS Outcome, raw_fields AS RawFields FROM payment_events
+            WHERE transaction_id = @id AND (outcome = 'simulated' OR (source = 'QueryTradeInfo' AND outcome IN ('credited', 'credited_late', 'already_completed')))
+            """, new { id })).ToList();
+        var paidAnswers = events.Where(e => e.Outcome != "simulated").Select(e => PaidAnswer(e.RawFields)).OfType<RecordedPaidAnswer>().ToList();
+        return transaction with
+        {
+            Credit = new CreditEvidence(DbTime.Utc(row.CreditedAt), row.EcpayTradeNo, DbTime.Utc(row.ConfirmedAt),
+                events.Any(e => e.Outcome == "simulated"), paidAnswers),
+        };
+    }
+
+    /// <summary>The TradeNo and TradeAmt of a recorded answer with TradeStatus 1; null for anything else.</summary>
+    private static RecordedPaidAnswer? PaidAnswer(string rawFields)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(rawFields);
+            var root = doc.RootElement;
+            string? Field(string name) => root.ValueKind == System.Text.Json.JsonValueKind.Object && root.TryGetProperty(name, out var v)
+                && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
+            if (Field("TradeStatus")?.Trim() != "1") return null;
+            return new RecordedPaidAnswer(Field("TradeNo") ?? "",
+                long.TryParse(Field("TradeAmt"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var amount) ? amount : null);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -243,6 +394,24 @@ public sealed partial class ReconcilePayment(
             "UPDATE transactions SET status = 'expired', updated_at = UTC_TIMESTAMP(6) WHERE id = @id AND status = 'pending' AND (expires_at IS NULL OR expires_at <= @latest)",
             new { id, latest });
         return touched == 1;
+    }
+
+    // Not a payment outcome: status, amounts and updated_at (the ETag clients poll) stay as they are.
+    private async Task ConfirmAsync(long id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(
+            "UPDATE transactions SET confirmed_at = UTC_TIMESTAMP(6), updated_at = updated_at WHERE id = @id AND status = 'completed' AND confirmed_at IS NULL",
+            new { id });
+    }
+
+    // Like Settlement's flag, a new reason (re-)opens the review; the credit stays, an operator decides.
+    private async Task FlagAsync(long id, string reviewReason, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(
+            "UPDATE transactions SET review_reason = @reviewReason, reviewed_at = NULL, updated_at = updated_at WHERE id = @id AND status = 'completed'",
+            new { id, reviewReason = reviewReason.Length <= 200 ? reviewReason : reviewReason[..200] });
     }
 
     private static string Describe(QueryTradeInfoResult result) => result switch
@@ -260,6 +429,16 @@ public sealed partial class ReconcilePayment(
         public string Status { get; set; } = "";
         public string? MerchantTradeNo { get; set; }
         public DateTime? ExpiresAt { get; set; }
+        public string? EcpayTradeNo { get; set; }
+        public DateTime? ConfirmedAt { get; set; }
+        public DateTime? CreditedAt { get; set; }
+    }
+
+    internal sealed class EventRow
+    {
+        public string Source { get; set; } = "";
+        public string Outcome { get; set; } = "";
+        public string RawFields { get; set; } = "";
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: QueryTradeInfo answered {Answer}")]
@@ -279,6 +458,13 @@ public sealed partial class ReconcilePayment(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} changed before it could be expired; deciding again")]
     private static partial void LogExpireLostRace(ILogger logger, string merchantTradeNo, long transactionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} credit confirmed ({Why})")]
+    private static partial void LogConfirmed(ILogger logger, string merchantTradeNo, long transactionId, string why);
+
+    // The same event id as Settlement's "operator attention", so one log filter finds both.
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Operator attention: Reconcile {MerchantTradeNo}: transaction {TransactionId} flagged for review: {ReviewReason}")]
+    private static partial void LogUnconfirmed(ILogger logger, string merchantTradeNo, long transactionId, string reviewReason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile {MerchantTradeNo}: {ErrorType}: {Reason}")]
     private static partial void LogFailed(ILogger logger, string merchantTradeNo, string errorType, string reason);

@@ -13,7 +13,8 @@ public sealed record PaymentInstructions(
     [property: JsonPropertyName("barcode3")] string? Barcode3);
 
 /// <summary>
-/// A deposit or withdrawal as the frontend polls it. Status only ever comes from the ledger.
+/// A deposit or withdrawal as the frontend polls it. Status only ever comes from the ledger; <c>isFinal</c> says
+/// it will not change any more (an expired or failed deposit can still be completed by a late payment for a while).
 /// <c>checkoutStartedAt</c>: when the signed checkout form was served (null: the checkout link still leads to ECPay).
 /// </summary>
 public sealed record TransactionView(
@@ -33,7 +34,13 @@ public sealed record TransactionView(
     [property: JsonPropertyName("updatedAt")] DateTimeOffset UpdatedAt,
     [property: JsonPropertyName("checkoutStartedAt")] DateTimeOffset? CheckoutStartedAt = null)
 {
-    public bool IsFinal => Status is TransactionStatus.Completed or TransactionStatus.Failed or TransactionStatus.Expired;
+    /// <summary>From when the status can no longer change; null while it can (pending). See <see cref="TransactionFinality"/>.</summary>
+    [JsonPropertyName("finalAt")]
+    public DateTimeOffset? FinalAt => TransactionFinality.FinalAt(Type, Status, UpdatedAt);
+
+    /// <summary>The status will never change again: stop polling.</summary>
+    [JsonPropertyName("isFinal")]
+    public bool IsFinal => FinalAt is { } at && at <= DateTimeOffset.UtcNow;
 }
 
 public static class TransactionStatus

@@ -50,13 +50,13 @@ public enum WithdrawalOutcome
 /// </summary>
 public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOptions options, TimeProvider time, ILogger<Withdraw> log)
 {
-    public const int MaxIdempotencyKeyLength = 64;
+    public const int MaxIdempotencyKeyLength = IdempotencyKey.MaxLength;
 
     public Dictionary<string, string[]> Validate(WithdrawalRequest request, string? idempotencyKey = null)
     {
         var errors = new Dictionary<string, string[]>();
-        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || !idempotencyKey.All(c => c is > ' ' and <= '~')))
-            errors["Idempotency-Key"] = [$"must be 1–{MaxIdempotencyKeyLength} visible ASCII characters."];
+        if (IdempotencyKey.Problem(idempotencyKey) is { } keyProblem)
+            errors[IdempotencyKey.Header] = [keyProblem];
         if (request.Amount is not { } amount)
             errors["amount"] = ["is required: a whole number of TWD."];
         else if (amount < options.MinAmount || amount > options.MaxAmount)
