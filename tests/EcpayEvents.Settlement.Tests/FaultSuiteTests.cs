@@ -99,7 +99,7 @@ public sealed class FaultSuiteTests
         var credited = await stack.CreditedAsync(deposits.Select(d => d.Id).ToList());
         var twice = await stack.ScalarAsync("SELECT COUNT(*) FROM (SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING COUNT(*) > 1) t");
         var lost = owed.Count - await stack.CreditedAsync(owed);
-        var outOfBalance = await stack.ScalarAsync(TestDatabase.UsersOutOfBalanceSql);
+        var outOfBalance = await stack.ScalarAsync(TestDatabase.InvariantViolationsCountSql);
         var deadLetters = await stack.DeadLettersAsync();
 
         var table = new StringBuilder()
