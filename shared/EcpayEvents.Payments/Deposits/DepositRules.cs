@@ -170,11 +170,9 @@ public static class DepositItemName
         if (itemName.Trim().Length == 0)
             return "must not be blank.";
         // The item name is signed with the merchant key: '&' or '=' could make the signed checkout read as
-        // another message (an ECPay post) under the same CheckMacValue.
-        if (itemName.Any(char.IsControl))
-            return "must not contain control characters (CR, LF, tab, …).";
-        if (itemName.AsSpan().IndexOfAny('&', '=') is var at and >= 0)
-            return string.Create(CultureInfo.InvariantCulture, $"must not contain '&' or '=' (found '{itemName[at]}' at position {at}): they separate the fields ECPay signs. Separate items with '#'.");
+        // another message (an ECPay post) under the same CheckMacValue; control characters are refused too.
+        if (CheckMacValue.SeparatorProblem(itemName) is { } separator)
+            return separator + " Separate items with '#'.";
         if (itemName.Any(char.IsSurrogate))
             return "must not contain emoji or other characters outside the Basic Multilingual Plane.";
         if (itemName.Length > MaxCharacters)
