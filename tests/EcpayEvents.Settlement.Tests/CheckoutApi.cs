@@ -38,6 +38,9 @@ public sealed class CheckoutApi : IAsyncDisposable
             $"--Ecpay:ReturnUrl={new Uri(stack.NotificationsUrl, "/ecpay/return")}",
             $"--Ecpay:PaymentInfoUrl={new Uri(stack.NotificationsUrl, "/ecpay/payment-info")}",
             "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:5080",
+            // The suites create deposits far faster than a person would.
+            "--PaymentsApi:Http:MoneyRequestsPerMinute=1000000",
+            "--PaymentsApi:Http:OpenRequestsPerMinute=1000000",
             "--StepFunctions:Disabled=true",
             "--Logging:LogLevel:Default=Warning",
         ]);
