@@ -39,6 +39,13 @@ public static class ApiRateLimits
         return services;
     }
 
+    /// <summary>After authentication, so that a caller is limited by the token's <c>sub</c>, not by address.</summary>
+    public static WebApplication UseApiRateLimits(this WebApplication app)
+    {
+        app.UseRateLimiter();
+        return app;
+    }
+
     public enum LimitKind { None, Money, Open }
 
     /// <summary>Which limit a request counts against, and whose: "user:{sub}" or "ip:{address}".</summary>

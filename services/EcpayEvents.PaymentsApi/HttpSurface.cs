@@ -46,8 +46,8 @@ public sealed class HttpSurfaceOptions : IValidatableObject
 public sealed partial class HttpSurfaceOptionsValidator : IValidateOptions<HttpSurfaceOptions>;
 
 /// <summary>
-/// The API's HTTP surface, hooked up in one place: security headers on every answer (a hash-based CSP on HTML),
-/// CORS for configured origins only, rate limits (429 with Retry-After) and the OpenAPI document.
+/// The API's HTTP surface: security headers on every answer (a hash-based CSP on HTML), CORS for configured
+/// origins only, rate limits (429 with Retry-After) and the OpenAPI document.
 /// </summary>
 public static class HttpSurface
 {
@@ -75,7 +75,8 @@ public static class HttpSurface
     }
 
     /// <summary>
-    /// After authentication (the rate limits partition by the token's <c>sub</c>), before the endpoints.
+    /// Security headers, CORS and the OpenAPI document: early, before authentication (a CORS preflight carries no
+    /// token). The rate limits are <see cref="ApiRateLimits.UseApiRateLimits"/>, after authentication.
     /// </summary>
     public static WebApplication UseHttpSurface(this WebApplication app)
     {
@@ -91,7 +92,6 @@ public static class HttpSurface
             return next(context);
         });
         app.UseCors();
-        app.UseRateLimiter();
         app.MapApiDocument();
         return app;
     }

@@ -59,7 +59,8 @@ public static class PaymentsApiApp
         // say what to do: 415 (a body that is not JSON — binding does not throw for it), 405, 404.
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
         app.UseRequestBodyLimits();
-        app.UseHttpSurface(); // headers, CORS, rate limits (after authentication), /openapi/v1.json
+        app.UseHttpSurface(); // security headers, CORS, /openapi/v1.json: before authentication
+        app.UseApiRateLimits(); // after authentication: limits per token sub
         app.MapHealth();
         app.MapPaymentsApi();
         return app;

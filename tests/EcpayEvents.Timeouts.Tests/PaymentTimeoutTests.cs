@@ -37,6 +37,23 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         Assert.NotNull(row.ConfirmedAt);
     }
 
+    [Fact]
+    public async Task EveryDepositCostsOneQueryPaidOrNot()
+    {
+        // The figure the README gives: one QueryTradeInfo call per deposit, whether it expires unpaid or is confirmed.
+        var paid = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
+            stack.CreateDepositAsync(100 + i, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(100 + i, $"25010112000090{i:00}"))));
+        var unpaid = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
+            stack.CreateDepositAsync(200 + i, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Unpaid(200 + i))));
+        await Task.WhenAll(paid.Select((d, i) => stack.PostPaidAsync(d, $"25010112000090{i:00}")));
+
+        var outcomes = await Task.WhenAll(paid.Concat(unpaid).Select(async d => TimeoutStack.Outcome(await stack.WaitForExecutionAsync(d))));
+
+        Assert.Equal([.. Enumerable.Repeat(ReconcileOutcome.Confirmed, 4), .. Enumerable.Repeat(ReconcileOutcome.Expired, 4)], outcomes);
+        Assert.Equal(8, paid.Concat(unpaid).Sum(d => stack.Ecpay.Queries(d.MerchantTradeNo)));
+        Assert.All(paid.Concat(unpaid), d => Assert.Equal(1, stack.Ecpay.Queries(d.MerchantTradeNo)));
+    }
+
     public static TheoryData<string, EcpayTrade, string> Unconfirmed => new()
     {
         { "absent", new EcpayTrade.Status("10200047"), "TradeStatus 10200047" },
