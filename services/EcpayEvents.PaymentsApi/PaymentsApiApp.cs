@@ -31,8 +31,11 @@ public static class PaymentsApiApp
         services.TryAddSingleton(TimeProvider.System);
         // Step Functions when StepFunctions:StateMachineArn is set; otherwise the logging scheduler (dev only).
         services.AddPaymentTimeouts(builder.Configuration);
+        services.AddSingleton<SignedLinks>();
+        services.AddCognitoAuthentication();
         services.AddSingleton<CreateUser>();
         services.AddSingleton<GetUser>();
+        services.AddSingleton<ListUsers>();
         services.AddSingleton<GetTransaction>();
         services.AddSingleton<ListUserTransactions>();
         services.AddSingleton<RequestDeposit>();
@@ -55,7 +58,10 @@ public static class PaymentsApiApp
         // Empty 4xx answers from the framework itself (no endpoint wrote a body) become problems that
         // say what to do: 415 (a body that is not JSON — binding does not throw for it), 405, 404.
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
-        app.MapHealth();
+        // Deny by default: every endpoint needs a signed-in user unless it says AllowAnonymous.
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealth().AllowAnonymous();
         app.MapPaymentsApi();
         return app;
     }

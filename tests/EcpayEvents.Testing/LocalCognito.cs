@@ -79,8 +79,7 @@ public sealed class LocalCognito
             throw new InvalidOperationException($"cognito-local did not start: {line} {stderr}");
         }
         // Keep reading stdout so the pipe never fills; the process lives as long as the test process.
-        p.OutputDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
+        _ = p.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { p.Kill(true); } catch (InvalidOperationException) { } };
         return new LocalCognito(CognitoSettings.Parse(line));
     }

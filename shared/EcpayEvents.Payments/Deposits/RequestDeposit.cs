@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Dapper;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Users;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 
@@ -17,7 +18,10 @@ public sealed record DepositCreated(long TransactionId, long UserId, string Merc
 public enum DepositOutcome
 {
     Created,
+    /// <summary>No such user, or not the caller's: the same answer, so ids reveal nothing.</summary>
     UserNotFound,
+    /// <summary>Operators move no money.</summary>
+    Forbidden,
     /// <summary>The timeout could not be scheduled: nothing was written (the deposit was rolled back).</summary>
     SchedulingFailed,
 }
@@ -61,8 +65,9 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
     }
 
     /// <summary>Call <see cref="Validate"/> first; <paramref name="method"/> is its canonical ChoosePayment.</summary>
-    public async Task<(DepositOutcome Outcome, DepositCreated? Deposit)> HandleAsync(long userId, DepositRequest request, string method, CancellationToken ct)
+    public async Task<(DepositOutcome Outcome, DepositCreated? Deposit)> HandleAsync(Caller caller, long userId, DepositRequest request, string method, CancellationToken ct)
     {
+        if (caller.IsOperator) return (DepositOutcome.Forbidden, null);
         var amount = request.Amount!.Value;
         var itemName = request.ItemName?.Trim() ?? MerchantTradeNumber.Describe(amount);
         var createdAt = DbTime.Microseconds(time.GetUtcNow());
@@ -70,6 +75,8 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
         var expiresAt = DbTime.Microseconds(expiry.ExpiresAt);
 
         await using var connection = await database.OpenAsync(ct);
+        // Only the owner starts deposits on their balance (a user's sub never changes).
+        if (!await GetUser.OwnsAsync(connection, caller, userId)) return (DepositOutcome.UserNotFound, null);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         long id = 0;
         string merchantTradeNo = "";
