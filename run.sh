@@ -103,6 +103,8 @@ export Ecpay__BaseUrl="http://127.0.0.1:$SANDBOX_PORT"
 export Ecpay__ReturnUrl="http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return"
 export Ecpay__PaymentInfoUrl="http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/payment-info"
 export PaymentsApi__PublicBaseUrl="http://127.0.0.1:$PAYMENTS_API_PORT"
+# Checkout links are signed with this key; a new one each run (links last 15 minutes anyway).
+export PaymentsApi__LinkSigningKey=$(head -c 32 /dev/urandom | base64)
 export Sqs__ServiceUrl="http://127.0.0.1:$SQS_PORT" Sqs__Region=us-east-1
 export Sqs__QueueUrl="http://127.0.0.1:$SQS_PORT/000000000000/payment-results"
 export StepFunctions__ServiceUrl="http://127.0.0.1:$STEPFUNCTIONS_PORT"
