@@ -19,13 +19,17 @@ public sealed class LocalCognito
     private static readonly Lazy<Task<LocalCognito>> shared = new(StartAsync);
     private static readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    private LocalCognito(CognitoSettings settings)
+    private LocalCognito(CognitoSettings settings, string settingsPath)
     {
         Settings = settings;
+        SettingsPath = settingsPath;
         Client = new CognitoClient(http, settings.Endpoint);
     }
 
     public CognitoSettings Settings { get; }
+
+    /// <summary>Its cognito.json (as run.sh writes .local/run/cognito.json), e.g. for `ecpay-events demo --cognito`.</summary>
+    public string SettingsPath { get; }
     public CognitoClient Client { get; }
 
     /// <summary>The private key cognito-local signs with (published in its npm package), as a JWK — for tests that mint tokens.</summary>
@@ -66,7 +70,7 @@ public sealed class LocalCognito
             RedirectStandardError = true,
             RedirectStandardInput = true, // the server exits when this pipe closes (the test process ended)
         };
-        foreach (var a in new[] { "--no-warnings", "cognito-server.mjs", "--port", FreePort.Next().ToString(), "--data", data.FullName, "--exit-with-stdin" })
+        foreach (var a in new[] { "--no-warnings", "cognito-server.mjs", "--port", FreePort.Next().ToString(), "--data", data.FullName, "--write", Path.Combine(data.FullName, "cognito.json"), "--exit-with-stdin" })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         var stderr = new System.Text.StringBuilder();
@@ -81,6 +85,6 @@ public sealed class LocalCognito
         // Keep reading stdout so the pipe never fills; the process lives as long as the test process.
         _ = p.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { p.Kill(true); } catch (InvalidOperationException) { } };
-        return new LocalCognito(CognitoSettings.Parse(line));
+        return new LocalCognito(CognitoSettings.Parse(line), Path.Combine(data.FullName, "cognito.json"));
     }
 }
