@@ -69,7 +69,7 @@ if (!pool) {
     PoolName: poolName,
     UsernameAttributes: ["email"],
     AutoVerifiedAttributes: ["email"],
-    Policies: { PasswordPolicy: { MinimumLength: 10, RequireLowercase: true, RequireUppercase: false, RequireNumbers: true, RequireSymbols: false } },
+    Policies: { PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: false } },
   })).UserPool;
 }
 const userPoolId = pool.Id;

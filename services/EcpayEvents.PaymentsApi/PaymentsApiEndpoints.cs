@@ -22,7 +22,7 @@ public static class PaymentsApiEndpoints
         // Open: the page shell and its sign-in settings (no user data in either), the checkout form
         // (its proof is the signed link), ECPay's OrderResultURL post (its proof is the CheckMacValue).
         app.MapGet("/", WebPage).AllowAnonymous();
-        app.MapGet("/session.js", () => TypedResults.Content(Pages.SessionScript, "text/javascript; charset=utf-8")).AllowAnonymous();
+        app.MapGet("/session.js", SessionScript).AllowAnonymous();
         app.MapGet("/auth/config", AuthConfig).AllowAnonymous();
         app.MapGet("/checkout/{id}", Checkout).AllowAnonymous();
         app.MapPost("/ecpay/order-result", OrderResult).AllowAnonymous();
@@ -41,6 +41,9 @@ public static class PaymentsApiEndpoints
     }
 
     public static ContentHttpResult WebPage() => TypedResults.Content(Pages.Index, "text/html; charset=utf-8");
+
+    /// <summary>The pages' sign-in script (no user data; cacheable like any static file).</summary>
+    public static ContentHttpResult SessionScript() => TypedResults.Content(Pages.SessionScript, "text/javascript; charset=utf-8");
 
     /// <summary>What the web page needs to sign users in through Cognito's API (public values only).</summary>
     public static Ok<AuthConfigResponse> AuthConfig(PaymentsApiSettings settings)
