@@ -79,7 +79,8 @@ public sealed class BrowserJourneyTests
 
 /// <summary>
 /// Two people signed in side by side (two browser contexts): each sees and moves only their own money,
-/// and neither page can reach the other's user or transactions, even by asking for their ids.
+/// and neither page can reach the other's user or transactions, even by asking for their ids. An expired
+/// access token is refreshed without signing in again.
 /// </summary>
 public sealed class TwoUsersSideBySideTests
 {
@@ -138,6 +139,15 @@ public sealed class TwoUsersSideBySideTests
             await bob.GetByTestId("withdraw-amount").FillAsync("1");
             await bob.GetByTestId("withdraw").ClickAsync();
             await Assertions.Expect(bob.GetByTestId("withdraw-error")).ToContainTextAsync("Insufficient balance");
+            // An access token that expired (here: about to, and no longer accepted) is refreshed with the
+            // refresh token (REFRESH_TOKEN_AUTH) before the page's next call: Alice stays signed in.
+            var before = await AccountPage.AccessTokenAsync(alice);
+            await alice.EvaluateAsync("() => { const s = JSON.parse(localStorage.getItem('ecpayEvents.session')); s.accessToken = 'expired'; s.expiresAt = Date.now() - 1000; localStorage.setItem('ecpayEvents.session', JSON.stringify(s)); }");
+            await alice.ReloadAsync();
+            await Assertions.Expect(alice.GetByTestId("balance")).ToHaveTextAsync("380");
+            var after = await AccountPage.AccessTokenAsync(alice);
+            Assert.NotEqual("expired", after);
+            Assert.NotEqual(before, after);
             await alice.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "side-by-side-alice.png"), FullPage = true });
             await bob.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "side-by-side-bob.png"), FullPage = true });
 
