@@ -244,7 +244,7 @@ if [ "$MODE" = demo ]; then
     say "        (Ctrl-C to stop; for a 20 s expiry stop the stack and run ./run.sh demo, which starts its own)."
   fi
   set +e
-  cli demo --api "http://127.0.0.1:$PAYMENTS_API_PORT" --sandbox "http://127.0.0.1:$SANDBOX_PORT" \
+  cli demo --api "http://127.0.0.1:$PAYMENTS_API_PORT" --sandbox "http://127.0.0.1:$SANDBOX_PORT" --cognito "$RUN_DIR/cognito.json" \
     --stepfunctions "http://127.0.0.1:$STEPFUNCTIONS_PORT" --state-machine-arn "$StepFunctions__StateMachineArn" \
     --max-expiry-wait "$((LOCAL_EXPIRY_SECONDS + 60))"
   exit $?
