@@ -172,6 +172,23 @@ public sealed partial class AccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConcurrentFirstPostUsersOfOnePersonCreateOneUser()
+    {
+        var fresh = await api.Cognito.CreateUserAsync("concurrent");
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/users") { Content = JsonContent.Create(new { username = $"concurrent{i}", email = "c@example.com" }) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fresh.AccessToken);
+            using var response = await api.Anonymous.SendAsync(request);
+            return (response.StatusCode, Id: (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
+        }));
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK));
+        Assert.Single(responses.Select(r => r.Id).Distinct());
+        Assert.Equal(1, await api.Database.ScalarAsync<long>("SELECT COUNT(*) FROM users WHERE sub = @s", ("@s", fresh.Sub)));
+    }
+
+    [Fact]
     public async Task OperatorsListUsersPageByPage()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/users?limit=1");
