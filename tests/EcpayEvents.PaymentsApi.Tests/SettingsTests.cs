@@ -101,6 +101,19 @@ public sealed class ProductionIdentityGuardTests
     }
 
     [Fact]
+    public async Task ThePageLearnsOnlyPublicSignInSettingsAndNoLocalShortcutInProduction()
+    {
+        await using var app = PaymentsApiApp.Build([.. ProductionBase,
+            "--PaymentsApi:Cognito:Issuer=https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_AbC123",
+            "--PaymentsApi:Cognito:UserPoolId=ap-northeast-1_AbC123"]);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = EcpayEvents.Hosting.ServiceHost.BoundAddress(app) };
+        var config = await http.GetStringAsync("/auth/config");
+        Assert.Equal("""{"endpoint":"https://cognito-idp.ap-northeast-1.amazonaws.com/","clientId":"abc123","localConfirm":false}""", config);
+        await app.StopAsync();
+    }
+
+    [Fact]
     public async Task TheLinkSigningKeyIsRequiredAndLongEnough()
     {
         await using var app = PaymentsApiApp.Build([.. ProductionBase.Where(a => !a.Contains("LinkSigningKey")),
