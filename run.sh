@@ -8,7 +8,8 @@
 #                     0 only if both ended as they should
 #
 # Ports (override with the environment variables): PaymentsApi 5080, Notifications 5081,
-# Settlement 5082, Timeouts 5083, sandbox 5090, SQS 4566, Step Functions 4584, MariaDB 3307.
+# Settlement 5082, Timeouts 5083, sandbox 5090, Cognito (cognito-local) 5095, SQS 4566,
+# Step Functions 4584, MariaDB 3307.
 # A card deposit stays payable for LOCAL_EXPIRY_SECONDS: 900 (15 min) for `./run.sh`, 20 when
 # `./run.sh demo` starts the stack itself (so the demo shows an expiry within a minute).
 # Installs what is missing first (idempotent): Debian packages, Node 22, npm packages, NuGet.
@@ -23,6 +24,7 @@ NOTIFICATIONS_PORT=${NOTIFICATIONS_PORT:-5081}
 SETTLEMENT_PORT=${SETTLEMENT_PORT:-5082}
 TIMEOUTS_PORT=${TIMEOUTS_PORT:-5083}
 SANDBOX_PORT=${SANDBOX_PORT:-5090}
+COGNITO_PORT=${COGNITO_PORT:-5095}
 SQS_PORT=${SQS_PORT:-4566}
 STEPFUNCTIONS_PORT=${STEPFUNCTIONS_PORT:-4584}
 export MARIADB_PORT=${MARIADB_PORT:-3307}
@@ -77,7 +79,7 @@ case "$LOCAL_EXPIRY_SECONDS" in ''|*[!0-9]*) echo "LOCAL_EXPIRY_SECONDS must be 
 # be our own MariaDB, already running: that is reused.)
 if [ -z "${STACK_ALREADY_UP:-}" ]; then
   for entry in "PaymentsApi:$PAYMENTS_API_PORT" "Notifications:$NOTIFICATIONS_PORT" "Settlement:$SETTLEMENT_PORT" \
-               "Timeouts:$TIMEOUTS_PORT" "ECPay sandbox:$SANDBOX_PORT" "SQS (fauxqs):$SQS_PORT" "Step Functions:$STEPFUNCTIONS_PORT"; do
+               "Timeouts:$TIMEOUTS_PORT" "ECPay sandbox:$SANDBOX_PORT" "Cognito:$COGNITO_PORT" "SQS (fauxqs):$SQS_PORT" "Step Functions:$STEPFUNCTIONS_PORT"; do
     if unusable=$(port_unusable "${entry##*:}") && [ -n "$unusable" ]; then
       bad "${entry%:*}" "$unusable: choose another port (see ./run.sh --help)"; exit 1
     fi
@@ -113,6 +115,8 @@ export Ecpay__BaseUrl="http://127.0.0.1:$SANDBOX_PORT"
 export Ecpay__ReturnUrl="http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return"
 export Ecpay__PaymentInfoUrl="http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/payment-info"
 export PaymentsApi__PublicBaseUrl="http://127.0.0.1:$PAYMENTS_API_PORT"
+# Checkout links are signed with this key; a new one each run (links last 15 minutes anyway).
+export PaymentsApi__LinkSigningKey=$(head -c 32 /dev/urandom | base64)
 export Sqs__ServiceUrl="http://127.0.0.1:$SQS_PORT" Sqs__Region=us-east-1
 export Sqs__QueueUrl="http://127.0.0.1:$SQS_PORT/000000000000/payment-results"
 export StepFunctions__ServiceUrl="http://127.0.0.1:$STEPFUNCTIONS_PORT"
@@ -155,6 +159,7 @@ trap 'exit 130' INT TERM
 # Readiness probes (each true only when the part really serves).
 sqs_ready() { grep -q '"ready":true.*"queueUrl"' "$LOG_DIR/SQS (fauxqs).log" 2>/dev/null && port_in_use "$SQS_PORT"; }
 sfn_ready() { healthy "http://127.0.0.1:$STEPFUNCTIONS_PORT/healthz"; }
+cognito_ready() { grep -q '"ready":true' "$LOG_DIR/Cognito.log" 2>/dev/null && healthy "http://127.0.0.1:$COGNITO_PORT/health"; }
 # The runner prints {"event":"start"} before its first receive; a poll-error means SQS refused it.
 event_source_ready() {
   local log="$LOG_DIR/Event source.log"
@@ -213,6 +218,19 @@ if [ -z "${STACK_ALREADY_UP:-}" ]; then
     --retry-interval-override Reconcile=5000 --wait-override WaitForSettlement=10000 \
     --data "$RUN_DIR/stepfunctions.json"
 
+  # Users and the pool live in .local/cognito (kept across runs, like the database); the pool, client
+  # and operators group are created once. PaymentsApi trusts the issuer it writes to cognito.json.
+  rm -f "$RUN_DIR/cognito.json"
+  start "Cognito" "$COGNITO_PORT" cognito_ready "$NODE" --no-warnings infrastructure/local/cognito-server.mjs --port "$COGNITO_PORT" \
+    --data "$ROOT/.local/cognito" --write "$RUN_DIR/cognito.json"
+  export PaymentsApi__Cognito__Issuer=$(sed -n 's/.*"issuer": "\([^"]*\)".*/\1/p' "$RUN_DIR/cognito.json")
+  export PaymentsApi__Cognito__ClientId=$(sed -n 's/.*"clientId": "\([^"]*\)".*/\1/p' "$RUN_DIR/cognito.json")
+  export PaymentsApi__Cognito__UserPoolId=$(sed -n 's/.*"userPoolId": "\([^"]*\)".*/\1/p' "$RUN_DIR/cognito.json")
+  export PaymentsApi__Cognito__Endpoint="http://127.0.0.1:$COGNITO_PORT"
+  # Locally the web page confirms a new account itself (AdminConfirmSignUp, which only cognito-local
+  # accepts unsigned); PaymentsApi refuses this setting in production.
+  export PaymentsApi__Cognito__LocalConfirm=true
+
   svc "Settlement"     services/EcpayEvents.Settlement     EcpayEvents.Settlement     "$SETTLEMENT_PORT"
   svc "Notifications"  services/EcpayEvents.Notifications  EcpayEvents.Notifications  "$NOTIFICATIONS_PORT"
   svc "Timeouts"       services/EcpayEvents.Timeouts       EcpayEvents.Timeouts       "$TIMEOUTS_PORT"
@@ -226,6 +244,7 @@ if [ -z "${STACK_ALREADY_UP:-}" ]; then
   say "  Web page:        http://127.0.0.1:$PAYMENTS_API_PORT/"
   say "  PaymentsApi:     http://127.0.0.1:$PAYMENTS_API_PORT"
   say "  ECPay sandbox:   http://127.0.0.1:$SANDBOX_PORT"
+  say "  Cognito (local): http://127.0.0.1:$COGNITO_PORT   (pool, client, issuer: ${RUN_DIR#$ROOT/}/cognito.json)"
   say "  Notifications:   http://127.0.0.1:$NOTIFICATIONS_PORT   (ReturnURL / PaymentInfoURL)"
   say "  Step Functions:  http://127.0.0.1:$STEPFUNCTIONS_PORT   (ecpay-events executions list --endpoint …)"
   say "  Logs:            ${LOG_DIR#$ROOT/}/"
@@ -239,7 +258,7 @@ if [ "$MODE" = demo ]; then
     say "        (Ctrl-C to stop; for a 20 s expiry stop the stack and run ./run.sh demo, which starts its own)."
   fi
   set +e
-  cli demo --api "http://127.0.0.1:$PAYMENTS_API_PORT" --sandbox "http://127.0.0.1:$SANDBOX_PORT" \
+  cli demo --api "http://127.0.0.1:$PAYMENTS_API_PORT" --sandbox "http://127.0.0.1:$SANDBOX_PORT" --cognito "$RUN_DIR/cognito.json" \
     --stepfunctions "http://127.0.0.1:$STEPFUNCTIONS_PORT" --state-machine-arn "$StepFunctions__StateMachineArn" \
     --max-expiry-wait "$((LOCAL_EXPIRY_SECONDS + 60))"
   exit $?

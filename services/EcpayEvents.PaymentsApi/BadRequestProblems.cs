@@ -63,6 +63,16 @@ internal static class StatusCodeProblems
                 Title = "Method not allowed.",
                 Detail = allow.Length > 0 ? $"{method} is not allowed on {path}; allowed: {allow}." : $"{method} is not allowed on {path}.",
             },
+            StatusCodes.Status401Unauthorized => new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Title = "Sign in first.",
+                Detail = "Send a valid access token of this service's user pool: Authorization: Bearer <token>.",
+            },
+            StatusCodes.Status403Forbidden => new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Title = "Not allowed.",
+                Detail = $"{method} {path} is not allowed for this account.",
+            },
             StatusCodes.Status404NotFound => new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
                 Title = "Not found.",

@@ -9,15 +9,21 @@ namespace EcpayEvents.PaymentsApi;
 /// <summary>The HTML this API serves: the demo web page (embedded wwwroot/index.html), the return page, error pages.</summary>
 internal static class Pages
 {
-    private static readonly Lazy<string> index = new(() =>
-    {
-        using var stream = typeof(Pages).Assembly.GetManifestResourceStream("EcpayEvents.PaymentsApi.index.html")
-            ?? throw new InvalidOperationException("index.html is not embedded.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    });
+    private static readonly Lazy<string> index = new(() => Embedded("index.html"));
+    private static readonly Lazy<string> sessionScript = new(() => Embedded("session.js"));
 
     public static string Index => index.Value;
+
+    /// <summary>The pages' sign-in script (wwwroot/session.js).</summary>
+    public static string SessionScript => sessionScript.Value;
+
+    private static string Embedded(string name)
+    {
+        using var stream = typeof(Pages).Assembly.GetManifestResourceStream("EcpayEvents.PaymentsApi." + name)
+            ?? throw new InvalidOperationException($"{name} is not embedded.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
 
     private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
 
@@ -74,7 +80,7 @@ internal static class Pages
         (function () {
           // The transaction comes in data- attributes: the script is the same on every page, so the CSP allows it by its hash.
           const data = document.body.dataset;
-          const id = Number(data.transactionId), userId = Number(data.userId), ecpayPaid = data.ecpayPaid === 'true';
+          const id = Number(data.transactionId), ecpayPaid = data.ecpayPaid === 'true';
           const lateWindowMs = 120000, started = Date.now();
           let etag = null, delay = 1000;
           const statusEl = document.getElementById('status'), balanceEl = document.getElementById('balance');
@@ -83,7 +89,7 @@ internal static class Pages
           const lateMessage = LATE_MESSAGE;
           const lateGaveUp = 'ECPay reported this payment, but it is not confirmed yet. It will be credited when ECPay confirms it; check your transactions later.';
           async function balance() {
-            const r = await fetch('/users/' + userId, { headers: { Accept: 'application/json' } });
+            const r = await EcpaySession.authFetch('/me', { headers: { Accept: 'application/json' } });
             if (r.ok) balanceEl.textContent = (await r.json()).balance;
           }
           function show(t) {
@@ -95,7 +101,7 @@ internal static class Pages
             try {
               const headers = { Accept: 'application/json' };
               if (etag) headers['If-None-Match'] = etag;
-              const r = await fetch('/transactions/' + id, { headers, cache: 'no-store' });
+              const r = await EcpaySession.authFetch('/transactions/' + id, { headers, cache: 'no-store' });
               if (r.status === 200) {
                 etag = r.headers.get('ETag');
                 const t = await r.json();
@@ -103,6 +109,10 @@ internal static class Pages
                 status = t.status;
               } else if (r.status === 304) {
                 status = statusEl.textContent;
+              } else if (r.status === 401 || r.status === 404) {
+                // Not signed in here, or signed in as someone else: nothing to show.
+                document.getElementById('signed-out').hidden = false;
+                return;
               }
             } catch (e) { /* network hiccup: try again */ }
             if (status === 'completed' || ((status === 'failed' || status === 'expired') && !ecpayPaid)) {
@@ -123,38 +133,39 @@ internal static class Pages
         """.Replace("LATE_MESSAGE", System.Text.Json.JsonSerializer.Serialize(PaidAfterExpiry, PagesJsonContext.Default.String), StringComparison.Ordinal);
 
     /// <summary>
-    /// Shows what ECPay told the browser, then polls GET /transactions/{id} (with If-None-Match, backing
+    /// Shows only what ECPay's verified post says (order, amount, ECPay's trade number and message), then
+    /// polls GET /transactions/{id} with the signed-in user's token (session.js; If-None-Match, backing
     /// off from 1 s to 10 s) until the ledger says completed, failed or expired, and shows the balance.
-    /// When ECPay's post said paid (RtnCode 1, not simulated) but the ledger says expired or failed, the
-    /// payment arrived late: Settlement credits it (and flags it), so the page says so and keeps polling
-    /// for up to 2 minutes before leaving it to the transactions list. It never changes state.
+    /// Nothing from the database is on the page itself: whoever holds the post learns nothing new, and
+    /// only the deposit's owner (signed in in this browser) sees its status. When ECPay's post said paid
+    /// (RtnCode 1, not simulated) but the ledger says expired or failed, the payment arrived late:
+    /// Settlement credits it (and flags it), so the page says so and keeps polling for up to 2 minutes.
     /// </summary>
-    public static string OrderResult(TransactionView transaction, EcpayEvents.Ecpay.OrderResult result)
+    public static string OrderResult(long transactionId, EcpayEvents.Ecpay.OrderResult result)
     {
         var ecpayPaid = result.IsRealPayment;
-        var lateAtRender = ecpayPaid && transaction.Status is "expired" or "failed";
-        var ecpaySays = lateAtRender ? PaidAfterExpiry
-            : result.RtnCode == 1 ? "ECPay reports the payment succeeded; waiting for confirmation…"
+        var ecpaySays = result.RtnCode == 1 ? "ECPay reports the payment succeeded; waiting for confirmation…"
             : $"ECPay reports: {result.RtnMsg} (code {result.RtnCode}).";
-        var id = transaction.Id.ToString(CultureInfo.InvariantCulture);
-        var userId = transaction.UserId.ToString(CultureInfo.InvariantCulture);
+        var id = transactionId.ToString(CultureInfo.InvariantCulture);
         return $$"""
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>Payment {{H(transaction.MerchantTradeNo)}}</title>{{Style}}</head>
-            <body data-transaction-id="{{id}}" data-user-id="{{userId}}" data-ecpay-paid="{{(ecpayPaid ? "true" : "false")}}">
+            <html lang="en"><head><meta charset="utf-8"><title>Payment {{H(result.MerchantTradeNo)}}</title>{{Style}}</head>
+            <body data-transaction-id="{{id}}" data-ecpay-paid="{{(ecpayPaid ? "true" : "false")}}">
             <h1>Your deposit</h1>
             <div class="card">
               <dl>
-                <dt>Order</dt><dd data-testid="merchant-trade-no">{{H(transaction.MerchantTradeNo)}}</dd>
-                <dt>Amount</dt><dd data-testid="amount">{{transaction.Amount.ToString(CultureInfo.InvariantCulture)}} TWD</dd>
+                <dt>Order</dt><dd data-testid="merchant-trade-no">{{H(result.MerchantTradeNo)}}</dd>
+                <dt>Amount</dt><dd data-testid="amount">{{result.TradeAmt.ToString(CultureInfo.InvariantCulture)}} TWD</dd>
                 <dt>ECPay trade number</dt><dd>{{H(result.TradeNo)}}</dd>
                 <dt>Payment type</dt><dd>{{H(result.PaymentType)}}</dd>
               </dl>
               <p data-testid="ecpay-message">{{H(ecpaySays)}}</p>
-              <p>Status: <span id="status" data-testid="status" class="status {{H(transaction.Status)}}">{{H(transaction.Status)}}</span></p>
+              <p>Status: <span id="status" data-testid="status" class="status">…</span></p>
               <p>Balance: <span id="balance" data-testid="balance">…</span> TWD</p>
+              <p id="signed-out" data-testid="signed-out" hidden>Sign in on <a href="/">your account page</a> to see this deposit's status.</p>
             </div>
             <p><a href="/" data-testid="back">Back to your account</a></p>
+            <script src="/session.js"></script>
             <script>{{OrderResultScript}}</script>
             </body></html>
             """;

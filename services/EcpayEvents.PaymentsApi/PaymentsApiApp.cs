@@ -31,8 +31,11 @@ public static class PaymentsApiApp
         services.TryAddSingleton(TimeProvider.System);
         // Step Functions when StepFunctions:StateMachineArn is set; otherwise the logging scheduler (dev only).
         services.AddPaymentTimeouts(builder.Configuration);
+        services.AddSingleton<SignedLinks>();
+        services.AddCognitoAuthentication();
         services.AddSingleton<CreateUser>();
         services.AddSingleton<GetUser>();
+        services.AddSingleton<ListUsers>();
         services.AddSingleton<GetTransaction>();
         services.AddSingleton<ListUserTransactions>();
         services.AddSingleton<RequestDeposit>();
@@ -60,8 +63,11 @@ public static class PaymentsApiApp
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
         app.UseRequestBodyLimits();
         app.UseHttpSurface(); // security headers, CORS, /openapi/v1.json: before authentication
+        // Deny by default: every endpoint needs a signed-in user unless it says AllowAnonymous.
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseApiRateLimits(); // after authentication: limits per token sub
-        app.MapHealth();
+        app.MapHealth().AllowAnonymous();
         app.MapPaymentsApi();
         return app;
     }

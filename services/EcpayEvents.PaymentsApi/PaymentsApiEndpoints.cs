@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -19,44 +20,78 @@ public static class PaymentsApiEndpoints
 {
     public static IEndpointRouteBuilder MapPaymentsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", WebPage);
+        // Open: the page shell and its sign-in settings (no user data in either), the checkout form
+        // (its proof is the signed link), ECPay's OrderResultURL post (its proof is the CheckMacValue).
+        app.MapGet("/", WebPage).AllowAnonymous();
+        app.MapGet("/session.js", SessionScript).AllowAnonymous();
+        app.MapGet("/auth/config", AuthConfig).AllowAnonymous();
+        app.MapGet("/checkout/{id}", Checkout).AllowAnonymous();
+        app.MapPost("/ecpay/order-result", OrderResult).AllowAnonymous().WithMetadata(BodyLimit.EcpayForm);
 
+        // Everything else needs a signed-in user (the fallback policy); ownership is the use cases' rule.
         app.MapPost("/users", CreateUser).WithMetadata(BodyLimit.Json);
+        app.MapGet("/users", ListUsers);
+        app.MapGet("/me", Me);
         app.MapGet("/users/{id}", GetUser);
         app.MapGet("/users/{id}/transactions", ListTransactions);
         app.MapPost("/users/{id}/deposits", RequestDeposit).WithMetadata(BodyLimit.Json);
         app.MapPost("/users/{id}/withdrawals", Withdraw).WithMetadata(BodyLimit.Json);
 
         app.MapGet("/transactions/{id}", GetTransaction);
-
-        app.MapGet("/checkout/{id}", Checkout);
-        app.MapPost("/ecpay/order-result", OrderResult).WithMetadata(BodyLimit.EcpayForm);
         return app;
     }
 
     public static ContentHttpResult WebPage() => TypedResults.Content(Pages.Index, "text/html; charset=utf-8");
 
-    public static async Task<Results<Created<CreatedUser>, ValidationProblem>> CreateUser(CreateUserRequest body, CreateUser createUser, CancellationToken ct)
+    /// <summary>The pages' sign-in script (no user data; cacheable like any static file).</summary>
+    public static ContentHttpResult SessionScript() => TypedResults.Content(Pages.SessionScript, "text/javascript; charset=utf-8");
+
+    /// <summary>What the web page needs to sign users in through Cognito's API (public values only).</summary>
+    public static Ok<AuthConfigResponse> AuthConfig(PaymentsApiSettings settings)
+    {
+        var cognito = settings.PaymentsApi.Cognito;
+        return TypedResults.Ok(new AuthConfigResponse(
+            cognito.EffectiveEndpoint, cognito.ClientId, cognito.LocalConfirm, cognito.LocalConfirm ? cognito.UserPoolId : null));
+    }
+
+    /// <summary>Creates the caller's own user; a second call returns the same user (200 instead of 201).</summary>
+    public static async Task<Results<Created<CreatedUser>, Ok<CreatedUser>, ValidationProblem>> CreateUser(
+        CreateUserRequest body, CreateUser createUser, ClaimsPrincipal principal, CancellationToken ct)
     {
         var errors = Payments.Users.CreateUser.Validate(body);
         if (errors.Count > 0) return Invalid(errors);
-        var user = await createUser.HandleAsync(body, ct);
-        return TypedResults.Created($"/users/{user.Id}", user);
+        var (user, created) = await createUser.HandleAsync(principal.Caller(), body, ct);
+        return created ? TypedResults.Created($"/users/{user.Id}", user) : TypedResults.Ok(user);
     }
 
-    public static async Task<Results<Ok<UserView>, ProblemHttpResult, ValidationProblem>> GetUser(string id, GetUser getUser, CancellationToken ct)
+    /// <summary>The caller's own user, or 404 until they created it with POST /users.</summary>
+    public static async Task<Results<Ok<UserView>, ProblemHttpResult>> Me(GetUser getUser, ClaimsPrincipal principal, CancellationToken ct) =>
+        await getUser.MeAsync(principal.Caller(), ct) is { } user
+            ? TypedResults.Ok(user)
+            : NotFoundProblem("You have no user yet: create it with POST /users.");
+
+    /// <summary>Operators only: every user, newest first, paginated like transactions.</summary>
+    public static async Task<Results<Ok<UserPage>, ProblemHttpResult, ValidationProblem>> ListUsers(
+        string? limit, string? cursor, ListUsers list, ClaimsPrincipal principal, CancellationToken ct)
+    {
+        var errors = ListUserTransactions.TryParse(limit, cursor, out var take, out var beforeId);
+        if (errors.Count > 0) return Invalid(errors);
+        return await list.HandleAsync(principal.Caller(), take, beforeId, ct) is { } page ? TypedResults.Ok(page) : OperatorsOnly();
+    }
+
+    public static async Task<Results<Ok<UserView>, ProblemHttpResult, ValidationProblem>> GetUser(string id, GetUser getUser, ClaimsPrincipal principal, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
-        return await getUser.HandleAsync(userId, ct) is { } user ? TypedResults.Ok(user) : UserNotFound(userId);
+        return await getUser.HandleAsync(principal.Caller(), userId, ct) is { } user ? TypedResults.Ok(user) : UserNotFound(userId);
     }
 
     public static async Task<Results<Ok<TransactionPage>, ProblemHttpResult, ValidationProblem>> ListTransactions(
-        string id, string? limit, string? cursor, ListUserTransactions list, CancellationToken ct)
+        string id, string? limit, string? cursor, ListUserTransactions list, ClaimsPrincipal principal, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
         var errors = ListUserTransactions.TryParse(limit, cursor, out var take, out var beforeId);
         if (errors.Count > 0) return Invalid(errors);
-        return await list.HandleAsync(userId, take, beforeId, ct) is { } page ? TypedResults.Ok(page) : UserNotFound(userId);
+        return await list.HandleAsync(principal.Caller(), userId, take, beforeId, ct) is { } page ? TypedResults.Ok(page) : UserNotFound(userId);
     }
 
     /// <summary>
@@ -64,13 +99,13 @@ public static class PaymentsApiEndpoints
     /// answer 200 with the first deposit (no second ECPay order); the same key with another body is 422.
     /// </summary>
     public static async Task<Results<Created<DepositResponse>, Ok<DepositResponse>, ValidationProblem, ProblemHttpResult>> RequestDeposit(
-        string id, DepositRequest body, RequestDeposit requestDeposit, PaymentsApiSettings settings, HttpRequest request, HttpResponse response, CancellationToken ct)
+        string id, DepositRequest body, RequestDeposit requestDeposit, SignedLinks links, ClaimsPrincipal principal, HttpRequest request, HttpResponse response, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
         var key = request.Headers.TryGetValue(IdempotencyKey.Header, out var values) ? values.ToString() : null;
         var errors = requestDeposit.Validate(body, out var method, key);
         if (errors.Count > 0) return Invalid(errors);
-        var (outcome, deposit) = await requestDeposit.HandleAsync(userId, body, method, ct, key);
+        var (outcome, deposit) = await requestDeposit.HandleAsync(principal.Caller(), userId, body, method, ct, key);
         switch (outcome)
         {
             case DepositOutcome.UserNotFound:
@@ -86,6 +121,8 @@ public static class PaymentsApiEndpoints
                     statusCode: StatusCodes.Status422UnprocessableEntity,
                     title: "Idempotency-Key already used.",
                     detail: "This Idempotency-Key was used for a different request; use a new key for a new deposit.");
+            case DepositOutcome.Forbidden:
+                return OperatorsMoveNoMoney();
             case DepositOutcome.SchedulingFailed:
                 response.Headers.RetryAfter = "5";
                 return TypedResults.Problem(
@@ -94,7 +131,8 @@ public static class PaymentsApiEndpoints
                     statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         var d = deposit!;
-        var checkoutUrl = settings.PublicUrl($"/checkout/{d.TransactionId}");
+        // The browser opens it without a bearer header: a signed link, valid for 15 minutes.
+        var checkoutUrl = links.Create(SignedLinks.CheckoutPurpose, $"/checkout/{d.TransactionId}");
         var created = new DepositResponse(d.TransactionId, d.MerchantTradeNo, d.Status, d.Amount, d.PaymentMethod, d.ExpiresAt, checkoutUrl);
         return outcome == DepositOutcome.Replayed ? TypedResults.Ok(created) : TypedResults.Created($"/transactions/{d.TransactionId}", created);
     }
@@ -104,16 +142,17 @@ public static class PaymentsApiEndpoints
     /// first withdrawal (200, same transaction); the same key with another amount is 422.
     /// </summary>
     public static async Task<Results<Created<WithdrawalCompleted>, Ok<WithdrawalCompleted>, ValidationProblem, ProblemHttpResult>> Withdraw(
-        string id, WithdrawalRequest body, Withdraw withdraw, HttpRequest request, CancellationToken ct)
+        string id, WithdrawalRequest body, Withdraw withdraw, ClaimsPrincipal principal, HttpRequest request, CancellationToken ct)
     {
         if (!TryParseId(id, out var userId)) return InvalidId("id");
         var key = request.Headers.TryGetValue("Idempotency-Key", out var values) ? values.ToString() : null;
         var errors = withdraw.Validate(body, key);
         if (errors.Count > 0) return Invalid(errors);
-        var (outcome, withdrawal, balance) = await withdraw.HandleAsync(userId, body, ct, key);
+        var (outcome, withdrawal, balance) = await withdraw.HandleAsync(principal.Caller(), userId, body, ct, key);
         return outcome switch
         {
             WithdrawalOutcome.UserNotFound => UserNotFound(userId),
+            WithdrawalOutcome.Forbidden => OperatorsMoveNoMoney(),
             WithdrawalOutcome.InsufficientBalance => TypedResults.Problem(
                 statusCode: StatusCodes.Status409Conflict,
                 title: "Insufficient balance.",
@@ -133,12 +172,12 @@ public static class PaymentsApiEndpoints
     /// it changes exactly when anything the client sees changes — and If-None-Match → 304.
     /// </summary>
     public static async Task<Results<Ok<TransactionView>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> GetTransaction(
-        string id, GetTransaction getTransaction, HttpContext context, CancellationToken ct)
+        string id, GetTransaction getTransaction, ClaimsPrincipal principal, HttpContext context, CancellationToken ct)
     {
         // Every answer, 404 included: a transaction that does not exist yet must not be cached as missing.
         context.Response.Headers.CacheControl = "no-store";
         if (!TryParseId(id, out var transactionId)) return InvalidId("id");
-        var transaction = await getTransaction.ByIdAsync(transactionId, ct);
+        var transaction = await getTransaction.ByIdAsync(principal.Caller(), transactionId, ct);
         if (transaction is null) return NotFoundProblem($"Transaction {transactionId} does not exist.");
         var etag = ETagOf(transaction);
         context.Response.Headers.ETag = etag;
@@ -153,11 +192,17 @@ public static class PaymentsApiEndpoints
     /// ECPay accepts a MerchantTradeNo once — only once, page or JSON: a second request gets a page saying
     /// when it was sent to ECPay, with the deposit's current status (JSON: 409 with checkoutStartedAt).
     /// </summary>
-    public static async Task<IResult> Checkout(string id, StartCheckout startCheckout, PaymentsApiSettings settings, HttpContext context, CancellationToken ct)
+    public static async Task<IResult> Checkout(string id, string? expires, string? sig, StartCheckout startCheckout, SignedLinks links, PaymentsApiSettings settings, HttpContext context, CancellationToken ct)
     {
         var wantsJson = WantsJson(context.Request);
         context.Response.Headers.CacheControl = "no-store";
         if (!TryParseId(id, out var transactionId)) return wantsJson ? InvalidId("id") : Pages.Error(400, "Not a checkout link", "The transaction id must be a positive whole number.");
+        // The link's signature is the only proof (no token on a navigation): checked before anything is read.
+        if (!links.IsValid(SignedLinks.CheckoutPurpose, $"/checkout/{id}", expires, sig))
+            return wantsJson
+                ? TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "This checkout link is not valid.",
+                    detail: "It is not a link this service signed, or its 15 minutes are over. Use the checkoutUrl of a new deposit.")
+                : Pages.Error(403, "This checkout link is not valid", "It has expired (links last 15 minutes) or was not made by this service. Start a new deposit.");
         var checkout = new CheckoutSettings(
             settings.Ecpay.Credentials(), settings.Ecpay.Endpoints(), settings.Ecpay.ReturnUrl,
             string.IsNullOrEmpty(settings.Ecpay.PaymentInfoUrl) ? null : settings.Ecpay.PaymentInfoUrl,
@@ -200,9 +245,10 @@ public static class PaymentsApiEndpoints
         {
             return Pages.Error(400, "This payment result could not be verified", "The result did not come from ECPay. Your payment status is unchanged; check your transactions.");
         }
+        // Only the id, for the page to poll with the user's token; nothing of the deposit is shown here.
         var transaction = await getTransaction.ByMerchantTradeNoAsync(result.MerchantTradeNo, ct);
         if (transaction is null) return Pages.Error(404, "Unknown order", $"No deposit has the number {result.MerchantTradeNo}.");
-        return TypedResults.Content(Pages.OrderResult(transaction, result), "text/html; charset=utf-8");
+        return TypedResults.Content(Pages.OrderResult(transaction.Id, result), "text/html; charset=utf-8");
     }
 
     private static bool TryParseId(string raw, out long id) =>
@@ -218,6 +264,12 @@ public static class PaymentsApiEndpoints
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found.", detail: detail);
 
     private static ProblemHttpResult UserNotFound(long id) => NotFoundProblem($"User {id} does not exist.");
+
+    private static ProblemHttpResult OperatorsMoveNoMoney() => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden,
+        title: "Operators move no money.", detail: "Operator accounts read users and transactions; deposits and withdrawals are for customers' own accounts.");
+
+    private static ProblemHttpResult OperatorsOnly() => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden,
+        title: "Operators only.", detail: "Listing users is for members of the operators group.");
 
     private static string ETagOf(TransactionView transaction)
     {

@@ -17,6 +17,13 @@ public sealed record DepositResponse(
     [property: JsonPropertyName("expiresAt")] DateTimeOffset ExpiresAt,
     [property: JsonPropertyName("checkoutUrl")] string CheckoutUrl);
 
+/// <summary>GET /auth/config: how the web page reaches the user pool (public values).</summary>
+public sealed record AuthConfigResponse(
+    [property: JsonPropertyName("endpoint")] string Endpoint,
+    [property: JsonPropertyName("clientId")] string ClientId,
+    [property: JsonPropertyName("localConfirm")] bool LocalConfirm,
+    [property: JsonPropertyName("userPoolId"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UserPoolId);
+
 public sealed record FormField(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("value")] string Value);
@@ -40,4 +47,6 @@ public sealed record CheckoutFormResponse(
 [JsonSerializable(typeof(WithdrawalRequest))]
 [JsonSerializable(typeof(WithdrawalCompleted))]
 [JsonSerializable(typeof(CheckoutFormResponse))]
+[JsonSerializable(typeof(AuthConfigResponse))]
+[JsonSerializable(typeof(UserPage))]
 public sealed partial class PaymentsApiJsonContext : JsonSerializerContext;

@@ -29,6 +29,13 @@ public sealed class PaymentsApiSettings : IValidatableObject
         public string PublicBaseUrl { get; set; } = "";
         public DepositOptions Deposit { get; set; } = new();
         public WithdrawalOptions Withdrawal { get; set; } = new();
+        /// <summary>Whose access tokens the API accepts.</summary>
+        public CognitoOptions Cognito { get; set; } = new();
+        /// <summary>
+        /// Base64 of at least 32 random bytes: the HMAC-SHA256 key of checkout links (on AWS from SSM:
+        /// <c>Ssm__PaymentsApi__LinkSigningKey</c>). Changing it invalidates links in flight (≤ 15 min).
+        /// </summary>
+        public string LinkSigningKey { get; set; } = "";
     }
 
     public string PublicUrl(string path) => PaymentsApi.PublicBaseUrl.TrimEnd('/') + path;
@@ -42,6 +49,8 @@ public sealed class PaymentsApiSettings : IValidatableObject
             problems.Add(urlProblem);
         else if (Encoding.UTF8.GetByteCount(OrderResultUrl) > CheckoutForm.MaxUrlBytes)
             problems.Add($"PaymentsApi:PublicBaseUrl is too long: OrderResultURL must fit in {CheckoutForm.MaxUrlBytes} bytes.");
+        problems.AddRange(PaymentsApi.Cognito.Problems(Ecpay.IsProduction));
+        if (SignedLinks.KeyProblem(PaymentsApi.LinkSigningKey) is { } keyProblem) problems.Add(keyProblem);
         problems.AddRange(PaymentsApi.Deposit.Problems());
         problems.AddRange(PaymentsApi.Withdrawal.Problems());
         return problems.Select(p => new ValidationResult(p));

@@ -10,7 +10,7 @@ namespace EcpayEvents.PaymentsApi;
 /// Security headers on every answer. HTML gets a Content-Security-Policy that runs exactly the pages' own
 /// scripts and styles — by SHA-256 hash of each inline block, computed at start from the trusted sources (the
 /// embedded web page, the return page's script, the checkout form's), never from a response — fetches only
-/// from this origin (plus configured sources), posts forms only here and to ECPay, and cannot be framed.
+/// from this origin, the user pool's API (sign-in) and configured sources, posts forms only here and to ECPay, and cannot be framed.
 /// Everything gets nosniff and no referrer (checkout links must not leak to other sites).
 /// </summary>
 public sealed partial class SecurityHeaders
@@ -26,10 +26,12 @@ public sealed partial class SecurityHeaders
         var scripts = InlineBlocks(Pages.Index, "script").Append(Pages.OrderResultScript).Append(CheckoutForm.AutoSubmitScript);
         var styles = InlineBlocks(Pages.Index, "style").Concat(InlineBlocks(Pages.Style, "style"));
         var ecpay = settings.Ecpay.Endpoints().CheckoutUrl.GetLeftPart(UriPartial.Authority);
-        string[] connect = ["'self'", .. surface.Value.ConnectSources.Select(s => s.TrimEnd('/'))];
+        // The page signs in by calling the user pool's API from the browser.
+        var cognito = settings.PaymentsApi.Cognito.EffectiveEndpoint is { Length: > 0 } e ? new Uri(e).GetLeftPart(UriPartial.Authority) : null;
+        string[] connect = ["'self'", .. surface.Value.ConnectSources.Select(s => s.TrimEnd('/')), .. cognito is null ? [] : new[] { cognito }];
         HtmlPolicy = string.Join("; ",
             "default-src 'none'",
-            "script-src " + Sources(scripts),
+            "script-src 'self' " + Sources(scripts), // 'self': /session.js
             "style-src " + Sources(styles),
             "connect-src " + string.Join(' ', connect.Distinct()),
             "img-src 'self'",

@@ -21,7 +21,7 @@ public sealed class BrowserJourneyTests
 
         try
         {
-            // 1. Create a user on the web page.
+            // 1. Sign up and create a user on the web page.
             await page.GotoAsync(stack.PaymentsApi.ToString());
             var userId = await AccountPage.CreateUserAsync(page, "alice_e2e");
             await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("0");
@@ -77,6 +77,94 @@ public sealed class BrowserJourneyTests
     }
 }
 
+/// <summary>
+/// Two people signed in side by side (two browser contexts): each sees and moves only their own money,
+/// and neither page can reach the other's user or transactions, even by asking for their ids. An expired
+/// access token is refreshed without signing in again.
+/// </summary>
+public sealed class TwoUsersSideBySideTests
+{
+    [Fact]
+    public async Task NeitherCanSeeOrMoveTheOthersMoney()
+    {
+        await using var stack = await LocalStack.StartAsync();
+        await using var chromium = await Chromium.LaunchAsync();
+        var alice = await chromium.NewPageAsync(); // each page is its own browser context (own storage)
+        var bob = await chromium.NewPageAsync();
+        try
+        {
+            await alice.GotoAsync(stack.PaymentsApi.ToString());
+            await bob.GotoAsync(stack.PaymentsApi.ToString());
+            var aliceId = await AccountPage.CreateUserAsync(alice, "alice_side");
+            var bobId = await AccountPage.CreateUserAsync(bob, "bob_side");
+            await stack.Db.ExecuteAsync("""
+                INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, payment_method) VALUES (@u, 'deposit', 500, 'completed', 'SIDEBYSIDEALICE00001', 'Credit');
+                INSERT INTO ledger_entries (user_id, transaction_id, amount) VALUES (@u, LAST_INSERT_ID(), 500);
+                UPDATE users SET balance = balance + 500 WHERE id = @u;
+                """, ("@u", aliceId));
+            var aliceDeposit = await stack.Db.ScalarAsync<long>("SELECT id FROM transactions WHERE user_id = @u", ("@u", aliceId));
+            await alice.ReloadAsync();
+            await Assertions.Expect(alice.GetByTestId("balance")).ToHaveTextAsync("500");
+            await Assertions.Expect(alice.GetByTestId($"status-{aliceDeposit}")).ToHaveTextAsync("completed");
+
+            // Bob's page: his own empty account; none of Alice's rows, name or order.
+            await bob.ReloadAsync();
+            await Assertions.Expect(bob.GetByTestId("user-id")).ToHaveTextAsync(bobId.ToString());
+            await Assertions.Expect(bob.GetByTestId("balance")).ToHaveTextAsync("0");
+            await Assertions.Expect(bob.Locator("#transactions tr")).ToHaveCountAsync(0);
+            var bobHtml = await bob.ContentAsync();
+            Assert.DoesNotContain("alice", bobHtml, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("SIDEBYSIDEALICE", bobHtml);
+
+            // With Bob's token, Alice's ids are missing ones, and her money cannot be withdrawn.
+            var probe = await bob.EvaluateAsync<int[]>($$"""
+                async () => {
+                  const t = JSON.parse(localStorage.getItem('ecpayEvents.session')).accessToken;
+                  const h = { Authorization: 'Bearer ' + t, Accept: 'application/json', 'Content-Type': 'application/json' };
+                  return [
+                    (await fetch('/users/{{aliceId}}', { headers: h })).status,
+                    (await fetch('/users/{{aliceId}}/transactions', { headers: h })).status,
+                    (await fetch('/transactions/{{aliceDeposit}}', { headers: h })).status,
+                    (await fetch('/users/{{aliceId}}/withdrawals', { method: 'POST', headers: h, body: '{"amount":100}' })).status,
+                    (await fetch('/users/{{aliceId}}/deposits', { method: 'POST', headers: h, body: '{"amount":100,"paymentMethod":"Credit"}' })).status,
+                  ];
+                }
+                """);
+            Assert.Equal([404, 404, 404, 404, 404], probe);
+
+            // Each withdraws from their own balance only.
+            await alice.GetByTestId("withdraw-amount").FillAsync("120");
+            await alice.GetByTestId("withdraw").ClickAsync();
+            await Assertions.Expect(alice.GetByTestId("balance")).ToHaveTextAsync("380");
+            await bob.GetByTestId("withdraw-amount").FillAsync("1");
+            await bob.GetByTestId("withdraw").ClickAsync();
+            await Assertions.Expect(bob.GetByTestId("withdraw-error")).ToContainTextAsync("Insufficient balance");
+            // An access token that expired (here: about to, and no longer accepted) is refreshed with the
+            // refresh token (REFRESH_TOKEN_AUTH) before the page's next call: Alice stays signed in.
+            var before = await AccountPage.AccessTokenAsync(alice);
+            await alice.EvaluateAsync("() => { const s = JSON.parse(localStorage.getItem('ecpayEvents.session')); s.accessToken = 'expired'; s.expiresAt = Date.now() - 1000; localStorage.setItem('ecpayEvents.session', JSON.stringify(s)); }");
+            await alice.ReloadAsync();
+            await Assertions.Expect(alice.GetByTestId("balance")).ToHaveTextAsync("380");
+            var after = await AccountPage.AccessTokenAsync(alice);
+            Assert.NotEqual("expired", after);
+            Assert.NotEqual(before, after);
+            await alice.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "side-by-side-alice.png"), FullPage = true });
+            await bob.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "side-by-side-bob.png"), FullPage = true });
+
+            Assert.Equal(380, await stack.Db.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", aliceId)));
+            Assert.Equal(0, await stack.Db.ScalarAsync<long>("SELECT balance FROM users WHERE id = @u", ("@u", bobId)));
+            Assert.Equal(0, await stack.Db.ScalarAsync<long>("SELECT COUNT(*) FROM transactions WHERE user_id = @u", ("@u", bobId)));
+            await stack.Db.AssertLedgerInvariantAsync();
+        }
+        catch
+        {
+            await alice.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "side-by-side-failure-alice.png"), FullPage = true });
+            await bob.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.Screenshots, "side-by-side-failure-bob.png"), FullPage = true });
+            throw;
+        }
+    }
+}
+
 public sealed class AtmJourneyTests
 {
     [Fact]
@@ -127,8 +215,8 @@ public sealed class DeclinedCardJourneyTests
     /// <summary>
     /// A deposit left unpaid is still payable from its row after a reload (its checkout link was never used);
     /// the card is declined at ECPay (the sandbox): the return page shows "failed" once Settlement applied
-    /// ECPay's RtnCode ≠ 1 result, nothing is credited, and the row can no longer be paid. Users opened in
-    /// this browser can be switched back to.
+    /// ECPay's RtnCode ≠ 1 result, nothing is credited, and the row can no longer be paid. Signing out
+    /// leaves nothing of the user on the page; signing in again shows it all.
     /// </summary>
     [Fact]
     public async Task ADeclinedCardEndsFailedOnTheReturnPageAndCreditsNothing()
@@ -151,7 +239,6 @@ public sealed class DeclinedCardJourneyTests
             // After a reload the deposit's own row carries the way to pay it.
             await page.ReloadAsync();
             await Assertions.Expect(page.GetByTestId("checkout-link")).ToBeHiddenAsync();
-            await Assertions.Expect(page.GetByTestId($"recent-user-{userId}")).ToBeVisibleAsync();
             await page.GetByTestId($"pay-{id}").ClickAsync();
             await Assertions.Expect(page.GetByTestId("fail-card")).ToBeVisibleAsync();
 
@@ -170,23 +257,19 @@ public sealed class DeclinedCardJourneyTests
             await Assertions.Expect(page.GetByTestId($"pay-{id}")).ToHaveCountAsync(0);
             await Assertions.Expect(page.GetByTestId("balance")).ToHaveTextAsync("0");
 
-            // Another user, then back to the first from the list of users opened here.
-            Assert.NotEqual(userId, await AccountPage.CreateUserAsync(page, "erin_other"));
-            await page.GetByTestId($"recent-user-{userId}").ClickAsync();
+            // Signing out leaves nothing of Dave on the page; another person sees only their own account;
+            // Dave signing in again finds his failed deposit.
+            var dave = await page.GetByTestId("signed-in-as").InnerTextAsync();
+            await AccountPage.SignOutIfSignedInAsync(page);
+            await Assertions.Expect(page.Locator("#transactions tr")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.GetByTestId("user-id")).ToBeEmptyAsync();
+            Assert.DoesNotContain(dave, await page.ContentAsync());
+            var erin = await AccountPage.CreateUserAsync(page, "erin_other");
+            Assert.NotEqual(userId, erin);
+            await Assertions.Expect(page.Locator("#transactions tr")).ToHaveCountAsync(0);
+            await AccountPage.SignInAsync(page, dave);
             await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(userId.ToString());
             await Assertions.Expect(page.GetByTestId($"status-{id}")).ToHaveTextAsync("failed");
-
-            // A user that no longer exists (a reset local database) leaves the list when opening it fails;
-            // a list that is not a list is ignored.
-            await page.EvaluateAsync("() => localStorage.setItem('ecpayEvents.recentUsers', JSON.stringify([{ id: 999999999, username: 'gone' }, ...JSON.parse(localStorage.getItem('ecpayEvents.recentUsers'))]))");
-            await page.ReloadAsync();
-            await page.GetByTestId("recent-user-999999999").ClickAsync();
-            await Assertions.Expect(page.GetByTestId("user-error")).Not.ToBeEmptyAsync();
-            await Assertions.Expect(page.GetByTestId("recent-user-999999999")).ToHaveCountAsync(0);
-            await Assertions.Expect(page.GetByTestId($"recent-user-{userId}")).ToBeVisibleAsync();
-            await page.EvaluateAsync($"() => {{ localStorage.setItem('ecpayEvents.recentUsers', '{{}}'); localStorage.setItem('ecpayEvents.userId', '{userId}'); }}");
-            await page.ReloadAsync();
-            await Assertions.Expect(page.GetByTestId("user-id")).ToHaveTextAsync(userId.ToString());
 
             Assert.Equal("failed", await stack.Db.ScalarAsync<string>("SELECT status FROM transactions WHERE id = @id", ("@id", id)));
             Assert.Equal(0, await stack.Db.ScalarAsync<long>("SELECT COUNT(*) FROM ledger_entries WHERE user_id = @u", ("@u", userId)));
@@ -206,16 +289,52 @@ public sealed class DeclinedCardJourneyTests
 /// <summary>Steps on the account page (PaymentsApi's web page).</summary>
 internal static class AccountPage
 {
-    /// <summary>Creates a user with the form (email: the username at example.com) and returns the id the page shows.</summary>
-    public static async Task<long> CreateUserAsync(IPage page, string username)
+    public const string Password = "Correct-horse-42";
+
+    /// <summary>
+    /// Signs a new person up on the page (signing out whoever was signed in; the local stack confirms the
+    /// account at once), creates their user with the form (email: the username at example.com, made unique)
+    /// and returns the id the page shows.
+    /// </summary>
+    public static async Task<long> CreateUserAsync(IPage page, string username) => (await SignUpAndCreateAsync(page, username)).Id;
+
+    public static async Task<(long Id, string Email)> SignUpAndCreateAsync(IPage page, string username)
     {
-        var before = await page.GetByTestId("user-id").InnerTextAsync();
+        await SignOutIfSignedInAsync(page);
+        var email = $"{username.Replace('_', '.')}.{Guid.NewGuid().ToString("N")[..6]}@example.com";
+        await page.GetByTestId("signup-email").FillAsync(email);
+        await page.GetByTestId("signup-password").FillAsync(Password);
+        await page.GetByTestId("sign-up").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("signed-in-as")).ToHaveTextAsync(email);
+        await Assertions.Expect(page.GetByTestId("email")).ToHaveValueAsync(email);
         await page.GetByTestId("username").FillAsync(username);
-        await page.GetByTestId("email").FillAsync(username.Replace('_', '.') + "@example.com");
         await page.GetByTestId("create-user").ClickAsync();
         var shown = page.GetByTestId("user-id");
         await Assertions.Expect(shown).ToHaveTextAsync(new Regex("^[0-9]+$"));
-        if (before.Length > 0) await Assertions.Expect(shown).Not.ToHaveTextAsync(before);
-        return long.Parse(await shown.InnerTextAsync());
+        return (long.Parse(await shown.InnerTextAsync()), email);
     }
+
+    public static async Task SignInAsync(IPage page, string email)
+    {
+        await SignOutIfSignedInAsync(page);
+        await page.GetByTestId("signin-email").FillAsync(email);
+        await page.GetByTestId("signin-password").FillAsync(Password);
+        await page.GetByTestId("sign-in").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("signed-in-as")).ToHaveTextAsync(email);
+    }
+
+    public static async Task SignOutIfSignedInAsync(IPage page)
+    {
+        // The page decides first (a session in this browser or not).
+        await page.WaitForFunctionAsync("() => !document.getElementById('signed-in').hidden || !document.getElementById('signed-out').hidden");
+        if (await page.GetByTestId("sign-out").IsVisibleAsync())
+        {
+            await page.GetByTestId("sign-out").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("sign-up")).ToBeVisibleAsync();
+        }
+    }
+
+    /// <summary>The signed-in user's access token, as the page keeps it.</summary>
+    public static Task<string> AccessTokenAsync(IPage page) =>
+        page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('ecpayEvents.session')).accessToken");
 }

@@ -14,7 +14,7 @@ public sealed class DemoCommandTests
         Console.SetOut(output);
         try
         {
-            exit = await DemoCommand.RunAsync(["--api", stack.PaymentsApi.ToString().TrimEnd('/'), "--sandbox", stack.Sandbox.ToString().TrimEnd('/'), "--amount", "250", "--timeout", "45"]);
+            exit = await DemoCommand.RunAsync(["--api", stack.PaymentsApi.ToString().TrimEnd('/'), "--sandbox", stack.Sandbox.ToString().TrimEnd('/'), "--amount", "250", "--timeout", "45", "--cognito", stack.Cognito.SettingsPath]);
         }
         finally
         {
@@ -23,6 +23,7 @@ public sealed class DemoCommandTests
         var text = output.ToString();
         Console.WriteLine(text);
         Assert.True(exit == 0, text);
+        Assert.Contains("signed in as demo-", text);
         Assert.Contains("notified: ReturnURL answered 1|OK", text);
         Assert.Contains("settled:", text);
         Assert.Contains("(+250)", text);

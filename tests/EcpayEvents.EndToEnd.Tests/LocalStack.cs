@@ -26,12 +26,14 @@ public sealed class LocalStack : IAsyncDisposable
     public LocalSqsServer Sqs { get; private set; } = null!;
     public Uri PaymentsApi { get; private set; } = null!;
     public Uri Sandbox { get; private set; } = null!;
+    public LocalCognito Cognito { get; private set; } = null!;
     public StringWriter RunnerLog { get; } = new();
 
     public static async Task<LocalStack> StartAsync()
     {
         var stack = new LocalStack();
         var dbTask = TestDatabase.CreateAsync("endtoend");
+        stack.Cognito = await LocalCognito.SharedAsync();
         stack.Sqs = await LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 5);
         stack.Db = await dbTask;
         string[] common = ["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
@@ -53,6 +55,8 @@ public sealed class LocalStack : IAsyncDisposable
             "--StepFunctions:Disabled=true", // no local Step Functions in this stack (dev/test-only opt-out)
             // One browser on one loopback address plays every user: no per-address limit on starting deposits here.
             "--PaymentsApi:Http:MoneyRequestsPerMinute=1000", "--PaymentsApi:Http:OpenRequestsPerMinute=1000",
+            $"--PaymentsApi:LinkSigningKey={Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))}",
+            .. stack.Cognito.PaymentsApiArgs,
         ]));
 
         stack.sqsClient = stack.Sqs.CreateClient();

@@ -18,6 +18,7 @@ public sealed class SimulatedPaymentTests
         await using var stack = await LocalStack.StartAsync();
         using var http = new HttpClient { BaseAddress = stack.PaymentsApi };
         http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        http.DefaultRequestHeaders.Authorization = new("Bearer", (await stack.Cognito.CreateUserAsync("simulated")).AccessToken);
 
         var user = await (await http.PostAsJsonAsync("/users", new { username = "simulated", email = "simulated@example.com" })).Content.ReadFromJsonAsync<JsonElement>();
         var userId = user.GetProperty("id").GetInt64();
@@ -26,7 +27,7 @@ public sealed class SimulatedPaymentTests
         var tradeNo = deposit.GetProperty("merchantTradeNo").GetString()!;
 
         // The checkout form, as GET /checkout/{id} gives it to a script, posted to the sandbox.
-        var form = await http.GetFromJsonAsync<JsonElement>($"/checkout/{transactionId}");
+        var form = await http.GetFromJsonAsync<JsonElement>(new Uri(deposit.GetProperty("checkoutUrl").GetString()!).PathAndQuery);
         var fields = form.GetProperty("fields").EnumerateArray().Select(f => new KeyValuePair<string, string>(f.GetProperty("name").GetString()!, f.GetProperty("value").GetString()!));
         using var sandbox = new HttpClient { BaseAddress = stack.Sandbox };
         sandbox.DefaultRequestHeaders.Accept.ParseAdd("application/json");

@@ -138,7 +138,7 @@ public sealed class LocalStackTests
         var env = new Dictionary<string, string>
         {
             ["PAYMENTS_API_PORT"] = P(), ["NOTIFICATIONS_PORT"] = P(), ["SETTLEMENT_PORT"] = P(), ["TIMEOUTS_PORT"] = P(),
-            ["SANDBOX_PORT"] = P(), ["STEPFUNCTIONS_PORT"] = P(), ["MARIADB_PORT"] = TestDatabase.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SANDBOX_PORT"] = P(), ["COGNITO_PORT"] = P(), ["STEPFUNCTIONS_PORT"] = P(), ["MARIADB_PORT"] = TestDatabase.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["SQS_PORT"] = busy.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         var run = await RunAsync(Path.Combine(RepoPaths.Root, "run.sh"), env, TimeSpan.FromSeconds(30));

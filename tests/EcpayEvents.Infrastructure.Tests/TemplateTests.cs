@@ -193,6 +193,93 @@ public sealed partial class TemplateTests
             Assert.Contains(service, description);
     }
 
+    // ---------------------------------------------------------------- identity and access
+
+    /// <summary>The routes that need no token, and why: ECPay's posts (CheckMacValue), the page shell and its sign-in
+    /// settings (no user data), the signed checkout link, the readiness check.</summary>
+    private static readonly string[] OpenRoutes =
+        ["POST /ecpay/return", "POST /ecpay/payment-info", "GET /", "GET /session.js", "GET /auth/config", "GET /checkout/{id}", "POST /ecpay/order-result", "GET /healthz"];
+
+    private static IEnumerable<(string Function, string Route, YamlMappingNode Properties)> HttpApiEvents() =>
+        OfType("AWS::Serverless::Function")
+            .Where(f => f.Properties.Children.ContainsKey("Events"))
+            .SelectMany(f => ((YamlMappingNode)f.Properties["Events"]).Children.Values.Cast<YamlMappingNode>()
+                .Where(e => Scalar(e["Type"]) == "HttpApi")
+                .Select(e => (YamlMappingNode)e["Properties"])
+                .Select(p => (f.Name, $"{Scalar(p["Method"])} {Scalar(p["Path"])}", p)));
+
+    private static bool IsOpen(YamlMappingNode eventProperties) =>
+        eventProperties.Children.TryGetValue("Auth", out var auth) && Scalar(((YamlMappingNode)auth)["Authorizer"]) == "NONE";
+
+    [Fact]
+    public void EveryRouteNeedsACognitoAccessTokenExceptTheOpenOnes()
+    {
+        var api = (YamlMappingNode)Resources()["HttpApi"];
+        var auth = (YamlMappingNode)((YamlMappingNode)api["Properties"])["Auth"];
+        Assert.Equal("CognitoAccessToken", Scalar(auth["DefaultAuthorizer"]));
+        var jwt = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)auth["Authorizers"])["CognitoAccessToken"])["JwtConfiguration"];
+        Assert.Equal("https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}", Scalar(jwt["issuer"]));
+        var audience = Assert.Single(((YamlSequenceNode)jwt["audience"]).Children);
+        Assert.Equal("!Ref", audience.Tag.Value);
+        Assert.Equal("UserPoolWebClient", Scalar(audience));
+
+        var events = HttpApiEvents().ToList();
+        Assert.Equal(OpenRoutes.Order(), events.Where(e => IsOpen(e.Properties)).Select(e => e.Route).Order());
+        Assert.Contains(events, e => e.Function == "PaymentsApiFunction" && e.Route == "ANY /{proxy+}" && !IsOpen(e.Properties));
+    }
+
+    [Fact]
+    public void TheRoutesOpenAtTheGatewayAreExactlyThoseThePaymentsApiOpens()
+    {
+        // PaymentsApi denies by default; its open endpoints say AllowAnonymous where they are mapped.
+        var source = string.Join("\n", Directory.GetFiles(Path.Combine(RepoPaths.Root, "services", "EcpayEvents.PaymentsApi"), "*.cs").Select(File.ReadAllText));
+        var open = AllowAnonymousMapping().Matches(source).Select(m => $"{m.Groups[1].Value.ToUpperInvariant()} {m.Groups[2].Value}").ToHashSet();
+        // The health check is mapped by the shared host (ServiceHost.MapHealth) and opened in PaymentsApiApp.
+        if (source.Contains("MapHealth().AllowAnonymous()", StringComparison.Ordinal)) open.Add("GET /healthz");
+        var atGateway = HttpApiEvents().Where(e => e.Function == "PaymentsApiFunction" && IsOpen(e.Properties)).Select(e => e.Route).ToHashSet();
+        Assert.Equal(open.Order(), atGateway.Order());
+    }
+
+    [Fact]
+    public void TheUserPoolSignsInByEmailWithAPasswordPolicyOptionalTotpAndAnOperatorsGroup()
+    {
+        var pool = (YamlMappingNode)((YamlMappingNode)Resources()["UserPool"])["Properties"];
+        Assert.Equal("email", Scalar(Assert.Single(((YamlSequenceNode)pool["UsernameAttributes"]).Children)));
+        Assert.Equal("OPTIONAL", Scalar(pool["MfaConfiguration"]));
+        Assert.Equal("SOFTWARE_TOKEN_MFA", Scalar(Assert.Single(((YamlSequenceNode)pool["EnabledMfas"]).Children)));
+        var password = (YamlMappingNode)((YamlMappingNode)pool["Policies"])["PasswordPolicy"];
+        Assert.True(int.Parse(Scalar(password["MinimumLength"])) >= 12);
+
+        var client = (YamlMappingNode)((YamlMappingNode)Resources()["UserPoolWebClient"])["Properties"];
+        Assert.Equal("false", Scalar(client["GenerateSecret"]));
+        Assert.Equal("UserPool", Scalar(client["UserPoolId"]));
+        Assert.Equal("60", Scalar(client["AccessTokenValidity"]));
+        Assert.Equal("minutes", Scalar(((YamlMappingNode)client["TokenValidityUnits"])["AccessToken"]));
+        Assert.Contains("ALLOW_REFRESH_TOKEN_AUTH", ((YamlSequenceNode)client["ExplicitAuthFlows"]).Children.Select(Scalar));
+
+        var group = (YamlMappingNode)((YamlMappingNode)Resources()["OperatorsGroup"])["Properties"];
+        Assert.Equal("operators", Scalar(group["GroupName"]));
+
+        var outputs = (YamlMappingNode)Root()["Outputs"];
+        foreach (var name in new[] { "UserPoolId", "UserPoolClientId", "UserPoolIssuer" }) Assert.True(outputs.Children.ContainsKey(name), name);
+    }
+
+    [Fact]
+    public void PaymentsApiTrustsThePoolAndReadsItsLinkKeyFromSsm()
+    {
+        var function = OfType("AWS::Serverless::Function").Single(f => f.Name == "PaymentsApiFunction").Properties;
+        var variables = (YamlMappingNode)((YamlMappingNode)function["Environment"])["Variables"];
+        Assert.Equal("https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}", Scalar(variables["PaymentsApi__Cognito__Issuer"]));
+        Assert.Equal("UserPoolWebClient", Scalar(variables["PaymentsApi__Cognito__ClientId"]));
+        Assert.False(variables.Children.ContainsKey("PaymentsApi__Cognito__LocalConfirm"));
+        Assert.Equal("LinkSigningKeyParameter", Scalar(variables["Ssm__PaymentsApi__LinkSigningKey"]));
+        Assert.Contains(((YamlSequenceNode)function["Policies"]).Children.Cast<YamlMappingNode>(),
+            p => p.Children.TryGetValue("SSMParameterWithSlashPrefixReadPolicy", out var v) && Scalar(((YamlMappingNode)v)["ParameterName"]) == "LinkSigningKeyParameter");
+    }
+
+    [GeneratedRegex("""Map(Get|Post|Put|Delete|Patch)\("([^"]+)",[^;]*?\)\.AllowAnonymous\(\)""")]
+    private static partial Regex AllowAnonymousMapping();
+
     [GeneratedRegex(@"\$\{(\w+)\}")]
     private static partial Regex Placeholder();
 

@@ -41,7 +41,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.Equal($"/transactions/{id}", response.Headers.Location!.OriginalString);
         Assert.Equal("pending", body.GetProperty("status").GetString());
         Assert.Equal(500, body.GetProperty("amount").GetInt64());
-        Assert.Equal($"http://127.0.0.1:5080/checkout/{id}", body.GetProperty("checkoutUrl").GetString());
+        Assert.Matches($"^http://127\\.0\\.0\\.1:5080/checkout/{id}\\?expires=[0-9]+&sig=[A-Za-z0-9_-]{{43}}$", body.GetProperty("checkoutUrl").GetString());
         Assert.Matches("^EE[0-9A-Z]{18}$", tradeNo);
         var expiresAt = body.GetProperty("expiresAt").GetDateTimeOffset();
         Assert.InRange(expiresAt, before.AddMinutes(2).AddSeconds(-1), DateTimeOffset.UtcNow.AddMinutes(2).AddSeconds(1));
@@ -223,7 +223,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var user = await api.CreateUserAsync();
         var created = await (await DepositAsync(user, new { amount = 1234, paymentMethod = method, itemName = "點數 100#bonus" })).Content.ReadFromJsonAsync<JsonElement>();
         var id = created.GetProperty("transactionId").GetInt64();
-        var form = await api.Client.GetFromJsonAsync<JsonElement>($"/checkout/{id}");
+        var form = await api.Client.GetFromJsonAsync<JsonElement>(api.CheckoutPath(id));
         Assert.Equal($"{PaymentsApiHost.SandboxBaseUrl}/Cashier/AioCheckOut/V5", form.GetProperty("action").GetString());
         var fields = form.GetProperty("fields").EnumerateArray().Select(f => new KeyValuePair<string, string>(f.GetProperty("name").GetString()!, f.GetProperty("value").GetString()!)).ToList();
         var byKey = fields.ToDictionary(f => f.Key, f => f.Value);
@@ -249,7 +249,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
 
         // The browser gets a self-submitting HTML form with the same fields (served once: forget the JSON visit).
         await api.Database.ExecuteAsync("UPDATE transactions SET checkout_started_at = NULL WHERE id = @id", ("@id", id));
-        var html = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } });
+        var html = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, api.CheckoutPath(id)) { Headers = { { "Accept", "text/html" } } });
         Assert.Equal("text/html", html.Content.Headers.ContentType!.MediaType);
         Assert.Equal("no-store", html.Headers.CacheControl!.ToString());
         var page = await html.Content.ReadAsStringAsync();
@@ -266,19 +266,19 @@ public sealed class DepositsApiTests : IAsyncLifetime
 
         var completed = await NewDeposit();
         await api.Database.ExecuteAsync("UPDATE transactions SET status = 'failed' WHERE id = @id", ("@id", completed));
-        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync($"/checkout/{completed}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync(api.CheckoutPath(completed))).StatusCode);
 
         var lapsed = await NewDeposit();
         await api.Database.ExecuteAsync("UPDATE transactions SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE id = @id", ("@id", lapsed));
-        Assert.Equal(HttpStatusCode.Gone, (await api.Client.GetAsync($"/checkout/{lapsed}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Gone, (await api.Client.GetAsync(api.CheckoutPath(lapsed))).StatusCode);
 
         var expired = await NewDeposit();
         await api.Database.ExecuteAsync("UPDATE transactions SET status = 'expired' WHERE id = @id", ("@id", expired));
-        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync($"/checkout/{expired}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync(api.CheckoutPath(expired))).StatusCode);
 
-        Assert.Equal(HttpStatusCode.NotFound, (await api.Client.GetAsync("/checkout/777777")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Client.GetAsync(api.CheckoutPath(777777))).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await api.Client.GetAsync("/checkout/abc")).StatusCode);
-        var htmlGone = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{lapsed}") { Headers = { { "Accept", "text/html" } } });
+        var htmlGone = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, api.CheckoutPath(lapsed)) { Headers = { { "Accept", "text/html" } } });
         Assert.Equal(HttpStatusCode.Gone, htmlGone.StatusCode);
         Assert.Equal("text/html", htmlGone.Content.Headers.ContentType!.MediaType);
     }
@@ -289,7 +289,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var user = await api.CreateUserAsync();
         await api.CreditAsync(user, 100);
         var w = await (await api.Client.PostAsJsonAsync($"/users/{user}/withdrawals", new { amount = 10 })).Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(HttpStatusCode.NotFound, (await api.Client.GetAsync($"/checkout/{w.GetProperty("transactionId").GetInt64()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Client.GetAsync(api.CheckoutPath(w.GetProperty("transactionId").GetInt64()))).StatusCode);
     }
 
     private sealed class RecordingScheduler : IPaymentTimeoutScheduler
@@ -314,7 +314,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var user = await api.CreateUserAsync();
         var id = (await (await DepositAsync(user, new { amount = 100, paymentMethod = method })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
         await api.Database.ExecuteAsync($"UPDATE transactions SET expires_at = created_at + {interval} WHERE id = @id", ("@id", id));
-        var form = await api.Client.GetFromJsonAsync<JsonElement>($"/checkout/{id}");
+        var form = await api.Client.GetFromJsonAsync<JsonElement>(api.CheckoutPath(id));
         var byKey = form.GetProperty("fields").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("value").GetString()!);
         // ATM/BARCODE count Taiwan days (created_at + N days is N Taiwan dates later); CVS minutes.
         Assert.Equal(expected, byKey[field]);
@@ -343,7 +343,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
     {
         var user = await api.CreateUserAsync();
         var id = (await (await DepositAsync(user, new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
-        HttpRequestMessage Html() => new(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } };
+        HttpRequestMessage Html() => new(HttpMethod.Get, api.CheckoutPath(id)) { Headers = { { "Accept", "text/html" } } };
         // The polled transaction says whether its checkout link still leads to ECPay (the web page offers it then).
         Assert.Equal(JsonValueKind.Null, (await api.Client.GetFromJsonAsync<JsonElement>($"/transactions/{id}")).GetProperty("checkoutStartedAt").ValueKind);
 
@@ -365,7 +365,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.Contains("data-testid=\"status\" class=\"status pending\">pending<", page);
         Assert.DoesNotContain(".submit()", page);
 
-        var json = await api.Client.GetAsync($"/checkout/{id}");
+        var json = await api.Client.GetAsync(api.CheckoutPath(id));
         Assert.Equal(HttpStatusCode.Conflict, json.StatusCode);
         var problem = await json.Content.ReadFromJsonAsync<JsonElement>();
         // RFC 9457's "status" stays the HTTP status; the deposit's own is "transactionStatus".
@@ -390,11 +390,11 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var user = await api.CreateUserAsync();
         var id = (await (await DepositAsync(user, new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
 
-        Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/checkout/{id}")).StatusCode);
-        var page = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } });
+        Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync(api.CheckoutPath(id))).StatusCode);
+        var page = await api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, api.CheckoutPath(id)) { Headers = { { "Accept", "text/html" } } });
         Assert.Equal(HttpStatusCode.Conflict, page.StatusCode);
         Assert.Contains("This payment was already sent to ECPay", await page.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync($"/checkout/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await api.Client.GetAsync(api.CheckoutPath(id))).StatusCode);
     }
 
     [Fact]
@@ -403,7 +403,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var user = await api.CreateUserAsync();
         var id = (await (await DepositAsync(user, new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("transactionId").GetInt64();
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
-            api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/checkout/{id}") { Headers = { { "Accept", "text/html" } } })));
+            api.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, api.CheckoutPath(id)) { Headers = { { "Accept", "text/html" } } })));
         Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
         Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.OK), r => Assert.Equal(HttpStatusCode.Conflict, r.StatusCode));
     }

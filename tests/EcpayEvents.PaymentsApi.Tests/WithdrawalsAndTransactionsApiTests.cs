@@ -208,8 +208,11 @@ public sealed class WithdrawalsAndTransactionsApiTests : IAsyncLifetime
         var page = await api.Client.PostAsync("/ecpay/order-result", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         var html = await page.Content.ReadAsStringAsync();
-        // Rendered already, and the script keeps polling (bounded) instead of stopping at expired/failed.
-        Assert.Equal(late, html.Contains("<p data-testid=\"ecpay-message\">ECPay reports this payment succeeded after the deposit had expired", StringComparison.Ordinal));
+        // The page itself says only what ECPay's post says (nothing read from the ledger: not the status);
+        // the script, polling with the owner's token, says "late" and keeps polling (bounded) instead of stopping.
+        Assert.Contains("<p data-testid=\"ecpay-message\">ECPay reports the payment succeeded; waiting for confirmation…</p>", html);
+        Assert.DoesNotContain($">{status}<", html);
+        Assert.Contains("messageEl.textContent = lateMessage", html);
         Assert.Contains(late ? "data-ecpay-paid=\"true\"" : "data-ecpay-paid=\"false\"", html);
         Assert.Contains("lateWindowMs = 120000", html);
         Assert.Contains("Math.min(Math.round(delay * 1.5), 10000)", html);

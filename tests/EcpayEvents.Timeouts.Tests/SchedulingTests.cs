@@ -22,7 +22,19 @@ namespace EcpayEvents.Timeouts.Tests;
 /// </summary>
 public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutStack>, IAsyncLifetime
 {
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+    private LocalCognito cognito = null!;
+
+    public async ValueTask InitializeAsync() => cognito = await LocalCognito.SharedAsync();
+
+    /// <summary>A user of the stack's database bound to a new signed-in identity, whose token <paramref name="http"/> then carries.</summary>
+    private async Task<long> OwnedUserAsync(HttpClient http)
+    {
+        var userId = await stack.CreateUserAsync();
+        var identity = await cognito.CreateUserAsync("timeouts");
+        await stack.Database.ExecuteAsync("UPDATE users SET sub = @s WHERE id = @u", ("@s", identity.Sub), ("@u", userId));
+        http.DefaultRequestHeaders.Authorization = new("Bearer", identity.AccessToken);
+        return userId;
+    }
 
     public async ValueTask DisposeAsync() => await stack.Database.AssertLedgerInvariantAsync();
 
@@ -35,6 +47,8 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
         $"--Ecpay:HashIv={EcpayCredentials.Stage.HashIv}",
         "--Ecpay:ReturnUrl=http://127.0.0.1:1/ecpay/return",
         "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:1",
+        "--PaymentsApi:LinkSigningKey=dGVzdC1vbmx5LWxpbmstc2lnbmluZy1rZXktMzJieXQ=",
+        .. cognito.PaymentsApiArgs,
         "--PaymentsApi:Deposit:Expiry:Online=00:00:02",
         "--Logging:LogLevel:Default=Warning",
         .. stepFunctions,
@@ -69,7 +83,7 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
             services => services.AddSingleton<ILoggerProvider>(logs));
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = app.BoundAddress(), Timeout = TimeSpan.FromSeconds(30) };
-        var userId = await stack.CreateUserAsync();
+        var userId = await OwnedUserAsync(http);
 
         using var response = await http.PostAsJsonAsync($"/users/{userId}/deposits", new { amount = 100, paymentMethod = "Credit" });
 
@@ -158,7 +172,7 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
     {
         var (app, http) = await StartPaymentsApiAsync(stack.StepFunctions.Endpoint);
         await using var _ = app;
-        var userId = await stack.CreateUserAsync();
+        var userId = await OwnedUserAsync(http);
 
         using var response = await http.PostAsJsonAsync($"/users/{userId}/deposits", new { amount = 100, paymentMethod = "Credit" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -188,7 +202,8 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
         await using var _ = app;
         var output = new StringWriter();
 
-        var ok = await EcpayEvents.Cli.Commands.DemoExpiry.RunAsync(http.BaseAddress!, stack.Client, LocalStepFunctionsServer.PaymentTimeoutArn, output, TimeSpan.FromSeconds(30));
+        http.DefaultRequestHeaders.Authorization = new("Bearer", (await cognito.CreateUserAsync("expiry-demo")).AccessToken);
+        var ok = await EcpayEvents.Cli.Commands.DemoExpiry.RunAsync(http.BaseAddress!, stack.Client, LocalStepFunctionsServer.PaymentTimeoutArn, output, TimeSpan.FromSeconds(30), httpClient: http);
 
         Assert.True(ok, output.ToString());
         var text = output.ToString();
@@ -204,7 +219,7 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
         var nobody = new Uri($"http://127.0.0.1:{FreePort.Next()}/");
         var (app, http) = await StartPaymentsApiAsync(nobody);
         await using var _ = app;
-        var userId = await stack.CreateUserAsync();
+        var userId = await OwnedUserAsync(http);
 
         using var response = await http.PostAsJsonAsync($"/users/{userId}/deposits", new { amount = 100, paymentMethod = "Credit" });
 

@@ -5,6 +5,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Security.Cryptography;
+using EcpayEvents.Cli.Cognito;
 using EcpayEvents.Ecpay;
 
 using EcpayEvents.Messaging.StepFunctions;
@@ -13,7 +15,7 @@ namespace EcpayEvents.Cli.Commands;
 
 /// <summary>
 /// `ecpay-events demo` — drives one complete card payment against a running stack without a browser:
-/// user → deposit → checkout form fetched and posted to the ECPay sandbox → paid → ReturnURL answered
+/// a new person signs up on the local identity provider (.local/run/cognito.json) and signs in → user → deposit → checkout form fetched and posted to the ECPay sandbox → paid → ReturnURL answered
 /// 1|OK → settled → balance up by the amount. With --stepfunctions it also leaves a deposit unpaid and
 /// waits for its payment-timeout to expire it. Exit 0 only if everything ended as it should.
 /// </summary>
@@ -21,6 +23,7 @@ public static class DemoCommand
 {
     public const string Usage = """
         usage: ecpay-events demo [--api http://127.0.0.1:5080] [--sandbox http://127.0.0.1:5090] [--amount 100] [--timeout 60]
+                                 [--cognito .local/run/cognito.json]   (the local identity provider the stack trusts)
                                  [--stepfunctions URL --state-machine-arn ARN]   (also: an unpaid deposit must expire)
                                  [--max-expiry-wait 1200]   (seconds the expiry part may wait for the deposit to expire)
         """;
@@ -37,10 +40,11 @@ public static class DemoCommand
         if (!int.TryParse(Option(args, "--max-expiry-wait") ?? "1200", NumberStyles.None, CultureInfo.InvariantCulture, out var maxExpiryWait) || maxExpiryWait < 1)
             return Fail("--max-expiry-wait must be a positive number of seconds");
         var expiryScenario = Option(args, "--stepfunctions") is not null;
+        var cognitoPath = Option(args, "--cognito") ?? Path.Combine(".local", "run", "cognito.json");
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
-        var demo = new Demo(http, api, sandbox, TimeSpan.FromSeconds(timeoutSeconds));
+        var demo = new Demo(http, api, sandbox, cognitoPath, TimeSpan.FromSeconds(timeoutSeconds));
         try
         {
             var ok = await demo.CardPaymentAsync(amount);
@@ -51,7 +55,7 @@ public static class DemoCommand
                 var arn = Option(args, "--state-machine-arn") ?? "arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout";
                 var stepFunctions = new StepFunctionsClient(http, new() { ServiceUrl = new Uri(Option(args, "--stepfunctions")!), StateMachineArn = arn });
                 ok = await DemoExpiry.RunAsync(new Uri(api), stepFunctions, arn, Console.Out, TimeSpan.FromSeconds(timeoutSeconds),
-                    maxWait: TimeSpan.FromSeconds(maxExpiryWait));
+                    httpClient: http, maxWait: TimeSpan.FromSeconds(maxExpiryWait));
             }
             Console.WriteLine(ok ? "demo: OK" : "demo: FAILED");
             return ok ? 0 : 1;
@@ -70,6 +74,10 @@ public static class DemoCommand
         {
             return Failed($"a service did not answer within {http.Timeout.TotalSeconds:0} s (see the services' logs in .local/run/logs/)");
         }
+        catch (CognitoException e)
+        {
+            return Failed($"signing the demo user in failed: {e.Message} (the demo signs up on the local identity provider; is the stack running? ./run.sh)");
+        }
         catch (Exception e) when (e is InvalidOperationException or JsonException or StepFunctionsException)
         {
             return Failed(e.Message);
@@ -85,7 +93,7 @@ public static class DemoCommand
 
     private sealed class DemoFailure(string message) : Exception(message);
 
-    private sealed class Demo(HttpClient http, string api, string sandbox, TimeSpan timeout)
+    private sealed class Demo(HttpClient http, string api, string sandbox, string cognitoPath, TimeSpan timeout)
     {
         private readonly Stopwatch clock = Stopwatch.StartNew();
 
@@ -95,6 +103,7 @@ public static class DemoCommand
         {
             await ExpectHealthyAsync(api, "PaymentsApi");
             await ExpectHealthyAsync(sandbox, "ECPay sandbox");
+            await SignInAsync();
 
             var (userId, before) = await CreateUserAsync();
             var deposit = await CreateDepositAsync(userId, amount, "Credit");
@@ -120,6 +129,23 @@ public static class DemoCommand
             if (after != before + amount) throw new DemoFailure($"balance is {after} TWD; expected {before} + {amount} = {before + amount}");
             Step($"balance {before} → {after} TWD (+{amount})");
             return true;
+        }
+
+        /// <summary>
+        /// A new person on the local identity provider: SignUp, AdminConfirmSignUp (which cognito-local
+        /// accepts unsigned), InitiateAuth; every later request carries the access token.
+        /// </summary>
+        private async Task SignInAsync()
+        {
+            var cognito = CognitoSettings.Load(cognitoPath);
+            var client = new CognitoClient(http, cognito.Endpoint);
+            var email = $"demo-{Guid.NewGuid().ToString("N")[..8]}@example.com";
+            var password = "Demo-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + "-9";
+            await client.SignUpAsync(cognito.ClientId, email, password);
+            await client.AdminConfirmSignUpAsync(cognito.UserPoolId, email);
+            var tokens = await client.SignInAsync(cognito.ClientId, email, password);
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+            Step($"signed in as {email} ({cognito.Issuer})");
         }
 
         private async Task<(long UserId, long Balance)> CreateUserAsync()

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Dapper;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Users;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 
@@ -25,7 +26,10 @@ public enum DepositOutcome
     KeyReused,
     /// <summary>A request with this Idempotency-Key is still being processed (its deposit is not committed yet): retry shortly.</summary>
     KeyInProgress,
+    /// <summary>No such user, or not the caller's: the same answer, so ids reveal nothing.</summary>
     UserNotFound,
+    /// <summary>Operators move no money.</summary>
+    Forbidden,
     /// <summary>The timeout could not be scheduled: nothing was written (the deposit was rolled back).</summary>
     SchedulingFailed,
 }
@@ -74,9 +78,10 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
     }
 
     /// <summary>Call <see cref="Validate"/> first; <paramref name="method"/> is its canonical ChoosePayment.</summary>
-    public async Task<(DepositOutcome Outcome, DepositCreated? Deposit)> HandleAsync(long userId, DepositRequest request, string method, CancellationToken ct,
+    public async Task<(DepositOutcome Outcome, DepositCreated? Deposit)> HandleAsync(Caller caller, long userId, DepositRequest request, string method, CancellationToken ct,
         string? idempotencyKey = null)
     {
+        if (caller.IsOperator) return (DepositOutcome.Forbidden, null);
         var amount = request.Amount!.Value;
         var itemName = request.ItemName?.Trim() ?? MerchantTradeNumber.Describe(amount);
         var createdAt = DbTime.Microseconds(time.GetUtcNow());
@@ -84,6 +89,8 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
         var expiresAt = DbTime.Microseconds(expiry.ExpiresAt);
 
         await using var connection = await database.OpenAsync(ct);
+        // Only the owner starts deposits on their balance (a user's sub never changes).
+        if (!await GetUser.OwnsAsync(connection, caller, userId)) return (DepositOutcome.UserNotFound, null);
         if (idempotencyKey is not null && await ReplayAsync(connection, userId, amount, method, itemName, idempotencyKey) is { } replay)
             return replay;
         await using var transaction = await connection.BeginTransactionAsync(ct);

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Dapper;
+using EcpayEvents.Payments.Users;
 
 namespace EcpayEvents.Payments.Transactions;
 
@@ -70,10 +71,13 @@ public sealed class GetTransaction(PaymentsDatabase database)
         FROM transactions
         """;
 
-    public async Task<TransactionView?> ByIdAsync(long id, CancellationToken ct)
+    /// <summary>Null when it does not exist or is not the caller's (operators read any).</summary>
+    public async Task<TransactionView?> ByIdAsync(Caller caller, long id, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(SelectColumns + " WHERE id = @id", new { id });
+        var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(
+            SelectColumns + " WHERE id = @id AND (@isOperator OR user_id = (SELECT u.id FROM users u WHERE u.sub = @sub))",
+            new { id, isOperator = caller.IsOperator, sub = caller.Sub });
         return row?.ToView();
     }
 

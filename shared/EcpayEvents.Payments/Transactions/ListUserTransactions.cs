@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
 using Dapper;
+using EcpayEvents.Payments.Users;
 
 namespace EcpayEvents.Payments.Transactions;
 
@@ -56,11 +57,12 @@ public sealed class ListUserTransactions(PaymentsDatabase database)
         }
     }
 
-    /// <summary>Null when the user does not exist.</summary>
-    public async Task<TransactionPage?> HandleAsync(long userId, int limit, long? beforeId, CancellationToken ct)
+    /// <summary>Null when the user does not exist or is not the caller's (operators read anyone's).</summary>
+    public async Task<TransactionPage?> HandleAsync(Caller caller, long userId, int limit, long? beforeId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var exists = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE id = @userId", new { userId });
+        var exists = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM users WHERE id = @userId AND (@isOperator OR sub = @sub)", new { userId, isOperator = caller.IsOperator, sub = caller.Sub });
         if (exists == 0) return null;
         var take = limit + 1;
         var rows = (await connection.QueryAsync<TransactionRow>(

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Dapper;
+using MySqlConnector;
 
 namespace EcpayEvents.Payments.Users;
 
@@ -15,7 +16,7 @@ public sealed record CreatedUser(
     [property: JsonPropertyName("balance")] long Balance,
     [property: JsonPropertyName("createdAt")] DateTimeOffset CreatedAt);
 
-/// <summary>Creates a user with a zero balance.</summary>
+/// <summary>Creates the caller's user, with a zero balance.</summary>
 public sealed class CreateUser(PaymentsDatabase database, TimeProvider time)
 {
     public const int MaxUsernameLength = 64;
@@ -49,16 +50,36 @@ public sealed class CreateUser(PaymentsDatabase database, TimeProvider time)
         return domain.Length >= 3 && domain.Contains('.') && !domain.StartsWith('.') && !domain.EndsWith('.') && !domain.Contains("..");
     }
 
-    /// <summary>Call <see cref="Validate"/> first.</summary>
-    public async Task<CreatedUser> HandleAsync(CreateUserRequest request, CancellationToken ct)
+    /// <summary>
+    /// Call <see cref="Validate"/> first. Creates the caller's own user, bound to their sub; idempotent: when
+    /// the caller already has one, that user is returned (Created false) and the request's fields are ignored.
+    /// </summary>
+    public async Task<(CreatedUser User, bool Created)> HandleAsync(Caller caller, CreateUserRequest request, CancellationToken ct)
     {
         var username = request.Username!.Trim();
         var email = request.Email!.Trim();
         var now = time.GetUtcNow();
         await using var connection = await database.OpenAsync(ct);
-        var id = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO users (username, email, balance, created_at) VALUES (@username, @email, 0, @createdAt); SELECT LAST_INSERT_ID();",
-            new { username, email, createdAt = now.UtcDateTime });
-        return new CreatedUser(id, username, email, 0, DbTime.Microseconds(now));
+        if (await FindAsync(connection, caller.Sub) is { } existing) return (existing, false);
+        try
+        {
+            var id = await connection.ExecuteScalarAsync<long>(
+                "INSERT INTO users (username, email, balance, created_at, sub) VALUES (@username, @email, 0, @createdAt, @sub); SELECT LAST_INSERT_ID();",
+                new { username, email, createdAt = now.UtcDateTime, sub = caller.Sub });
+            return (new CreatedUser(id, username, email, 0, DbTime.Microseconds(now)), true);
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+        {
+            // The same caller's concurrent request won: theirs is the user.
+            return (await FindAsync(connection, caller.Sub) ?? throw new InvalidOperationException("users.sub conflict without a row"), false);
+        }
+    }
+
+    private static async Task<CreatedUser?> FindAsync(MySqlConnection connection, string sub)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<GetUser.UserRow>(
+            "SELECT id AS Id, username AS Username, email AS Email, balance AS Balance, created_at AS CreatedAt FROM users WHERE sub = @sub",
+            new { sub });
+        return row is null ? null : new CreatedUser(row.Id, row.Username, row.Email, row.Balance, DbTime.Utc(row.CreatedAt));
     }
 }

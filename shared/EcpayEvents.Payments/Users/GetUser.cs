@@ -4,8 +4,8 @@ using Dapper;
 namespace EcpayEvents.Payments.Users;
 
 /// <summary>
-/// A user as anyone who knows the id sees it. There is no authentication yet, so the email is masked:
-/// ids are guessable and no answer may leak another user's address.
+/// A user as their owner (or an operator) sees it. The email stays masked: this shape is also what
+/// operators list, and the full address is only in the creation answer.
 /// </summary>
 public sealed record UserView(
     [property: JsonPropertyName("id")] long Id,
@@ -14,16 +14,30 @@ public sealed record UserView(
     [property: JsonPropertyName("balance")] long Balance,
     [property: JsonPropertyName("createdAt")] DateTimeOffset CreatedAt);
 
+/// <summary>One user, for its owner or an operator; anyone else gets null, exactly as for a missing id.</summary>
 public sealed class GetUser(PaymentsDatabase database)
 {
-    public async Task<UserView?> HandleAsync(long id, CancellationToken ct)
+    private const string Select = "SELECT id AS Id, username AS Username, email AS Email, balance AS Balance, created_at AS CreatedAt FROM users";
+
+    public async Task<UserView?> HandleAsync(Caller caller, long id, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<UserRow>(
-            "SELECT id AS Id, username AS Username, email AS Email, balance AS Balance, created_at AS CreatedAt FROM users WHERE id = @id",
-            new { id });
-        return row is null ? null : new UserView(row.Id, row.Username, MaskEmail(row.Email), row.Balance, DbTime.Utc(row.CreatedAt));
+            Select + " WHERE id = @id AND (@isOperator OR sub = @sub)", new { id, isOperator = caller.IsOperator, sub = caller.Sub });
+        return row?.ToView();
     }
+
+    /// <summary>The caller's own user (GET /me); null until they created it (POST /users).</summary>
+    public async Task<UserView?> MeAsync(Caller caller, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<UserRow>(Select + " WHERE sub = @sub", new { sub = caller.Sub });
+        return row?.ToView();
+    }
+
+    /// <summary>True when the user exists and belongs to the caller (operators own no one else's).</summary>
+    internal static async Task<bool> OwnsAsync(MySqlConnector.MySqlConnection connection, Caller caller, long userId) =>
+        await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE id = @userId AND sub = @sub", new { userId, sub = caller.Sub }) == 1;
 
     /// <summary><c>alice@example.com</c> → <c>a***@example.com</c>.</summary>
     public static string MaskEmail(string email)
@@ -39,5 +53,7 @@ public sealed class GetUser(PaymentsDatabase database)
         public string Email { get; set; } = "";
         public long Balance { get; set; }
         public DateTime CreatedAt { get; set; }
+
+        public UserView ToView() => new(Id, Username, MaskEmail(Email), Balance, DbTime.Utc(CreatedAt));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Dapper;
+using EcpayEvents.Payments.Users;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 
@@ -35,8 +36,11 @@ public enum WithdrawalOutcome
     Replayed,
     /// <summary>The Idempotency-Key was used before for a different amount.</summary>
     KeyReused,
+    /// <summary>No such user, or not the caller's: the same answer, so ids reveal nothing.</summary>
     UserNotFound,
     InsufficientBalance,
+    /// <summary>Operators move no money.</summary>
+    Forbidden,
 }
 
 /// <summary>
@@ -65,11 +69,14 @@ public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOption
     }
 
     /// <summary>Call <see cref="Validate"/> first. With InsufficientBalance the current balance is returned.</summary>
-    public async Task<(WithdrawalOutcome Outcome, WithdrawalCompleted? Withdrawal, long Balance)> HandleAsync(long userId, WithdrawalRequest request, CancellationToken ct, string? idempotencyKey = null)
+    public async Task<(WithdrawalOutcome Outcome, WithdrawalCompleted? Withdrawal, long Balance)> HandleAsync(Caller caller, long userId, WithdrawalRequest request, CancellationToken ct, string? idempotencyKey = null)
     {
+        if (caller.IsOperator) return (WithdrawalOutcome.Forbidden, null, 0);
         var amount = request.Amount!.Value;
         var createdAt = DbTime.Microseconds(time.GetUtcNow());
         await using var connection = await database.OpenAsync(ct);
+        // Only the owner moves their money (a user's sub never changes, so this holds for the whole request).
+        if (!await GetUser.OwnsAsync(connection, caller, userId)) return (WithdrawalOutcome.UserNotFound, null, 0);
         if (idempotencyKey is not null && await ReplayAsync(connection, userId, amount, idempotencyKey, ct) is { } replay)
             return replay;
         await using var transaction = await connection.BeginTransactionAsync(ct);
