@@ -42,6 +42,42 @@ public sealed class LocalStackTests
         Assert.Equal("poison", Assert.Single(dead.Messages).Body);
     }
 
+    /// <summary>
+    /// With --data-dir a killed SQS server loses nothing it acknowledged: a queued message and one in flight are
+    /// there after a restart on the same folder (in memory, a kill loses both).
+    /// </summary>
+    [Fact]
+    public async Task SqsServerWithADataDirKeepsItsMessagesAcrossAKill()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ecpay-sqs-data-").FullName;
+        try
+        {
+            var port = FreePort.Next();
+            await using (var first = await LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 1, port: port, dataDir: dataDir))
+            {
+                using var client = first.CreateClient();
+                await client.SendMessageAsync(first.QueueUrl, "in flight");
+                Assert.Single((await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = first.QueueUrl, WaitTimeSeconds = 5, VisibilityTimeout = 1 })).Messages);
+                await client.SendMessageAsync(first.QueueUrl, "queued");
+            } // killed (SIGKILL)
+
+            await using var second = await LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 1, port: port, dataDir: dataDir);
+            using var again = second.CreateClient();
+            var bodies = new HashSet<string>();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (bodies.Count < 2 && DateTime.UtcNow < deadline)
+            {
+                var got = await again.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = second.QueueUrl, WaitTimeSeconds = 1, MaxNumberOfMessages = 10, VisibilityTimeout = 30 });
+                foreach (var m in got.Messages ?? []) bodies.Add(m.Body);
+            }
+            Assert.Equal(["in flight", "queued"], bodies.Order());
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
     private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string script, IDictionary<string, string> env, TimeSpan timeout, params string[] args)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoPaths.Root };

@@ -27,7 +27,8 @@ public sealed class LocalSqsServer : IAsyncDisposable
         DeadLetterQueueUrl = dlqUrl;
     }
 
-    public static async Task<LocalSqsServer> StartAsync(int maxReceiveCount = 3, int visibilityTimeoutSeconds = 2, int? port = null)
+    /// <param name="dataDir">fauxqs' SQLite persistence folder (sqs-server.mjs --data-dir): a server started again on it has what the last one held.</param>
+    public static async Task<LocalSqsServer> StartAsync(int maxReceiveCount = 3, int visibilityTimeoutSeconds = 2, int? port = null, string? dataDir = null)
     {
         RepoPaths.EnsureNpmPackages();
         var chosen = port ?? FreePort.Next();
@@ -40,6 +41,11 @@ public sealed class LocalSqsServer : IAsyncDisposable
         };
         foreach (var a in new[] { "--no-warnings", "sqs-server.mjs", "--port", chosen.ToString(), "--max-receive-count", maxReceiveCount.ToString(), "--visibility-timeout", visibilityTimeoutSeconds.ToString(), "--exit-with-stdin" })
             psi.ArgumentList.Add(a);
+        if (dataDir is not null)
+        {
+            psi.ArgumentList.Add("--data-dir");
+            psi.ArgumentList.Add(dataDir);
+        }
         var p = Process.Start(psi)!;
         var stderr = new System.Text.StringBuilder();
         p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };

@@ -1,0 +1,55 @@
+using System.Globalization;
+using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace EcpayEvents.Settlement.Tests;
+
+/// <summary>ECPay's QueryTradeInfo/V5 for the fault suite: every deposit it was told about is paid (signed answer), any other is not found.</summary>
+internal sealed class PaidQueryTradeInfo(EcpayCredentials credentials) : IAsyncDisposable
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Amount, string TradeNo)> paid = new();
+    private WebApplication? app;
+
+    public Uri BaseUrl => app!.BoundAddress();
+
+    public void SetPaid(Deposit d) => paid[d.MerchantTradeNo] = (d.Amount, "27" + d.Id.ToString("D14", CultureInfo.InvariantCulture));
+
+    public async Task StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        app = builder.Build();
+        app.MapPost("/Cashier/QueryTradeInfo/V5", async (HttpContext context) =>
+        {
+            var form = await context.Request.ReadFormAsync();
+            var merchantTradeNo = form["MerchantTradeNo"].ToString();
+            var now = DateTimeOffset.UtcNow;
+            var isPaid = paid.TryGetValue(merchantTradeNo, out var trade);
+            var fields = new List<KeyValuePair<string, string>>
+            {
+                new("MerchantID", credentials.MerchantId), new("MerchantTradeNo", merchantTradeNo), new("StoreID", ""),
+                new("TradeNo", isPaid ? trade.TradeNo : ""), new("TradeAmt", isPaid ? trade.Amount.ToString(CultureInfo.InvariantCulture) : "0"),
+                new("PaymentDate", isPaid ? TaiwanTime.Format(now) : ""), new("PaymentType", isPaid ? "Credit_CreditCard" : ""),
+                new("HandlingCharge", "0"), new("PaymentTypeChargeFee", "0"), new("TradeDate", TaiwanTime.Format(now.AddMinutes(-1))),
+                new("TradeStatus", isPaid ? "1" : "10200047"), new("ItemName", "points"),
+                new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
+            };
+            fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, credentials.HashKey, credentials.HashIv)));
+            context.Response.ContentType = "text/html";
+            await context.Response.WriteAsync(EcpayForm.ToFormBody(fields));
+        });
+        await app.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (app is null) return;
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
