@@ -19,9 +19,13 @@ internal sealed class BadRequestProblems : IExceptionHandler
             ? path.TrimStart('$').TrimStart('.')
             : "body";
         if (field.Length == 0) field = "body";
-        var detail = exception.InnerException is JsonException
-            ? $"'{field}' has the wrong type or the body is not valid JSON."
-            : "The request could not be read.";
+        var detail = exception.InnerException switch
+        {
+            // AllowDuplicateProperties = false: System.Text.Json says "Duplicate property …".
+            JsonException j when j.Message.StartsWith("Duplicate", StringComparison.Ordinal) => $"'{field}' appears more than once.",
+            JsonException => $"'{field}' has the wrong type or the body is not valid JSON.",
+            _ => "The request could not be read.",
+        };
         // Only what binding failed on (JSON, a parameter) is named here; what Kestrel could not read (a
         // malformed chunked body, too large: no JsonException) is ServiceProblems' generic answer.
         if (exception.InnerException is not JsonException && bad.StatusCode != StatusCodes.Status400BadRequest) return false;

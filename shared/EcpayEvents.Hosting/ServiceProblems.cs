@@ -2,8 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace EcpayEvents.Hosting;
 
@@ -37,6 +35,8 @@ public static class ServiceProblems
     private static Task WriteAsync(HttpContext context)
     {
         var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        // Anything else is a 500 that says nothing; the exception handler middleware logs the exception
+        // (with the request's scope).
         var problem = exception is BadHttpRequestException bad
             ? new ProblemDetails
             {
@@ -46,13 +46,7 @@ public static class ServiceProblems
                     ? "The body is larger than this route accepts."
                     : "The request is not well-formed HTTP (for example a malformed chunked body).",
             }
-            : null;
-        if (problem is null)
-        {
-            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServiceProblems))
-                .LogError(exception, "Unhandled {ExceptionType} on {Method} {Path}", exception?.GetType().FullName, context.Request.Method, context.Request.Path.Value);
-        }
-        problem ??= new ProblemDetails
+            : new ProblemDetails
             {
                 Status = StatusCodes.Status500InternalServerError,
                 Title = "Something went wrong on our side.",

@@ -122,6 +122,7 @@ public sealed class HostileRequestTests : IAsyncLifetime
         var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new("application/json");
         var response = await api.Client.PostAsync("/users", content);
-        await AssertProblem.ValidationAsync(response, corruptAt is null ? "username" : "body");
+        var problem = await AssertProblem.ValidationAsync(response, corruptAt is null ? "username" : "body");
+        Assert.Contains(corruptAt is null ? "appears more than once" : "not valid UTF-8", problem.GetProperty("detail").GetString());
     }
 }

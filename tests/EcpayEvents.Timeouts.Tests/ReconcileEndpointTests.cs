@@ -178,6 +178,19 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
         Assert.Equal("""{"errorType":"Reconcile.EcpayBadAnswer","errorMessage":"ECPay error: 查無資料 <MerchantID>"}""", json);
     }
 
+    // The state machine's task input arrives as POST /events; a body Kestrel cannot read is a 400 problem, not a 500.
+    [Fact]
+    public async Task AMalformedChunkedEventIs400AndAnHtmlClientGetsA4xx()
+    {
+        var server = timeouts.BoundAddress();
+        var answer = await RawHttp.SendAsync(server, RawHttp.MalformedChunkedPost(server, "/events", "application/json"));
+        Assert.True(answer.Status == 400, answer.Head + "\n" + answer.Body);
+        Assert.DoesNotContain("Exception", answer.Body);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/events");
+        request.Headers.TryAddWithoutValidation("Accept", "text/html");
+        Assert.Equal(System.Net.HttpStatusCode.MethodNotAllowed, (await http.SendAsync(request)).StatusCode);
+    }
+
     public async ValueTask DisposeAsync()
     {
         http.Dispose();
