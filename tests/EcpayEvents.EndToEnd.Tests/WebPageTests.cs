@@ -55,7 +55,8 @@ public sealed class WebPageTests
             while (!polls.Any(p => p.Conditional) && DateTime.UtcNow < deadline) await Task.Delay(200);
             Assert.Contains(polls, p => p.Conditional);
             await stack.Db.ExecuteAsync("UPDATE transactions SET status = 'failed' WHERE id = @id", ("@id", ids[0]));
-            await Assertions.Expect(page.GetByTestId($"status-{ids[0]}")).ToHaveTextAsync("failed");
+            // The page backs off to 15 s between polls while nothing changes.
+            await Assertions.Expect(page.GetByTestId($"status-{ids[0]}")).ToHaveTextAsync("failed", new() { Timeout = 20_000 });
             await Assertions.Expect(rows).ToHaveCountAsync(13);
 
             // The checkout link: the first visit goes to ECPay (the sandbox); a second one says it was already sent.

@@ -196,9 +196,9 @@ public sealed partial class TemplateTests
     // ---------------------------------------------------------------- identity and access
 
     /// <summary>The routes that need no token, and why: ECPay's posts (CheckMacValue), the page shell and its sign-in
-    /// settings (no user data), the signed checkout link, the readiness check.</summary>
+    /// settings (no user data), the signed checkout link, the readiness check, the API's OpenAPI document (its shape, no data).</summary>
     private static readonly string[] OpenRoutes =
-        ["POST /ecpay/return", "POST /ecpay/payment-info", "GET /", "GET /session.js", "GET /auth/config", "GET /checkout/{id}", "POST /ecpay/order-result", "GET /healthz"];
+        ["POST /ecpay/return", "POST /ecpay/payment-info", "GET /", "GET /session.js", "GET /auth/config", "GET /checkout/{id}", "POST /ecpay/order-result", "GET /healthz", "GET /openapi/v1.json"];
 
     private static IEnumerable<(string Function, string Route, YamlMappingNode Properties)> HttpApiEvents() =>
         OfType("AWS::Serverless::Function")
@@ -236,6 +236,8 @@ public sealed partial class TemplateTests
         var open = AllowAnonymousMapping().Matches(source).Select(m => $"{m.Groups[1].Value.ToUpperInvariant()} {m.Groups[2].Value}").ToHashSet();
         // The health check is mapped by the shared host (ServiceHost.MapHealth) and opened in PaymentsApiApp.
         if (source.Contains("MapHealth().AllowAnonymous()", StringComparison.Ordinal)) open.Add("GET /healthz");
+        // The OpenAPI document is mapped by Microsoft.AspNetCore.OpenApi (ApiDocument.MapApiDocument), one document: v1.
+        if (source.Contains("""MapOpenApi("/openapi/{documentName}.json").AllowAnonymous()""", StringComparison.Ordinal)) open.Add("GET /openapi/v1.json");
         var atGateway = HttpApiEvents().Where(e => e.Function == "PaymentsApiFunction" && IsOpen(e.Properties)).Select(e => e.Route).ToHashSet();
         Assert.Equal(open.Order(), atGateway.Order());
     }

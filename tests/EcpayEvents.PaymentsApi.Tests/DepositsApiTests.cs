@@ -174,7 +174,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
         var created = await (await DepositAsync(user, new { amount = 250, paymentMethod = "Credit", itemName = "points" })).Content.ReadFromJsonAsync<JsonElement>();
         var id = created.GetProperty("transactionId").GetInt64();
         await api.Database.ExecuteAsync("UPDATE transactions SET item_name = 'a&RtnCode=1&b=' WHERE id = @id", ("@id", id));
-        var form = await api.Client.GetFromJsonAsync<JsonElement>($"/checkout/{id}");
+        var form = await api.Client.GetFromJsonAsync<JsonElement>(api.CheckoutPath(id));
         var itemName = form.GetProperty("fields").EnumerateArray().Single(f => f.GetProperty("name").GetString() == "ItemName").GetProperty("value").GetString();
         Assert.Equal("Deposit 250 TWD", itemName);
     }

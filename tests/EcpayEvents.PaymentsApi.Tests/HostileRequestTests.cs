@@ -34,6 +34,7 @@ public sealed class HostileRequestTests : IAsyncLifetime
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         request.Headers.Accept.Clear();
         request.Headers.TryAddWithoutValidation("Accept", "text/html");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", api.Current!.AccessToken); // signed in: past the 401
         if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, contentType!);
         using var client = new HttpClient { BaseAddress = api.BaseAddress };
         var response = await client.SendAsync(request);
@@ -96,6 +97,7 @@ public sealed class HostileRequestTests : IAsyncLifetime
             "--environment=Development", "--Database:ConnectionString=Server=127.0.0.1;Port=1;User ID=root;Password=secret-in-connection-string;Connection Timeout=1");
         using var client = new HttpClient { BaseAddress = broken.BaseAddress };
         client.DefaultRequestHeaders.TryAddWithoutValidation("Accept", accept);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", broken.Current!.AccessToken);
         var response = await client.GetAsync("/users/1");
         var text = await response.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);

@@ -27,7 +27,7 @@ public sealed partial class HttpSurfaceTests
         fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
         using var response = await api.Client.PostAsync("/ecpay/order-result", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        AssertHtmlHeaders(response, await response.Content.ReadAsStringAsync());
+        AssertHtmlHeaders(response, await response.Content.ReadAsStringAsync(), api.Cognito.Settings.Endpoint);
         return await response.Content.ReadAsStringAsync();
     }
 
@@ -41,17 +41,20 @@ public sealed partial class HttpSurfaceTests
         $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(block.Replace("\r\n", "\n").Replace('\r', '\n'))))}'";
 
     /// <summary>Every inline script and style of the page is allowed by hash; nothing else may run, frame or post elsewhere.</summary>
-    private static void AssertHtmlHeaders(HttpResponseMessage response, string html)
+    private static void AssertHtmlHeaders(HttpResponseMessage response, string html, string cognitoEndpoint)
     {
         var csp = Directives(Assert.Single(response.Headers.GetValues("Content-Security-Policy")));
         Assert.Equal(["'none'"], csp["default-src"]);
         Assert.Equal(["'none'"], csp["frame-ancestors"]);
         Assert.Equal(["'none'"], csp["base-uri"]);
         Assert.Equal(["'self'", "http://127.0.0.1:5999"], csp["form-action"]); // ECPay (the test's sandbox origin)
-        Assert.Equal(["'self'"], csp["connect-src"]);
-        Assert.DoesNotContain(csp["script-src"], s => s is "'unsafe-inline'" or "'unsafe-eval'" or "'self'" or "*");
+        Assert.Equal(["'self'", new Uri(cognitoEndpoint).GetLeftPart(UriPartial.Authority)], csp["connect-src"]); // the page signs in through the user pool's API
+        // Inline scripts by hash; 'self' for the one script file, /session.js (every other answer is JSON or text, and nosniff).
+        Assert.DoesNotContain(csp["script-src"], s => s is "'unsafe-inline'" or "'unsafe-eval'" or "*");
+        Assert.Equal(["'self'"], csp["script-src"].Where(s => !s.StartsWith("'sha256-", StringComparison.Ordinal)));
         var scripts = InlineBlock().Matches(html).Where(m => m.Groups["tag"].Value == "script").ToList();
-        Assert.Equal(html.Split("<script").Length - 1, scripts.Count); // no script with attributes (src, nonce) slipped through
+        var files = html.Split("<script src=\"/session.js\"></script>").Length - 1;
+        Assert.Equal(html.Split("<script").Length - 1, scripts.Count + files); // no other script with attributes (src, nonce) slipped through
         Assert.All(scripts, m => Assert.Contains(Hash(m.Groups["body"].Value), csp["script-src"]));
         Assert.All(InlineBlock().Matches(html).Where(m => m.Groups["tag"].Value == "style"), m => Assert.Contains(Hash(m.Groups["body"].Value), csp["style-src"]));
         Assert.DoesNotContain(" style=\"", html);
@@ -72,7 +75,7 @@ public sealed partial class HttpSurfaceTests
         using var index = await api.Client.SendAsync(page);
         var indexHtml = await index.Content.ReadAsStringAsync();
         Assert.Contains("<script>", indexHtml);
-        AssertHtmlHeaders(index, indexHtml);
+        AssertHtmlHeaders(index, indexHtml, api.Cognito.Settings.Endpoint);
 
         // The checkout form (posts itself to ECPay), the return page, an error page.
         var user = await api.CreateUserAsync();
@@ -82,7 +85,7 @@ public sealed partial class HttpSurfaceTests
         using var checkout = await api.Client.SendAsync(checkoutRequest);
         var checkoutHtml = await checkout.Content.ReadAsStringAsync();
         Assert.Contains("submit()", checkoutHtml);
-        AssertHtmlHeaders(checkout, checkoutHtml);
+        AssertHtmlHeaders(checkout, checkoutHtml, api.Cognito.Settings.Endpoint);
 
         var orderResult = await PostOrderResultAsync(api, deposit.GetProperty("merchantTradeNo").GetString()!, 300);
         Assert.Contains("<script>", orderResult);
@@ -91,7 +94,7 @@ public sealed partial class HttpSurfaceTests
         errorRequest.Headers.Accept.ParseAdd("text/html");
         using var error = await api.Client.SendAsync(errorRequest);
         Assert.Equal(HttpStatusCode.NotFound, error.StatusCode);
-        AssertHtmlHeaders(error, await error.Content.ReadAsStringAsync());
+        AssertHtmlHeaders(error, await error.Content.ReadAsStringAsync(), api.Cognito.Settings.Endpoint);
     }
 
     [Fact]
@@ -110,7 +113,7 @@ public sealed partial class HttpSurfaceTests
         await using var api = await PaymentsApiHost.StartAsync("headersconnect", null, "--PaymentsApi:Http:ConnectSources:0=https://cognito-idp.ap-northeast-1.amazonaws.com");
         using var index = await api.Client.GetAsync("/");
         var csp = Directives(Assert.Single(index.Headers.GetValues("Content-Security-Policy")));
-        Assert.Equal(["'self'", "https://cognito-idp.ap-northeast-1.amazonaws.com"], csp["connect-src"]);
+        Assert.Equal(["'self'", "https://cognito-idp.ap-northeast-1.amazonaws.com", new Uri(api.Cognito.Settings.Endpoint).GetLeftPart(UriPartial.Authority)], csp["connect-src"]);
     }
 
     // ---------------------------------------------------------------- CORS
@@ -168,7 +171,8 @@ public sealed partial class HttpSurfaceTests
     {
         await using var app = PaymentsApiApp.Build(["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=None", "--Database:ConnectionString=Server=x",
             "--Ecpay:MerchantId=3002607", "--Ecpay:HashKey=k", "--Ecpay:HashIv=v",
-            "--Ecpay:ReturnUrl=http://127.0.0.1:5081/ecpay/return", "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:5080", "--StepFunctions:Disabled=true", setting]);
+            "--Ecpay:ReturnUrl=http://127.0.0.1:5081/ecpay/return", "--PaymentsApi:PublicBaseUrl=http://127.0.0.1:5080", "--StepFunctions:Disabled=true",
+            "--PaymentsApi:Cognito:Issuer=http://127.0.0.1:5095/local_pool", "--PaymentsApi:Cognito:ClientId=web", $"--PaymentsApi:LinkSigningKey={PaymentsApiHost.LinkSigningKey}", setting]);
         var e = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
         Assert.StartsWith("PaymentsApi:Http", e.Message);
     }
@@ -180,9 +184,9 @@ public sealed partial class HttpSurfaceTests
     {
         await using var api = await PaymentsApiHost.StartAsync("ratemoney", null, "--PaymentsApi:Http:MoneyRequestsPerMinute=3");
         var user = await api.CreateUserAsync();
-        async Task<HttpResponseMessage> Deposit(string client)
+        async Task<HttpResponseMessage> Deposit(string client, long? by = null)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, $"/users/{user}/deposits") { Content = JsonContent.Create(new { amount = 100, paymentMethod = "Credit" }) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/users/{by ?? user}/deposits") { Content = JsonContent.Create(new { amount = 100, paymentMethod = "Credit" }) };
             request.Headers.Add("X-Forwarded-For", client);
             return await api.Client.SendAsync(request);
         }
@@ -195,12 +199,15 @@ public sealed partial class HttpSurfaceTests
         var problem = await limited.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(429, problem.GetProperty("status").GetInt32());
         Assert.InRange(limited.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 1, 60);
-        // Withdrawals count against the same limit; reads are not limited; another client is not affected.
+        // Withdrawals count against the same limit; reads are not limited; the same person from another address
+        // is still limited (the partition is the token's sub), another person is not.
         using var withdraw = new HttpRequestMessage(HttpMethod.Post, $"/users/{user}/withdrawals") { Content = JsonContent.Create(new { amount = 1 }) };
         withdraw.Headers.Add("X-Forwarded-For", "203.0.113.7");
         Assert.Equal(HttpStatusCode.TooManyRequests, (await api.Client.SendAsync(withdraw)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/users/{user}")).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await Deposit("198.51.100.9")).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await Deposit("198.51.100.9")).StatusCode);
+        var other = await api.CreateUserAsync("bob", "bob@example.com");
+        Assert.Equal(HttpStatusCode.Created, (await Deposit("203.0.113.7", other)).StatusCode);
         Assert.Equal(4, await api.Database.ScalarAsync<long>("SELECT COUNT(*) FROM transactions"));
     }
 
