@@ -18,9 +18,9 @@ dotnet build EcpayEvents.sln -c Debug -nologo -v minimal -clp:ErrorsOnly
 settlement=tests/EcpayEvents.Settlement.Tests/bin/Debug/net10.0/EcpayEvents.Settlement.Tests
 api=tests/EcpayEvents.PaymentsApi.Tests/bin/Debug/net10.0/EcpayEvents.PaymentsApi.Tests
 status=0
-"$settlement" --filter-class '*ForgerySuiteTests' --filter-class '*NotificationsBadInputSuiteTests' || status=1
-"$api" --filter-class '*BadInputSuiteTests' || status=1
-"$settlement" --filter-class '*FaultSuiteTests' || status=1
+"$settlement" -class '*ForgerySuiteTests' -class '*NotificationsBadInputSuiteTests' || status=1
+"$api" -class '*BadInputSuiteTests' || status=1
+"$settlement" -class '*FaultSuiteTests' || status=1
 
 printf '\n== Forgery suite\n';   cat "$(dirname "$settlement")/forgery-suite.txt"
 printf '\n== Bad-input suite\n'; cat TestResults/bad-input/payments-api.txt TestResults/bad-input/notifications.txt

@@ -41,14 +41,14 @@ public sealed partial class HttpSurfaceTests
         $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(block.Replace("\r\n", "\n").Replace('\r', '\n'))))}'";
 
     /// <summary>Every inline script and style of the page is allowed by hash; nothing else may run, frame or post elsewhere.</summary>
-    private static void AssertHtmlHeaders(HttpResponseMessage response, string html, string cognitoEndpoint)
+    private static void AssertHtmlHeaders(HttpResponseMessage response, string html, Uri cognitoEndpoint)
     {
         var csp = Directives(Assert.Single(response.Headers.GetValues("Content-Security-Policy")));
         Assert.Equal(["'none'"], csp["default-src"]);
         Assert.Equal(["'none'"], csp["frame-ancestors"]);
         Assert.Equal(["'none'"], csp["base-uri"]);
         Assert.Equal(["'self'", "http://127.0.0.1:5999"], csp["form-action"]); // ECPay (the test's sandbox origin)
-        Assert.Equal(["'self'", new Uri(cognitoEndpoint).GetLeftPart(UriPartial.Authority)], csp["connect-src"]); // the page signs in through the user pool's API
+        Assert.Equal(["'self'", cognitoEndpoint.GetLeftPart(UriPartial.Authority)], csp["connect-src"]); // the page signs in through the user pool's API
         // Inline scripts by hash; 'self' for the one script file, /session.js (every other answer is JSON or text, and nosniff).
         Assert.DoesNotContain(csp["script-src"], s => s is "'unsafe-inline'" or "'unsafe-eval'" or "*");
         Assert.Equal(["'self'"], csp["script-src"].Where(s => !s.StartsWith("'sha256-", StringComparison.Ordinal)));
@@ -80,7 +80,7 @@ public sealed partial class HttpSurfaceTests
         // The checkout form (posts itself to ECPay), the return page, an error page.
         var user = await api.CreateUserAsync();
         var deposit = await (await api.Client.PostAsJsonAsync($"/users/{user}/deposits", new { amount = 300, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>();
-        using var checkoutRequest = new HttpRequestMessage(HttpMethod.Get, $"/checkout/{deposit.GetProperty("transactionId").GetInt64()}");
+        using var checkoutRequest = new HttpRequestMessage(HttpMethod.Get, api.CheckoutPath(deposit.GetProperty("transactionId").GetInt64()));
         checkoutRequest.Headers.Accept.ParseAdd("text/html");
         using var checkout = await api.Client.SendAsync(checkoutRequest);
         var checkoutHtml = await checkout.Content.ReadAsStringAsync();
@@ -90,7 +90,7 @@ public sealed partial class HttpSurfaceTests
         var orderResult = await PostOrderResultAsync(api, deposit.GetProperty("merchantTradeNo").GetString()!, 300);
         Assert.Contains("<script>", orderResult);
 
-        using var errorRequest = new HttpRequestMessage(HttpMethod.Get, "/checkout/999999");
+        using var errorRequest = new HttpRequestMessage(HttpMethod.Get, api.CheckoutPath(999999)); // a valid link to nothing: the HTML 404 page
         errorRequest.Headers.Accept.ParseAdd("text/html");
         using var error = await api.Client.SendAsync(errorRequest);
         Assert.Equal(HttpStatusCode.NotFound, error.StatusCode);
@@ -113,7 +113,7 @@ public sealed partial class HttpSurfaceTests
         await using var api = await PaymentsApiHost.StartAsync("headersconnect", null, "--PaymentsApi:Http:ConnectSources:0=https://cognito-idp.ap-northeast-1.amazonaws.com");
         using var index = await api.Client.GetAsync("/");
         var csp = Directives(Assert.Single(index.Headers.GetValues("Content-Security-Policy")));
-        Assert.Equal(["'self'", "https://cognito-idp.ap-northeast-1.amazonaws.com", new Uri(api.Cognito.Settings.Endpoint).GetLeftPart(UriPartial.Authority)], csp["connect-src"]);
+        Assert.Equal(["'self'", "https://cognito-idp.ap-northeast-1.amazonaws.com", api.Cognito.Settings.Endpoint.GetLeftPart(UriPartial.Authority)], csp["connect-src"]);
     }
 
     // ---------------------------------------------------------------- CORS
