@@ -179,8 +179,11 @@ public sealed class SignedLinks(PaymentsApiSettings settings, TimeProvider time)
         if (!long.TryParse(expires, NumberStyles.None, CultureInfo.InvariantCulture, out var unix) || string.IsNullOrEmpty(signature)) return false;
         var expected = Encoding.ASCII.GetBytes(Sign(purpose, path, unix));
         var given = Encoding.ASCII.GetBytes(signature);
+        var now = time.GetUtcNow();
+        // Never longer than a link this server makes (a leaked key must not mint links valid for years).
         return CryptographicOperations.FixedTimeEquals(expected, given)
-            && DateTimeOffset.FromUnixTimeSeconds(Math.Min(unix, DateTimeOffset.MaxValue.ToUnixTimeSeconds())) > time.GetUtcNow();
+            && unix <= (now + Lifetime + TimeSpan.FromMinutes(1)).ToUnixTimeSeconds()
+            && DateTimeOffset.FromUnixTimeSeconds(unix) > now;
     }
 
     private string Sign(string purpose, string path, long unix)

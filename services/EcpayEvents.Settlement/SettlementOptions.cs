@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace EcpayEvents.Settlement;
 
 /// <summary>Configuration of the Settlement service, bound from the root (<c>Ecpay:*</c>, <c>Database:*</c>, <c>Settlement:*</c>) and validated at start.</summary>
-public sealed class SettlementOptions
+public sealed class SettlementOptions : IValidatableObject
 {
     [Required, ValidateObjectMembers]
     public EcpayOptions Ecpay { get; set; } = new();
@@ -16,6 +16,13 @@ public sealed class SettlementOptions
 
     [Required, ValidateObjectMembers]
     public SettlementRulesOptions Settlement { get; set; } = new();
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // A simulated payment moves no money: crediting it in production would let anyone with ECPay back-office access mint balances.
+        if (Settlement.AllowSimulatedPayments && Ecpay.IsProduction)
+            yield return new ValidationResult("Settlement:AllowSimulatedPayments must be false with Ecpay:Environment=production.", [nameof(Settlement)]);
+    }
 }
 
 public sealed class SettlementRulesOptions

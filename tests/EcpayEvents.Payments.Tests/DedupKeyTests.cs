@@ -35,6 +35,16 @@ public sealed class DedupKeyTests
         Assert.NotEqual(DedupKey.Compute(PaymentResultSource.ReturnUrl, Paid(), true), DedupKey.Compute(PaymentResultSource.ReturnUrl, other, true));
     }
 
+    // ECPay's MAC is over a lower-cased string: a copy with other letter case verifies and must not be a new result.
+    [Fact]
+    public void ACopyWithOtherLetterCaseHasTheSameKey()
+    {
+        var recased = Paid();
+        recased["MerchantTradeNo"] = "t1";
+        recased["PaymentType"] = "credit_CREDITCARD";
+        Assert.Equal(DedupKey.Compute(PaymentResultSource.ReturnUrl, Paid(), true), DedupKey.Compute(PaymentResultSource.ReturnUrl, recased, true));
+    }
+
     [Fact]
     public void TheSourceIsPartOfTheKey() =>
         Assert.NotEqual(DedupKey.Compute(PaymentResultSource.ReturnUrl, Paid(), true), DedupKey.Compute(PaymentResultSource.QueryTradeInfo, Paid(), true));

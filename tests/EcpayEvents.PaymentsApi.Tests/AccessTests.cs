@@ -153,6 +153,13 @@ public sealed partial class AccessTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, (await api.Anonymous.GetAsync(link.Replace($"/checkout/{id}?", $"/checkout/{otherTransaction}?"))).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await api.Anonymous.GetAsync(Regex.Replace(link, "expires=[0-9]+", m => "expires=" + (long.Parse(m.Value[8..]) + 60)))).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await api.Anonymous.GetAsync($"/checkout/{id}")).StatusCode);
+        // Correctly signed (the key leaked, say) but valid for a year: longer than any link the server makes.
+        string Sign(long expires) => Convert.ToBase64String(System.Security.Cryptography.HMACSHA256.HashData(Convert.FromBase64String(PaymentsApiHost.LinkSigningKey),
+            System.Text.Encoding.UTF8.GetBytes($"checkout\n/checkout/{id}\n{expires}"))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var real = Regex.Match(link, "expires=([0-9]+)&sig=([^&]+)");
+        Assert.Equal(real.Groups[2].Value, Sign(long.Parse(real.Groups[1].Value))); // this test signs as the server does
+        var year = DateTimeOffset.UtcNow.AddYears(1).ToUnixTimeSeconds();
+        Assert.Equal(HttpStatusCode.Forbidden, (await api.Anonymous.GetAsync($"/checkout/{id}?expires={year}&sig={Sign(year)}")).StatusCode);
         // The link itself needs no token (a browser navigation carries none).
         Assert.Equal(HttpStatusCode.OK, (await api.Anonymous.GetAsync(link)).StatusCode);
     }

@@ -12,6 +12,12 @@ namespace EcpayEvents.PaymentsApi.Tests;
 /// POST /users/{id}/deposits with an Idempotency-Key: a retry after a lost answer must not create a second
 /// ECPay order (a second MerchantTradeNo, a second timer).
 /// </summary>
+// Not beside other classes: with other hosts busy on the same MariaDB, the concurrent same-key burst below
+// sometimes saw 409/500 answers instead of lock waits (see the closing note; under investigation).
+[CollectionDefinition(nameof(DepositIdempotencyTests), DisableParallelization = true)]
+public sealed class DepositIdempotencyCollection;
+
+[Collection(nameof(DepositIdempotencyTests))]
 public sealed class DepositIdempotencyTests : IAsyncLifetime
 {
     private readonly CountingScheduler scheduler = new();
@@ -99,6 +105,18 @@ public sealed class DepositIdempotencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKeyAlreadyUsedForADepositIs422ForAWithdrawal()
+    {
+        var user = await api.CreateUserAsync();
+        await api.CreditAsync(user, 100);
+        Assert.Equal(HttpStatusCode.Created, (await DepositAsync(user, new { amount = 100, paymentMethod = "Credit" }, "shared-d")).Status);
+        using var withdrawal = new HttpRequestMessage(HttpMethod.Post, $"/users/{user}/withdrawals") { Content = JsonContent.Create(new { amount = 100 }) };
+        withdrawal.Headers.Add("Idempotency-Key", "shared-d");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await api.Client.SendAsync(withdrawal)).StatusCode);
+        Assert.Equal(100, await api.Database.ScalarAsync<long>("SELECT balance FROM users WHERE id = @id", ("@id", user)));
+    }
+
+    [Fact]
     public async Task KeysAreTheUsersOwn()
     {
         var alice = await api.CreateUserAsync("alicek", "alicek@example.com");
@@ -137,7 +155,12 @@ public sealed class DepositIdempotencyTests : IAsyncLifetime
         while (await api.Database.ScalarAsync<long>(
             "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE CONCAT('%', @key, '%')", ("@key", key)) < 1)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the other requests never waited on the first one's key");
+            if (DateTime.UtcNow >= deadline)
+            {
+                var done = string.Join(",", requests.Where(r => r.IsCompleted).Select(r => r.Result.Status));
+                var trx = await api.Database.ScalarAsync<string>("SELECT GROUP_CONCAT(CONCAT(trx_state, ':', LEFT(COALESCE(trx_query,'-'), 80)) SEPARATOR ' | ') FROM information_schema.innodb_trx");
+                Assert.Fail($"the other requests never waited on the first one's key; completed: [{done}]; trx: {trx}; logs: {string.Join(" || ", api.Logs.Entries.Select(e => e.Text).TakeLast(6))}");
+            }
             await Task.Delay(50);
         }
         scheduler.Release();

@@ -166,6 +166,18 @@ public sealed class SettlementOptionsTests
         Assert.Contains(name, e.Message);
         await app.DisposeAsync();
     }
+
+    [Fact]
+    public async Task SimulatedPaymentsAreRefusedInProduction()
+    {
+        var app = SettlementApp.Build([
+            "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=None", "--Ecpay:Environment=production",
+            "--Ecpay:MerchantId=3002607", "--Ecpay:HashKey=pwFHCqoQZGmho4w6", "--Ecpay:HashIv=EkRm7iFT261dpevs",
+            "--Database:ConnectionString=Server=127.0.0.1;Database=x", "--Settlement:AllowSimulatedPayments=true"]);
+        var e = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains("AllowSimulatedPayments", e.Message);
+        await app.DisposeAsync();
+    }
 }
 
 /// <summary>On a database server whose time zone is not UTC, what Settlement writes is still UTC.</summary>

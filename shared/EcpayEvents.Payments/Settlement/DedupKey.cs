@@ -8,7 +8,9 @@ namespace EcpayEvents.Payments.Settlement;
 /// The identity of a payment event (<c>payment_events.dedup_key</c>): SHA-256 (hex) over the source
 /// and the fields that say what happened. Re-sends of the same result map to the same key although
 /// ECPay changes RtnMsg on them (交易成功 → paid) and their CheckMacValue then differs; fields that
-/// are not listed (RtnMsg, CheckMacValue, fees, custom fields, extras) do not take part.
+/// are not listed (RtnMsg, CheckMacValue, fees, custom fields, extras) do not take part. Values are
+/// upper-cased: the MAC is computed over a lower-cased string, so a copy with other letter case verifies
+/// too and must not count as a new result.
 /// </summary>
 public static class DedupKey
 {
@@ -34,7 +36,7 @@ public static class DedupKey
         if (macVerified && Identity(source) is { } names)
         {
             foreach (var name in names)
-                Append(text, name, fields.TryGetValue(name, out var v) ? v : null);
+                Append(text, name, fields.TryGetValue(name, out var v) ? v.ToUpperInvariant() : null);
         }
         else
         {

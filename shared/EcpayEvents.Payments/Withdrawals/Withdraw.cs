@@ -124,15 +124,17 @@ public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOption
     private static async Task<(WithdrawalOutcome, WithdrawalCompleted?, long)?> ReplayAsync(MySqlConnection connection, long userId, long amount, string idempotencyKey, CancellationToken ct)
     {
         var previous = await connection.QuerySingleOrDefaultAsync<PreviousWithdrawal>(
-            "SELECT t.id AS Id, t.amount AS Amount, t.created_at AS CreatedAt, u.balance AS Balance FROM transactions t JOIN users u ON u.id = t.user_id WHERE t.user_id = @userId AND t.idempotency_key = @idempotencyKey",
+            "SELECT t.id AS Id, t.type AS Type, t.amount AS Amount, t.created_at AS CreatedAt, u.balance AS Balance FROM transactions t JOIN users u ON u.id = t.user_id WHERE t.user_id = @userId AND t.idempotency_key = @idempotencyKey",
             new { userId, idempotencyKey });
         if (previous is null) return null;
-        if (previous.Amount != amount) return (WithdrawalOutcome.KeyReused, null, previous.Balance);
+        // A key first used for a deposit is not this withdrawal (one key namespace per user).
+        if (previous.Type != Transactions.TransactionType.Withdrawal || previous.Amount != amount) return (WithdrawalOutcome.KeyReused, null, previous.Balance);
         return (WithdrawalOutcome.Replayed, new WithdrawalCompleted(previous.Id, userId, previous.Amount, "completed", previous.Balance, DbTime.Utc(previous.CreatedAt)), previous.Balance);
     }
 
     internal sealed class PreviousWithdrawal
     {
+        public string Type { get; set; } = "";
         public long Id { get; set; }
         public long Amount { get; set; }
         public DateTime CreatedAt { get; set; }
