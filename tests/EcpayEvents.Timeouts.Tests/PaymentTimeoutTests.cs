@@ -160,10 +160,11 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
-        Assert.Equal(ReconcileOutcome.Settled, TimeoutStack.Outcome(execution));
+        // Found by the query, whose recorded answer is also the credit's confirmation.
+        Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
         var row = await stack.WaitForStatusAsync(deposit.Id, "completed");
         Assert.Equal((800L, 1L, 800L, null), (row.Balance, row.LedgerEntries, row.Credited, row.ReviewReason));
-        Assert.Equal(1, stack.Ecpay.Queries(deposit.MerchantTradeNo));
+        Assert.InRange(stack.Ecpay.Queries(deposit.MerchantTradeNo), 1, 5); // one, plus one per settlement check on a busy machine
         Assert.Equal(1L, await stack.Database.ScalarAsync<long>(
             "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no AND source = 'QueryTradeInfo' AND outcome = 'credited'", ("@no", deposit.MerchantTradeNo)));
     }
