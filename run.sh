@@ -209,7 +209,7 @@ if [ -z "${STACK_ALREADY_UP:-}" ]; then
   fi
   cli db migrate --connection-string "$Database__ConnectionString" | sed 's/^/                    /'
 
-  start "SQS (fauxqs)" "$SQS_PORT" sqs_ready "$NODE" --no-warnings infrastructure/local/sqs-server.mjs --port "$SQS_PORT" --visibility-timeout 30 --max-receive-count 5
+  start "SQS (fauxqs)" "$SQS_PORT" sqs_ready "$NODE" --no-warnings infrastructure/local/sqs-server.mjs --port "$SQS_PORT" --visibility-timeout 30 --max-receive-count 5 --data-dir "$ROOT/.local/sqs-$SQS_PORT"
   QUEUE_URL=$(sed -n 's/.*"queueUrl":"\([^"]*\)".*/\1/p' "$LOG_DIR/SQS (fauxqs).log" | head -n 1)
   export Sqs__QueueUrl="$QUEUE_URL"
 
