@@ -101,10 +101,13 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
             merchantTradeNo = MerchantTradeNumber.New(options.MerchantTradeNoPrefix, createdAt);
             try
             {
+                // INSERT … VALUES, not INSERT … SELECT: a bulk insert holds the table's AUTO-INC lock for the whole
+                // statement, so one insert waiting on a same-key row lock would stall every user's deposits
+                // (seen as "Failed to read auto-increment value" under a burst of same-key retries).
                 id = await connection.ExecuteScalarAsync<long>("""
                     INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no, payment_method, item_name, expires_at, idempotency_key, created_at, updated_at)
-                    SELECT id, 'deposit', @amount, 'pending', @merchantTradeNo, @method, @itemName, @expiresAt, @idempotencyKey, @createdAt, @createdAt FROM users WHERE id = @userId;
-                    SELECT IF(ROW_COUNT() = 1, LAST_INSERT_ID(), 0);
+                    VALUES (@userId, 'deposit', @amount, 'pending', @merchantTradeNo, @method, @itemName, @expiresAt, @idempotencyKey, @createdAt, @createdAt);
+                    SELECT LAST_INSERT_ID();
                     """,
                     new { userId, amount, merchantTradeNo, method, itemName, expiresAt = expiresAt.UtcDateTime, idempotencyKey, createdAt = createdAt.UtcDateTime },
                     transaction);
@@ -123,6 +126,10 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
                 // Waited on the key of a request that is still scheduling its timer: not a second deposit, not an error.
                 await transaction.RollbackAsync(ct);
                 return (DepositOutcome.KeyInProgress, null);
+            }
+            catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.NoReferencedRow2)
+            {
+                break; // the user is gone (id stays 0): answered like any missing user below
             }
             catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt < 5)
             {
