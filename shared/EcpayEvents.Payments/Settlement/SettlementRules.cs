@@ -1,4 +1,3 @@
-using EcpayEvents.Messaging;
 using EcpayEvents.Payments.Transactions;
 
 namespace EcpayEvents.Payments.Settlement;

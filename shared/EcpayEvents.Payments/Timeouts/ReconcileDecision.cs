@@ -1,5 +1,4 @@
 using EcpayEvents.Ecpay;
-using EcpayEvents.Messaging.StepFunctions;
 
 namespace EcpayEvents.Payments.Timeouts;
 

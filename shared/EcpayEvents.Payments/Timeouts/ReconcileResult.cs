@@ -1,5 +1,3 @@
-using EcpayEvents.Messaging.StepFunctions;
-
 namespace EcpayEvents.Payments.Timeouts;
 
 /// <summary>The end of a reconcile: an answer for the state machine, or an error for it to retry.</summary>
