@@ -141,11 +141,11 @@ internal static class Pages
     /// (RtnCode 1, not simulated) but the ledger says expired or failed, the payment arrived late:
     /// Settlement credits it (and flags it), so the page says so and keeps polling for up to 2 minutes.
     /// </summary>
-    public static string OrderResult(long transactionId, EcpayEvents.Ecpay.OrderResult result)
+    public static string OrderResult(long transactionId, PaymentResult result)
     {
         var ecpayPaid = result.IsRealPayment;
-        var ecpaySays = result.RtnCode == 1 ? "ECPay reports the payment succeeded; waiting for confirmation…"
-            : $"ECPay reports: {result.RtnMsg} (code {result.RtnCode}).";
+        var ecpaySays = result.Status == TradeStatus.Paid ? "ECPay reports the payment succeeded; waiting for confirmation…"
+            : $"ECPay reports: {result.Message} (code {int.Parse(result.Code, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)}).";
         var id = transactionId.ToString(CultureInfo.InvariantCulture);
         return $$"""
             <!DOCTYPE html>
@@ -155,7 +155,7 @@ internal static class Pages
             <div class="card">
               <dl>
                 <dt>Order</dt><dd data-testid="merchant-trade-no">{{H(result.MerchantTradeNo)}}</dd>
-                <dt>Amount</dt><dd data-testid="amount">{{result.TradeAmt.ToString(CultureInfo.InvariantCulture)}} TWD</dd>
+                <dt>Amount</dt><dd data-testid="amount">{{result.TradeAmt?.ToString(CultureInfo.InvariantCulture)}} TWD</dd>
                 <dt>ECPay trade number</dt><dd>{{H(result.TradeNo)}}</dd>
                 <dt>Payment type</dt><dd>{{H(result.PaymentType)}}</dd>
               </dl>

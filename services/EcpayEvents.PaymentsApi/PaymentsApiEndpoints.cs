@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
 using EcpayEvents.Payments;
 using EcpayEvents.Payments.Deposits;
 using EcpayEvents.Payments.Transactions;
@@ -236,12 +237,12 @@ public static class PaymentsApiEndpoints
     /// </summary>
     public static async Task<IResult> OrderResult(HttpRequest request, GetTransaction getTransaction, PaymentsApiSettings settings, CancellationToken ct)
     {
-        var body = await ReadSmallBodyAsync(request, (int)BodyLimit.EcpayForm.Bytes, ct);
+        var (body, _) = await StrictUtf8Body.ReadAsync(request, (int)BodyLimit.EcpayForm.Bytes, ct);
         var credentials = settings.Ecpay.Credentials();
         // Only the fields ECPay posts there, in their formats, and a valid MAC (EcpayPostFields: the same allowlist as Notifications).
         if (body is null || !EcpayForm.TryParse(body, out var form, out _) || EcpayPostFields.Problem(EcpayPostKind.OrderResultUrl, form) is not null
             || !CheckMacValue.Verify(form, credentials.HashKey, credentials.HashIv)
-            || !EcpayEvents.Ecpay.OrderResult.TryParse(form, out var result, out _) || result.MerchantId != credentials.MerchantId)
+            || !PaymentResult.TryParse(EcpayPostKind.OrderResultUrl, form, out var result, out _) || result.MerchantId != credentials.MerchantId)
         {
             return Pages.Error(400, "This payment result could not be verified", "The result did not come from ECPay. Your payment status is unchanged; check your transactions.");
         }
@@ -290,26 +291,5 @@ public static class PaymentsApiEndpoints
     {
         var accept = request.Headers.Accept.ToString();
         return accept.Contains("application/json", StringComparison.OrdinalIgnoreCase) && !accept.Contains("text/html", StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static async Task<string?> ReadSmallBodyAsync(HttpRequest request, int maxBytes, CancellationToken ct)
-    {
-        if (request.ContentLength > maxBytes) return null;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > maxBytes) return null;
-            buffer.Write(chunk, 0, read);
-        }
-        try
-        {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer.ToArray());
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
     }
 }

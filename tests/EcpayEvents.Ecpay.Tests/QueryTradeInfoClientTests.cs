@@ -135,7 +135,7 @@ public sealed class QueryTradeInfoClientTests : IAsyncLifetime
         Reply(Signed(Answer(code)));
         var trade = AssertAnswered(await Client().QueryAsync("Dep1", TestContext.Current.CancellationToken)).Trade;
         Assert.Equal(expected, trade.Status);
-        Assert.Equal(code, trade.TradeStatusCode);
+        Assert.Equal(code, trade.Code);
     }
 
     [Fact]

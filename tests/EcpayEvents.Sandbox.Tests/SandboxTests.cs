@@ -144,10 +144,10 @@ public sealed class NotificationTests : IAsyncLifetime
         var (path, form) = Assert.Single(await host.WaitForPostsAsync(1));
         Assert.Equal("/return", path);
         Assert.True(CheckMacValue.Verify(form, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
-        var result = PaymentResult.Parse(form);
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, form);
         Assert.Equal(tradeNo, result.MerchantTradeNo);
-        Assert.Equal(1, result.RtnCode);
-        Assert.Equal("交易成功", result.RtnMsg);
+        Assert.Equal("1", result.Code);
+        Assert.Equal("交易成功", result.Message);
         Assert.Equal(777, result.TradeAmt);
         Assert.False(result.SimulatePaid);
         Assert.Equal("0", form["SimulatePaid"]);
@@ -167,10 +167,10 @@ public sealed class NotificationTests : IAsyncLifetime
         var (path, form) = Assert.Single(await host.WaitForPostsAsync(1));
         Assert.Equal("/return", path);
         Assert.True(CheckMacValue.Verify(form, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
-        var result = PaymentResult.Parse(form);
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, form);
         Assert.Equal(tradeNo, result.MerchantTradeNo);
-        Assert.Equal(10100058, result.RtnCode);
-        Assert.Equal("付款失敗", result.RtnMsg);
+        Assert.Equal("10100058", result.Code);
+        Assert.Equal("付款失敗", result.Message);
         Assert.Equal(640, result.TradeAmt);
         Assert.False(result.SimulatePaid);
         var order = await host.Client.GetFromJsonAsync<JsonElement>($"/sandbox/orders/{tradeNo}");
@@ -376,8 +376,8 @@ public sealed class LateAndSimulatedPaymentTests : IAsyncLifetime
         var (path, form) = (await host.WaitForPostsAsync(before + 1))[before];
         Assert.Equal("/return", path);
         Assert.True(CheckMacValue.Verify(form, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
-        var result = PaymentResult.Parse(form);
-        Assert.Equal(1, result.RtnCode);
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, form);
+        Assert.Equal("1", result.Code);
         Assert.True(result.SimulatePaid);
         Assert.False(result.IsRealPayment);
 

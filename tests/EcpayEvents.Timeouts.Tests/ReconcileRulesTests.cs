@@ -22,7 +22,7 @@ public sealed class ReconcileRulesTests
             new("TradeAmt", amount.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("TradeStatus", tradeStatus),
         };
         fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
-        return new QueryTradeInfoResult.Answered(TradeInfo.FromVerifiedFields(EcpayForm.FromFields(fields)));
+        return new QueryTradeInfoResult.Answered(PaymentResult.Parse(EcpayPostKind.QueryTradeInfo, EcpayForm.FromFields(fields)));
     }
 
     private static string? OutcomeOf(ReconcileDecision d) => (d as ReconcileDecision.Answer)?.Result.Outcome;
@@ -155,7 +155,7 @@ public sealed class ReconcileRulesTests
             new("TradeAmt", amount.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("TradeStatus", "1"),
         };
         fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
-        return new QueryTradeInfoResult.Answered(TradeInfo.FromVerifiedFields(EcpayForm.FromFields(fields)));
+        return new QueryTradeInfoResult.Answered(PaymentResult.Parse(EcpayPostKind.QueryTradeInfo, EcpayForm.FromFields(fields)));
     }
 
     [Fact]

@@ -170,7 +170,7 @@ public sealed partial class ReconcilePayment(
 
     private static string Describe(QueryTradeInfoResult result) => result switch
     {
-        QueryTradeInfoResult.Answered a => $"TradeStatus {a.Trade.TradeStatusCode} ({a.Trade.Status})",
+        QueryTradeInfoResult.Answered a => $"TradeStatus {a.Trade.Code} ({a.Trade.Status})",
         _ => result.GetType().Name,
     };
 
