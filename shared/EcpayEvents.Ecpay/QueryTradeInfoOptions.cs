@@ -2,7 +2,7 @@ namespace EcpayEvents.Ecpay;
 
 public sealed class QueryTradeInfoOptions
 {
-    public EcpayEndpoints Endpoints { get; set; } = EcpayEndpoints.Stage;
+    public EcpayUrls Endpoints { get; set; } = EcpayUrls.Stage;
     public EcpayCredentials? Credentials { get; set; }
     public string? PlatformId { get; set; }
     /// <summary>Per attempt.</summary>
