@@ -3,6 +3,7 @@ using System.Net;
 using System.Reflection;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Payments.Transactions;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EcpayEvents.PaymentsApi;
 
@@ -37,7 +38,7 @@ internal static class Pages
         </style>
         """;
 
-    public static IResult Error(int status, string title, string detail) => TypedResults.Content($"""
+    public static ContentHttpResult Error(int status, string title, string detail) => TypedResults.Content($"""
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>{H(title)}</title>{Style}</head>
         <body><h1 data-testid="error-title">{H(title)}</h1><p data-testid="error-detail">{H(detail)}</p><p><a href="/">Back to your account</a></p></body></html>
