@@ -4,7 +4,7 @@ using System.Text;
 
 namespace EcpayEvents.Ecpay;
 
-/// <summary>ChoosePayment values ECPay's AioCheckOut/V5 accepts (the ones this library knows).</summary>
+/// <summary>ChoosePayment values ECPay's AioCheckOut/V5 accepts (the ones this library knows): 全方位金流 AioCheckOut/V5 (developers.ecpay.com.tw/?p=2864), field ChoosePayment.</summary>
 public static class ChoosePayment
 {
     public const string All = "ALL";
@@ -83,7 +83,7 @@ public sealed class CheckoutForm
     /// <item>Documented (ECPay's fee page, www.ecpay.com.tw/Business/Payment_Fees, "單筆訂單建立金額" for
     /// individual members; business/special members can have higher caps, so these are the conservative
     /// figures): Credit 5–199,999; ATM and WebATM 11–49,999; CVS (超商代碼) 33–6,000; BARCODE (超商條碼)
-    /// 17–20,000. Credit 5–199,999 and BNPL ≥ 3,000 are also in the protocol notes §2.</item>
+    /// 17–20,000. BNPL ≥ 3,000 is what integrations report (not on ECPay's pages).</item>
     /// <item>Assumed: ApplePay is a card payment, so the card range; BNPL's maximum and TWQR's range are not
     /// documented anywhere we could find, so they are capped at the card maximum; ALL lets the customer
     /// pick, so it allows anything some method takes (1–199,999), and ECPay's page hides methods whose

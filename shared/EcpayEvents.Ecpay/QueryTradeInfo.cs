@@ -10,7 +10,7 @@ using Polly.Timeout;
 
 namespace EcpayEvents.Ecpay;
 
-/// <summary>TradeStatus of a QueryTradeInfo answer. Only <see cref="Paid"/> means money arrived.</summary>
+/// <summary>TradeStatus of a QueryTradeInfo answer (查詢訂單 ?p=2890, field TradeStatus). Only <see cref="Paid"/> means money arrived.</summary>
 public enum TradeStatus
 {
     /// <summary>0: created, not paid (yet).</summary>
@@ -162,7 +162,7 @@ public sealed class QueryTradeInfoOptions
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>
     /// After a 403, how long this process answers <see cref="QueryTradeInfoResult.Throttled"/> without calling
-    /// ECPay. ECPay's block lasts about 30 minutes (protocol notes §5) and more requests would prolong it.
+    /// ECPay. ECPay's block lasts about 30 minutes (查詢訂單, developers.ecpay.com.tw/?p=2890: 403, "等候 30 分鐘") and more requests would prolong it.
     /// Zero turns the cool-down off.
     /// </summary>
     public TimeSpan ThrottleCoolDown { get; set; } = TimeSpan.FromMinutes(30);
@@ -218,7 +218,7 @@ public sealed class QueryTradeInfoThrottle
     }
 }
 
-/// <summary>Asks ECPay for an order's state (protocol notes §5).</summary>
+/// <summary>Asks ECPay for an order's state: QueryTradeInfo/V5 (查詢訂單, developers.ecpay.com.tw/?p=2890).</summary>
 public sealed class QueryTradeInfoClient
 {
     private readonly HttpClient _http;
@@ -257,7 +257,7 @@ public sealed class QueryTradeInfoClient
         {
             return new QueryTradeInfoResult.Throttled(blockedBody) { CoolDownUntil = blockedUntil, WithoutRequest = true };
         }
-        // TimeStamp is valid ~3 minutes: computed per call, never cached.
+        // TimeStamp is valid 3 minutes (查詢訂單 ?p=2890, field TimeStamp): computed per call, never cached.
         var fields = new List<KeyValuePair<string, string>>
         {
             new("MerchantID", _credentials.MerchantId),

@@ -125,7 +125,7 @@ public sealed record PaymentNotice
         };
     }
 
-    // QueryTradeInfo/V5 answer (protocol notes §5): TradeStatus instead of RtnCode, no SimulatePaid.
+    // QueryTradeInfo/V5 answer (查詢訂單, developers.ecpay.com.tw/?p=2890, field TradeStatus): TradeStatus instead of RtnCode, no SimulatePaid.
     // Read with the same lenient field reader as the query's own client (TradeInfo.FromVerifiedFields):
     // strict on TradeStatus and TradeAmt, lenient on dates and fees.
     private static PaymentNotice FromQueryTradeInfo(EcpayForm form)

@@ -1,3 +1,4 @@
+using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
 
 namespace EcpayEvents.Payments.Settlement;
@@ -121,7 +122,8 @@ public static class SettlementRules
                     TransactionStatus.Pending => new(SettlementAction.Complete, SettlementOutcome.Credited),
                     TransactionStatus.Completed => new(SettlementAction.None, SettlementOutcome.AlreadyCompleted),
                     // Money received is never lost: credit, and ask an operator to look.
-                    TransactionStatus.Expired => new(SettlementAction.Complete, SettlementOutcome.CreditedLate, "paid after the transaction expired", "paid after expiry"),
+                    // Explained: which payment type, paid when — ECPay reports BARCODE about two days late, a card when its bank answers.
+                    TransactionStatus.Expired => new(SettlementAction.Complete, SettlementOutcome.CreditedLate, "paid after the transaction expired" + LateDetail(notice), "paid after expiry"),
                     TransactionStatus.Failed => new(SettlementAction.Complete, SettlementOutcome.CreditedLate, "paid after the transaction failed", "paid after failure"),
                     _ => throw new ArgumentOutOfRangeException(nameof(transaction), status, null),
                 };
@@ -151,6 +153,11 @@ public static class SettlementRules
                 throw new ArgumentOutOfRangeException(nameof(notice), notice.Kind, null);
         }
     }
+
+    private static string LateDetail(PaymentNotice notice) =>
+        notice.PaymentDate is { } paidAt
+            ? $" ({(notice.PaymentType.Length > 0 ? notice.PaymentType : "payment")} paid {TaiwanTime.Format(paidAt)} Taiwan time, reported by {notice.Source})"
+            : $" (reported by {notice.Source})";
 
     public static string Name(TransactionStatus status) => status switch
     {

@@ -15,7 +15,9 @@ namespace EcpayEvents.Payments.Timeouts;
 
 /// <summary>The transaction the timer is about, as the ledger has it now.</summary>
 /// <param name="Credit">For a completed deposit: what its credit rests on (null otherwise).</param>
-public sealed record TimedTransaction(long Id, string Type, long Amount, string Status, string? MerchantTradeNo, DateTimeOffset? ExpiresAt, CreditEvidence? Credit = null)
+/// <param name="PaymentType">ECPay's PaymentType once a post named it (an issued number, a BNPL application); null before.</param>
+public sealed record TimedTransaction(long Id, string Type, long Amount, string Status, string? MerchantTradeNo, DateTimeOffset? ExpiresAt, CreditEvidence? Credit = null,
+    string? PaymentType = null)
 {
     public bool IsFinal => Status is Transactions.TransactionStatus.Completed or Transactions.TransactionStatus.Failed or Transactions.TransactionStatus.Expired;
 }
@@ -37,7 +39,7 @@ public sealed record CreditEvidence(
 public sealed record RecordedPaidAnswer(string TradeNo, long? TradeAmt);
 
 /// <summary>
-/// When a completed deposit's credit is confirmed with QueryTradeInfo. ECPay advises asking 10 minutes after a
+/// When a completed deposit's credit is confirmed with QueryTradeInfo. ECPay (查詢訂單 ?p=2890) advises asking 10 minutes after a
 /// payment, and again 10–30 minutes later when the bank had not answered yet (TradeStatus 0).
 /// </summary>
 /// <param name="Enabled">The execution understands the confirmed/unconfirmed answers (its Reconcile input says confirmCredit).</param>
@@ -109,11 +111,15 @@ public static class ReconcileRules
     /// <param name="transaction">The ledger row by id; null when there is none.</param>
     /// <param name="ecpay">ECPay's answer; null before it was asked.</param>
     /// <param name="confirmation">Whether and when a completed deposit is confirmed with ECPay; off by default.</param>
+    /// <param name="lag">How late ECPay may report a payment under way, per payment type; none by default.</param>
     public static ReconcileDecision Decide(PaymentTimeoutInput input, TimedTransaction? transaction, QueryTradeInfoResult? ecpay, DateTimeOffset now,
-        CreditConfirmation? confirmation = null)
+        CreditConfirmation? confirmation = null, ReportingLag? lag = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         confirmation ??= CreditConfirmation.Off;
+        lag ??= ReportingLag.None;
+        // Not for confirming a credit: there an unsigned answer stays an error (retried, then an operator).
+        var answer = UnsignedNotFoundAsAnswer(ecpay, input.MerchantTradeNo);
 
         // The deposit schedules its timer just before COMMIT: before the deadline a missing row is retried (the
         // COMMIT lands). Past it, the deposit was rolled back after StartExecution succeeded (e.g. the client
@@ -122,9 +128,9 @@ public static class ReconcileRules
         {
             if (now < input.ExpiresAt - EarlyTolerance)
                 return new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound, $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist (yet)");
-            if (ecpay is null)
+            if (answer is null)
                 return new ReconcileDecision.AskEcpay();
-            return ecpay switch
+            return answer switch
             {
                 QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.NotFound or TradeStatus.NeverChosePaymentMethod, Trade: var none } =>
                     new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Abandoned),
@@ -133,7 +139,7 @@ public static class ReconcileRules
                     // Money may arrive (or did) for an order the ledger does not have: an operator must look.
                     new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound,
                         $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist, but ECPay knows the order: TradeStatus {known.TradeStatusCode} ({known.Status}), TradeNo '{known.TradeNo}'"),
-                _ => EcpayFailed(ecpay),
+                _ => EcpayFailed(answer),
             };
         }
         if (!string.Equals(transaction.MerchantTradeNo, input.MerchantTradeNo, StringComparison.Ordinal) || transaction.Type != Transactions.TransactionType.Deposit)
@@ -143,6 +149,7 @@ public static class ReconcileRules
             return ConfirmCredit(input, transaction, ecpay, now, confirmation);
         if (transaction.IsFinal)
             return Settled($"transaction is already {transaction.Status}");
+        ecpay = answer;
 
         if (ecpay is null)
             return new ReconcileDecision.AskEcpay();
@@ -171,10 +178,16 @@ public static class ReconcileRules
                     return new ReconcileDecision.Fail(ReconcileErrors.UnknownTradeStatus, $"ECPay answered TradeStatus {trade.TradeStatusCode}, which this system does not know");
                 if (now < input.ExpiresAt - EarlyTolerance)
                     return new ReconcileDecision.Fail(ReconcileErrors.NotYetExpired, $"woke up at {now:O}, before the deadline {input.ExpiresAt:O}");
+                // A payment under way (number issued, BNPL applied) may be reported late: wait that long past the deadline, once.
+                if (trade.Status == TradeStatus.Unpaid && transaction.ExpiresAt is { } deadline && lag.For(transaction.PaymentType) is var wait && wait > TimeSpan.Zero
+                    && deadline + wait > input.ExpiresAt + ExtensionThreshold)
+                    return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, deadline + wait),
+                        $"ECPay says unpaid, but reports {transaction.PaymentType} payments up to {wait} late: asking again at {deadline + wait:O}");
                 return new ReconcileDecision.Expire(trade.Status switch
                 {
                     TradeStatus.Unpaid => "ECPay: created, not paid (TradeStatus 0) and past the deadline",
                     TradeStatus.NeverChosePaymentMethod => "ECPay: the customer never chose a payment method (TradeStatus 10200095)",
+                    TradeStatus.NotFound when trade.Fields.Count == 0 => "ECPay: order not found (unsigned TradeStatus 10200047): checkout never reached ECPay",
                     TradeStatus.NotFound => "ECPay: order not found (TradeStatus 10200047): checkout never reached ECPay",
                     _ => throw new ArgumentOutOfRangeException(nameof(ecpay), trade.Status, null),
                 });
@@ -234,6 +247,23 @@ public static class ReconcileRules
     private static DateTimeOffset? LaterLook(DateTimeOffset? creditedAt, TimeSpan after, PaymentTimeoutInput input, DateTimeOffset now) =>
         creditedAt + after is { } at && at > now && at > input.ExpiresAt + ExtensionThreshold ? at : null;
 
+    /// <summary>
+    /// ECPay answers errors without CheckMacValue (查詢訂單 ?p=2890), and may answer an order it never saw that way:
+    /// such an answer is read as "not found" — which can only expire a pending deposit or end a rolled-back one's timer,
+    /// never credit or confirm anything (a forged one delays nothing: a real payment is still credited when reported).
+    /// </summary>
+    private static QueryTradeInfoResult? UnsignedNotFoundAsAnswer(QueryTradeInfoResult? ecpay, string merchantTradeNo) =>
+        ecpay is QueryTradeInfoResult.EcpayError { Code: "10200047" }
+            ? new QueryTradeInfoResult.Answered(new TradeInfo
+            {
+                Fields = EcpayForm.FromFields([]),
+                Status = TradeStatus.NotFound,
+                TradeStatusCode = "10200047",
+                MerchantId = "",
+                MerchantTradeNo = merchantTradeNo,
+            })
+            : ecpay;
+
     /// <summary>ECPay did not answer usably: an error, retried by the state machine.</summary>
     private static ReconcileDecision.Fail EcpayFailed(QueryTradeInfoResult ecpay) => ecpay switch
     {
@@ -266,6 +296,7 @@ public sealed partial class ReconcilePayment(
     PaymentResultPublisher publisher,
     TimeProvider time,
     CreditConfirmation confirmation,
+    ReportingLag reportingLag,
     ILogger<ReconcilePayment> log)
 {
     /// <param name="confirmCredit">
@@ -280,7 +311,7 @@ public sealed partial class ReconcilePayment(
         // At most: decide, ask ECPay, decide, (expire lost a race) re-read and decide, ask ECPay, decide.
         for (var round = 0; round < 5; round++)
         {
-            var decision = ReconcileRules.Decide(input, transaction, ecpay, time.GetUtcNow(), policy);
+            var decision = ReconcileRules.Decide(input, transaction, ecpay, time.GetUtcNow(), policy, reportingLag);
             switch (decision)
             {
                 case ReconcileDecision.AskEcpay:
@@ -342,12 +373,12 @@ public sealed partial class ReconcilePayment(
         await using var connection = await database.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<Row>("""
             SELECT t.id AS Id, t.type AS Type, t.amount AS Amount, t.status AS Status, t.merchant_trade_no AS MerchantTradeNo, t.expires_at AS ExpiresAt,
-                   t.ecpay_trade_no AS EcpayTradeNo, t.confirmed_at AS ConfirmedAt,
+                   t.ecpay_trade_no AS EcpayTradeNo, t.confirmed_at AS ConfirmedAt, t.payment_type AS PaymentType,
                    (SELECT MIN(l.created_at) FROM ledger_entries l WHERE l.transaction_id = t.id) AS CreditedAt
             FROM transactions t WHERE t.id = @id
             """, new { id });
         if (row is null) return null;
-        var transaction = new TimedTransaction(row.Id, row.Type, row.Amount, row.Status, row.MerchantTradeNo, DbTime.Utc(row.ExpiresAt));
+        var transaction = new TimedTransaction(row.Id, row.Type, row.Amount, row.Status, row.MerchantTradeNo, DbTime.Utc(row.ExpiresAt), PaymentType: row.PaymentType);
         if (row.Status != Transactions.TransactionStatus.Completed) return transaction;
 
         // What Settlement recorded about it: a simulated result, and QueryTradeInfo answers it believed (raw fields, verified then).
@@ -432,6 +463,7 @@ public sealed partial class ReconcilePayment(
         public string? EcpayTradeNo { get; set; }
         public DateTime? ConfirmedAt { get; set; }
         public DateTime? CreditedAt { get; set; }
+        public string? PaymentType { get; set; }
     }
 
     internal sealed class EventRow
