@@ -67,6 +67,8 @@ public sealed class CheckoutValidationException(string field, string message) : 
 /// <summary>A signed AioCheckOut/V5 form: post it from the browser (see <see cref="ToHtml"/>).</summary>
 public sealed class CheckoutForm
 {
+    // AioCheckOut/V5 (developers.ecpay.com.tw/?p=2864): MerchantID String(10), TradeDesc String(200), ItemName String(400),
+    // ReturnURL and the other URLs String(200), CustomField1–4 String(50).
     // Lengths of free text are counted in UTF-8 bytes, not characters: ECPay truncates over-long values
     // in a way that can split a UTF-8 character (breaking the MAC), so staying within the limit in bytes
     // is safe whether ECPay counts bytes or characters. URLs are counted the same way.
@@ -256,6 +258,7 @@ public sealed class CheckoutForm
         {
             Fail("OrderResultURL", "must differ from ReturnURL (ECPay's server and the browser post to different places).");
         }
+        // AioCheckOut/V5 (?p=2864): ExpireDate (ATM) 1–60 days; StoreExpireDate CVS 1–43,200 minutes, BARCODE 1–30 days.
         if (request.ExpireDate is { } expire)
         {
             if (request.ChoosePayment is not (Ecpay.ChoosePayment.Atm or Ecpay.ChoosePayment.All))

@@ -98,6 +98,7 @@ public static class SettlementRules
                 ? SettlementDecision.Rejected($"wrong endpoint: a paid result (RtnCode 1) posted to {notice.Source}; not applied")
                     with { ReviewReason = $"paid result posted to {notice.Source}, not credited: check ECPay" }
                 : SettlementDecision.Rejected($"wrong endpoint: a number-issued result (RtnCode {notice.Code}) posted to {notice.Source}; not applied");
+        // 付款結果通知 (developers.ecpay.com.tw/?p=2878), field SimulatePaid: 1 = simulated from the back office, no money moved.
         if (notice.SimulatePaid && !policy.AllowSimulatedPayments)
             return new(SettlementAction.None, SettlementOutcome.Simulated, "SimulatePaid=1: simulated from ECPay's back office, no money moved",
                 // Completed already: if by a "paid" query answer that came first, that credit may be the simulation's.
