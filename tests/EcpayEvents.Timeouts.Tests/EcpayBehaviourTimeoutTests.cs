@@ -96,6 +96,23 @@ public sealed class EcpayBehaviourTimeoutTests(SandboxTimeoutStack stack) : ICla
         Assert.Contains("reported by ReturnURL", reason);
     }
 
+    // 查詢訂單 (?p=2890) does not say whether the answer's values are signed decoded or as sent: a paid answer signed
+    // over the percent-encoded values, for a payment whose post was lost, is credited once through Settlement.
+    [Fact]
+    public async Task APaidAnswerSignedOverTheRawValuesCreditsAPaymentWhosePostWasLost()
+    {
+        var deposit = await stack.CreateDepositAsync(700, TimeSpan.FromSeconds(3));
+        await stack.CheckoutAsync(deposit, "Credit", returnUrl: "http://127.0.0.1:9/ecpay/return");
+        await stack.BehaveAsync(deposit.MerchantTradeNo, new { rawSignedAnswers = true });
+        await stack.ActAsync(deposit, "card");
+
+        var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
+        var row = await stack.TransactionAsync(deposit.Id);
+        Assert.Equal(("completed", 700L, 1L, null), (row.Status, row.Balance, row.LedgerEntries, row.ReviewReason));
+    }
+
     internal static async Task WaitAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));

@@ -36,12 +36,13 @@ public sealed class SandboxTimeoutStack : TimeoutStack
     protected override async Task AfterStartAsync(string[] timeoutsArgs) => SecondTimeouts = await StartAsync(TimeoutsApp.Build(timeoutsArgs));
 
     /// <summary>The deposit's checkout form, built by the product's CheckoutForm, posted to the sandbox (ECPay now knows the order).</summary>
-    public async Task CheckoutAsync(Deposit deposit, string method)
+    /// <param name="returnUrl">Where ECPay posts the result; by default Notifications (a dead address loses every post).</param>
+    public async Task CheckoutAsync(Deposit deposit, string method, string? returnUrl = null)
     {
         var request = new CheckoutRequest
         {
             MerchantTradeNo = deposit.MerchantTradeNo, TotalAmount = deposit.Amount, TradeDesc = "Deposit", ItemName = "Deposit",
-            ChoosePayment = method, ReturnUrl = new Uri(Notifications, "/ecpay/return").ToString(), PaymentInfoUrl = new Uri(Notifications, "/ecpay/payment-info").ToString(),
+            ChoosePayment = method, ReturnUrl = returnUrl ?? new Uri(Notifications, "/ecpay/return").ToString(), PaymentInfoUrl = new Uri(Notifications, "/ecpay/payment-info").ToString(),
         };
         var form = CheckoutForm.Create(request, Credentials, EcpayEndpoints.FromBaseUrl(Sandbox.BaseAddress!.ToString()));
         using var post = new HttpRequestMessage(HttpMethod.Post, "/Cashier/AioCheckOut/V5")

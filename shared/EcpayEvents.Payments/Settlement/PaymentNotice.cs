@@ -130,6 +130,7 @@ public sealed record PaymentNotice
     // strict on TradeStatus and TradeAmt, lenient on dates and fees.
     private static PaymentNotice FromQueryTradeInfo(EcpayForm form)
     {
+        form = DecodedIfSignedRaw(form);
         AsEcpaySendsIt(EcpayPostKind.QueryTradeInfo, form);
         var merchantId = Required(form, "MerchantID");
         var merchantTradeNo = Required(form, "MerchantTradeNo");
@@ -158,6 +159,16 @@ public sealed record PaymentNotice
             PaymentType = trade.PaymentType,
         };
     }
+
+    // 查詢訂單 (?p=2890) does not say whether the answer's values are signed decoded or as they appear in the body
+    // (percent-encoded); Timeouts forwards whichever verified. Raw ones are read decoded — what the answer says — when
+    // only their decoded values have ECPay's formats. The MAC was verified over the fields as they are.
+    private static EcpayForm DecodedIfSignedRaw(EcpayForm form) =>
+        EcpayPostFields.Problem(EcpayPostKind.QueryTradeInfo, form) is not null
+        && EcpayForm.TryParse(string.Join('&', form.Select(f => f.Key + "=" + f.Value)), out var decoded, out _)
+        && EcpayPostFields.Problem(EcpayPostKind.QueryTradeInfo, decoded) is null
+            ? decoded
+            : form;
 
     // Only the fields ECPay sends for the source, in their formats (the producer checked too, but anything on the
     // queue is checked again). Checked after the wrong-endpoint test, so a body posted to the other URL is still
