@@ -44,7 +44,7 @@ public sealed class SandboxTimeoutStack : TimeoutStack
             MerchantTradeNo = deposit.MerchantTradeNo, TotalAmount = deposit.Amount, TradeDesc = "Deposit", ItemName = "Deposit",
             ChoosePayment = method, ReturnUrl = returnUrl ?? new Uri(Notifications, "/ecpay/return").ToString(), PaymentInfoUrl = new Uri(Notifications, "/ecpay/payment-info").ToString(),
         };
-        var form = CheckoutForm.Create(request, Credentials, EcpayEndpoints.FromBaseUrl(Sandbox.BaseAddress!.ToString()));
+        var form = CheckoutForm.Create(request, Credentials, EcpayUrls.FromBaseUrl(Sandbox.BaseAddress!.ToString()));
         using var post = new HttpRequestMessage(HttpMethod.Post, "/Cashier/AioCheckOut/V5")
         {
             Content = new StringContent(EcpayForm.ToFormBody(form.Fields), Encoding.UTF8, "application/x-www-form-urlencoded"),

@@ -1,5 +1,4 @@
 using EcpayEvents.Ecpay;
-using EcpayEvents.Messaging;
 
 namespace EcpayEvents.Payments.Settlement;
 
