@@ -1,20 +1,22 @@
 using System.Globalization;
 using System.Net;
-using EcpayEvents.Ecpay;
+using EcpayEvents.Sandbox.Protocol;
 
 namespace EcpayEvents.Sandbox;
 
 /// <summary>What the paying customer does, and the notifications ECPay owes the merchant for it.</summary>
-public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options, IHttpClientFactory httpClients, IHostApplicationLifetime lifetime, ILogger<Cashier> log)
+public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options, SandboxBehaviour behaviour, IHttpClientFactory httpClients, IHostApplicationLifetime lifetime, ILogger<Cashier> log)
 {
     public const int CardDeclined = 10100058;
 
     /// <summary>
-    /// Applies an action: card (pay), fail (card declined), atm / cvs / barcode (issue a number),
-    /// paid (pay the issued number; refused after its ExpireDate, as the bank or store would),
-    /// paid-late (pay it anyway after its ExpireDate — a late payment ECPay still reports),
-    /// simulate (ECPay's back office "模擬付款": ReturnURL with RtnCode 1 and SimulatePaid=1; no money
-    /// moves and the order stays unpaid, so QueryTradeInfo says unpaid). Null on success, or why not.
+    /// Applies an action: card (pay), fail (card declined), atm / cvs / barcode (issue a number), bnpl (apply for
+    /// the instalment loan: PaymentInfoURL hears RtnCode 2), paid (pay the issued number, or approve the BNPL
+    /// application; a number is refused after its ExpireDate, as the bank or store would), paid-late (pay it
+    /// anyway after its ExpireDate — a late payment ECPay still reports), simulate (ECPay's back office
+    /// "模擬付款": ReturnURL with RtnCode 1 and SimulatePaid=1, offered only for an issued ATM/CVS/BARCODE number;
+    /// no money moves and the order stays unpaid). A payment reaches ECPay after the payment type's reporting lag
+    /// (<see cref="SandboxBehaviour.ReportLag"/>, or the order's). Null on success, or why not.
     /// </summary>
     public string? Act(SandboxOrder order, string action, bool twice)
     {
@@ -23,17 +25,13 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
             var now = orders.Time.GetUtcNow();
             switch (action)
             {
-                case "card" or "fail" or "atm" or "cvs" or "barcode" when order.State != OrderState.Created:
+                case "card" or "fail" or "atm" or "cvs" or "barcode" or "bnpl" when order.State != OrderState.Created:
                     return $"order is {order.State}";
-                case "card" or "fail" or "atm" or "cvs" or "barcode" when !order.Allows(action):
+                case "card" or "fail" or "atm" or "cvs" or "barcode" or "bnpl" when !order.Allows(action):
                     return $"ChoosePayment {order.ChoosePayment} does not offer {action}";
                 case "card":
-                    order.State = OrderState.Paid;
-                    order.PaymentType = order.ChoosePayment == ChoosePayment.WebAtm ? "WebATM_TAISHIN" : "Credit_CreditCard";
-                    order.PaymentDate = now;
-                    order.RtnCode = 1;
-                    order.RtnMsg = "交易成功";
-                    Notify(order, "ReturnURL", order.Field("ReturnURL"), PaymentFields(order), twice);
+                    order.PaymentType = order.ChoosePayment == AioRules.WebAtm ? "WebATM_TAISHIN" : "Credit_CreditCard";
+                    Pay(order, now, twice);
                     return null;
                 case "fail":
                     order.State = OrderState.Failed;
@@ -46,96 +44,102 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
                     order.BankCode = "812";
                     order.VAccount = "9103" + SandboxOrders.Digits(10);
                     var atmDay = now.AddDays(order.IntField("ExpireDate", 3));
-                    IssueNumber(order, "ATM_TAISHIN", PaymentInfo.AtmNumberIssued, "Get VirtualAccount Succeeded",
-                        TaiwanTime.FormatDate(atmDay), EndOfTaiwanDay(atmDay), twice);
+                    IssueNumber(order, "ATM_TAISHIN", AioRules.AtmNumberIssued, "Get VirtualAccount Succeeded",
+                        TaiwanClock.Date(atmDay), TaiwanClock.EndOfDay(atmDay), twice);
                     return null;
                 case "cvs":
                     order.PaymentNo = "LLL" + SandboxOrders.Digits(11);
                     var cvsUntil = now.AddMinutes(order.IntField("StoreExpireDate", 10_080));
-                    IssueNumber(order, "CVS_CVS", PaymentInfo.CvsOrBarcodeNumberIssued, "Get CVS Code Succeeded.",
-                        TaiwanTime.Format(cvsUntil), cvsUntil, twice);
+                    IssueNumber(order, "CVS_CVS", AioRules.StoreNumberIssued, "Get CVS Code Succeeded.",
+                        TaiwanClock.DateTime(cvsUntil), cvsUntil, twice);
                     return null;
                 case "barcode":
                     var expires = now.AddDays(order.IntField("StoreExpireDate", 7));
-                    order.Barcode1 = TaiwanTime.ToTaiwan(expires).ToString("yyMMdd", CultureInfo.InvariantCulture) + "6Q2";
+                    order.Barcode1 = TaiwanClock.Local(expires).ToString("yyMMdd", CultureInfo.InvariantCulture) + "6Q2";
                     order.Barcode2 = SandboxOrders.Digits(16);
                     order.Barcode3 = SandboxOrders.Digits(15);
-                    IssueNumber(order, "BARCODE_BARCODE", PaymentInfo.CvsOrBarcodeNumberIssued, "Get CVS Code Succeeded.", TaiwanTime.FormatDate(expires), EndOfTaiwanDay(expires), twice);
+                    IssueNumber(order, "BARCODE_BARCODE", AioRules.StoreNumberIssued, "Get CVS Code Succeeded.", TaiwanClock.Date(expires), TaiwanClock.EndOfDay(expires), twice);
+                    return null;
+                case "bnpl":
+                    // 裕富無卡分期申請結果通知 (?p=37517): PaymentInfoURL, RtnCode 2 = applying; no BankCode/vAccount/ExpireDate.
+                    order.State = OrderState.Applied;
+                    order.PaymentType = "BNPL_URICH";
+                    order.RtnCode = AioRules.BnplApplying;
+                    order.RtnMsg = "申請中";
+                    order.BnplTradeNo = "BNPL" + SandboxOrders.Digits(12);
+                    if (order.Field("PaymentInfoURL") is { Length: > 0 } bnplUrl) Notify(order, "PaymentInfoURL", bnplUrl, BnplFields(order), twice);
                     return null;
                 case "paid" or "paid-late":
-                    if (order.State != OrderState.NumberIssued) return $"order is {order.State}; only an issued ATM/CVS/BARCODE number can be paid";
+                    if (order.State is not (OrderState.NumberIssued or OrderState.Applied)) return $"order is {order.State}; only an issued ATM/CVS/BARCODE number or a BNPL application can be paid";
                     if (action == "paid" && order.NumberExpiresAt is { } until && now > until)
-                        return $"the number expired at {TaiwanTime.Format(until)} (Taiwan time) and can no longer be paid; use paid-late to simulate a late payment ECPay still reports";
-                    order.State = OrderState.Paid;
-                    order.PaymentDate = now;
-                    order.RtnCode = 1;
-                    order.RtnMsg = "交易成功";
-                    Notify(order, "ReturnURL", order.Field("ReturnURL"), PaymentFields(order), twice);
+                        return $"the number expired at {TaiwanClock.DateTime(until)} (Taiwan time) and can no longer be paid; use paid-late to simulate a late payment ECPay still reports";
+                    Pay(order, now, twice);
                     return null;
                 case "simulate":
-                    if (order.State is not (OrderState.Created or OrderState.NumberIssued)) return $"order is {order.State}; only an unpaid order can be simulated";
+                    if (order.State != OrderState.NumberIssued || !AioRules.OffersSimulatePaid(order.PaymentType))
+                        return $"order is {order.State} ({order.PaymentType}); ECPay's back office offers 模擬付款 only for an issued ATM/CVS/BARCODE number";
                     order.Simulated = true;
                     var simulated = PaymentFields(order).Select(f => f.Key switch
                     {
                         "RtnCode" => new KeyValuePair<string, string>("RtnCode", "1"),
                         "RtnMsg" => new("RtnMsg", "交易成功"),
-                        "PaymentDate" => new("PaymentDate", TaiwanTime.Format(now)),
-                        "PaymentType" => new("PaymentType", order.PaymentType.Length > 0 ? order.PaymentType : "Credit_CreditCard"),
+                        "PaymentDate" => new("PaymentDate", TaiwanClock.DateTime(now)),
                         "SimulatePaid" => new("SimulatePaid", "1"),
                         _ => f,
                     }).ToList();
                     Notify(order, "ReturnURL", order.Field("ReturnURL"), simulated, twice);
                     return null;
                 default:
-                    return $"unknown action '{action}' (card, fail, atm, cvs, barcode, paid, paid-late, simulate)";
+                    return $"unknown action '{action}' (card, fail, atm, cvs, barcode, bnpl, paid, paid-late, simulate)";
             }
         }
     }
 
-    /// <summary>The ReturnURL / OrderResultURL fields (protocol notes §3), without CheckMacValue.</summary>
+    /// <summary>The customer paid: ECPay knows (and posts ReturnURL) now, or after the reporting lag. Caller holds lock(order).</summary>
+    private void Pay(SandboxOrder order, DateTimeOffset now, bool twice)
+    {
+        order.PaymentDate = now;
+        var lag = orders.Behaviour(order.MerchantTradeNo).ReportLag ?? behaviour.ReportLag(order.PaymentType);
+        if (lag <= TimeSpan.Zero)
+        {
+            Report(order, twice);
+            return;
+        }
+        order.State = OrderState.Reporting;
+        order.ReportAt = now + lag;
+        _ = Task.Run(async () =>
+        {
+            try { await Task.Delay(lag, orders.Time, lifetime.ApplicationStopping); }
+            catch (OperationCanceledException) { return; }
+            lock (order) Report(order, twice);
+        });
+    }
+
+    private void Report(SandboxOrder order, bool twice)
+    {
+        order.State = OrderState.Paid;
+        order.RtnCode = 1;
+        order.RtnMsg = "交易成功";
+        Notify(order, "ReturnURL", order.Field("ReturnURL"), PaymentFields(order), twice);
+    }
+
+    /// <summary>The ReturnURL / OrderResultURL fields (付款結果通知, developers.ecpay.com.tw/?p=2878), without CheckMacValue.</summary>
     public static List<KeyValuePair<string, string>> PaymentFields(SandboxOrder order)
     {
         var paid = order.RtnCode == 1;
         return
         [
-            new("MerchantID", order.Field("MerchantID")),
-            new("MerchantTradeNo", order.MerchantTradeNo),
-            new("StoreID", ""),
-            new("RtnCode", order.RtnCode.ToString(CultureInfo.InvariantCulture)),
-            new("RtnMsg", order.RtnMsg),
-            new("TradeNo", order.TradeNo),
-            new("TradeAmt", order.TotalAmount.ToString(CultureInfo.InvariantCulture)),
-            new("PaymentDate", paid && order.PaymentDate is { } p ? TaiwanTime.Format(p) : ""),
-            new("PaymentType", order.PaymentType),
+            .. ResultFields(order),
+            new("PaymentDate", paid && order.PaymentDate is { } p ? TaiwanClock.DateTime(p) : ""),
             new("PaymentTypeChargeFee", paid ? Math.Round(order.TotalAmount * 0.0275m, 0).ToString(CultureInfo.InvariantCulture) : "0"),
-            new("TradeDate", TaiwanTime.Format(order.TradeDate)),
             new("SimulatePaid", "0"),
-            new("CustomField1", order.Field("CustomField1")),
-            new("CustomField2", order.Field("CustomField2")),
-            new("CustomField3", order.Field("CustomField3")),
-            new("CustomField4", order.Field("CustomField4")),
         ];
     }
 
-    /// <summary>The PaymentInfoURL fields (protocol notes §4), without CheckMacValue.</summary>
+    /// <summary>The PaymentInfoURL fields (取號結果通知, developers.ecpay.com.tw/?p=2881), without CheckMacValue.</summary>
     public static List<KeyValuePair<string, string>> InfoFields(SandboxOrder order)
     {
-        var fields = new List<KeyValuePair<string, string>>
-        {
-            new("MerchantID", order.Field("MerchantID")),
-            new("MerchantTradeNo", order.MerchantTradeNo),
-            new("StoreID", ""),
-            new("RtnCode", order.RtnCode.ToString(CultureInfo.InvariantCulture)),
-            new("RtnMsg", order.RtnMsg),
-            new("TradeNo", order.TradeNo),
-            new("TradeAmt", order.TotalAmount.ToString(CultureInfo.InvariantCulture)),
-            new("PaymentType", order.PaymentType),
-            new("TradeDate", TaiwanTime.Format(order.TradeDate)),
-            new("CustomField1", order.Field("CustomField1")),
-            new("CustomField2", order.Field("CustomField2")),
-            new("CustomField3", order.Field("CustomField3")),
-            new("CustomField4", order.Field("CustomField4")),
-        };
+        var fields = ResultFields(order);
         if (order.PaymentType.StartsWith("ATM", StringComparison.Ordinal))
         {
             fields.Add(new("BankCode", order.BankCode));
@@ -152,12 +156,30 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
         return fields;
     }
 
-    public List<KeyValuePair<string, string>> Sign(IEnumerable<KeyValuePair<string, string>> fields)
-    {
-        var list = fields.Where(f => f.Key != CheckMacValue.FieldName).ToList();
-        list.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(list, options.HashKey, options.HashIv)));
-        return list;
-    }
+    /// <summary>The BNPL application post (裕富無卡分期申請結果通知, developers.ecpay.com.tw/?p=37517), without CheckMacValue.</summary>
+    public static List<KeyValuePair<string, string>> BnplFields(SandboxOrder order) =>
+        [.. ResultFields(order), new("BNPLTradeNo", order.BnplTradeNo), new("BNPLInstallment", "6")];
+
+    /// <summary>What every ReturnURL and PaymentInfoURL post carries (付款結果通知 ?p=2878, 取號結果通知 ?p=2881, ?p=37517 alike).</summary>
+    private static List<KeyValuePair<string, string>> ResultFields(SandboxOrder order) =>
+    [
+        new("MerchantID", order.Field("MerchantID")),
+        new("MerchantTradeNo", order.MerchantTradeNo),
+        new("StoreID", ""),
+        new("RtnCode", order.RtnCode.ToString(CultureInfo.InvariantCulture)),
+        new("RtnMsg", order.RtnMsg),
+        new("TradeNo", order.TradeNo),
+        new("TradeAmt", order.TotalAmount.ToString(CultureInfo.InvariantCulture)),
+        new("PaymentType", order.PaymentType),
+        new("TradeDate", TaiwanClock.DateTime(order.TradeDate)),
+        new("CustomField1", order.Field("CustomField1")),
+        new("CustomField2", order.Field("CustomField2")),
+        new("CustomField3", order.Field("CustomField3")),
+        new("CustomField4", order.Field("CustomField4")),
+    ];
+
+    public List<KeyValuePair<string, string>> Sign(IEnumerable<KeyValuePair<string, string>> fields) =>
+        SandboxMac.Sign(fields, options.HashKey, options.HashIv);
 
     /// <summary>An ATM/CVS/BARCODE number is issued (its own fields already set): PaymentInfoURL hears of it.</summary>
     private void IssueNumber(SandboxOrder order, string paymentType, int rtnCode, string rtnMsg, string expireDate, DateTimeOffset expiresAt, bool twice)
@@ -170,10 +192,6 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
         order.ExpireDate = expireDate;
         if (order.Field("PaymentInfoURL") is { Length: > 0 } url) Notify(order, "PaymentInfoURL", url, InfoFields(order), twice);
     }
-
-    /// <summary>23:59:59 (Taiwan) of the day <paramref name="instant"/> falls on: a date-only ExpireDate as an instant.</summary>
-    private static DateTimeOffset EndOfTaiwanDay(DateTimeOffset instant) =>
-        new DateTimeOffset(TaiwanTime.ToTaiwan(instant).Date, TaiwanTime.Offset).AddDays(1).AddSeconds(-1);
 
     private void Notify(SandboxOrder order, string kind, string url, List<KeyValuePair<string, string>> fields, bool twice)
     {
@@ -203,7 +221,7 @@ public sealed partial class Cashier(SandboxOrders orders, SandboxOptions options
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
                     timeout.CancelAfter(options.NotificationTimeout);
-                    using var content = new StringContent(EcpayForm.ToFormBody(Sign(fields)), System.Text.Encoding.UTF8, "application/x-www-form-urlencoded");
+                    using var content = new StringContent(FormBody.Write(Sign(fields)), System.Text.Encoding.UTF8, "application/x-www-form-urlencoded");
                     using var response = await client.PostAsync(delivery.Url, content, timeout.Token);
                     status = (int)response.StatusCode;
                     answer = await response.Content.ReadAsStringAsync(timeout.Token);

@@ -1,4 +1,3 @@
-using EcpayEvents.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace EcpayEvents.Sandbox;
@@ -10,16 +9,21 @@ public static class SandboxApp
 
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
-        var builder = ServiceHost.CreateBuilder(args, DefaultPort);
+        var builder = WebApplication.CreateSlimBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+            builder.WebHost.UseUrls($"http://127.0.0.1:{(int.TryParse(Environment.GetEnvironmentVariable("PORT"), out var port) ? port : DefaultPort)}");
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<SandboxOptions>(builder.Configuration.GetSection("Sandbox"));
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SandboxOptions>>().Value);
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<SandboxOptions>().Behaviour);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SandboxOrders>();
+        builder.Services.AddSingleton<QueryGate>();
         builder.Services.AddSingleton<Cashier>();
         builder.Services.AddHttpClient("notifications");
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
-        app.MapHealth();
+        app.MapGet("/healthz", () => TypedResults.Text("ok"));
         app.MapSandbox();
         return app;
     }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using EcpayEvents.Ecpay;
+using EcpayEvents.Sandbox.Protocol;
 
 namespace EcpayEvents.Sandbox;
 
@@ -16,6 +16,15 @@ public sealed record OrderView(
 
 public sealed record CheckoutAnswer(bool Ok, string? Code, string? Message, string? MerchantTradeNo, string? TradeNo);
 
+/// <summary>POST /sandbox/behaviour: the properties to change (null keeps the current value).</summary>
+public sealed record BehaviourChange(
+    bool? UnsignedNotFound = null, bool? RawSignedAnswers = null, int? QueryRateLimit = null, TimeSpan? QueryRateWindow = null, TimeSpan? QueryBlock = null,
+    TimeSpan? CardReportLag = null, TimeSpan? AtmReportLag = null, TimeSpan? CvsReportLag = null, TimeSpan? BarcodeReportLag = null, TimeSpan? BnplReportLag = null,
+    bool ResetQueryGate = false);
+
+/// <summary>What the sandbox plays now, and how QueryTradeInfo was used.</summary>
+public sealed record BehaviourView(SandboxBehaviour Behaviour, int QueryCalls, int QueryRefused, DateTimeOffset? QueryBlockedUntil);
+
 /// <summary>ECPay's endpoints as stage answers them, plus the customer's actions (HTML for people, JSON for scripts).</summary>
 public static class SandboxEndpoints
 {
@@ -28,9 +37,38 @@ public static class SandboxEndpoints
         app.MapGet("/sandbox/orders", (SandboxOrders orders) => TypedResults.Ok(orders.All().Select(View).ToList()));
         app.MapGet("/sandbox/orders/{merchantTradeNo}", GetOrder);
         app.MapPost("/sandbox/orders/{merchantTradeNo}/pay", Pay);
+        app.MapGet("/sandbox/behaviour", (SandboxBehaviour behaviour, QueryGate gate) => TypedResults.Ok(BehaviourNow(behaviour, gate)));
+        app.MapPost("/sandbox/behaviour", ChangeBehaviour);
+        app.MapPost("/sandbox/orders/{merchantTradeNo}/behaviour", (string merchantTradeNo, OrderBehaviour body, SandboxOrders orders) =>
+        {
+            orders.SetBehaviour(merchantTradeNo, body);
+            return TypedResults.Ok(body);
+        });
+        app.MapGet("/sandbox/orders/{merchantTradeNo}/queries", (string merchantTradeNo, SandboxOrders orders) => TypedResults.Ok(orders.Queries(merchantTradeNo)));
         app.MapGet("/", () => TypedResults.Content(SandboxPages.Home, "text/html; charset=utf-8"));
         return app;
     }
+
+    public static IResult ChangeBehaviour(BehaviourChange change, SandboxBehaviour behaviour, QueryGate gate)
+    {
+        lock (behaviour)
+        {
+            behaviour.UnsignedNotFound = change.UnsignedNotFound ?? behaviour.UnsignedNotFound;
+            behaviour.RawSignedAnswers = change.RawSignedAnswers ?? behaviour.RawSignedAnswers;
+            behaviour.QueryRateLimit = change.QueryRateLimit ?? behaviour.QueryRateLimit;
+            behaviour.QueryRateWindow = change.QueryRateWindow ?? behaviour.QueryRateWindow;
+            behaviour.QueryBlock = change.QueryBlock ?? behaviour.QueryBlock;
+            behaviour.CardReportLag = change.CardReportLag ?? behaviour.CardReportLag;
+            behaviour.AtmReportLag = change.AtmReportLag ?? behaviour.AtmReportLag;
+            behaviour.CvsReportLag = change.CvsReportLag ?? behaviour.CvsReportLag;
+            behaviour.BarcodeReportLag = change.BarcodeReportLag ?? behaviour.BarcodeReportLag;
+            behaviour.BnplReportLag = change.BnplReportLag ?? behaviour.BnplReportLag;
+        }
+        if (change.ResetQueryGate) gate.Reset();
+        return TypedResults.Ok(BehaviourNow(behaviour, gate));
+    }
+
+    private static BehaviourView BehaviourNow(SandboxBehaviour behaviour, QueryGate gate) => new(behaviour, gate.Calls, gate.Refused, gate.BlockedUntil);
 
     /// <summary>Errors are HTTP 200 pages with a code, as at ECPay; with Accept: application/json, a JSON answer.</summary>
     public static async Task<IResult> AioCheckOut(HttpRequest request, SandboxOrders orders, SandboxOptions options, ILoggerFactory logs)
@@ -97,40 +135,54 @@ public static class SandboxEndpoints
     }
 
     /// <summary>
-    /// QueryTradeInfo/V5: verify MerchantID, CheckMacValue and a TimeStamp within tolerance; answer
-    /// key=value&amp;… (values URL-encoded) signed with CheckMacValue. Request errors carry no MAC.
+    /// QueryTradeInfo/V5 (查詢訂單, developers.ecpay.com.tw/?p=2890): 403 while calling too fast (QueryGate); verify
+    /// MerchantID, CheckMacValue and a TimeStamp within 3 minutes; answer key=value&amp;… (values URL-encoded)
+    /// signed with CheckMacValue. Request errors carry no MAC; so does "not found" when the behaviour says so.
     /// </summary>
-    public static async Task<IResult> QueryTradeInfo(HttpRequest request, SandboxOrders orders, SandboxOptions options, Cashier cashier)
+    public static async Task<IResult> QueryTradeInfo(HttpRequest request, SandboxOrders orders, SandboxOptions options, SandboxBehaviour behaviour, QueryGate gate, Cashier cashier)
     {
         var body = await new StreamReader(request.Body).ReadToEndAsync();
         static IResult Text(string s) => TypedResults.Text(s, "text/html; charset=utf-8");
-        if (!EcpayForm.TryParse(body, out var form, out _) || string.IsNullOrEmpty(form["MerchantTradeNo"]) || string.IsNullOrEmpty(form["TimeStamp"]))
+        var readable = FormBody.TryRead(body, out var form, out _);
+        if (readable && form!["MerchantTradeNo"] is { Length: > 0 } asked) orders.CountQuery(asked);
+        if (!gate.Admit()) return TypedResults.Text("Forbidden", "text/html; charset=utf-8", statusCode: StatusCodes.Status403Forbidden);
+        if (!readable || string.IsNullOrEmpty(form!["MerchantTradeNo"]) || string.IsNullOrEmpty(form["TimeStamp"]))
             return Text("TradeStatus=10200041&RtnMsg=Parameter Error.");
         if (form["MerchantID"] != options.MerchantId) return Text("TradeStatus=10200042&RtnMsg=MerchantID Error.");
-        if (!CheckMacValue.Verify(form, options.HashKey, options.HashIv)) return Text("TradeStatus=10200073&RtnMsg=CheckMacValue Error.");
+        if (!SandboxMac.Verify(form.Fields, options.HashKey, options.HashIv)) return Text("TradeStatus=10200073&RtnMsg=CheckMacValue Error.");
         if (!long.TryParse(form["TimeStamp"], NumberStyles.None, CultureInfo.InvariantCulture, out var ts)
             || Math.Abs(orders.Time.GetUtcNow().ToUnixTimeSeconds() - ts) > options.QueryTimeStampTolerance.TotalSeconds)
             return Text("TradeStatus=10200052&RtnMsg=TimeStamp Error.");
 
         var order = orders.Find(form["MerchantTradeNo"]!);
+        var perOrder = orders.Behaviour(form["MerchantTradeNo"]!);
         List<KeyValuePair<string, string>> fields;
         if (order is null)
         {
+            if (perOrder.UnsignedNotFound ?? behaviour.UnsignedNotFound)
+                return Text($"TradeStatus={AioRules.NotFound}&RtnMsg=Cant not find the trade data.");
             fields = Answer(form["MerchantID"]!, form["MerchantTradeNo"]!, "", "0", "", "", "", "", "10200047", "", "", "", "", "");
         }
         else
         {
             lock (order)
             {
-                var status = order.State switch { OrderState.Paid => "1", OrderState.Failed => "10200095", _ => "0" };
+                // TradeStatus: 1 paid, 10200095 failed, 0 for everything else — a card pending at the bank included.
+                var status = order.State switch { OrderState.Paid => AioRules.Paid, OrderState.Failed => AioRules.NeverChosePaymentMethod, _ => AioRules.Unpaid };
                 fields = Answer(order.Field("MerchantID"), order.MerchantTradeNo, order.TradeNo, order.TotalAmount.ToString(CultureInfo.InvariantCulture),
-                    order.PaymentDate is { } p && order.State == OrderState.Paid ? TaiwanTime.Format(p) : "",
-                    order.PaymentType, TaiwanTime.Format(order.TradeDate), order.Field("ItemName"), status,
+                    order.PaymentDate is { } p && order.State == OrderState.Paid ? TaiwanClock.DateTime(p) : "",
+                    order.PaymentType, TaiwanClock.DateTime(order.TradeDate), order.Field("ItemName"), status,
                     order.Field("CustomField1"), order.Field("CustomField2"), order.Field("CustomField3"), order.Field("CustomField4"),
                     order.State == OrderState.Paid ? Math.Round(order.TotalAmount * 0.0275m, 0).ToString(CultureInfo.InvariantCulture) : "0");
             }
         }
-        return Text(EcpayForm.ToFormBody(cashier.Sign(fields)));
+        if (perOrder.RawSignedAnswers ?? behaviour.RawSignedAnswers)
+        {
+            // Signed over the values as they appear in the body (percent-encoded), not over the decoded ones.
+            var encoded = fields.Select(f => new KeyValuePair<string, string>(f.Key, EcpayUrlEncoding.Encode(f.Value)));
+            return Text(FormBody.WriteUnencoded(cashier.Sign(encoded)));
+        }
+        return Text(FormBody.Write(cashier.Sign(fields)));
 
         static List<KeyValuePair<string, string>> Answer(string merchantId, string tradeNo, string ecpayTradeNo, string amount, string paymentDate, string paymentType,
             string tradeDate, string itemName, string status, string c1, string c2, string c3, string c4, string fee) =>

@@ -1,14 +1,12 @@
-using EcpayEvents.Ecpay;
-
 namespace EcpayEvents.Sandbox;
 
 /// <summary>Bound from the <c>Sandbox</c> section (e.g. <c>--Sandbox:RetryInterval=00:00:01</c>).</summary>
 public sealed class SandboxOptions
 {
-    /// <summary>The merchant the sandbox knows; defaults to ECPay's public stage merchant.</summary>
-    public string MerchantId { get; set; } = EcpayCredentials.Stage.MerchantId;
-    public string HashKey { get; set; } = EcpayCredentials.Stage.HashKey;
-    public string HashIv { get; set; } = EcpayCredentials.Stage.HashIv;
+    // ECPay's public stage merchant, published on developers.ecpay.com.tw for testing: not a secret.
+    public string MerchantId { get; set; } = "3002607";
+    public string HashKey { get; set; } = "pwFHCqoQZGmho4w6";
+    public string HashIv { get; set; } = "EkRm7iFT261dpevs";
     /// <summary>
     /// Wait before the first re-send of a notification not answered exactly <c>1|OK</c>; each later wait
     /// is <see cref="RetryBackoff"/> times longer, at most <see cref="MaxRetryInterval"/>. ECPay re-sends
@@ -37,10 +35,11 @@ public sealed class SandboxOptions
     public bool SendTwice { get; set; }
     /// <summary>Also post a failed card payment (RtnCode ≠ 1) to ReturnURL, so settlement's failure path runs.</summary>
     public bool NotifyFailures { get; set; } = true;
-    /// <summary>How far QueryTradeInfo's TimeStamp may be from now (ECPay: about 3 minutes).</summary>
+    /// <summary>How far QueryTradeInfo's TimeStamp may be from now (查詢訂單 ?p=2890, field TimeStamp: 3 minutes).</summary>
     public TimeSpan QueryTimeStampTolerance { get; set; } = TimeSpan.FromMinutes(3);
     /// <summary>Timeout of one notification post (ECPay expects an answer within 10 s).</summary>
     public TimeSpan NotificationTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    public EcpayCredentials Credentials => new(MerchantId, HashKey, HashIv);
+    /// <summary>ECPay's behaviours a test switches on (<c>Sandbox:Behaviour:…</c>, or POST /sandbox/behaviour at run time).</summary>
+    public SandboxBehaviour Behaviour { get; set; } = new();
 }

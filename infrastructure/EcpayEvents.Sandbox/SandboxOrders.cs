@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
-using EcpayEvents.Ecpay;
+using EcpayEvents.Sandbox.Protocol;
 
 namespace EcpayEvents.Sandbox;
 
@@ -9,6 +9,10 @@ public static class OrderState
 {
     public const string Created = "created";
     public const string NumberIssued = "number-issued";
+    /// <summary>BNPL: the customer applied for the instalment loan; approval and payment come later.</summary>
+    public const string Applied = "applied";
+    /// <summary>The customer paid, ECPay has not heard yet (a card pending at the bank, a BARCODE's two days).</summary>
+    public const string Reporting = "reporting";
     public const string Paid = "paid";
     public const string Failed = "failed";
 }
@@ -16,7 +20,7 @@ public static class OrderState
 /// <summary>One order as ECPay keeps it: the accepted checkout fields and what happened since. Guard with lock(order).</summary>
 public sealed class SandboxOrder
 {
-    public required EcpayForm Checkout { get; init; }
+    public required FormBody Checkout { get; init; }
     public required string MerchantTradeNo { get; init; }
     public required string TradeNo { get; init; }
     public required long TotalAmount { get; init; }
@@ -25,6 +29,8 @@ public sealed class SandboxOrder
     public string State { get; set; } = OrderState.Created;
     public string PaymentType { get; set; } = "";
     public DateTimeOffset? PaymentDate { get; set; }
+    /// <summary>When ECPay learns of the payment (state <see cref="OrderState.Reporting"/>).</summary>
+    public DateTimeOffset? ReportAt { get; set; }
     public int RtnCode { get; set; }
     public string RtnMsg { get; set; } = "";
     public string BankCode { get; set; } = "";
@@ -34,6 +40,7 @@ public sealed class SandboxOrder
     public string Barcode2 { get; set; } = "";
     public string Barcode3 { get; set; } = "";
     public string ExpireDate { get; set; } = "";
+    public string BnplTradeNo { get; set; } = "";
     /// <summary>When an issued ATM/CVS/BARCODE number stops being payable (ExpireDate as an instant).</summary>
     public DateTimeOffset? NumberExpiresAt { get; set; }
     /// <summary>A back-office "simulate payment" was sent (SimulatePaid=1): no money moved.</summary>
@@ -48,11 +55,11 @@ public sealed class SandboxOrder
     /// <summary>Which actions ChoosePayment allows before anything happened.</summary>
     public bool Allows(string action) => action switch
     {
-        "card" or "fail" => ChoosePayment is Ecpay.ChoosePayment.Credit or Ecpay.ChoosePayment.All or Ecpay.ChoosePayment.WebAtm
-            or Ecpay.ChoosePayment.ApplePay or Ecpay.ChoosePayment.Twqr or Ecpay.ChoosePayment.Bnpl,
-        "atm" => ChoosePayment is Ecpay.ChoosePayment.Atm or Ecpay.ChoosePayment.All,
-        "cvs" => ChoosePayment is Ecpay.ChoosePayment.Cvs or Ecpay.ChoosePayment.All,
-        "barcode" => ChoosePayment is Ecpay.ChoosePayment.Barcode or Ecpay.ChoosePayment.All,
+        "card" or "fail" => ChoosePayment is AioRules.Credit or AioRules.All or AioRules.WebAtm or AioRules.ApplePay or AioRules.Twqr,
+        "atm" => ChoosePayment is AioRules.Atm or AioRules.All,
+        "cvs" => ChoosePayment is AioRules.Cvs or AioRules.All,
+        "barcode" => ChoosePayment is AioRules.Barcode or AioRules.All,
+        "bnpl" => ChoosePayment is AioRules.Bnpl or AioRules.All,
         _ => false,
     };
 }
@@ -76,6 +83,8 @@ public sealed record DeliveryAttempt(DateTimeOffset At, string RtnMsg, int? Stat
 public sealed class SandboxOrders(TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, SandboxOrder> orders = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OrderBehaviour> behaviours = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> queries = new(StringComparer.Ordinal);
 
     public TimeProvider Time => time;
 
@@ -85,9 +94,19 @@ public sealed class SandboxOrders(TimeProvider time)
 
     public IReadOnlyList<SandboxOrder> All() => orders.Values.OrderBy(o => o.TradeDate).ToList();
 
+    /// <summary>One order's behaviour; may be set before the order exists (an order ECPay never sees).</summary>
+    public OrderBehaviour Behaviour(string merchantTradeNo) => behaviours.GetValueOrDefault(merchantTradeNo) ?? new OrderBehaviour();
+
+    public void SetBehaviour(string merchantTradeNo, OrderBehaviour behaviour) => behaviours[merchantTradeNo] = behaviour;
+
+    /// <summary>Counts a QueryTradeInfo call about the order (answered or refused).</summary>
+    public void CountQuery(string merchantTradeNo) => queries.AddOrUpdate(merchantTradeNo, 1, (_, n) => n + 1);
+
+    public int Queries(string merchantTradeNo) => queries.GetValueOrDefault(merchantTradeNo);
+
     /// <summary>ECPay's TradeNo: 16 digits (yyMMddHHmmss, Taiwan time, + 4 random digits).</summary>
     public string NewTradeNo() =>
-        TaiwanTime.ToTaiwan(time.GetUtcNow()).ToString("yyMMddHHmmss", CultureInfo.InvariantCulture)
+        TaiwanClock.Local(time.GetUtcNow()).ToString("yyMMddHHmmss", CultureInfo.InvariantCulture)
         + RandomNumberGenerator.GetInt32(10_000).ToString("D4", CultureInfo.InvariantCulture);
 
     public static string Digits(int count)

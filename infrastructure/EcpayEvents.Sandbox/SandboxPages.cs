@@ -53,7 +53,7 @@ public static class SandboxPages
         Button("atm", "get-atm", "Get an ATM account");
         Button("cvs", "get-cvs", "Get a convenience-store code");
         Button("barcode", "get-barcode", "Get a barcode");
-        buttons.Append("""<button type="submit" name="action" value="simulate" id="simulate-paid" data-testid="simulate-paid" title="ECPay's back office: a ReturnURL post with SimulatePaid=1; no money moves">Simulate payment (back office, SimulatePaid=1)</button>""").Append('\n');
+        Button("bnpl", "apply-bnpl", "Apply for BNPL instalments (裕富無卡分期)");
         return Page($"綠界科技 ECPay — {order.MerchantTradeNo}", $"""
             <h1>Checkout</h1>
             <div class="card" id="order" data-merchant-trade-no="{no}">
@@ -86,7 +86,13 @@ public static class SandboxPages
             _ => "",
         };
         var expire = order.State == OrderState.NumberIssued ? $"<dt>Pay before</dt><dd>{H(order.ExpireDate)}</dd>" : "";
-        var payNumber = order.State == OrderState.NumberIssued
+        var payNumber = order.State == OrderState.Applied
+            ? $"""
+              <form method="post" action="/sandbox/checkout/{no}">
+                <button type="submit" name="action" value="paid" id="approve-bnpl" data-testid="approve-bnpl">Approve the application and pay</button>
+              </form>
+              """
+            : order.State == OrderState.NumberIssued
             ? $"""
               <form method="post" action="/sandbox/checkout/{no}">
                 <button type="submit" name="action" value="paid" id="pay-number" data-testid="pay-number">Pay this number now</button>
@@ -99,7 +105,7 @@ public static class SandboxPages
             ? $"""<p><a id="back-to-shop" data-testid="back-to-shop" href="{H(url)}">返回商店 Back to the shop</a></p>"""
             : "";
         return Page($"ECPay — {order.MerchantTradeNo}", $"""
-            <h1>{H(order.State == OrderState.NumberIssued ? "Pay later" : order.State == OrderState.Created && order.Simulated ? "Simulated payment sent (SimulatePaid=1): no money moved" : order.RtnMsg)}</h1>
+            <h1 data-testid="result-title">{H(order.Simulated && order.State == OrderState.NumberIssued ? "Simulated payment sent (SimulatePaid=1): no money moved" : order.State == OrderState.NumberIssued ? "Pay later" : order.RtnMsg)}</h1>
             <div class="card"><dl>
               <dt>Order</dt><dd>{no}</dd><dt>State</dt><dd data-testid="state">{H(order.State)}</dd>{details}{expire}
             </dl></div>

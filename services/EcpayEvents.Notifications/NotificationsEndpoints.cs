@@ -13,7 +13,7 @@ public static partial class NotificationsEndpoints
     /// <summary>ECPay's posts are a few hundred bytes; anything near this is not ECPay.</summary>
     public const int MaxBodyBytes = 16 * 1024;
 
-    /// <summary>The only answer that stops ECPay re-sending (exactly this: no newline).</summary>
+    /// <summary>The only answer that stops ECPay re-sending (exactly this: no newline; 付款結果通知, developers.ecpay.com.tw/?p=2878).</summary>
     public const string Acknowledged = "1|OK";
 
     public static IEndpointRouteBuilder MapNotificationsEndpoints(this IEndpointRouteBuilder app)

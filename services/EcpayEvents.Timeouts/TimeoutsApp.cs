@@ -55,10 +55,14 @@ public static class TimeoutsApp
             query.TotalTimeout = TimeSpan.FromSeconds(ecpay.Query.TotalTimeoutSeconds);
             query.ThrottleCoolDown = TimeSpan.FromMinutes(ecpay.Query.ThrottleCoolDownMinutes);
         });
-        builder.Services.AddSingleton<QueryTradeInfo>(sp => (merchantTradeNo, ct) =>
-            sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct));
+        // ECPay's 403 block is kept in the database, so no instance asks ECPay while another one was told to wait.
+        builder.Services.AddSingleton(sp => new SharedQueryBlock(sp.GetRequiredService<PaymentsDatabase>(), sp.GetRequiredService<TimeProvider>(),
+            TimeSpan.FromMinutes(Options(sp).Ecpay.Query.ThrottleCoolDownMinutes)));
+        builder.Services.AddSingleton<QueryTradeInfo>(sp => sp.GetRequiredService<SharedQueryBlock>().Around((merchantTradeNo, ct) =>
+            sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct)));
         builder.Services.AddSingleton<IPaymentResultQueue>(sp => new PaymentResultPublisher(Options(sp).Sqs.CreateClient(), Options(sp).Sqs.QueueUrl));
         builder.Services.AddSingleton(sp => Options(sp).Reconcile.Confirmation());
+        builder.Services.AddSingleton(sp => Options(sp).Reconcile.ReportingLag());
         builder.Services.AddSingleton<ReconcilePayment>();
     }
 

@@ -36,6 +36,14 @@ public sealed class ReconcileOptions : IValidatableObject
     public int ConfirmCreditAfterSeconds { get; set; } = (int)CreditConfirmation.DefaultFirstLook.TotalSeconds;
     public int ConfirmUnpaidAgainAfterSeconds { get; set; } = (int)CreditConfirmation.DefaultUnpaidLookAgain.TotalSeconds;
 
+    /// <summary>How long past its deadline a deposit with a payment under way waits for ECPay's late report (see <see cref="Payments.Timeouts.ReportingLag"/>).</summary>
+    public TimeSpan ReportingLagAtm { get; set; } = Payments.Timeouts.ReportingLag.Default.Atm;
+    public TimeSpan ReportingLagCvs { get; set; } = Payments.Timeouts.ReportingLag.Default.Cvs;
+    public TimeSpan ReportingLagBarcode { get; set; } = Payments.Timeouts.ReportingLag.Default.Barcode;
+    public TimeSpan ReportingLagBnpl { get; set; } = Payments.Timeouts.ReportingLag.Default.Bnpl;
+
+    public ReportingLag ReportingLag() => new(ReportingLagAtm, ReportingLagCvs, ReportingLagBarcode, ReportingLagBnpl);
+
     public CreditConfirmation Confirmation() =>
         new(true, TimeSpan.FromSeconds(ConfirmCreditAfterSeconds), TimeSpan.FromSeconds(ConfirmUnpaidAgainAfterSeconds));
 
@@ -44,6 +52,9 @@ public sealed class ReconcileOptions : IValidatableObject
         if (ConfirmCreditAfterSeconds < 0) yield return new ValidationResult("Reconcile:ConfirmCreditAfterSeconds must be a whole number ≥ 0.");
         if (ConfirmUnpaidAgainAfterSeconds < ConfirmCreditAfterSeconds)
             yield return new ValidationResult("Reconcile:ConfirmUnpaidAgainAfterSeconds must be at least Reconcile:ConfirmCreditAfterSeconds.");
+        foreach (var (key, lag) in new[] { ("Atm", ReportingLagAtm), ("Cvs", ReportingLagCvs), ("Barcode", ReportingLagBarcode), ("Bnpl", ReportingLagBnpl) })
+            if (lag < TimeSpan.Zero || lag > TimeSpan.FromDays(30))
+                yield return new ValidationResult($"Reconcile:ReportingLag{key} must be between 0 and 30 days.");
     }
 }
 

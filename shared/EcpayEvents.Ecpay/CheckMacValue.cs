@@ -21,7 +21,7 @@ public enum MacAlgorithm
 public sealed record MacExplanation(string Raw, string Encoded, string Value, bool IgnoredCheckMacValue);
 
 /// <summary>
-/// ECPay's signature over a set of form fields (protocol notes §1). Always computed over the raw
+/// ECPay's signature over a set of form fields (附錄 檢查碼機制, developers.ecpay.com.tw/?p=2902). Always computed over the raw
 /// strings as posted, never over re-serialised typed values.
 /// </summary>
 public static class CheckMacValue

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace EcpayEvents.Ecpay;
 
-/// <summary>ChoosePayment values ECPay's AioCheckOut/V5 accepts (the ones this library knows).</summary>
+/// <summary>ChoosePayment values ECPay's AioCheckOut/V5 accepts (the ones this library knows): 全方位金流 AioCheckOut/V5 (developers.ecpay.com.tw/?p=2864), field ChoosePayment.</summary>
 public static class ChoosePayment
 {
     public const string All = "ALL";
@@ -67,6 +67,8 @@ public sealed class CheckoutValidationException(string field, string message) : 
 /// <summary>A signed AioCheckOut/V5 form: post it from the browser (see <see cref="ToHtml"/>).</summary>
 public sealed class CheckoutForm
 {
+    // AioCheckOut/V5 (developers.ecpay.com.tw/?p=2864): MerchantID String(10), TradeDesc String(200), ItemName String(400),
+    // ReturnURL and the other URLs String(200), CustomField1–4 String(50).
     // Lengths of free text are counted in UTF-8 bytes, not characters: ECPay truncates over-long values
     // in a way that can split a UTF-8 character (breaking the MAC), so staying within the limit in bytes
     // is safe whether ECPay counts bytes or characters. URLs are counted the same way.
@@ -83,7 +85,7 @@ public sealed class CheckoutForm
     /// <item>Documented (ECPay's fee page, www.ecpay.com.tw/Business/Payment_Fees, "單筆訂單建立金額" for
     /// individual members; business/special members can have higher caps, so these are the conservative
     /// figures): Credit 5–199,999; ATM and WebATM 11–49,999; CVS (超商代碼) 33–6,000; BARCODE (超商條碼)
-    /// 17–20,000. Credit 5–199,999 and BNPL ≥ 3,000 are also in the protocol notes §2.</item>
+    /// 17–20,000. BNPL ≥ 3,000 is what integrations report (not on ECPay's pages).</item>
     /// <item>Assumed: ApplePay is a card payment, so the card range; BNPL's maximum and TWQR's range are not
     /// documented anywhere we could find, so they are capped at the card maximum; ALL lets the customer
     /// pick, so it allows anything some method takes (1–199,999), and ECPay's page hides methods whose
@@ -256,6 +258,7 @@ public sealed class CheckoutForm
         {
             Fail("OrderResultURL", "must differ from ReturnURL (ECPay's server and the browser post to different places).");
         }
+        // AioCheckOut/V5 (?p=2864): ExpireDate (ATM) 1–60 days; StoreExpireDate CVS 1–43,200 minutes, BARCODE 1–30 days.
         if (request.ExpireDate is { } expire)
         {
             if (request.ChoosePayment is not (Ecpay.ChoosePayment.Atm or Ecpay.ChoosePayment.All))

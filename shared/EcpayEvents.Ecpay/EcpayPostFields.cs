@@ -10,7 +10,7 @@ public enum EcpayPostKind
     ReturnUrl,
     /// <summary>The browser's copy of the payment result (OrderResultURL): the same fields as ReturnURL.</summary>
     OrderResultUrl,
-    /// <summary>"Payment number issued" (PaymentInfoURL): the fields depend on the PaymentType (ATM or CVS/BARCODE).</summary>
+    /// <summary>"Payment number issued" or "BNPL application" (PaymentInfoURL): the fields depend on the PaymentType (ATM, CVS/BARCODE or BNPL).</summary>
     PaymentInfoUrl,
     /// <summary>The answer of QueryTradeInfo/V5.</summary>
     QueryTradeInfo,
@@ -53,6 +53,8 @@ public static class EcpayPostFields
     private static readonly Format BankCode = new("up to 3 digits", v => v.Length <= 3 && v.All(char.IsAsciiDigit));
     private static readonly Format VAccount = new("up to 16 digits", v => v.Length <= 16 && v.All(char.IsAsciiDigit));
     private static readonly Format PaymentCode = new("up to 20 ASCII letters or digits", v => v.Length <= 20 && v.All(char.IsAsciiLetterOrDigit));
+    private static readonly Format BnplTradeNo = new("up to 64 ASCII letters or digits", v => v.Length <= 64 && v.All(char.IsAsciiLetterOrDigit));
+    private static readonly Format Installments = new("up to 2 digits", v => v.Length <= 2 && v.All(char.IsAsciiDigit));
     private static readonly Format Mac = new("64 upper-case hex digits (SHA256)", v => v.Length == 64 && v.All(c => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F'));
     private static Format Text(int maxBytes) => new($"text of at most {maxBytes} UTF-8 bytes", v => Encoding.UTF8.GetByteCount(v) <= maxBytes);
 
@@ -74,6 +76,7 @@ public static class EcpayPostFields
         [CheckMacValue.FieldName] = Mac,
     };
 
+    // 付款結果通知 (developers.ecpay.com.tw/?p=2878): ReturnURL and OrderResultURL carry these.
     private static readonly Dictionary<string, Format> Paid = With(Result, new()
     {
         ["PaymentDate"] = Date,
@@ -81,6 +84,7 @@ public static class EcpayPostFields
         ["SimulatePaid"] = Flag,
     });
 
+    // 取號結果通知 (developers.ecpay.com.tw/?p=2881): ATM (RtnCode 2) and CVS/BARCODE (RtnCode 10100073).
     private static readonly Dictionary<string, Format> AtmNumber = With(Result, new()
     {
         ["BankCode"] = BankCode,
@@ -97,6 +101,14 @@ public static class EcpayPostFields
         ["Barcode3"] = PaymentCode,
     });
 
+    // 裕富無卡分期申請結果通知 (developers.ecpay.com.tw/?p=37517): the common fields plus BNPLTradeNo and BNPLInstallment.
+    private static readonly Dictionary<string, Format> BnplApplication = With(Result, new()
+    {
+        ["BNPLTradeNo"] = BnplTradeNo,
+        ["BNPLInstallment"] = Installments,
+    });
+
+    // 查詢訂單 QueryTradeInfo/V5 (developers.ecpay.com.tw/?p=2890): the answer's fields.
     private static readonly Dictionary<string, Format> QueryAnswer = new(StringComparer.Ordinal)
     {
         ["MerchantID"] = MerchantId,
@@ -157,7 +169,7 @@ public static class EcpayPostFields
         var paymentType = list.FirstOrDefault(f => f.Key == "PaymentType").Value ?? "";
         if (Formats(kind, paymentType) is not { } formats)
         {
-            return $"PaymentType '{Printable(paymentType)}' is not an ATM, CVS or BARCODE payment type (PaymentInfoURL).";
+            return $"PaymentType '{Printable(paymentType)}' is not an ATM, CVS, BARCODE or BNPL payment type (PaymentInfoURL).";
         }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, value) in list)
@@ -188,6 +200,7 @@ public static class EcpayPostFields
         EcpayPostKind.QueryTradeInfo => QueryAnswer,
         EcpayPostKind.PaymentInfoUrl when paymentType.StartsWith("ATM_", StringComparison.Ordinal) => AtmNumber,
         EcpayPostKind.PaymentInfoUrl when paymentType.StartsWith("CVS_", StringComparison.Ordinal) || paymentType.StartsWith("BARCODE_", StringComparison.Ordinal) => StoreNumber,
+        EcpayPostKind.PaymentInfoUrl when PaymentInfo.IsBnpl(paymentType) => BnplApplication,
         EcpayPostKind.PaymentInfoUrl => null,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown ECPay message."),
     };

@@ -10,6 +10,7 @@ public sealed record EcpayUrls
         QueryTradeInfoUrl = new Uri(baseUrl, "Cashier/QueryTradeInfo/V5");
     }
 
+    // API介接網址 of AioCheckOut/V5 (developers.ecpay.com.tw/?p=2864) and QueryTradeInfo/V5 (?p=2890).
     public static EcpayUrls Stage { get; } = new(new Uri("https://payment-stage.ecpay.com.tw/"));
 
     public static EcpayUrls Production { get; } = new(new Uri("https://payment.ecpay.com.tw/"));

@@ -3,8 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 namespace EcpayEvents.Ecpay;
 
 /// <summary>
-/// The "payment number issued" post to PaymentInfoURL: RtnCode 2 (ATM) or
-/// 10100073 (CVS/BARCODE) means the customer can now pay — not that they paid.
+/// The "payment number issued" post to PaymentInfoURL (取號結果通知, developers.ecpay.com.tw/?p=2881, field RtnCode):
+/// RtnCode 2 (ATM) or 10100073 (CVS/BARCODE) means the customer can now pay — not that they paid. A BNPL
+/// application (裕富無卡分期申請結果通知, ?p=37517) comes here too: RtnCode 2 means "applying", with no account or ExpireDate.
 /// </summary>
 public sealed record PaymentInfo
 {
@@ -39,10 +40,14 @@ public sealed record PaymentInfo
 
     public bool IsNumberIssued => RtnCode is AtmNumberIssued or CvsOrBarcodeNumberIssued;
 
+    /// <summary>A BNPL (裕富無卡分期) PaymentType, such as BNPL_URICH.</summary>
+    public static bool IsBnpl(string? paymentType) => paymentType?.StartsWith("BNPL_", StringComparison.Ordinal) == true;
+
     public static PaymentInfo Parse(EcpayForm form)
     {
         var r = new FieldReader(form);
         var rtnCode = r.RequiredInt("RtnCode");
+        var bnpl = IsBnpl(r.Optional("PaymentType"));
         var info = new PaymentInfo
         {
             Form = form,
@@ -55,13 +60,13 @@ public sealed record PaymentInfo
             TradeAmt = r.RequiredAmount("TradeAmt"),
             PaymentType = r.Optional("PaymentType"),
             TradeDate = r.OptionalDate("TradeDate"),
-            BankCode = rtnCode == AtmNumberIssued ? r.Required("BankCode") : r.Optional("BankCode"),
-            VAccount = rtnCode == AtmNumberIssued ? r.Required("vAccount") : r.Optional("vAccount"),
+            BankCode = rtnCode == AtmNumberIssued && !bnpl ? r.Required("BankCode") : r.Optional("BankCode"),
+            VAccount = rtnCode == AtmNumberIssued && !bnpl ? r.Required("vAccount") : r.Optional("vAccount"),
             PaymentNo = r.Optional("PaymentNo"),
             Barcode1 = r.Optional("Barcode1"),
             Barcode2 = r.Optional("Barcode2"),
             Barcode3 = r.Optional("Barcode3"),
-            ExpireDate = r.IsPresent("ExpireDate") || rtnCode is AtmNumberIssued or CvsOrBarcodeNumberIssued
+            ExpireDate = r.IsPresent("ExpireDate") || (!bnpl && rtnCode is AtmNumberIssued or CvsOrBarcodeNumberIssued)
                 ? r.RequiredExpireDate("ExpireDate")
                 : null,
             CustomField1 = r.Optional("CustomField1"),

@@ -7,7 +7,7 @@ using Polly.Timeout;
 
 namespace EcpayEvents.Ecpay;
 
-/// <summary>Asks ECPay for an order's state (QueryTradeInfo/V5).</summary>
+/// <summary>Asks ECPay for an order's state: QueryTradeInfo/V5 (查詢訂單, developers.ecpay.com.tw/?p=2890).</summary>
 public sealed class QueryTradeInfoClient
 {
     private readonly HttpClient _http;
@@ -46,7 +46,7 @@ public sealed class QueryTradeInfoClient
         {
             return new QueryTradeInfoResult.Throttled(blockedBody) { CoolDownUntil = blockedUntil, WithoutRequest = true };
         }
-        // TimeStamp is valid ~3 minutes: computed per call, never cached.
+        // TimeStamp is valid 3 minutes (查詢訂單 ?p=2890, field TimeStamp): computed per call, never cached.
         var fields = new List<KeyValuePair<string, string>>
         {
             new("MerchantID", _credentials.MerchantId),

@@ -15,7 +15,7 @@ public sealed class QueryTradeInfoOptions
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>
     /// After a 403, how long this process answers <see cref="QueryTradeInfoResult.Throttled"/> without calling
-    /// ECPay. ECPay's block lasts about 30 minutes and more requests would prolong it.
+    /// ECPay. ECPay's block lasts about 30 minutes (查詢訂單, developers.ecpay.com.tw/?p=2890: 403, "等候 30 分鐘") and more requests would prolong it.
     /// Zero turns the cool-down off.
     /// </summary>
     public TimeSpan ThrottleCoolDown { get; set; } = TimeSpan.FromMinutes(30);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace EcpayEvents.Ecpay;
 
 /// <summary>
-/// ECPay's timestamps: <c>yyyy/MM/dd HH:mm:ss</c> in Taiwan time. Taiwan is UTC+8 with no DST, so a
+/// ECPay's timestamps: <c>yyyy/MM/dd HH:mm:ss</c> in Taiwan time (AioCheckOut/V5 ?p=2864, field MerchantTradeDate). Taiwan is UTC+8 with no DST, so a
 /// fixed offset is exact — no dependence on the server time zone or tzdata (InvariantGlobalization).
 /// </summary>
 public static class TaiwanTime

@@ -1,6 +1,6 @@
 namespace EcpayEvents.Ecpay;
 
-/// <summary>What a <see cref="PaymentResult"/> says: TradeStatus of a QueryTradeInfo answer, or RtnCode of a post (1 paid, else failed). Only <see cref="Paid"/> means money arrived.</summary>
+/// <summary>What a <see cref="PaymentResult"/> says: TradeStatus of a QueryTradeInfo answer (查詢訂單 ?p=2890), or RtnCode of a post (1 paid, else failed). Only <see cref="Paid"/> means money arrived.</summary>
 public enum TradeStatus
 {
     /// <summary>0: created, not paid (yet).</summary>

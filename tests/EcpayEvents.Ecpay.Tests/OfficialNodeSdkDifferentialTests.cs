@@ -11,7 +11,9 @@ namespace EcpayEvents.Ecpay.Tests;
 /// localeCompare differs from lower-case ordinal order (its locale-aware sort). Only one case in six may
 /// contain the defect characters, so at most a quarter are excluded; the compared cases must cover CJK, emoji,
 /// empty values, underscore and mixed-case keys, ASCII punctuation, spaces and MD5; 50 of them also go
-/// through the `ecpay-events mac compute` process.
+/// through the `ecpay-events mac compute` process. Every case also goes through the ECPay sandbox's own
+/// implementation (written separately from ECPay's documentation): the two must agree on every case, and so
+/// with the SDK wherever it is compared.
 /// </summary>
 public sealed class OfficialNodeSdkDifferentialTests
 {
@@ -65,6 +67,7 @@ public sealed class OfficialNodeSdkDifferentialTests
             var excludedButAgreeing = 0;
             var compared = 0;
             var mismatches = new List<string>();
+            var sandboxDisagreements = new List<string>();
             var comparedCases = new List<(Case Case, string SdkMac)>();
             var coverage = Categories.ToDictionary(c => c.Name, _ => 0);
             for (var i = 0; i < cases.Count; i++)
@@ -73,6 +76,11 @@ public sealed class OfficialNodeSdkDifferentialTests
                 var fields = c.Fields.Select(f => new KeyValuePair<string, string>(f[0], f[1])).ToList();
                 var ours = CheckMacValue.Compute(fields, c.HashKey, c.HashIV, c.Md5 ? MacAlgorithm.Md5 : MacAlgorithm.Sha256);
                 var theirs = answers[i].GetProperty("mac").GetString();
+                var sandbox = EcpayEvents.Sandbox.Protocol.SandboxMac.Compute(fields, c.HashKey, c.HashIV, c.Md5);
+                if (sandbox != ours)
+                {
+                    sandboxDisagreements.Add($"case {i}: ours {ours}, sandbox {sandbox}, fields {Serialize([c])}");
+                }
                 var sdkOrder = answers[i].GetProperty("sdkOrder").EnumerateArray().Select(e => e.GetString()!).ToList();
                 var defect = Defect(fields, sdkOrder);
                 if (defect is not null)
@@ -101,6 +109,7 @@ public sealed class OfficialNodeSdkDifferentialTests
             await File.WriteAllTextAsync(System.IO.Path.Combine(AppContext.BaseDirectory, "differential-summary.txt"), summary + "\n", TestContext.Current.CancellationToken);
 
             Assert.True(mismatches.Count == 0, summary + "\n" + string.Join("\n", mismatches.Take(5)));
+            Assert.True(sandboxDisagreements.Count == 0, "the sandbox's CheckMacValue disagrees with ours:\n" + string.Join("\n", sandboxDisagreements.Take(5)));
             Assert.True(compared >= MinimumCompared, summary);
             Assert.All(excluded.Values, count => Assert.True(count > 0, "every defect category should be exercised: " + summary));
             Assert.True(excludedButAgreeing < excluded.Values.Sum(), "the excluded categories should really be SDK defects: " + summary);

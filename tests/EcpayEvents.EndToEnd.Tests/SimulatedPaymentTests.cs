@@ -23,7 +23,7 @@ public sealed class SimulatedPaymentTests
 
         var user = await (await http.PostAsJsonAsync("/users", new { username = "simulated", email = "simulated@example.com" })).Content.ReadFromJsonAsync<JsonElement>();
         var userId = user.GetProperty("id").GetInt64();
-        var deposit = await (await http.PostAsJsonAsync($"/users/{userId}/deposits", new { amount = 400, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>();
+        var deposit = await (await http.PostAsJsonAsync($"/users/{userId}/deposits", new { amount = 400, paymentMethod = "ATM" })).Content.ReadFromJsonAsync<JsonElement>();
         var transactionId = deposit.GetProperty("transactionId").GetInt64();
         var tradeNo = deposit.GetProperty("merchantTradeNo").GetString()!;
 
@@ -35,6 +35,8 @@ public sealed class SimulatedPaymentTests
         var accepted = await (await sandbox.PostAsync("/Cashier/AioCheckOut/V5", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"))).Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(accepted.GetProperty("ok").GetBoolean(), accepted.ToString());
 
+        // ECPay's back office offers 模擬付款 only for an issued ATM/CVS/BARCODE number: issue one first.
+        (await sandbox.PostAsJsonAsync($"/sandbox/orders/{tradeNo}/pay", new { method = "atm" })).EnsureSuccessStatusCode();
         (await sandbox.PostAsJsonAsync($"/sandbox/orders/{tradeNo}/pay", new { method = "simulate" })).EnsureSuccessStatusCode();
 
         await Poll.UntilAsync(async () => await stack.Db.ScalarAsync<long>(
@@ -42,7 +44,7 @@ public sealed class SimulatedPaymentTests
             "Settlement to record the simulated result", TimeSpan.FromSeconds(45), () => "runner log:\n" + stack.RunnerLog);
 
         var order = await sandbox.GetFromJsonAsync<JsonElement>($"/sandbox/orders/{tradeNo}");
-        Assert.True(order.GetProperty("deliveries")[0].GetProperty("acknowledged").GetBoolean());
+        Assert.True(order.GetProperty("deliveries")[1].GetProperty("acknowledged").GetBoolean()); // [0] is the PaymentInfoURL post
         Assert.Equal("pending", (await http.GetFromJsonAsync<JsonElement>($"/transactions/{transactionId}")).GetProperty("status").GetString());
         Assert.Equal(0, (await http.GetFromJsonAsync<JsonElement>($"/users/{userId}")).GetProperty("balance").GetInt64());
         Assert.Equal(0, await stack.Db.ScalarAsync<long>("SELECT COUNT(*) FROM ledger_entries WHERE user_id = @u", ("@u", userId)));

@@ -241,7 +241,7 @@ public sealed class DepositsApiTests : IAsyncLifetime
         Assert.Equal(id.ToString(), byKey["CustomField1"]);
         Assert.Equal(expireDate, byKey.GetValueOrDefault("ExpireDate"));
         Assert.Equal(storeExpireDate, byKey.GetValueOrDefault("StoreExpireDate"));
-        Assert.Equal(method is "ATM" or "CVS" or "BARCODE" or "ALL" ? PaymentsApiHost.PaymentInfoUrl : null, byKey.GetValueOrDefault("PaymentInfoURL"));
+        Assert.Equal(method is "ATM" or "CVS" or "BARCODE" or "BNPL" or "ALL" ? PaymentsApiHost.PaymentInfoUrl : null, byKey.GetValueOrDefault("PaymentInfoURL"));
 
         // MerchantTradeDate is the transaction's creation time in Taiwan (UTC+8); the expiry follows the method.
         var createdAt = new DateTimeOffset(DateTime.SpecifyKind(await api.Database.ScalarAsync<DateTime>("SELECT created_at FROM transactions WHERE id = @id", ("@id", id)), DateTimeKind.Utc));

@@ -79,6 +79,18 @@ public sealed class SandboxHost : IAsyncDisposable
         return CheckoutForm.Create(StartCheckout.Request(deposit, settings, options), EcpayCredentials.Stage, settings.Endpoints);
     }
 
+    /// <summary>Our checkout form for a new order, accepted by the sandbox: its MerchantTradeNo.</summary>
+    public async Task<string> CheckoutAsync(string method = ChoosePayment.Credit, long amount = 500, DateTimeOffset? created = null)
+    {
+        var form = Form(method, amount, created: created);
+        Assert.Equal("", ErrorCode(await (await PostCheckoutAsync(form.Fields)).Content.ReadAsStringAsync()));
+        return form.MerchantTradeNo;
+    }
+
+    /// <summary>The customer's (or back office's) action on an order, as a script does it.</summary>
+    public Task<HttpResponseMessage> PayAsync(string tradeNo, string method, bool twice = false) =>
+        System.Net.Http.Json.HttpClientJsonExtensions.PostAsJsonAsync(Client, $"/sandbox/orders/{tradeNo}/pay", new { method, twice });
+
     public Task<HttpResponseMessage> PostCheckoutAsync(IEnumerable<KeyValuePair<string, string>> fields) =>
         Client.PostAsync("/Cashier/AioCheckOut/V5", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"));
 

@@ -127,15 +127,9 @@ public sealed class NotificationTests : IAsyncLifetime
 
     public ValueTask DisposeAsync() => host.DisposeAsync();
 
-    private async Task<string> CheckoutAsync(string method = "Credit", long amount = 500)
-    {
-        var form = host.Form(method, amount);
-        Assert.Equal("", SandboxHost.ErrorCode(await (await host.PostCheckoutAsync(form.Fields)).Content.ReadAsStringAsync()));
-        return form.MerchantTradeNo;
-    }
+    private Task<string> CheckoutAsync(string method = "Credit", long amount = 500) => host.CheckoutAsync(method, amount);
 
-    private Task<HttpResponseMessage> PayAsync(string tradeNo, string method, bool twice = false) =>
-        host.Client.PostAsJsonAsync($"/sandbox/orders/{tradeNo}/pay", new { method, twice });
+    private Task<HttpResponseMessage> PayAsync(string tradeNo, string method, bool twice = false) => host.PayAsync(tradeNo, method, twice);
 
     [Fact]
     public async Task ACardPaymentIsPostedSignedToReturnUrlWithEveryDocumentedField()
@@ -362,17 +356,14 @@ public sealed class LateAndSimulatedPaymentTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("Credit", null)]
     [InlineData("ATM", "atm")]
-    public async Task ABackOfficeSimulatedPaymentPostsSimulatePaid1AndLeavesTheOrderUnpaid(string method, string? issue)
+    [InlineData("CVS", "cvs")]
+    [InlineData("BARCODE", "barcode")]
+    public async Task ABackOfficeSimulatedPaymentPostsSimulatePaid1AndLeavesTheOrderUnpaid(string method, string issue)
     {
         var tradeNo = await CheckoutAsync(method);
-        var before = 0;
-        if (issue is not null)
-        {
-            (await PayAsync(tradeNo, issue)).EnsureSuccessStatusCode();
-            before = (await host.WaitForPostsAsync(1)).Count;
-        }
+        (await PayAsync(tradeNo, issue)).EnsureSuccessStatusCode();
+        var before = (await host.WaitForPostsAsync(1)).Count;
         (await PayAsync(tradeNo, "simulate")).EnsureSuccessStatusCode();
         var (path, form) = (await host.WaitForPostsAsync(before + 1))[before];
         Assert.Equal("/return", path);
@@ -390,14 +381,23 @@ public sealed class LateAndSimulatedPaymentTests : IAsyncLifetime
         Assert.Equal("0", query["TradeStatus"]);
     }
 
+    // 付款結果通知 (?p=2878): the back office's 模擬付款 is for ATM, CVS and BARCODE; a card order has none.
     [Fact]
-    public async Task TheCheckoutPageOffersTheBackOfficeSimulation()
+    public async Task TheBackOfficeSimulationIsOfferedOnlyForAnIssuedNumber()
     {
-        var form = host.Form("Credit", 500, created: time.Now);
-        var html = await (await host.PostCheckoutAsync(form.Fields)).Content.ReadAsStringAsync();
-        Assert.Contains("data-testid=\"simulate-paid\"", html);
-        var after = await (await host.Client.PostAsync($"/sandbox/checkout/{form.MerchantTradeNo}", new FormUrlEncodedContent([new("action", "simulate")]))).Content.ReadAsStringAsync();
-        Assert.Contains("SimulatePaid=1", after);
+        var card = host.Form("Credit", 500, created: time.Now);
+        var html = await (await host.PostCheckoutAsync(card.Fields)).Content.ReadAsStringAsync();
+        Assert.DoesNotContain("data-testid=\"simulate-paid\"", html);
+        Assert.Equal(HttpStatusCode.Conflict, (await PayAsync(card.MerchantTradeNo, "simulate")).StatusCode);
+        (await PayAsync(card.MerchantTradeNo, "card")).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.Conflict, (await PayAsync(card.MerchantTradeNo, "simulate")).StatusCode);
+
+        var atm = await CheckoutAsync("ATM");
+        Assert.Equal(HttpStatusCode.Conflict, (await PayAsync(atm, "simulate")).StatusCode); // no number yet
+        var page = await (await host.Client.PostAsync($"/sandbox/checkout/{atm}", new FormUrlEncodedContent([new("action", "atm")]))).Content.ReadAsStringAsync();
+        Assert.Contains("data-testid=\"simulate-paid\"", page);
+        var after = await (await host.Client.PostAsync($"/sandbox/checkout/{atm}", new FormUrlEncodedContent([new("action", "simulate")]))).Content.ReadAsStringAsync();
+        Assert.Contains("Simulated payment sent (SimulatePaid=1)", after);
     }
 }
 

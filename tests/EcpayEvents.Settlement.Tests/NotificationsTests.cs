@@ -125,7 +125,7 @@ public sealed class NotificationsTests : IAsyncLifetime
         { "/ecpay/return", "MerchantTradeNo", "T123-4", "MerchantTradeNo is not 1–20 ASCII letters or digits" },
         { "/ecpay/payment-info", "PaymentDate", "2026/11/25 12:00:00", "unexpected field 'PaymentDate'" }, // a ReturnURL field
         { "/ecpay/payment-info", "PaymentNo", "LLL22251222", "unexpected field 'PaymentNo'" }, // a CVS field on an ATM post
-        { "/ecpay/payment-info", "PaymentType", "Credit_CreditCard", "is not an ATM, CVS or BARCODE payment type" },
+        { "/ecpay/payment-info", "PaymentType", "Credit_CreditCard", "is not an ATM, CVS, BARCODE or BNPL payment type" },
         { "/ecpay/payment-info", "ExpireDate", "soon", "ExpireDate is not empty or a date" },
     };
 

@@ -236,4 +236,40 @@ public sealed class ReconcileRulesTests
         var flag = Assert.IsType<ReconcileDecision.FlagUnconfirmed>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromHours(1), simulated: true), null, Now, Confirming));
         Assert.Contains("SimulatePaid=1", flag.ReviewReason);
     }
+
+    // ECPay answers errors without CheckMacValue (查詢訂單 ?p=2890); an unsigned "not found" expires, never credits.
+    private static readonly QueryTradeInfoResult UnsignedNotFound =
+        QueryTradeInfoClient.Interpret("TradeStatus=10200047&RtnMsg=Cant not find the trade data.", "EE123", EcpayCredentials.Stage);
+
+    [Fact]
+    public void AnUnsignedNotFoundExpiresAPendingDepositAndEndsARolledBackOnesTimer()
+    {
+        Assert.IsType<QueryTradeInfoResult.EcpayError>(UnsignedNotFound);
+        Assert.Contains("unsigned", Assert.IsType<ReconcileDecision.Expire>(ReconcileRules.Decide(Input, Pending(), UnsignedNotFound, Now)).Why);
+        Assert.Equal(ReconcileOutcome.Abandoned, OutcomeOf(ReconcileRules.Decide(Input, null, UnsignedNotFound, Now)));
+    }
+
+    [Fact]
+    public void AnUnsignedNotFoundNeitherConfirmsNorFlagsACredit() =>
+        Assert.Equal(ReconcileErrors.EcpayBadAnswer, Assert.IsType<ReconcileDecision.Fail>(ReconcileRules.Decide(
+            Input, Pending() with { Status = "completed" }, UnsignedNotFound, Now.AddHours(1), CreditConfirmation.Off with { Enabled = true })).ErrorType);
+
+    [Theory]
+    [InlineData("BARCODE_BARCODE", 2 * 24)]
+    [InlineData("ATM_TAISHIN", 24)]
+    [InlineData("CVS_CVS", 24)]
+    [InlineData("BNPL_URICH", 3 * 24)]
+    public void APaymentUnderWayWaitsItsReportingLagOnceBeforeExpiring(string paymentType, int hours)
+    {
+        var deposit = Pending(Deadline) with { PaymentType = paymentType };
+        var extended = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, deposit, Answer("0", 0), Now, lag: ReportingLag.Default));
+        Assert.Equal(new ReconcileAnswer(ReconcileOutcome.Extend, Deadline.AddHours(hours)), extended.Result);
+        // At the end of the lag: expired.
+        var later = Input with { ExpiresAt = Deadline.AddHours(hours) };
+        Assert.IsType<ReconcileDecision.Expire>(ReconcileRules.Decide(later, deposit, Answer("0", 0), Deadline.AddHours(hours).AddSeconds(1), lag: ReportingLag.Default));
+    }
+
+    [Fact]
+    public void ACardWithNothingUnderWayExpiresAtItsDeadline() =>
+        Assert.IsType<ReconcileDecision.Expire>(ReconcileRules.Decide(Input, Pending(Deadline) with { PaymentType = "Credit_CreditCard" }, Answer("0", 0), Now, lag: ReportingLag.Default));
 }

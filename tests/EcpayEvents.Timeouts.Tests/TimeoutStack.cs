@@ -21,7 +21,7 @@ namespace EcpayEvents.Timeouts.Tests;
 /// the local Step Functions server running statemachine/payment-timeout.asl.json with its Reconcile task
 /// pointed at the Timeouts service.
 /// </summary>
-public sealed class TimeoutStack : IAsyncLifetime
+public class TimeoutStack : IAsyncLifetime
 {
     public static readonly EcpayCredentials Credentials = EcpayCredentials.Stage;
 
@@ -43,7 +43,7 @@ public sealed class TimeoutStack : IAsyncLifetime
     {
         var database = TestDatabase.CreateAsync("timeouts");
         var sqs = LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 2);
-        Ecpay = await FakeEcpayQuery.StartAsync(Credentials);
+        var ecpay = await StartEcpayAsync();
         Database = await database;
         Sqs = await sqs;
 
@@ -62,9 +62,10 @@ public sealed class TimeoutStack : IAsyncLifetime
         ];
         var settlement = await StartAsync(SettlementApp.Build(common));
         Notifications = await StartAsync(NotificationsApp.Build(common));
-        Timeouts = await StartAsync(TimeoutsApp.Build([
+        string[] timeouts =
+        [
             .. common,
-            $"--Ecpay:BaseUrl={Ecpay.BaseUrl}",
+            $"--Ecpay:BaseUrl={ecpay}",
             // The state machine's own retries are what is tested; long enough for an answer held back in a race test.
             "--Ecpay:Query:MaxRetries=1",
             "--Ecpay:Query:AttemptTimeoutSeconds=15",
@@ -73,7 +74,10 @@ public sealed class TimeoutStack : IAsyncLifetime
             // 12 s after the credit (40 min): later than the 8 s expiries of the tests that pay before the timer fires.
             "--Reconcile:ConfirmCreditAfterSeconds=3",
             "--Reconcile:ConfirmUnpaidAgainAfterSeconds=12",
-        ]));
+            .. MoreTimeoutsArgs,
+        ];
+        Timeouts = await StartAsync(TimeoutsApp.Build(timeouts));
+        await AfterStartAsync(timeouts);
 
         var runner = new SqsEventSourceRunner(Sqs.CreateClient(), new HttpClient(),
             new SqsEventSourceOptions(Sqs.QueueUrl, new Uri(settlement, "/events"), BatchSize: 10, WaitSeconds: 1), TextWriter.Null);
@@ -91,7 +95,20 @@ public sealed class TimeoutStack : IAsyncLifetime
         Scheduler = new StepFunctionsTimeoutScheduler(Client, NullLogger<StepFunctionsTimeoutScheduler>.Instance);
     }
 
-    private async Task<Uri> StartAsync(WebApplication app)
+    /// <summary>Starts ECPay's stand-in: its base URL (Ecpay:BaseUrl). By default the QueryTradeInfo fake (<see cref="Ecpay"/>).</summary>
+    protected virtual async Task<Uri> StartEcpayAsync()
+    {
+        Ecpay = await FakeEcpayQuery.StartAsync(Credentials);
+        return Ecpay.BaseUrl;
+    }
+
+    /// <summary>Settings the Timeouts service gets on top of the defaults.</summary>
+    protected virtual IEnumerable<string> MoreTimeoutsArgs => [];
+
+    /// <summary>Runs once everything is up, with the Timeouts service's arguments (to start another instance).</summary>
+    protected virtual Task AfterStartAsync(string[] timeoutsArgs) => Task.CompletedTask;
+
+    protected async Task<Uri> StartAsync(WebApplication app)
     {
         apps.Add(app);
         await app.StartAsync();
@@ -225,7 +242,7 @@ public sealed class TimeoutStack : IAsyncLifetime
         return doc.RootElement.TryGetProperty("reconcile", out var r) && r.TryGetProperty("outcome", out var o) ? o.GetString() : null;
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
         if (eventSource is not null) await eventSource;

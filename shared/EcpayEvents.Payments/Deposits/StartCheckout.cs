@@ -82,7 +82,8 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
     {
         var method = deposit.PaymentMethod ?? ChoosePayment.All;
         var expiry = EcpayExpiry(method, deposit.CreatedAt, deposit.ExpiresAt, expiryOptions);
-        var isOffline = method is ChoosePayment.Atm or ChoosePayment.Cvs or ChoosePayment.Barcode or ChoosePayment.All;
+        // PaymentInfoURL hears of an issued number (取號結果通知 ?p=2881) and of a BNPL application (?p=37517).
+        var isOffline = method is ChoosePayment.Atm or ChoosePayment.Cvs or ChoosePayment.Barcode or ChoosePayment.Bnpl or ChoosePayment.All;
         return new CheckoutRequest
         {
             MerchantTradeNo = deposit.MerchantTradeNo!,

@@ -85,9 +85,11 @@ public sealed record PaymentNotice
         };
     }
 
-    // TradeStatus instead of RtnCode, no SimulatePaid; a paid answer without TradeAmt does not parse.
+    // QueryTradeInfo/V5 answer (查詢訂單, developers.ecpay.com.tw/?p=2890, field TradeStatus): TradeStatus instead of
+    // RtnCode, no SimulatePaid; a paid answer without TradeAmt does not parse.
     private static PaymentNotice FromQueryTradeInfo(EcpayForm form)
     {
+        form = DecodedIfSignedRaw(form);
         AsEcpaySendsIt(EcpayPostKind.QueryTradeInfo, form);
         Required(form, "MerchantID");
         Required(form, "MerchantTradeNo");
@@ -124,6 +126,16 @@ public sealed record PaymentNotice
             SimulatePaid = result.SimulatePaid,
         };
     }
+
+    // 查詢訂單 (?p=2890) does not say whether the answer's values are signed decoded or as they appear in the body
+    // (percent-encoded); Timeouts forwards whichever verified. Raw ones are read decoded — what the answer says — when
+    // only their decoded values have ECPay's formats. The MAC was verified over the fields as they are.
+    private static EcpayForm DecodedIfSignedRaw(EcpayForm form) =>
+        EcpayPostFields.Problem(EcpayPostKind.QueryTradeInfo, form) is not null
+        && EcpayForm.TryParse(string.Join('&', form.Select(f => f.Key + "=" + f.Value)), out var decoded, out _)
+        && EcpayPostFields.Problem(EcpayPostKind.QueryTradeInfo, decoded) is null
+            ? decoded
+            : form;
 
     // Only the fields ECPay sends for the source, in their formats (the producer checked too, but anything on the
     // queue is checked again). Checked after the wrong-endpoint test, so a body posted to the other URL is still

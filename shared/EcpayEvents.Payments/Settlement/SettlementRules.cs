@@ -1,3 +1,4 @@
+using EcpayEvents.Ecpay;
 using EcpayEvents.Payments.Transactions;
 
 namespace EcpayEvents.Payments.Settlement;
@@ -58,7 +59,8 @@ public static class SettlementRules
                 ? SettlementDecision.Rejected($"wrong endpoint: a paid result (RtnCode 1) posted to {notice.Source}; not applied")
                     with { ReviewReason = $"paid result posted to {notice.Source}, not credited: check ECPay" }
                 : SettlementDecision.Rejected($"wrong endpoint: a number-issued result (RtnCode {notice.Code}) posted to {notice.Source}; not applied");
-        // SimulatePaid=1: ECPay's back-office simulation, no money moved. Recorded, never applied.
+        // 付款結果通知 (developers.ecpay.com.tw/?p=2878), field SimulatePaid: 1 = simulated from the back office, no money moved.
+        // Recorded, never applied.
         if (notice.SimulatePaid && !policy.AllowSimulatedPayments)
             return new(SettlementAction.None, SettlementOutcome.Simulated, "SimulatePaid=1: simulated from ECPay's back office, no money moved",
                 // Completed already: if by a "paid" query answer that came first, that credit may be the simulation's.
@@ -83,7 +85,8 @@ public static class SettlementRules
                     TransactionStatus.Pending => new(SettlementAction.Complete, SettlementOutcome.Credited),
                     TransactionStatus.Completed => new(SettlementAction.None, SettlementOutcome.AlreadyCompleted),
                     // Money received is never lost: credit, and ask an operator to look.
-                    TransactionStatus.Expired => new(SettlementAction.Complete, SettlementOutcome.CreditedLate, "paid after the transaction expired", "paid after expiry"),
+                    // Explained: which payment type, paid when — ECPay reports BARCODE about two days late, a card when its bank answers.
+                    TransactionStatus.Expired => new(SettlementAction.Complete, SettlementOutcome.CreditedLate, "paid after the transaction expired" + LateDetail(notice), "paid after expiry"),
                     TransactionStatus.Failed => new(SettlementAction.Complete, SettlementOutcome.CreditedLate, "paid after the transaction failed", "paid after failure"),
                     _ => throw new ArgumentOutOfRangeException(nameof(transaction), status, null),
                 };
@@ -111,4 +114,10 @@ public static class SettlementRules
                 throw new ArgumentOutOfRangeException(nameof(notice), notice.Kind, null);
         }
     }
+
+    private static string LateDetail(PaymentNotice notice) =>
+        notice.PaymentDate is { } paidAt
+            ? $" ({(notice.PaymentType.Length > 0 ? notice.PaymentType : "payment")} paid {TaiwanTime.Format(paidAt)} Taiwan time, reported by {notice.Source})"
+            : $" (reported by {notice.Source})";
+
 }

@@ -21,6 +21,7 @@ public sealed partial class ReconcilePayment(
     IPaymentResultQueue publisher,
     TimeProvider time,
     CreditConfirmation confirmation,
+    ReportingLag reportingLag,
     ILogger<ReconcilePayment> log)
 {
     /// <param name="confirmCredit">
@@ -35,7 +36,7 @@ public sealed partial class ReconcilePayment(
         // At most: decide, ask ECPay, decide, (expire lost a race) re-read and decide, ask ECPay, decide.
         for (var round = 0; round < 5; round++)
         {
-            var decision = ReconcileRules.Decide(input, transaction, ecpay, time.GetUtcNow(), policy);
+            var decision = ReconcileRules.Decide(input, transaction, ecpay, time.GetUtcNow(), policy, reportingLag);
             switch (decision)
             {
                 case ReconcileDecision.AskEcpay:
@@ -97,11 +98,11 @@ public sealed partial class ReconcilePayment(
         await using var connection = await database.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>("""
             SELECT id AS Id, type AS Type, amount AS Amount, status AS Status, merchant_trade_no AS MerchantTradeNo, expires_at AS ExpiresAt,
-                   ecpay_trade_no AS EcpayTradeNo, confirmed_at AS ConfirmedAt
+                   ecpay_trade_no AS EcpayTradeNo, confirmed_at AS ConfirmedAt, payment_type AS PaymentType
             FROM transactions WHERE id = @id
             """, new { id });
         if (row is null) return null;
-        var transaction = new TimedTransaction(row.Id, row.Type, row.Amount, row.Status, row.MerchantTradeNo, DbTime.Utc(row.ExpiresAt));
+        var transaction = new TimedTransaction(row.Id, row.Type, row.Amount, row.Status, row.MerchantTradeNo, DbTime.Utc(row.ExpiresAt), PaymentType: row.PaymentType);
         if (row.Status != Transactions.TransactionStatus.Completed) return transaction;
 
         var creditedAt = await connection.ExecuteScalarAsync<DateTime?>("SELECT MIN(created_at) FROM ledger_entries WHERE transaction_id = @id", new { id });

@@ -23,11 +23,15 @@ public static class ReconcileRules
     /// <param name="transaction">The ledger row by id; null when there is none.</param>
     /// <param name="ecpay">ECPay's answer; null before it was asked.</param>
     /// <param name="confirmation">Whether and when a completed deposit is confirmed with ECPay; off by default.</param>
+    /// <param name="lag">How late ECPay may report a payment under way, per payment type; none by default.</param>
     public static ReconcileDecision Decide(PaymentTimeoutInput input, TimedTransaction? transaction, QueryTradeInfoResult? ecpay, DateTimeOffset now,
-        CreditConfirmation? confirmation = null)
+        CreditConfirmation? confirmation = null, ReportingLag? lag = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         confirmation ??= CreditConfirmation.Off;
+        lag ??= ReportingLag.None;
+        // Not for confirming a credit: there an unsigned answer stays an error (retried, then an operator).
+        var answer = UnsignedNotFoundAsAnswer(ecpay, input.MerchantTradeNo);
 
         // The deposit schedules its timer just before COMMIT: before the deadline a missing row is retried (the
         // COMMIT lands). Past it, the deposit was rolled back after StartExecution succeeded (e.g. the client
@@ -36,9 +40,9 @@ public static class ReconcileRules
         {
             if (now < input.ExpiresAt - EarlyTolerance)
                 return new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound, $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist (yet)");
-            if (ecpay is null)
+            if (answer is null)
                 return new ReconcileDecision.AskEcpay();
-            return ecpay switch
+            return answer switch
             {
                 QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.NotFound or TradeStatus.NeverChosePaymentMethod, Trade: var none } =>
                     new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Abandoned),
@@ -47,7 +51,7 @@ public static class ReconcileRules
                     // Money may arrive (or did) for an order the ledger does not have: an operator must look.
                     new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound,
                         $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist, but ECPay knows the order: TradeStatus {known.Code} ({known.Status}), TradeNo '{known.TradeNo}'"),
-                _ => EcpayFailed(ecpay),
+                _ => EcpayFailed(answer),
             };
         }
         if (!string.Equals(transaction.MerchantTradeNo, input.MerchantTradeNo, StringComparison.Ordinal) || transaction.Type != Transactions.TransactionType.Deposit)
@@ -57,6 +61,7 @@ public static class ReconcileRules
             return ConfirmCredit(input, transaction, ecpay, now, confirmation);
         if (transaction.IsFinal)
             return Settled($"transaction is already {transaction.Status}");
+        ecpay = answer;
 
         if (ecpay is null)
             return new ReconcileDecision.AskEcpay();
@@ -85,10 +90,16 @@ public static class ReconcileRules
                     return new ReconcileDecision.Fail(ReconcileErrors.UnknownTradeStatus, $"ECPay answered TradeStatus {trade.Code}, which this system does not know");
                 if (now < input.ExpiresAt - EarlyTolerance)
                     return new ReconcileDecision.Fail(ReconcileErrors.NotYetExpired, $"woke up at {now:O}, before the deadline {input.ExpiresAt:O}");
+                // A payment under way (number issued, BNPL applied) may be reported late: wait that long past the deadline, once.
+                if (trade.Status == TradeStatus.Unpaid && transaction.ExpiresAt is { } deadline && lag.For(transaction.PaymentType) is var wait && wait > TimeSpan.Zero
+                    && deadline + wait > input.ExpiresAt + ExtensionThreshold)
+                    return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, deadline + wait),
+                        $"ECPay says unpaid, but reports {transaction.PaymentType} payments up to {wait} late: asking again at {deadline + wait:O}");
                 return new ReconcileDecision.Expire(trade.Status switch
                 {
                     TradeStatus.Unpaid => "ECPay: created, not paid (TradeStatus 0) and past the deadline",
                     TradeStatus.NeverChosePaymentMethod => "ECPay: the customer never chose a payment method (TradeStatus 10200095)",
+                    TradeStatus.NotFound when trade.Fields.Count == 0 => "ECPay: order not found (unsigned TradeStatus 10200047): checkout never reached ECPay",
                     TradeStatus.NotFound => "ECPay: order not found (TradeStatus 10200047): checkout never reached ECPay",
                     _ => throw new ArgumentOutOfRangeException(nameof(ecpay), trade.Status, null),
                 });
@@ -147,6 +158,24 @@ public static class ReconcileRules
     /// </summary>
     private static DateTimeOffset? LaterLook(DateTimeOffset? creditedAt, TimeSpan after, PaymentTimeoutInput input, DateTimeOffset now) =>
         creditedAt + after is { } at && at > now && at > input.ExpiresAt + ExtensionThreshold ? at : null;
+
+    /// <summary>
+    /// ECPay answers errors without CheckMacValue (查詢訂單 ?p=2890), and may answer an order it never saw that way:
+    /// such an answer is read as "not found" — which can only expire a pending deposit or end a rolled-back one's timer,
+    /// never credit or confirm anything (a forged one delays nothing: a real payment is still credited when reported).
+    /// </summary>
+    private static QueryTradeInfoResult? UnsignedNotFoundAsAnswer(QueryTradeInfoResult? ecpay, string merchantTradeNo) =>
+        ecpay is QueryTradeInfoResult.EcpayError { Code: "10200047" }
+            ? new QueryTradeInfoResult.Answered(new PaymentResult
+            {
+                Fields = EcpayForm.FromFields([]),
+                Kind = EcpayPostKind.QueryTradeInfo,
+                Status = TradeStatus.NotFound,
+                Code = "10200047",
+                MerchantId = "",
+                MerchantTradeNo = merchantTradeNo,
+            })
+            : ecpay;
 
     /// <summary>ECPay did not answer usably: an error, retried by the state machine.</summary>
     private static ReconcileDecision.Fail EcpayFailed(QueryTradeInfoResult ecpay) => ecpay switch

@@ -2,7 +2,9 @@ namespace EcpayEvents.Payments.Timeouts;
 
 /// <summary>The transaction the timer is about, as the ledger has it now.</summary>
 /// <param name="Credit">For a completed deposit: what its credit rests on (null otherwise).</param>
-public sealed record TimedTransaction(long Id, string Type, long Amount, string Status, string? MerchantTradeNo, DateTimeOffset? ExpiresAt, CreditEvidence? Credit = null)
+/// <param name="PaymentType">ECPay's PaymentType once a post named it (an issued number, a BNPL application); null before.</param>
+public sealed record TimedTransaction(long Id, string Type, long Amount, string Status, string? MerchantTradeNo, DateTimeOffset? ExpiresAt, CreditEvidence? Credit = null,
+    string? PaymentType = null)
 {
     public bool IsFinal => Status is Transactions.TransactionStatus.Completed or Transactions.TransactionStatus.Failed or Transactions.TransactionStatus.Expired;
 }
