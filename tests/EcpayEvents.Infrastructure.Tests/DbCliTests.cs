@@ -151,11 +151,11 @@ public sealed class DbCliTests
     }
 
     [Theory]
-    [InlineData("--days needs a value", "--days")]
-    [InlineData("needs --days N", "--dry-run")]
+    [InlineData("Required argument missing for option: '--days'", "--days")]
+    [InlineData("Option '--days' is required", "--dry-run")]
     [InlineData("--days must be a whole number of days from 1 to 3650, not '0'", "--days", "0")]
     [InlineData("--days must be a whole number of days from 1 to 3650, not '-3'", "--days", "-3")]
-    [InlineData("unexpected '--all' for db prune-rejected", "--days", "3", "--all")]
+    [InlineData("Unrecognized command or argument '--all'", "--days", "3", "--all")]
     public async Task PruneRejectedReadsItsArgumentsStrictly(string message, params string[] more)
     {
         var result = await CliAsync(new Dictionary<string, string?> { ["DATABASE_CONNECTION_STRING"] = "Server=127.0.0.1;Port=1" }, ["db", "prune-rejected", .. more]);
