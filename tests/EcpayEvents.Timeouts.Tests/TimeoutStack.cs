@@ -180,7 +180,7 @@ public sealed class TimeoutStack : IAsyncLifetime
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private static List<KeyValuePair<string, string>> PaidFields(Deposit deposit, string tradeNo, bool simulated) =>
+    public static List<KeyValuePair<string, string>> PaidFields(Deposit deposit, string tradeNo, bool simulated) =>
     [
         new("MerchantID", Credentials.MerchantId), new("MerchantTradeNo", deposit.MerchantTradeNo), new("StoreID", ""),
         new("RtnCode", "1"), new("RtnMsg", "交易成功"), new("TradeNo", tradeNo),

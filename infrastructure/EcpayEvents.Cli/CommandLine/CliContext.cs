@@ -18,6 +18,9 @@ public sealed class CliContext
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>The options several commands share, for this invocation's command tree.</summary>
+    public SharedOptions Options { get; } = new();
+
     public Func<Stream> OpenStdin { get; init; } = () => Stream.Null;
     public bool StdinRedirected { get; init; }
 

@@ -23,9 +23,9 @@ public static class EcpayEventsCommandLine
             """)
         {
             PaymentCommand.Create(context),
-            // PaymentsCommand.Create(context),
-            // DlqCommand.Create(context),
-            // ReconcileCommand.Create(context),
+            PaymentsCommand.Create(context),
+            DlqCommand.Create(context),
+            ReconcileCommand.Create(context),
             DbCommand.Create(context),
             ExecutionsCommand.Create(context),
             TimeoutsCommand.Create(context),

@@ -26,24 +26,24 @@ public sealed class Settings(ParseResult parse, CliContext context)
         return string.IsNullOrEmpty(value) ? null : value;
     }
 
-    public bool Json => parse.GetValue(SharedOptions.Json);
+    public bool Json => parse.GetValue(context.Options.Json);
 
-    public string? Region => Get(SharedOptions.Region, "AWS_REGION", l => l.Region);
+    public string? Region => Get(context.Options.Region, "AWS_REGION", l => l.Region);
 
     /// <summary>Applies --profile for the AWS SDK's credential chain (it reads AWS_PROFILE).</summary>
     public void ApplyProfile()
     {
-        if (parse.GetValue(SharedOptions.Profile) is { Length: > 0 } profile)
+        if (parse.GetValue(context.Options.Profile) is { Length: > 0 } profile)
             System.Environment.SetEnvironmentVariable("AWS_PROFILE", profile);
     }
 
     /// <summary>The database: --connection-string, $DATABASE_CONNECTION_STRING, an SSM parameter, or the local stack's.</summary>
     public async Task<string> ConnectionStringAsync(CancellationToken ct)
     {
-        var direct = parse.GetValue(SharedOptions.ConnectionString) ?? context.Environment("DATABASE_CONNECTION_STRING");
+        var direct = parse.GetValue(context.Options.ConnectionString) ?? context.Environment("DATABASE_CONNECTION_STRING");
         if (string.IsNullOrEmpty(direct))
         {
-            var parameter = parse.GetValue(SharedOptions.ConnectionStringParameter) ?? context.Environment("DATABASE_CONNECTION_STRING_PARAMETER");
+            var parameter = parse.GetValue(context.Options.ConnectionStringParameter) ?? context.Environment("DATABASE_CONNECTION_STRING_PARAMETER");
             direct = !string.IsNullOrEmpty(parameter) ? await SsmParameterAsync(parameter, ct) : context.Local?.ConnectionString;
         }
         if (string.IsNullOrWhiteSpace(direct))
@@ -63,8 +63,8 @@ public sealed class Settings(ParseResult parse, CliContext context)
     /// <summary>Checks what a command needs before it starts: no database is bad usage, found before anything is asked.</summary>
     public void RequireDatabaseSetting()
     {
-        if (string.IsNullOrEmpty(parse.GetValue(SharedOptions.ConnectionString) ?? context.Environment("DATABASE_CONNECTION_STRING"))
-            && string.IsNullOrEmpty(parse.GetValue(SharedOptions.ConnectionStringParameter) ?? context.Environment("DATABASE_CONNECTION_STRING_PARAMETER"))
+        if (string.IsNullOrEmpty(parse.GetValue(context.Options.ConnectionString) ?? context.Environment("DATABASE_CONNECTION_STRING"))
+            && string.IsNullOrEmpty(parse.GetValue(context.Options.ConnectionStringParameter) ?? context.Environment("DATABASE_CONNECTION_STRING_PARAMETER"))
             && string.IsNullOrEmpty(context.Local?.ConnectionString))
             throw new UsageException("no database: pass --connection-string or --connection-string-parameter, set DATABASE_CONNECTION_STRING, or start the local stack (./run.sh)");
     }
@@ -89,11 +89,11 @@ public sealed class Settings(ParseResult parse, CliContext context)
     /// <summary>The Step Functions endpoint (null: AWS) and state machine.</summary>
     public (Uri? Endpoint, string? StateMachineArn) StepFunctionsTarget()
     {
-        var endpoint = Get(SharedOptions.Endpoint, "STEPFUNCTIONS_ENDPOINT", l => l.StepFunctionsEndpoint);
+        var endpoint = Get(context.Options.Endpoint, "STEPFUNCTIONS_ENDPOINT", l => l.StepFunctionsEndpoint);
         Uri? serviceUrl = null;
         if (endpoint is not null && !(Uri.TryCreate(endpoint, UriKind.Absolute, out serviceUrl) && serviceUrl.Scheme is "http" or "https"))
             throw new UsageException($"--endpoint {endpoint} is not a URL");
-        var arn = Get(SharedOptions.StateMachineArn, "STATE_MACHINE_ARN", l => l.StateMachineArn);
+        var arn = Get(context.Options.StateMachineArn, "STATE_MACHINE_ARN", l => l.StateMachineArn);
         if (arn is null && serviceUrl is { IsLoopback: true }) arn = LocalStateMachineArn;
         if (arn is not null && !arn.Contains(":stateMachine:", StringComparison.Ordinal))
             throw new UsageException($"--state-machine-arn {arn} is not a state machine ARN");
@@ -116,9 +116,9 @@ public sealed class Settings(ParseResult parse, CliContext context)
     public (IAmazonSQS Client, string QueueUrl) Sqs()
     {
         ApplyProfile();
-        var queueUrl = Get(SharedOptions.QueueUrl, "PAYMENT_RESULTS_QUEUE_URL", l => l.QueueUrl)
+        var queueUrl = Get(context.Options.QueueUrl, "PAYMENT_RESULTS_QUEUE_URL", l => l.QueueUrl)
             ?? throw new UsageException("no queue: pass --queue-url or set PAYMENT_RESULTS_QUEUE_URL (the payment-results queue), or start the local stack (./run.sh)");
-        var endpoint = Get(SharedOptions.SqsEndpoint, "SQS_ENDPOINT", l => l.SqsEndpoint);
+        var endpoint = Get(context.Options.SqsEndpoint, "SQS_ENDPOINT", l => l.SqsEndpoint);
         if (endpoint is not null && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
             throw new UsageException($"--sqs-endpoint {endpoint} is not a URL");
         var options = new SqsOptions { QueueUrl = queueUrl, ServiceUrl = endpoint, Region = Region ?? "us-east-1" };
@@ -132,7 +132,7 @@ public sealed class Settings(ParseResult parse, CliContext context)
     /// </summary>
     public async Task<QueryTradeInfoOptions> EcpayAsync(CancellationToken ct)
     {
-        var baseUrl = Get(SharedOptions.EcpayBaseUrl, "ECPAY_BASE_URL", l => l.EcpayBaseUrl) ?? "stage";
+        var baseUrl = Get(context.Options.EcpayBaseUrl, "ECPAY_BASE_URL", l => l.EcpayBaseUrl) ?? "stage";
         EcpayEndpoints endpoints;
         try
         {

@@ -26,7 +26,7 @@ public static class DbCommand
 
     private static Command Migrate(CliContext context)
     {
-        var migrate = new Command("migrate", "apply the schema migrations (embedded in this tool); run before deploying a new version").With(SharedOptions.Database);
+        var migrate = new Command("migrate", "apply the schema migrations (embedded in this tool); run before deploying a new version").With(context.Options.Database);
         migrate.SetAction(async (parse, ct) =>
         {
             var cs = await new Settings(parse, context).ConnectionStringAsync(ct);
@@ -44,7 +44,7 @@ public static class DbCommand
             one ledger entry of its amount, no pending/failed/expired deposit has one, every withdrawal exactly one debit,
             every entry belongs to one of them. Exit 1 naming each violation (kind: balance, completed-deposit,
             uncompleted-deposit-credited, withdrawal, ledger-entry).
-            """).With(SharedOptions.Database).With(SharedOptions.Json);
+            """).With(context.Options.Database).With(context.Options.Json);
         check.SetAction(async (parse, ct) =>
         {
             var settings = new Settings(parse, context);
@@ -82,7 +82,7 @@ public static class DbCommand
             credited; wrong amount, wrong endpoint, after a simulation: not credited) with the events that flagged them,
             and other results that need attention (rejected: unknown MerchantTradeNo, another merchant, a MAC that does
             not verify; simulated; "not paid" after completion). Exit 0 if nothing is open, 1 if something is.
-            """) { all, days }.With(SharedOptions.Database).With(SharedOptions.Json);
+            """) { all, days }.With(context.Options.Database).With(context.Options.Json);
         review.Validators.Add(r =>
         {
             if (r.GetResult(days) is { Implicit: false } && !r.GetValue(all)) r.AddError("--days goes with --all (open items are listed whatever their age)");
@@ -116,7 +116,7 @@ public static class DbCommand
             var text = r.GetValueOrDefault<string>()?.Trim();
             if (string.IsNullOrEmpty(text) || text.Length > 200 || text.Any(char.IsControl)) r.AddError("--note TEXT: what was done, 1–200 characters on one line");
         });
-        var resolve = new Command("resolve", "close one open item with what was done; exit 1 if it is not open") { transaction, @event, note }.With(SharedOptions.Database);
+        var resolve = new Command("resolve", "close one open item with what was done; exit 1 if it is not open") { transaction, @event, note }.With(context.Options.Database);
         resolve.Validators.Add(r =>
         {
             if ((r.GetResult(transaction) is null) == (r.GetResult(@event) is null)) r.AddError("review resolve needs --transaction ID or --event ID (one of them)");
@@ -147,7 +147,7 @@ public static class DbCommand
         var prune = new Command("prune-rejected", """
             delete rejected results recorded more than N days ago, except those of a transaction under open review
             (db review has listed each of them all that time). Run it from a schedule.
-            """) { days, dryRun }.With(SharedOptions.Database).With(SharedOptions.Json);
+            """) { days, dryRun }.With(context.Options.Database).With(context.Options.Json);
         prune.SetAction(async (parse, ct) =>
         {
             var settings = new Settings(parse, context);

@@ -44,10 +44,10 @@ public static class DemoCommand
             provider, create a user and a deposit, post the checkout form to the sandbox, pay, see ReturnURL answered 1|OK,
             settled and the balance up; with --stepfunctions also leave a deposit unpaid and watch it expire.
             Exit 0 only if everything ended as it should.
-            """) { apiOption, sandboxOption, amountOption, timeoutOption, cognitoOption, stepFunctionsOption, SharedOptions.StateMachineArn, maxExpiryWaitOption };
+            """) { apiOption, sandboxOption, amountOption, timeoutOption, cognitoOption, stepFunctionsOption, context.Options.StateMachineArn, maxExpiryWaitOption };
         demo.SetAction(parse => RunAsync(parse.GetValue(apiOption)!.TrimEnd('/'), parse.GetValue(sandboxOption)!.TrimEnd('/'), parse.GetValue(amountOption),
             parse.GetValue(timeoutOption), parse.GetValue(maxExpiryWaitOption), parse.GetValue(cognitoOption)!, parse.GetValue(stepFunctionsOption),
-            parse.GetValue(SharedOptions.StateMachineArn) ?? Settings.LocalStateMachineArn));
+            parse.GetValue(context.Options.StateMachineArn) ?? Settings.LocalStateMachineArn));
         return demo;
     }
 

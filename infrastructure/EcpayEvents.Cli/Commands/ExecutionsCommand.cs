@@ -31,7 +31,7 @@ public static class ExecutionsCommand
         var limit = new Option<int>("--limit") { Description = "at most N executions (newest first)", DefaultValueFactory = _ => 100, HelpName = "N" };
         limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--limit must be a positive number"); });
         var list = new Command("list", "executions with their outcome (the state they ended in: Paid, Expired, Confirmed, NeedsReview …)") { status, limit }
-            .With(SharedOptions.StepFunctions).With(SharedOptions.Json);
+            .With(context.Options.StepFunctions).With(context.Options.Json);
         list.SetAction(async (parse, ct) =>
         {
             var settings = new Settings(parse, context);
@@ -42,7 +42,7 @@ public static class ExecutionsCommand
 
         var full = new Option<bool>("--full") { Description = "history: inputs, outputs and causes without shortening; describe: also the raw cause of a wrapped Lambda error" };
         var name = new Argument<string>("merchant-trade-no | execution-arn") { Description = "the execution: its name (the MerchantTradeNo) or ARN" };
-        var describe = new Command("describe", "one execution: status, times, failure, input and output") { name, full }.With(SharedOptions.StepFunctions).With(SharedOptions.Json);
+        var describe = new Command("describe", "one execution: status, times, failure, input and output") { name, full }.With(context.Options.StepFunctions).With(context.Options.Json);
         describe.SetAction(async (parse, ct) =>
         {
             var settings = new Settings(parse, context);
@@ -50,7 +50,7 @@ public static class ExecutionsCommand
             var client = settings.StepFunctions(own);
             return await DescribeAsync(client, ExecutionArn(parse.GetValue(name)!, settings), parse.GetValue(full), settings.Json, context.Stdout, ct);
         });
-        var history = new Command("history", "one execution's events, oldest first") { name, full }.With(SharedOptions.StepFunctions).With(SharedOptions.Json);
+        var history = new Command("history", "one execution's events, oldest first") { name, full }.With(context.Options.StepFunctions).With(context.Options.Json);
         history.SetAction(async (parse, ct) =>
         {
             var settings = new Settings(parse, context);

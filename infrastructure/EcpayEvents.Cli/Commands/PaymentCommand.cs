@@ -19,7 +19,7 @@ public static class PaymentCommand
             everything known about one payment as one timeline, oldest first: created, checkout served, every ECPay post
             and QueryTradeInfo answer with its outcome and reason, the ledger entry, review flags and notes, and the
             timeout executions' events; then a verdict and what to do next. Exit 1 when it needs an operator.
-            """) { key, askEcpay }.With(SharedOptions.Database).With(SharedOptions.Endpoint, SharedOptions.StateMachineArn, SharedOptions.EcpayBaseUrl).With(SharedOptions.Json);
+            """) { key, askEcpay }.With(context.Options.Database).With(context.Options.Endpoint, context.Options.StateMachineArn, context.Options.EcpayBaseUrl).With(context.Options.Json);
         show.SetAction(async (parse, ct) =>
         {
             var settings = new Settings(parse, context);

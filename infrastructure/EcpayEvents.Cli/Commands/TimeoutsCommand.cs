@@ -29,7 +29,7 @@ public static partial class TimeoutsCommand
         var audit = new Command("audit", """
             pending deposits (from the database) whose payment-timeout execution is missing or not RUNNING
             (DescribeExecution); exit 0 when there are none, 1 when there are some
-            """).With(SharedOptions.Database).With(SharedOptions.StepFunctions).With(SharedOptions.Json);
+            """).With(context.Options.Database).With(context.Options.StepFunctions).With(context.Options.Json);
         audit.SetAction((parse, ct) => RunAsync(parse, context, (timers, json) => AuditAsync(timers, json, context.Stdout)));
 
         var tradeNo = new Argument<string?>("merchant-trade-no") { Description = "the pending deposit to re-arm", Arity = ArgumentArity.ZeroOrOne };
@@ -42,7 +42,7 @@ public static partial class TimeoutsCommand
             start a new execution for a pending deposit without a running one, named <merchant-trade-no>-r<n>
             (n = 1, 2, …; the MerchantTradeNo itself if it never had one), waiting until the deposit's expires_at,
             or firing now if that is past
-            """) { tradeNo, allOrphaned }.With(SharedOptions.Database).With(SharedOptions.StepFunctions);
+            """) { tradeNo, allOrphaned }.With(context.Options.Database).With(context.Options.StepFunctions);
         rearm.Validators.Add(r =>
         {
             if ((r.GetValue(tradeNo) is null) == !r.GetValue(allOrphaned)) r.AddError("rearm takes one MerchantTradeNo or --all-orphaned");

@@ -60,7 +60,7 @@ public sealed record PaymentStory(PaymentRecord Payment, IReadOnlyList<PaymentSt
         {
             if (p.IsReviewOpen)
             {
-                var late = p.ReviewReason!.Contains("expire", StringComparison.OrdinalIgnoreCase) || p.ReviewReason.Contains("fail", StringComparison.OrdinalIgnoreCase);
+                var late = p.ReviewReason!.Contains("expir", StringComparison.OrdinalIgnoreCase) || p.ReviewReason.Contains("fail", StringComparison.OrdinalIgnoreCase);
                 return (late
                     ? $"paid after expiry: credited {credit.Amount} TWD at {Times.Utc(credit.At)}, flagged ({p.ReviewReason}){rejectedNote}"
                     : $"credited {credit.Amount} TWD at {Times.Utc(credit.At)}, flagged: {p.ReviewReason}{rejectedNote}", reviewNext, true);
