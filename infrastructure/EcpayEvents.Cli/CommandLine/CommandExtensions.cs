@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace EcpayEvents.Cli.CommandLine;
 
@@ -11,5 +12,21 @@ public static class CommandExtensions
         foreach (var option in options)
             if (!command.Options.Contains(option)) command.Options.Add(option);
         return command;
+    }
+
+    /// <summary>
+    /// The option's value for a validator, or <paramref name="fallback"/> when its text does not convert (that is
+    /// already a parse error of its own; GetValueOrDefault would throw).
+    /// </summary>
+    public static T ValueOr<T>(this OptionResult result, T fallback)
+    {
+        try
+        {
+            return result.GetValueOrDefault<T>();
+        }
+        catch (InvalidOperationException)
+        {
+            return fallback;
+        }
     }
 }

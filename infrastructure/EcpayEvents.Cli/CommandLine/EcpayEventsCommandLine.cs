@@ -72,6 +72,18 @@ public static class EcpayEventsCommandLine
             context.Stderr.WriteLine($"{name}: {OneLine(e.Message)}");
             return ExitCodes.Problem;
         }
+        catch (ArgumentException e)
+        {
+            // A value the command could only judge when using it (e.g. a connection string without a database).
+            context.Stderr.WriteLine($"{name}: {OneLine(FirstLine(e.Message))} (see {name} --help)");
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Never a stack trace: one line, and the type, for a bug report.
+            context.Stderr.WriteLine($"{name}: unexpected {e.GetType().Name}: {OneLine(FirstLine(e.Message))}");
+            return ExitCodes.Problem;
+        }
     }
 
     /// <summary>The reason a part could not be reached, or null when <paramref name="e"/> is not about that.</summary>

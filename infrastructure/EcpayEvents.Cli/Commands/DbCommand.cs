@@ -172,7 +172,7 @@ public static class DbCommand
         if (fallback is { } f) days.DefaultValueFactory = _ => f;
         days.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() is < 1 or > 3650) r.AddError($"--days must be a whole number of days from 1 to 3650, not '{string.Join(' ', r.Tokens.Select(t => t.Value))}'");
+            if (r.ValueOr(1) is < 1 or > 3650) r.AddError($"--days must be a whole number of days from 1 to 3650, not '{string.Join(' ', r.Tokens.Select(t => t.Value))}'");
         });
         return days;
     }
@@ -182,7 +182,7 @@ public static class DbCommand
         var id = new Option<long>(name) { Description = description, HelpName = "ID" };
         id.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<long>() <= 0) r.AddError($"{name} must be an id (a positive whole number)");
+            if (r.ValueOr(1L) <= 0) r.AddError($"{name} must be an id (a positive whole number)");
         });
         return id;
     }

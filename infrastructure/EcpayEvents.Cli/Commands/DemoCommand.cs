@@ -34,7 +34,7 @@ public static class DemoCommand
         var apiOption = new Option<string>("--api") { Description = "PaymentsApi", DefaultValueFactory = _ => local?.PaymentsApi ?? "http://127.0.0.1:5080", HelpName = "URL" };
         var sandboxOption = new Option<string>("--sandbox") { Description = "the ECPay sandbox", DefaultValueFactory = _ => local?.Sandbox ?? "http://127.0.0.1:5090", HelpName = "URL" };
         var amountOption = new Option<long>("--amount") { Description = "TWD to pay by card (at least 5, ECPay's card minimum)", DefaultValueFactory = _ => 100, HelpName = "TWD" };
-        amountOption.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 5) r.AddError("--amount must be a whole number of TWD, at least 5 (ECPay's card minimum)"); });
+        amountOption.Validators.Add(r => { if (r.ValueOr(5L) < 5) r.AddError("--amount must be a whole number of TWD, at least 5 (ECPay's card minimum)"); });
         var timeoutOption = Positive("--timeout", "seconds each step may take", 60);
         var maxExpiryWaitOption = Positive("--max-expiry-wait", "seconds the expiry part may wait for the deposit to expire", 1200);
         var cognitoOption = new Option<string>("--cognito") { Description = "the local identity provider's settings (written by ./run.sh)", DefaultValueFactory = _ => local?.CognitoSettings ?? Path.Combine(".local", "run", "cognito.json"), HelpName = "FILE" };
@@ -54,7 +54,7 @@ public static class DemoCommand
     private static Option<int> Positive(string name, string description, int fallback)
     {
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => fallback, HelpName = "SECONDS" };
-        option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{name} must be a positive number of seconds"); });
+        option.Validators.Add(r => { if (r.ValueOr(1) < 1) r.AddError($"{name} must be a positive number of seconds"); });
         return option;
     }
 

@@ -19,7 +19,7 @@ public static class DlqCommand
             HelpName = "URL",
         };
         var limit = new Option<int>("--limit") { Description = "at most N messages (1–1000)", DefaultValueFactory = _ => 100, HelpName = "N" };
-        limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1000) r.AddError("--limit must be 1–1000"); });
+        limit.Validators.Add(r => { if (r.ValueOr(1) is < 1 or > 1000) r.AddError("--limit must be 1–1000"); });
         var list = new Command("list", """
             the messages Settlement gave up on (after 5 receives): age, receive count, the MerchantTradeNo and source,
             and why where it is known (an unreadable body, an order we do not have, the payment's status now).

@@ -17,7 +17,7 @@ public static class EventSourceCommand
         var sqsEndpoint = new Option<string>("--sqs-endpoint") { Description = "the SQS endpoint, e.g. http://127.0.0.1:4566", Required = true, HelpName = "URL" };
         var queueUrl = new Option<string>("--queue-url") { Description = "the queue to poll, e.g. http://127.0.0.1:4566/000000000000/payment-results", Required = true, HelpName = "URL" };
         var target = new Option<Uri>("--target") { Description = "where batches are POSTed, e.g. http://127.0.0.1:5082/events", Required = true, HelpName = "URL" };
-        target.Validators.Add(r => { if (r.GetValueOrDefault<Uri>() is { IsAbsoluteUri: false }) r.AddError("--target is not an absolute URL"); });
+        target.Validators.Add(r => { if (r.ValueOr<Uri?>(null) is { IsAbsoluteUri: false }) r.AddError("--target is not an absolute URL"); });
         var batchSize = Between("--batch-size", "messages per batch (1–10)", 10, 1, 10);
         var waitSeconds = Between("--wait-seconds", "long-poll wait (0–20); stopping takes up to this long", 20, 0, 20);
         var pollers = Between("--pollers", $"receive → POST → delete loops side by side (Lambda's MaximumConcurrency), 1–{SqsEventSourceOptions.MaxPollers}",
@@ -57,7 +57,7 @@ public static class EventSourceCommand
         option.Validators.Add(r =>
         {
             if (r.Implicit) return;
-            if (r.GetValueOrDefault<int>() is var v && (v < min || v > max)) r.AddError($"{name} must be {min}–{max}");
+            if (r.ValueOr(min) is var v && (v < min || v > max)) r.AddError($"{name} must be {min}–{max}");
         });
         return option;
     }

@@ -29,7 +29,7 @@ public static class ExecutionsCommand
         var status = new Option<string>("--status") { Description = "only executions with this status", HelpName = "STATUS" };
         status.AcceptOnlyFromAmong(StringComparer.OrdinalIgnoreCase, [.. ExecutionStatus.All]);
         var limit = new Option<int>("--limit") { Description = "at most N executions (newest first)", DefaultValueFactory = _ => 100, HelpName = "N" };
-        limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--limit must be a positive number"); });
+        limit.Validators.Add(r => { if (r.ValueOr(1) < 1) r.AddError("--limit must be a positive number"); });
         var list = new Command("list", "executions with their outcome (the state they ended in: Paid, Expired, Confirmed, NeedsReview …)") { status, limit }
             .With(context.Options.StepFunctions).With(context.Options.Json);
         list.SetAction(async (parse, ct) =>

@@ -34,7 +34,8 @@ public static partial class MacCommand
         var mac = new Command("mac", """
             compute or check an ECPay CheckMacValue over a form body on stdin: k=v&k=v, values percent-encoded UTF-8
             ('+' = space); read as UTF-8 bytes whatever the locale: a leading BOM and one trailing newline (as added by
-            echo) are ignored, invalid UTF-8 is bad input (exit 2).
+            echo) are ignored, invalid UTF-8 is bad input (exit 2). The keys come from --hash-key / --hash-iv or, to keep
+            them out of shell history, $ECPAY_HASH_KEY / $ECPAY_HASH_IV.
             example: echo -n 'MerchantID=3002607&TotalAmount=100' | ecpay-events mac compute --hash-key pwFHCqoQZGmho4w6 --hash-iv EkRm7iFT261dpevs
             """);
         foreach (var (mode, description) in new[]

@@ -16,7 +16,7 @@ public static class PaymentsCommand
     public static Command Create(CliContext context)
     {
         var hours = new Option<int>("--hours") { Description = "rejected posts of the last N hours (1–8760)", DefaultValueFactory = _ => 24, HelpName = "N" };
-        hours.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 8760) r.AddError("--hours must be a whole number of hours from 1 to 8760"); });
+        hours.Validators.Add(r => { if (r.ValueOr(1) is < 1 or > 8760) r.AddError("--hours must be a whole number of hours from 1 to 8760"); });
         var stuck = new Command("stuck", """
             payments that need an operator: pending past their expiry, pending without a running timeout execution
             (failed / timed out / NeedsReview / stopped / never started), credited after expiry and not yet reviewed,

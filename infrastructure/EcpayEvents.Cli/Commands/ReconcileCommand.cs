@@ -19,7 +19,7 @@ public static class ReconcileCommand
         var to = Date("--to", "last day (UTC), YYYY-MM-DD");
         var apply = new Option<bool>("--apply") { Description = "enqueue ECPay's paid answer for each deposit we did not credit (through Settlement; never a balance written here)" };
         var interval = new Option<int>("--interval-ms") { Description = "pause between QueryTradeInfo calls (ECPay publishes no limit; it answers 403 and blocks ~30 min when asked too fast)", DefaultValueFactory = _ => 1000, HelpName = "MS" };
-        interval.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 60_000) r.AddError("--interval-ms must be 0–60000"); });
+        interval.Validators.Add(r => { if (r.ValueOr(0) is < 0 or > 60_000) r.AddError("--interval-ms must be 0–60000"); });
         var reconcile = new Command("reconcile", """
             our completed, failed and expired deposits created in a period against ECPay's QueryTradeInfo answers, one
             query at a time, stopping at ECPay's first 403. Every mismatch with its fix. --apply fixes those ECPay has as
