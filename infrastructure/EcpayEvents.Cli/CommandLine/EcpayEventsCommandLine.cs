@@ -92,7 +92,7 @@ public static class EcpayEventsCommandLine
         UnavailableException u => u.Message,
         MySqlException m => $"database error: {FirstLine(m.Message)}",
         EvolveDb.EvolveException v => $"database error: {FirstLine(v.InnerException?.Message ?? v.Message)}",
-        HttpRequestException h => $"cannot connect: {FirstLine(h.Message)}",
+        HttpRequestException h => $"cannot reach {h.Data[NamedEndpointHandler.DataKey] ?? "a service"}: {FirstLine(h.Message)}",
         TaskCanceledException or TimeoutException => "a service did not answer in time",
         AmazonServiceException s when s.StatusCode is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.Unauthorized => $"AWS refused the credentials: {FirstLine(s.Message)}",
         AmazonClientException c => $"AWS: {FirstLine(c.Message)}",

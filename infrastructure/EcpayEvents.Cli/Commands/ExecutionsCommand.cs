@@ -65,7 +65,7 @@ public static class ExecutionsCommand
     }
 
     /// <summary>An HTTP client for AWS calls when the context has none.</summary>
-    internal static HttpClient OwnHttp() => new() { Timeout = TimeSpan.FromSeconds(30) };
+    internal static HttpClient OwnHttp() => new(new NamedEndpointHandler("Step Functions")) { Timeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>
     /// The state a closed execution ended in, from its output (Succeed states) or error (NeedsReview): what
