@@ -88,6 +88,7 @@ public sealed class OperatorCommandsTests(TimeoutStack stack) : IClassFixture<Ti
         var atmTradeNo = TradeNo();
         var atm = await stack.CreateDepositAsync(350, TimeSpan.FromSeconds(60), method: "ATM", ecpay: new EcpayTrade.Paid(350, atmTradeNo));
         await stack.PostAtmNumberIssuedAsync(atm, atmTradeNo, DateTimeOffset.UtcNow.AddDays(3).AddTicks(-(DateTimeOffset.UtcNow.Ticks % TimeSpan.TicksPerSecond)));
+        await WaitForEventsAsync(atm.MerchantTradeNo, 1); // issued, then paid: in that order through the queue
         await stack.PostPaidAsync(atm, atmTradeNo);
         // ECPay has it paid, we never heard: expired here.
         var unheard = await stack.CreateDepositAsync(360, TimeSpan.FromSeconds(1), ecpay: new EcpayTrade.Unpaid(360));

@@ -38,7 +38,11 @@ public static class DemoCommand
         var timeoutOption = Positive("--timeout", "seconds each step may take", 60);
         var maxExpiryWaitOption = Positive("--max-expiry-wait", "seconds the expiry part may wait for the deposit to expire", 1200);
         var cognitoOption = new Option<string>("--cognito") { Description = "the local identity provider's settings (written by ./run.sh)", DefaultValueFactory = _ => local?.CognitoSettings ?? Path.Combine(".local", "run", "cognito.json"), HelpName = "FILE" };
-        var stepFunctionsOption = new Option<Uri>("--stepfunctions") { Description = "also: an unpaid deposit must expire through its payment-timeout execution on this Step Functions endpoint", HelpName = "URL" };
+        var stepFunctionsOption = new Option<string>("--stepfunctions") { Description = "also: an unpaid deposit must expire through its payment-timeout execution on this Step Functions endpoint", HelpName = "URL" };
+        stepFunctionsOption.Validators.Add(r =>
+        {
+            if (!Uri.TryCreate(r.GetValueOrDefault<string>(), UriKind.Absolute, out _)) r.AddError("--stepfunctions is not an absolute URL");
+        });
         var demo = new Command("demo", """
             drive one card payment end to end against a running stack without a browser: sign up on the local identity
             provider, create a user and a deposit, post the checkout form to the sandbox, pay, see ReturnURL answered 1|OK,
@@ -46,7 +50,7 @@ public static class DemoCommand
             Exit 0 only if everything ended as it should.
             """) { apiOption, sandboxOption, amountOption, timeoutOption, cognitoOption, stepFunctionsOption, context.Options.StateMachineArn, maxExpiryWaitOption };
         demo.SetAction(parse => RunAsync(parse.GetValue(apiOption)!.TrimEnd('/'), parse.GetValue(sandboxOption)!.TrimEnd('/'), parse.GetValue(amountOption),
-            parse.GetValue(timeoutOption), parse.GetValue(maxExpiryWaitOption), parse.GetValue(cognitoOption)!, parse.GetValue(stepFunctionsOption),
+            parse.GetValue(timeoutOption), parse.GetValue(maxExpiryWaitOption), parse.GetValue(cognitoOption)!, parse.GetValue(stepFunctionsOption) is { } sfn ? new Uri(sfn) : null,
             parse.GetValue(context.Options.StateMachineArn) ?? Settings.LocalStateMachineArn));
         return demo;
     }

@@ -16,8 +16,11 @@ public static class EventSourceCommand
     {
         var sqsEndpoint = new Option<string>("--sqs-endpoint") { Description = "the SQS endpoint, e.g. http://127.0.0.1:4566", Required = true, HelpName = "URL" };
         var queueUrl = new Option<string>("--queue-url") { Description = "the queue to poll, e.g. http://127.0.0.1:4566/000000000000/payment-results", Required = true, HelpName = "URL" };
-        var target = new Option<Uri>("--target") { Description = "where batches are POSTed, e.g. http://127.0.0.1:5082/events", Required = true, HelpName = "URL" };
-        target.Validators.Add(r => { if (r.ValueOr<Uri?>(null) is { IsAbsoluteUri: false }) r.AddError("--target is not an absolute URL"); });
+        var target = new Option<string>("--target") { Description = "where batches are POSTed, e.g. http://127.0.0.1:5082/events", Required = true, HelpName = "URL" };
+        target.Validators.Add(r =>
+        {
+            if (!Uri.TryCreate(r.GetValueOrDefault<string>(), UriKind.Absolute, out _)) r.AddError($"--target '{r.GetValueOrDefault<string>()}' is not an absolute URL");
+        });
         var batchSize = Between("--batch-size", "messages per batch (1–10)", 10, 1, 10);
         var waitSeconds = Between("--wait-seconds", "long-poll wait (0–20); stopping takes up to this long", 20, 0, 20);
         var pollers = Between("--pollers", $"receive → POST → delete loops side by side (Lambda's MaximumConcurrency), 1–{SqsEventSourceOptions.MaxPollers}",
@@ -32,7 +35,7 @@ public static class EventSourceCommand
         command.SetAction(async (parse, ct) =>
         {
             var queue = parse.GetValue(queueUrl)!;
-            var targetUri = parse.GetValue(target)!;
+            var targetUri = new Uri(parse.GetValue(target)!);
             var visibilityTimeout = parse.GetValue(visibility);
             var options = new SqsEventSourceOptions(queue, targetUri, parse.GetValue(batchSize), parse.GetValue(waitSeconds),
                 visibilityTimeout < 0 ? null : visibilityTimeout, parse.GetValue(region)!, parse.GetValue(pollers));
