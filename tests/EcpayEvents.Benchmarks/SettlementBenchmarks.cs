@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using EcpayEvents.Messaging;
 using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Benchmarks;

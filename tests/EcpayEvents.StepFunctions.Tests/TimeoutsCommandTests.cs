@@ -3,6 +3,7 @@ using EcpayEvents.Cli.Commands;
 using EcpayEvents.Cli.Timers;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Testing;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.StepFunctions.Tests;
 

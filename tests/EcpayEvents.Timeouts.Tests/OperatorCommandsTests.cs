@@ -4,6 +4,7 @@ using Amazon.SQS.Model;
 using EcpayEvents.Cli.CommandLine;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
+using EcpayEvents.Payments.Settlement;
 using EcpayEvents.Testing;
 
 namespace EcpayEvents.Timeouts.Tests;
@@ -53,10 +54,10 @@ public sealed class OperatorCommandsTests(TimeoutStack stack) : IClassFixture<Ti
     /// <summary>A paid ReturnURL result, signed, as a payment-results message.</summary>
     private static string PaidMessage(Deposit deposit, string tradeNo, string? mac = null)
     {
-        var fields = TimeoutStack.PaidFields(deposit, tradeNo, simulated: false);
-        fields.Add(new(CheckMacValue.FieldName, mac ?? CheckMacValue.Compute(fields, TimeoutStack.Credentials.HashKey, TimeoutStack.Credentials.HashIv)));
-        return JsonSerializer.Serialize(new PaymentResultMessage(PaymentResultSource.ReturnUrl, fields.ToDictionary(f => f.Key, f => f.Value), DateTimeOffset.UtcNow),
-            MessagingJsonContext.Default.PaymentResultMessage);
+        var fields = TimeoutStack.PaidFields(deposit, tradeNo, simulated: false); // signed
+        if (mac is not null) fields[CheckMacValue.FieldName] = mac;
+        return JsonSerializer.Serialize(new PaymentResultMessage(PaymentResultSource.ReturnUrl, fields, DateTimeOffset.UtcNow),
+            PaymentResultJsonContext.Default.PaymentResultMessage);
     }
 
     private static SendMessageRequest Message(string queueUrl, string body, string merchantTradeNo) => new()

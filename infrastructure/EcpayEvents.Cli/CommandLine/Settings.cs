@@ -133,10 +133,10 @@ public sealed class Settings(ParseResult parse, CliContext context)
     public async Task<QueryTradeInfoOptions> EcpayAsync(CancellationToken ct)
     {
         var baseUrl = Get(context.Options.EcpayBaseUrl, "ECPAY_BASE_URL", l => l.EcpayBaseUrl) ?? "stage";
-        EcpayEndpoints endpoints;
+        EcpayUrls endpoints;
         try
         {
-            endpoints = baseUrl switch { "stage" => EcpayEndpoints.Stage, "production" => EcpayEndpoints.Production, _ => EcpayEndpoints.FromBaseUrl(baseUrl) };
+            endpoints = baseUrl switch { "stage" => EcpayUrls.Stage, "production" => EcpayUrls.Production, _ => EcpayUrls.FromBaseUrl(baseUrl) };
         }
         catch (ArgumentException e)
         {

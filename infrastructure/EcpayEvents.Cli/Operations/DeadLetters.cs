@@ -3,6 +3,7 @@ using System.Text.Json;
 using Amazon.SQS;
 using Amazon.SQS.Model;
 using EcpayEvents.Messaging;
+using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Cli.Operations;
 
@@ -96,7 +97,7 @@ public sealed class DeadLetters(IAmazonSQS sqs, string queueUrl, string deadLett
         string? unreadable = null;
         try
         {
-            var message = JsonSerializer.Deserialize(m.Body, MessagingJsonContext.Default.PaymentResultMessage);
+            var message = JsonSerializer.Deserialize(m.Body, PaymentResultJsonContext.Default.PaymentResultMessage);
             if (message is null) unreadable = "the body is not a payment result";
             else
             {

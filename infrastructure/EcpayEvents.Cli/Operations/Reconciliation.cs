@@ -1,6 +1,7 @@
 using System.Globalization;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
+using EcpayEvents.Payments.Settlement;
 using MySqlConnector;
 
 namespace EcpayEvents.Cli.Operations;

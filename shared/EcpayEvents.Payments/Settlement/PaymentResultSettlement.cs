@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dapper;
 using EcpayEvents.Ecpay;
-using EcpayEvents.Messaging;
 using MySqlConnector;
 
 namespace EcpayEvents.Payments.Settlement;

@@ -1,5 +1,3 @@
-using EcpayEvents.Messaging;
-
 namespace EcpayEvents.Payments.Settlement;
 
 public enum TransactionStatus

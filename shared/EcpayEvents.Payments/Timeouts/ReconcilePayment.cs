@@ -1,7 +1,6 @@
 using Dapper;
 using EcpayEvents.Ecpay;
-using EcpayEvents.Messaging;
-using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Settlement;
 using Microsoft.Extensions.Logging;
 
 namespace EcpayEvents.Payments.Timeouts;
@@ -263,7 +262,7 @@ public delegate Task<QueryTradeInfoResult> QueryTradeInfo(string merchantTradeNo
 public sealed partial class ReconcilePayment(
     PaymentsDatabase database,
     QueryTradeInfo queryTradeInfo,
-    PaymentResultPublisher publisher,
+    IPaymentResultQueue publisher,
     TimeProvider time,
     CreditConfirmation confirmation,
     ILogger<ReconcilePayment> log)
