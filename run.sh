@@ -149,7 +149,7 @@ cleanup() {
       fi
       wait "$pid" 2>/dev/null || true
     done
-    rm -f "$STACK_ENV"
+    rm -f "$STACK_ENV" "$RUN_DIR/stack.json"
   fi
   if [ -n "$STARTED_MARIADB" ]; then bash infrastructure/local/mariadb.sh stop >/dev/null 2>&1 && say "  stopped MariaDB"; fi
 }
@@ -239,6 +239,26 @@ if [ -z "${STACK_ALREADY_UP:-}" ]; then
   start "Event source" "" event_source_ready dotnet "$CLI_DLL" event-source --sqs-endpoint "$Sqs__ServiceUrl" --queue-url "$QUEUE_URL" \
     --target "http://127.0.0.1:$SETTLEMENT_PORT/events" --wait-seconds 5
   printf 'LOCAL_EXPIRY_SECONDS=%s\n' "$LOCAL_EXPIRY_SECONDS" >"$STACK_ENV"
+  # Where everything is, for `ecpay-events` (bin/ecpay-events): it reads this when no option or variable says otherwise.
+  DLQ_URL=$(sed -n 's/.*"dlqUrl":"\([^"]*\)".*/\1/p' "$LOG_DIR/SQS (fauxqs).log" | head -n 1)
+  cat >"$RUN_DIR/stack.json" <<JSON
+{
+  "connectionString": "$Database__ConnectionString",
+  "stepFunctionsEndpoint": "$StepFunctions__ServiceUrl",
+  "stateMachineArn": "$StepFunctions__StateMachineArn",
+  "sqsEndpoint": "$Sqs__ServiceUrl",
+  "queueUrl": "$QUEUE_URL",
+  "deadLetterQueueUrl": "$DLQ_URL",
+  "region": "us-east-1",
+  "paymentsApi": "http://127.0.0.1:$PAYMENTS_API_PORT",
+  "sandbox": "http://127.0.0.1:$SANDBOX_PORT",
+  "cognito": "$RUN_DIR/cognito.json",
+  "ecpayMerchantId": "$Ecpay__MerchantId",
+  "ecpayHashKey": "$Ecpay__HashKey",
+  "ecpayHashIv": "$Ecpay__HashIv",
+  "ecpayBaseUrl": "$Ecpay__BaseUrl"
+}
+JSON
 
   step "Ready"
   say "  Web page:        http://127.0.0.1:$PAYMENTS_API_PORT/"
@@ -246,7 +266,8 @@ if [ -z "${STACK_ALREADY_UP:-}" ]; then
   say "  ECPay sandbox:   http://127.0.0.1:$SANDBOX_PORT"
   say "  Cognito (local): http://127.0.0.1:$COGNITO_PORT   (pool, client, issuer: ${RUN_DIR#$ROOT/}/cognito.json)"
   say "  Notifications:   http://127.0.0.1:$NOTIFICATIONS_PORT   (ReturnURL / PaymentInfoURL)"
-  say "  Step Functions:  http://127.0.0.1:$STEPFUNCTIONS_PORT   (ecpay-events executions list --endpoint …)"
+  say "  Step Functions:  http://127.0.0.1:$STEPFUNCTIONS_PORT"
+  say "  Operators' tool: bin/ecpay-events (reads ${RUN_DIR#$ROOT/}/stack.json), e.g. bin/ecpay-events payments stuck"
   say "  Logs:            ${LOG_DIR#$ROOT/}/"
   say "  Card deposits stay payable for $LOCAL_EXPIRY_SECONDS s (LOCAL_EXPIRY_SECONDS)."
 fi

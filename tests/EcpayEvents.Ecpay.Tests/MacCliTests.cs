@@ -164,7 +164,7 @@ public sealed class MacCliTests
         // Fields pasted one per line would otherwise be signed as one field whose value holds the rest.
         var run = await Run(body, "mac", "compute", "--hash-key", Key, "--hash-iv", Iv);
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith($"mac: {message} of the body", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
+        Assert.StartsWith($"ecpay-events mac compute: {message} of the body", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
         Assert.Equal("", run.Stdout);
     }
 
@@ -181,7 +181,7 @@ public sealed class MacCliTests
     {
         var run = await Run(Body, "mac", "compute", "--hash-key", "--md5", "--hash-iv", Iv);
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith("mac: --hash-key needs a value (got the option '--md5'", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
+        Assert.Contains("--hash-key needs a value (got the option '--md5'", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
     }
 
     [Fact]
@@ -192,7 +192,7 @@ public sealed class MacCliTests
             ["-c", "exec dotnet \"$0\" mac compute --hash-key \"$1\" --hash-iv \"$2\" < /", CliDll(), Key, Iv],
             stdin: (byte[]?)null, env: new Dictionary<string, string?> { ["ECPAY_HASH_KEY"] = null, ["ECPAY_HASH_IV"] = null }, timeout: TimeSpan.FromMinutes(1));
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith("mac: cannot read stdin: ", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
+        Assert.Contains(": cannot read stdin: ", Assert.Single(run.Stderr.TrimEnd('\n').Split('\n')));
         Assert.Equal("", run.Stdout);
     }
 

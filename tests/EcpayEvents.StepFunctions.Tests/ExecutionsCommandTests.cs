@@ -120,11 +120,13 @@ public sealed class ExecutionsCommandTests(LocalStepFunctions stack)
         static string Item(int i) => $$"""{"executionArn":"arn:aws:states:us-east-1:000000000000:execution:payment-timeout:E{{i}}","stateMachineArn":"{{ExecutionsCommand.LocalStateMachineArn}}","name":"E{{i}}","status":"RUNNING","startDate":1764050400.5}""";
         var page = $$"""{"executions":[{{Item(1)}},{{Item(2)}}],"nextToken":"more"}""";
 
-        var (exitCode, stdout, _, stub) = await RunAgainstStubAsync(new() { ["ListExecutions"] = page }, "list", "--limit", "3");
+        var described = $$"""{"executionArn":"arn:aws:states:us-east-1:000000000000:execution:payment-timeout:E1","stateMachineArn":"{{ExecutionsCommand.LocalStateMachineArn}}","name":"E1","status":"RUNNING","startDate":1764050400.5,"input":"{}"}""";
+        var (exitCode, stdout, _, stub) = await RunAgainstStubAsync(new() { ["ListExecutions"] = page, ["DescribeExecution"] = described }, "list", "--limit", "3");
 
         Assert.Equal(0, exitCode);
-        Assert.Equal(2, stub.Requests.Count); // the second page had what was missing
-        Assert.All(stub.Requests, r => Assert.Equal(3, r.Body.RootElement.GetProperty("maxResults").GetInt32()));
+        var lists = stub.Requests.Where(r => r.Operation == "ListExecutions").ToList();
+        Assert.Equal(2, lists.Count); // the second page had what was missing
+        Assert.All(lists, r => Assert.Equal(3, r.Body.RootElement.GetProperty("maxResults").GetInt32()));
         Assert.Equal(1 + 3, stdout.Trim().Split('\n').Length);
     }
 

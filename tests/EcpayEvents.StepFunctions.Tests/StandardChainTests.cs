@@ -66,9 +66,10 @@ public sealed class StandardChainTests
         var request = await captured.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal("CONNECT states.ap-northeast-1.amazonaws.com:443 HTTP/1.1", request.RequestLine);
-        Assert.True(run.ExitCode == 1, $"exit {run.ExitCode}: {run.Stderr}");
+        // Could not find out (exit 3), not "found a problem" (1) nor bad usage (2).
+        Assert.True(run.ExitCode == 3, $"exit {run.ExitCode}: {run.Stderr}");
         var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("executions: cannot reach Step Functions at AWS", line);
+        Assert.StartsWith("ecpay-events executions describe: cannot reach Step Functions at https://states.ap-northeast-1.amazonaws.com", line);
     }
 
     private sealed record Captured(string RequestLine, Dictionary<string, string> Headers, string Body);

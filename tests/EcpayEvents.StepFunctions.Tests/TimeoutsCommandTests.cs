@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EcpayEvents.Cli.Commands;
+using EcpayEvents.Cli.Timers;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Testing;
 using EcpayEvents.Payments.Timeouts;
@@ -193,7 +194,7 @@ public sealed class TimeoutsCommandTests(LocalStepFunctions stack) : IAsyncLifet
     public async Task RearmRefusesWhatIsNotAPendingDeposit()
     {
         var unknown = await RunAsync("rearm", "NOSUCHDEPOSIT");
-        Assert.Equal((1, "timeouts: no deposit with MerchantTradeNo NOSUCHDEPOSIT\n"), (unknown.ExitCode, unknown.Stderr.ReplaceLineEndings("\n")));
+        Assert.Equal((1, "ecpay-events timeouts rearm: no deposit with MerchantTradeNo NOSUCHDEPOSIT\n"), (unknown.ExitCode, unknown.Stderr.ReplaceLineEndings("\n")));
 
         var done = NewTradeNo("DONE");
         await DepositAsync(done, DateTimeOffset.UtcNow, status: "completed");
@@ -226,7 +227,7 @@ public sealed class TimeoutsCommandTests(LocalStepFunctions stack) : IAsyncLifet
         {
             Assert.Equal("", stdout);
             Assert.Single(stderr.TrimEnd('\n', '\r').Split('\n'));
-            Assert.StartsWith("timeouts: ", stderr);
+            Assert.StartsWith("ecpay-events timeouts", stderr);
         }
     }
 

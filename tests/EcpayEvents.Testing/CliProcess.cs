@@ -18,6 +18,8 @@ public static class CliProcess
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ecpay-events.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
+        // Never a developer's running stack (.local/run/stack.json): only what the test gives.
+        psi.Environment["ECPAY_EVENTS_STACK"] = "off";
         foreach (var (k, v) in env ?? new Dictionary<string, string?>())
         {
             if (v is null) psi.Environment.Remove(k);

@@ -184,7 +184,7 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
         var output = new StringWriter();
 
         http.DefaultRequestHeaders.Authorization = new("Bearer", (await cognito.CreateUserAsync("expiry-demo")).AccessToken);
-        var ok = await EcpayEvents.Cli.Commands.DemoExpiry.RunAsync(http.BaseAddress!, stack.Client, LocalStepFunctionsServer.PaymentTimeoutArn, output, TimeSpan.FromSeconds(30), httpClient: http);
+        var ok = await EcpayEvents.Cli.Demo.DemoExpiry.RunAsync(http.BaseAddress!, stack.Client, LocalStepFunctionsServer.PaymentTimeoutArn, output, TimeSpan.FromSeconds(30), httpClient: http);
 
         Assert.True(ok, output.ToString());
         var text = output.ToString();

@@ -202,7 +202,7 @@ public class TimeoutStack : IAsyncLifetime
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private static Dictionary<string, string> PaidFields(Deposit deposit, string tradeNo, bool simulated) =>
+    public static Dictionary<string, string> PaidFields(Deposit deposit, string tradeNo, bool simulated) =>
         SignedEcpayPost.ReturnUrl(deposit.MerchantTradeNo, deposit.Amount, simulatePaid: simulated ? "1" : "0", tradeNo: tradeNo,
             paymentDate: TaiwanTime.Format(DateTimeOffset.UtcNow), tradeDate: TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1)), paymentTypeChargeFee: "0",
             credentials: Credentials);

@@ -1,189 +1,189 @@
-using System.Globalization;
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using EcpayEvents.Cli.CommandLine;
 using EcpayEvents.Cli.Database;
+using EcpayEvents.Cli.Output;
 using MySqlConnector;
 
 namespace EcpayEvents.Cli.Commands;
 
 /// <summary>
-/// `ecpay-events db migrate` — apply schema migrations.
-/// `ecpay-events db check`   — verify the ledger invariant (<see cref="LedgerInvariant"/>).
-/// `ecpay-events db review`  — what Settlement flagged for an operator (<see cref="LedgerReview"/>).
-/// `ecpay-events db prune-rejected` — retention of rejected results (<see cref="RejectedEventsRetention"/>).
-/// Connection string from --connection-string or the DATABASE_CONNECTION_STRING environment variable.
+/// `ecpay-events db migrate|check|review|prune-rejected`: the schema, the ledger invariant
+/// (<see cref="LedgerInvariant"/>), what Settlement flagged for an operator (<see cref="LedgerReview"/>) and
+/// the retention of rejected results (<see cref="RejectedEventsRetention"/>).
 /// </summary>
 public static class DbCommand
 {
-    public const string Usage = """
-        usage: ecpay-events db migrate [--connection-string CS]
-               ecpay-events db check   [--connection-string CS]
-               ecpay-events db review  [--connection-string CS] [--all [--days N]]
-               ecpay-events db review resolve (--transaction ID | --event ID) --note TEXT [--connection-string CS]
-               ecpay-events db prune-rejected --days N [--dry-run] [--connection-string CS]
-          check:   exit 0 if the ledger invariant holds: every balance equals the sum of its ledger entries, every
-                   completed deposit has exactly one ledger entry of its amount, no pending/failed/expired
-                   deposit has one, every withdrawal exactly one debit, every entry belongs to one of them;
-                   1 naming each violation (kind: balance, completed-deposit, uncompleted-deposit-credited,
-                   withdrawal, ledger-entry).
-          review:  what needs an operator, until resolved: transactions flagged by Settlement (paid after expiry
-                   or failure: credited; wrong amount, wrong endpoint, after a simulation: not credited) with
-                   the events that flagged them, and other results that need attention (rejected: unknown
-                   MerchantTradeNo, another merchant, a MAC that does not verify; simulated; "not paid" after
-                   completion); --all adds those resolved in the last N days (default 30).
-                   Exit 0 if nothing is open, 1 if something is (for a schedule or an alarm).
-          resolve: close one, with what was done (1–200 characters); exit 1 if it is not open.
-          prune-rejected: delete rejected results recorded more than N days ago (1–3650), except those of a
-                   transaction under open review; --dry-run only counts them. Run it from a schedule.
-          CS defaults to $DATABASE_CONNECTION_STRING (e.g. Server=127.0.0.1;Port=3307;Database=ecpay_events;User ID=root;Password=...)
-        """;
-
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create(CliContext context)
     {
-        if (args.Length == 0 || args.Any(a => a is "-h" or "--help")) { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-        var cs = OptionValue(args, "--connection-string") ?? Environment.GetEnvironmentVariable("DATABASE_CONNECTION_STRING");
-        if (string.IsNullOrWhiteSpace(cs)) return Fail("no connection string: pass --connection-string or set DATABASE_CONNECTION_STRING");
+        var db = new Command("db", "the database: migrations, the ledger invariant, what needs an operator, retention");
+        db.Subcommands.Add(Migrate(context));
+        db.Subcommands.Add(Check(context));
+        db.Subcommands.Add(Review(context));
+        db.Subcommands.Add(PruneRejected(context));
+        return db;
+    }
 
-        try
+    private static Command Migrate(CliContext context)
+    {
+        var migrate = new Command("migrate", "apply the schema migrations (embedded in this tool); run before deploying a new version").With(context.Options.Database);
+        migrate.SetAction(async (parse, ct) =>
         {
-            switch (args[0])
+            var cs = await new Settings(parse, context).ConnectionStringAsync(ct);
+            var applied = await DatabaseMigrator.MigrateAsync(cs, _ => { });
+            context.Stdout.WriteLine(applied == 0 ? "schema is up to date" : $"applied {applied} migration(s)");
+            return ExitCodes.Ok;
+        });
+        return migrate;
+    }
+
+    private static Command Check(CliContext context)
+    {
+        var check = new Command("check", """
+            the ledger invariant: every balance equals the sum of its ledger entries, every completed deposit has exactly
+            one ledger entry of its amount, no pending/failed/expired deposit has one, every withdrawal exactly one debit,
+            every entry belongs to one of them. Exit 1 naming each violation (kind: balance, completed-deposit,
+            uncompleted-deposit-credited, withdrawal, ledger-entry).
+            """).With(context.Options.Database).With(context.Options.Json);
+        check.SetAction(async (parse, ct) =>
+        {
+            var settings = new Settings(parse, context);
+            await using var connection = new MySqlConnection(await settings.ConnectionStringAsync(ct));
+            await connection.OpenAsync(ct);
+            var violations = await LedgerInvariant.FindAsync(connection, ct);
+            if (settings.Json)
             {
-                case "migrate":
-                    var applied = await DatabaseMigrator.MigrateAsync(cs, _ => { });
-                    Console.WriteLine(applied == 0 ? "schema is up to date" : $"applied {applied} migration(s)");
-                    return 0;
-                case "check":
-                    return await CheckLedgerAsync(cs);
-                case "review":
-                    return await ReviewAsync(cs, args);
-                case "prune-rejected":
-                    return await PruneRejectedAsync(cs, args);
-                default:
-                    return Fail($"unknown db command '{args[0]}'");
+                JsonOutput.Write(context.Stdout, new JsonObject
+                {
+                    ["ok"] = violations.Count == 0,
+                    ["violations"] = new JsonArray([.. violations.Select(v => (JsonNode)new JsonObject { ["kind"] = v.Kind, ["id"] = v.Id, ["detail"] = v.Detail })]),
+                });
+                return violations.Count == 0 ? ExitCodes.Ok : ExitCodes.Problem;
             }
-        }
-        catch (Exception ex) when (ex is MySqlException or EvolveDb.EvolveException or ArgumentException)
-        {
-            // One line, no stack trace, never the connection string (it carries the password).
-            return Fail($"database error: {ex.Message.Split('\n')[0]}");
-        }
-    }
-
-    /// <summary>`db review [--all [--days N]]` and `db review resolve (--transaction ID | --event ID) --note TEXT`, read strictly.</summary>
-    private static async Task<int> ReviewAsync(string cs, string[] args)
-    {
-        var resolve = false;
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 1; i < args.Length; i++)
-        {
-            switch (args[i])
+            foreach (var v in violations) context.Stdout.WriteLine($"{v.Kind}: {v.Detail}");
+            if (violations.Count > 0)
             {
-                case "resolve" when !resolve:
-                    resolve = true;
-                    break;
-                case "--all":
-                    values["--all"] = "";
-                    break;
-                case "--days" or "--transaction" or "--event" or "--note" or "--connection-string":
-                    if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)) return Fail($"{args[i]} needs a value");
-                    values[args[i]] = args[++i];
-                    break;
-                default:
-                    return Fail($"unexpected '{args[i]}' for db review (see ecpay-events db --help)");
+                context.Stdout.WriteLine($"{violations.Count} violation(s) of the ledger invariant");
+                return ExitCodes.Problem;
             }
-        }
-        string[] forResolve = ["--transaction", "--event", "--note"], forListing = ["--all", "--days"];
-        if (!resolve)
+            context.Stdout.WriteLine("ok: every balance equals the sum of its ledger entries; every completed deposit is credited once with its amount, "
+                + "no other deposit is; every withdrawal is debited once; every ledger entry belongs to one of them");
+            return ExitCodes.Ok;
+        });
+        return check;
+    }
+
+    private static Command Review(CliContext context)
+    {
+        var all = new Option<bool>("--all") { Description = "also those resolved in the last --days days" };
+        var days = Days("days of resolved items to show with --all (1–3650)", 30);
+        var review = new Command("review", """
+            what needs an operator, until resolved: transactions flagged by Settlement (paid after expiry or failure:
+            credited; wrong amount, wrong endpoint, after a simulation: not credited) with the events that flagged them,
+            and other results that need attention (rejected: unknown MerchantTradeNo, another merchant, a MAC that does
+            not verify; simulated; "not paid" after completion). Exit 0 if nothing is open, 1 if something is.
+            """) { all, days }.With(context.Options.Database).With(context.Options.Json);
+        review.Validators.Add(r =>
         {
-            if (forResolve.FirstOrDefault(values.ContainsKey) is { } misplaced) return Fail($"{misplaced} goes with db review resolve");
-            if (values.ContainsKey("--days") && !values.ContainsKey("--all")) return Fail("--days goes with --all (open items are listed whatever their age)");
-            int? days = null;
-            if (values.ContainsKey("--all"))
+            if (r.GetResult(days) is { Implicit: false } && !r.GetValue(all)) r.AddError("--days goes with --all (open items are listed whatever their age)");
+        });
+        review.SetAction(async (parse, ct) =>
+        {
+            var settings = new Settings(parse, context);
+            var cs = await settings.ConnectionStringAsync(ct);
+            var resolvedDays = parse.GetValue(all) ? parse.GetValue(days) : (int?)null;
+            if (!settings.Json) return await LedgerReview.PrintAsync(cs, resolvedDays, context.Stdout) == 0 ? ExitCodes.Ok : ExitCodes.Problem;
+            var text = new StringWriter();
+            var open = await LedgerReview.PrintAsync(cs, resolvedDays, text);
+            JsonOutput.Write(context.Stdout, new JsonObject
             {
-                var daysText = values.GetValueOrDefault("--days", "30");
-                if (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out var d) || d is < 1 or > 3650)
-                    return Fail($"--days must be a whole number of days from 1 to 3650, not '{daysText}'");
-                days = d;
-            }
-            return await LedgerReview.PrintAsync(cs, days, Console.Out) == 0 ? 0 : 1;
-        }
-
-        if (forListing.FirstOrDefault(values.ContainsKey) is { } listingOnly) return Fail($"{listingOnly} does not go with db review resolve");
-        static long? Id(string? text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0 ? id : null;
-        var transaction = values.GetValueOrDefault("--transaction");
-        var @event = values.GetValueOrDefault("--event");
-        if ((transaction is null) == (@event is null)) return Fail("review resolve needs --transaction ID or --event ID (one of them)");
-        var transactionId = Id(transaction);
-        var eventId = Id(@event);
-        if (transactionId is null && eventId is null) return Fail($"'{transaction ?? @event}' is not an id (a positive whole number)");
-        var note = values.GetValueOrDefault("--note")?.Trim();
-        if (string.IsNullOrEmpty(note) || note.Length > 200 || note.Any(char.IsControl))
-            return Fail("review resolve needs --note TEXT: what was done, 1–200 characters on one line");
-
-        if (!await LedgerReview.ResolveAsync(cs, transactionId, eventId, note))
-        {
-            Console.WriteLine(transactionId is { } t
-                ? $"transaction {t} has no open review"
-                : $"event {eventId} is not open on its own (unknown, needs no attention, already resolved, or under a flagged transaction: resolve that)");
-            return 1;
-        }
-        Console.WriteLine(transactionId is { } id ? $"resolved transaction {id} and its events" : $"resolved event {eventId}");
-        return 0;
+                ["open"] = open,
+                ["lines"] = new JsonArray([.. text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => (JsonNode)JsonValue.Create(l.TrimEnd('\r')))]),
+            });
+            return open == 0 ? ExitCodes.Ok : ExitCodes.Problem;
+        });
+        review.Subcommands.Add(Resolve(context));
+        return review;
     }
 
-    /// <summary>`db prune-rejected --days N [--dry-run]`, read strictly.</summary>
-    private static async Task<int> PruneRejectedAsync(string cs, string[] args)
+    private static Command Resolve(CliContext context)
     {
-        string? daysText = null;
-        var dryRun = false;
-        for (var i = 1; i < args.Length; i++)
+        var transaction = Id("--transaction", "the flagged transaction to close (with its events)");
+        var @event = Id("--event", "a result that needs attention on its own");
+        var note = new Option<string>("--note") { Description = "what was done, 1–200 characters on one line", Required = true, HelpName = "TEXT" };
+        note.Validators.Add(r =>
         {
-            switch (args[i])
+            var text = r.GetValueOrDefault<string>()?.Trim();
+            if (string.IsNullOrEmpty(text) || text.Length > 200 || text.Any(char.IsControl)) r.AddError("--note TEXT: what was done, 1–200 characters on one line");
+        });
+        var resolve = new Command("resolve", "close one open item with what was done; exit 1 if it is not open") { transaction, @event, note }.With(context.Options.Database);
+        resolve.Validators.Add(r =>
+        {
+            if ((r.GetResult(transaction) is null) == (r.GetResult(@event) is null)) r.AddError("review resolve needs --transaction ID or --event ID (one of them)");
+        });
+        resolve.SetAction(async (parse, ct) =>
+        {
+            var cs = await new Settings(parse, context).ConnectionStringAsync(ct);
+            var transactionId = parse.GetResult(transaction) is null ? (long?)null : parse.GetValue(transaction);
+            var eventId = parse.GetResult(@event) is null ? (long?)null : parse.GetValue(@event);
+            if (!await LedgerReview.ResolveAsync(cs, transactionId, eventId, parse.GetValue(note)!.Trim()))
             {
-                case "--dry-run":
-                    dryRun = true;
-                    break;
-                case "--days" or "--connection-string":
-                    if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)) return Fail($"{args[i]} needs a value");
-                    if (args[i] == "--days") daysText = args[i + 1];
-                    i++;
-                    break;
-                default:
-                    return Fail($"unexpected '{args[i]}' for db prune-rejected (see ecpay-events db --help)");
+                context.Stdout.WriteLine(transactionId is { } t
+                    ? $"transaction {t} has no open review"
+                    : $"event {eventId} is not open on its own (unknown, needs no attention, already resolved, or under a flagged transaction: resolve that)");
+                return ExitCodes.Problem;
             }
-        }
-        if (daysText is null) return Fail("db prune-rejected needs --days N: how many days of rejected results to keep");
-        if (!int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out var days) || days is < 1 or > 3650)
-            return Fail($"--days must be a whole number of days from 1 to 3650, not '{daysText}'");
-        if (dryRun)
+            context.Stdout.WriteLine(transactionId is { } id ? $"resolved transaction {id} and its events" : $"resolved event {eventId}");
+            return ExitCodes.Ok;
+        });
+        return resolve;
+    }
+
+    private static Command PruneRejected(CliContext context)
+    {
+        var days = Days("keep rejected results of the last N days (1–3650)", null);
+        days.Required = true;
+        var dryRun = new Option<bool>("--dry-run") { Description = "only count what would be deleted" };
+        var prune = new Command("prune-rejected", """
+            delete rejected results recorded more than N days ago, except those of a transaction under open review
+            (db review has listed each of them all that time). Run it from a schedule.
+            """) { days, dryRun }.With(context.Options.Database).With(context.Options.Json);
+        prune.SetAction(async (parse, ct) =>
         {
-            Console.WriteLine($"would delete {await RejectedEventsRetention.CountAsync(cs, days)} rejected result(s) recorded more than {days} day(s) ago");
-            return 0;
-        }
-        var deleted = await RejectedEventsRetention.PruneAsync(cs, days);
-        Console.WriteLine($"deleted {deleted} rejected result(s) recorded more than {days} day(s) ago (kept: those of a transaction under open review)");
-        return 0;
+            var settings = new Settings(parse, context);
+            var cs = await settings.ConnectionStringAsync(ct);
+            var n = parse.GetValue(days);
+            var dry = parse.GetValue(dryRun);
+            var count = dry ? await RejectedEventsRetention.CountAsync(cs, n) : await RejectedEventsRetention.PruneAsync(cs, n);
+            if (settings.Json)
+                JsonOutput.Write(context.Stdout, new JsonObject { ["dryRun"] = dry, ["days"] = n, [dry ? "wouldDelete" : "deleted"] = count });
+            else
+                context.Stdout.WriteLine(dry
+                    ? $"would delete {count} rejected result(s) recorded more than {n} day(s) ago"
+                    : $"deleted {count} rejected result(s) recorded more than {n} day(s) ago (kept: those of a transaction under open review)");
+            return ExitCodes.Ok;
+        });
+        return prune;
     }
 
-    private static async Task<int> CheckLedgerAsync(string cs)
+    private static Option<int> Days(string description, int? fallback)
     {
-        await using var connection = new MySqlConnection(cs);
-        await connection.OpenAsync();
-        var violations = await LedgerInvariant.FindAsync(connection);
-        foreach (var v in violations) Console.WriteLine($"{v.Kind}: {v.Detail}");
-        if (violations.Count > 0) { Console.WriteLine($"{violations.Count} violation(s) of the ledger invariant"); return 1; }
-        Console.WriteLine("ok: every balance equals the sum of its ledger entries; every completed deposit is credited once with its amount, "
-            + "no other deposit is; every withdrawal is debited once; every ledger entry belongs to one of them");
-        return 0;
+        var days = new Option<int>("--days") { Description = description, HelpName = "N" };
+        if (fallback is { } f) days.DefaultValueFactory = _ => f;
+        days.Validators.Add(r =>
+        {
+            if (r.ValueOr(1) is < 1 or > 3650) r.AddError($"--days must be a whole number of days from 1 to 3650, not '{string.Join(' ', r.Tokens.Select(t => t.Value))}'");
+        });
+        return days;
     }
 
-    private static string? OptionValue(string[] args, string name)
+    private static Option<long> Id(string name, string description)
     {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"ecpay-events db: {message}");
-        return 2;
+        var id = new Option<long>(name) { Description = description, HelpName = "ID" };
+        id.Validators.Add(r =>
+        {
+            if (r.ValueOr(1L) <= 0) r.AddError($"{name} must be an id (a positive whole number)");
+        });
+        return id;
     }
 }

@@ -6,7 +6,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Security.Cryptography;
+using System.CommandLine;
+using EcpayEvents.Cli.CommandLine;
 using EcpayEvents.Cli.Cognito;
+using EcpayEvents.Cli.Demo;
 using EcpayEvents.Ecpay;
 
 using EcpayEvents.Messaging.StepFunctions;
@@ -21,27 +24,47 @@ namespace EcpayEvents.Cli.Commands;
 /// </summary>
 public static class DemoCommand
 {
-    public const string Usage = """
-        usage: ecpay-events demo [--api http://127.0.0.1:5080] [--sandbox http://127.0.0.1:5090] [--amount 100] [--timeout 60]
-                                 [--cognito .local/run/cognito.json]   (the local identity provider the stack trusts)
-                                 [--stepfunctions URL --state-machine-arn ARN]   (also: an unpaid deposit must expire)
-                                 [--max-expiry-wait 1200]   (seconds the expiry part may wait for the deposit to expire)
-        """;
+    /// <summary>`ecpay-events demo ARGS` in this process, on the console.</summary>
+    public static Task<int> RunAsync(string[] args) =>
+        EcpayEventsCommandLine.InvokeAsync(["demo", .. args], CliContext.For(Console.Out, Console.Error, Environment.GetEnvironmentVariable));
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create(CliContext context)
     {
-        if (args is ["-h" or "--help", ..]) { Console.WriteLine(Usage); return 0; }
-        var api = (Option(args, "--api") ?? "http://127.0.0.1:5080").TrimEnd('/');
-        var sandbox = (Option(args, "--sandbox") ?? "http://127.0.0.1:5090").TrimEnd('/');
-        if (!long.TryParse(Option(args, "--amount") ?? "100", NumberStyles.None, CultureInfo.InvariantCulture, out var amount) || amount < 5)
-            return Fail("--amount must be a whole number of TWD, at least 5 (ECPay's card minimum)");
-        if (!int.TryParse(Option(args, "--timeout") ?? "60", NumberStyles.None, CultureInfo.InvariantCulture, out var timeoutSeconds) || timeoutSeconds < 1)
-            return Fail("--timeout must be a positive number of seconds");
-        if (!int.TryParse(Option(args, "--max-expiry-wait") ?? "1200", NumberStyles.None, CultureInfo.InvariantCulture, out var maxExpiryWait) || maxExpiryWait < 1)
-            return Fail("--max-expiry-wait must be a positive number of seconds");
-        var expiryScenario = Option(args, "--stepfunctions") is not null;
-        var cognitoPath = Option(args, "--cognito") ?? Path.Combine(".local", "run", "cognito.json");
+        var local = context.Local;
+        var apiOption = new Option<string>("--api") { Description = "PaymentsApi", DefaultValueFactory = _ => local?.PaymentsApi ?? "http://127.0.0.1:5080", HelpName = "URL" };
+        var sandboxOption = new Option<string>("--sandbox") { Description = "the ECPay sandbox", DefaultValueFactory = _ => local?.Sandbox ?? "http://127.0.0.1:5090", HelpName = "URL" };
+        var amountOption = new Option<long>("--amount") { Description = "TWD to pay by card (at least 5, ECPay's card minimum)", DefaultValueFactory = _ => 100, HelpName = "TWD" };
+        amountOption.Validators.Add(r => { if (r.ValueOr(5L) < 5) r.AddError("--amount must be a whole number of TWD, at least 5 (ECPay's card minimum)"); });
+        var timeoutOption = Positive("--timeout", "seconds each step may take", 60);
+        var maxExpiryWaitOption = Positive("--max-expiry-wait", "seconds the expiry part may wait for the deposit to expire", 1200);
+        var cognitoOption = new Option<string>("--cognito") { Description = "the local identity provider's settings (written by ./run.sh)", DefaultValueFactory = _ => local?.CognitoSettings ?? Path.Combine(".local", "run", "cognito.json"), HelpName = "FILE" };
+        var stepFunctionsOption = new Option<string>("--stepfunctions") { Description = "also: an unpaid deposit must expire through its payment-timeout execution on this Step Functions endpoint", HelpName = "URL" };
+        stepFunctionsOption.Validators.Add(r =>
+        {
+            if (!Uri.TryCreate(r.GetValueOrDefault<string>(), UriKind.Absolute, out _)) r.AddError("--stepfunctions is not an absolute URL");
+        });
+        var demo = new Command("demo", """
+            drive one card payment end to end against a running stack without a browser: sign up on the local identity
+            provider, create a user and a deposit, post the checkout form to the sandbox, pay, see ReturnURL answered 1|OK,
+            settled and the balance up; with --stepfunctions also leave a deposit unpaid and watch it expire.
+            Exit 0 only if everything ended as it should.
+            """) { apiOption, sandboxOption, amountOption, timeoutOption, cognitoOption, stepFunctionsOption, context.Options.StateMachineArn, maxExpiryWaitOption };
+        demo.SetAction(parse => RunAsync(parse.GetValue(apiOption)!.TrimEnd('/'), parse.GetValue(sandboxOption)!.TrimEnd('/'), parse.GetValue(amountOption),
+            parse.GetValue(timeoutOption), parse.GetValue(maxExpiryWaitOption), parse.GetValue(cognitoOption)!, parse.GetValue(stepFunctionsOption) is { } sfn ? new Uri(sfn) : null,
+            parse.GetValue(context.Options.StateMachineArn) ?? Settings.LocalStateMachineArn));
+        return demo;
+    }
 
+    private static Option<int> Positive(string name, string description, int fallback)
+    {
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => fallback, HelpName = "SECONDS" };
+        option.Validators.Add(r => { if (r.ValueOr(1) < 1) r.AddError($"{name} must be a positive number of seconds"); });
+        return option;
+    }
+
+    private static async Task<int> RunAsync(string api, string sandbox, long amount, int timeoutSeconds, int maxExpiryWait, string cognitoPath, Uri? stepFunctionsUrl, string arn)
+    {
+        var expiryScenario = stepFunctionsUrl is not null;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
         var demo = new Demo(http, api, sandbox, cognitoPath, TimeSpan.FromSeconds(timeoutSeconds));
@@ -52,8 +75,7 @@ public static class DemoCommand
             {
                 Console.WriteLine();
                 Console.WriteLine("== Demo: a deposit nobody pays expires through its payment-timeout execution");
-                var arn = Option(args, "--state-machine-arn") ?? "arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout";
-                var stepFunctions = new StepFunctionsClient(http, new() { ServiceUrl = new Uri(Option(args, "--stepfunctions")!), StateMachineArn = arn });
+                var stepFunctions = new StepFunctionsClient(http, new() { ServiceUrl = stepFunctionsUrl, StateMachineArn = arn });
                 ok = await DemoExpiry.RunAsync(new Uri(api), stepFunctions, arn, Console.Out, TimeSpan.FromSeconds(timeoutSeconds),
                     httpClient: http, maxWait: TimeSpan.FromSeconds(maxExpiryWait));
             }
@@ -250,17 +272,5 @@ public static class DemoCommand
             var body = await response.Content.ReadAsStringAsync();
             throw new DemoFailure($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {(body.Length > 300 ? body[..300] : body)}");
         }
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"ecpay-events demo: {message}");
-        return 2;
     }
 }

@@ -1,6 +1,10 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using EcpayEvents.Cli.CommandLine;
+using EcpayEvents.Cli.Output;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Timeouts;
 
@@ -9,99 +13,139 @@ namespace EcpayEvents.Cli.Commands;
 /// <summary>
 /// `ecpay-events executions list|describe|history` — look at the payment-timeout executions (one per
 /// payment, named after its MerchantTradeNo) on AWS or on the local Step Functions server.
-/// Exit codes: 0 ok, 1 the service said no (e.g. no such execution), 2 bad usage.
 /// </summary>
 public static class ExecutionsCommand
 {
-    public const string Usage = """
-        usage: ecpay-events executions list [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED] [--limit N]
-               ecpay-events executions describe <merchant-trade-no | execution-arn>
-               ecpay-events executions history  <merchant-trade-no | execution-arn> [--full]
-          --endpoint URL            Step Functions endpoint; default $STEPFUNCTIONS_ENDPOINT, else AWS
-                                    (the local server: http://127.0.0.1:4584)
-          --state-machine-arn ARN   default $STATE_MACHINE_ARN; with a local endpoint, the local
-                                    payment-timeout state machine
-          --region REGION           default: the AWS SDK's chain (AWS_REGION, profile)
-          --full                    history: print inputs, outputs and causes without shortening;
-                                    describe: also print the raw cause of a wrapped Lambda error
-        credentials come from the AWS SDK's chain (environment, profile, role); a local endpoint needs none.
-        example: ecpay-events executions history EC20250101ABC123 --endpoint http://127.0.0.1:4584
-        """;
-
     /// <summary>The state machine the local server runs by default.</summary>
-    public const string LocalStateMachineArn = "arn:aws:states:us-east-1:000000000000:stateMachine:payment-timeout";
+    public const string LocalStateMachineArn = Settings.LocalStateMachineArn;
 
-    public static Task<int> RunAsync(string[] args) =>
-        RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
+    /// <summary>`ecpay-events executions ARGS` in this process (for tests and callers that hold an HTTP client).</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment, HttpClient? httpClient = null) =>
+        EcpayEventsCommandLine.InvokeAsync(["executions", .. args], CliContext.For(stdout, stderr, environment, httpClient));
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment, HttpClient? httpClient = null)
+    public static Command Create(CliContext context)
     {
-        if (args is [] or ["-h" or "--help" or "help", ..])
+        var executions = new Command("executions", "payment-timeout executions (one per payment, named after its MerchantTradeNo) on AWS or the local server");
+        var status = new Option<string>("--status") { Description = "only executions with this status", HelpName = "STATUS" };
+        status.AcceptOnlyFromAmong(StringComparer.OrdinalIgnoreCase, [.. ExecutionStatus.All]);
+        var limit = new Option<int>("--limit") { Description = "at most N executions (newest first)", DefaultValueFactory = _ => 100, HelpName = "N" };
+        limit.Validators.Add(r => { if (r.ValueOr(1) < 1) r.AddError("--limit must be a positive number"); });
+        var list = new Command("list", "executions with their outcome (the state they ended in: Paid, Expired, Confirmed, NeedsReview …)") { status, limit }
+            .With(context.Options.StepFunctions).With(context.Options.Json);
+        list.SetAction(async (parse, ct) =>
         {
-            (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        var cli = new StepFunctionsCommandLine("executions", stderr, environment);
-        string? status = null;
-        var limit = 100;
-        var full = false;
-        var parsed = cli.TryParse(args, (option, value) =>
-        {
-            switch (option)
-            {
-                case "--status": status = value().ToUpperInvariant(); return true;
-                case "--limit": limit = int.TryParse(value(), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new StepFunctionsCommandLine.UsageException("--limit must be a positive number"); return true;
-                case "--full": full = true; return true;
-                default: return false;
-            }
+            var settings = new Settings(parse, context);
+            using var own = OwnHttp();
+            var client = settings.StepFunctions(own);
+            return await ListAsync(client, settings.RequireStateMachine(), parse.GetValue(status)?.ToUpperInvariant(), parse.GetValue(limit), settings.Json, context.Stdout, ct);
         });
-        if (!parsed)
-        {
-            return 2;
-        }
-        if (status is not null && !ExecutionStatus.All.Contains(status))
-        {
-            return cli.Usage($"--status must be one of {string.Join(", ", ExecutionStatus.All)}");
-        }
 
-        return await cli.RunAsync(httpClient, client => cli.Positional switch
+        var full = new Option<bool>("--full") { Description = "history: inputs, outputs and causes without shortening; describe: also the raw cause of a wrapped Lambda error" };
+        var name = new Argument<string>("merchant-trade-no | execution-arn") { Description = "the execution: its name (the MerchantTradeNo) or ARN" };
+        var describe = new Command("describe", "one execution: status, times, failure, input and output") { name, full }.With(context.Options.StepFunctions).With(context.Options.Json);
+        describe.SetAction(async (parse, ct) =>
         {
-            ["list"] => ListAsync(client, cli.RequireStateMachine(), status, limit, stdout),
-            ["describe", var id] => DescribeAsync(client, ExecutionArn(id, cli), full, stdout),
-            ["history", var id] => HistoryAsync(client, ExecutionArn(id, cli), full, stdout),
-            _ => Task.FromResult(cli.Usage("expected list, describe <name> or history <name>")),
+            var settings = new Settings(parse, context);
+            using var own = OwnHttp();
+            var client = settings.StepFunctions(own);
+            return await DescribeAsync(client, ExecutionArn(parse.GetValue(name)!, settings), parse.GetValue(full), settings.Json, context.Stdout, ct);
         });
+        var history = new Command("history", "one execution's events, oldest first") { name, full }.With(context.Options.StepFunctions).With(context.Options.Json);
+        history.SetAction(async (parse, ct) =>
+        {
+            var settings = new Settings(parse, context);
+            using var own = OwnHttp();
+            var client = settings.StepFunctions(own);
+            return await HistoryAsync(client, ExecutionArn(parse.GetValue(name)!, settings), parse.GetValue(full), settings.Json, context.Stdout, ct);
+        });
+        executions.Subcommands.Add(list);
+        executions.Subcommands.Add(describe);
+        executions.Subcommands.Add(history);
+        return executions;
     }
 
-    private static async Task<int> ListAsync(StepFunctionsClient client, string stateMachineArn, string? status, int limit, TextWriter stdout)
+    /// <summary>An HTTP client for AWS calls when the context has none.</summary>
+    internal static HttpClient OwnHttp() => new(new NamedEndpointHandler("Step Functions")) { Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>
+    /// The state a closed execution ended in, from its output (Succeed states) or error (NeedsReview): what
+    /// happened to the payment, which the execution's status alone (SUCCEEDED for expired and paid alike) does not say.
+    /// </summary>
+    public static string Outcome(DescribeExecutionResponse e)
     {
-        var rows = new List<string[]> { new[] { "NAME", "STATUS", "STARTED (UTC)", "STOPPED (UTC)", "DURATION" } };
-        // Pages no larger than what will be printed.
-        await foreach (var e in client.ListAllExecutionsAsync(stateMachineArn, status, Math.Min(limit, StepFunctionsClient.MaxListResults)))
+        if (e.Status == ExecutionStatus.Running) return "waiting";
+        if (e.Status != ExecutionStatus.Succeeded)
+            return e.Error is null && e.Cause is null ? e.Status : $"NeedsReview: {TaskFailure.Unwrap(e.Error, e.Cause).ErrorType}";
+        var output = JsonOutput.Parse(e.Output) as JsonObject;
+        var outcome = (output?["reconcile"] as JsonObject)?["outcome"]?.ToString();
+        var settlementChecked = output?["settlement"] is not null;
+        return outcome switch
         {
-            rows.Add([e.Name, e.Status, Time(e.StartDate), e.StopDate is { } stop ? Time(stop) : "-", Duration((e.StopDate ?? DateTimeOffset.UtcNow) - e.StartDate)]);
-            if (rows.Count > limit)
-            {
-                break;
-            }
+            "settled" or "confirmed" when settlementChecked => "Paid",
+            "settled" => "Settled",
+            "confirmed" => "Confirmed",
+            "unconfirmed" => "Unconfirmed",
+            "expired" => "Expired",
+            "abandoned" => "NoSuchPayment",
+            _ => outcome ?? "?",
+        };
+    }
+
+    private static async Task<int> ListAsync(StepFunctionsClient client, string stateMachineArn, string? status, int limit, bool json, TextWriter stdout, CancellationToken ct)
+    {
+        var listed = new List<ExecutionListItem>();
+        // Pages no larger than what will be printed.
+        await foreach (var e in client.ListAllExecutionsAsync(stateMachineArn, status, Math.Min(limit, StepFunctionsClient.MaxListResults), ct))
+        {
+            listed.Add(e);
+            if (listed.Count >= limit) break;
         }
-        if (rows.Count == 1)
+        // The outcome is in each execution's output or error: one DescribeExecution each, a few at a time.
+        var outcomes = new string[listed.Count];
+        await Parallel.ForAsync(0, listed.Count, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (i, token) =>
+            outcomes[i] = Outcome(await client.DescribeExecutionAsync(listed[i].ExecutionArn, token)));
+        if (json)
+        {
+            JsonOutput.Write(stdout, new JsonObject
+            {
+                ["executions"] = new JsonArray([.. listed.Select((e, i) => (JsonNode)new JsonObject
+                {
+                    ["name"] = e.Name, ["status"] = e.Status, ["outcome"] = outcomes[i],
+                    ["startedAt"] = JsonOutput.Time(e.StartDate), ["stoppedAt"] = JsonOutput.Time(e.StopDate), ["executionArn"] = e.ExecutionArn,
+                })]),
+            });
+            return ExitCodes.Ok;
+        }
+        if (listed.Count == 0)
         {
             stdout.WriteLine(status is null ? "no executions" : $"no {status} executions");
-            return 0;
+            return ExitCodes.Ok;
         }
-        StepFunctionsCommandLine.WriteTable(rows, stdout);
-        return 0;
+        TextTable.Write(stdout, ["NAME", "STATUS", "OUTCOME", "STARTED (UTC)", "STOPPED (UTC)", "DURATION"], listed.Select((e, i) => (IReadOnlyList<string>)
+            [e.Name, e.Status, outcomes[i], Times.UtcMillis(e.StartDate), e.StopDate is { } stop ? Times.UtcMillis(stop) : "-", Times.Duration((e.StopDate ?? DateTimeOffset.UtcNow) - e.StartDate)]));
+        return ExitCodes.Ok;
     }
 
-    private static async Task<int> DescribeAsync(StepFunctionsClient client, string executionArn, bool full, TextWriter stdout)
+    private static async Task<int> DescribeAsync(StepFunctionsClient client, string executionArn, bool full, bool json, TextWriter stdout, CancellationToken ct)
     {
-        var e = await client.DescribeExecutionAsync(executionArn);
+        var e = await client.DescribeExecutionAsync(executionArn, ct);
+        if (json)
+        {
+            var failure = e.Error is null && e.Cause is null ? null : TaskFailure.Unwrap(e.Error, e.Cause);
+            JsonOutput.Write(stdout, new JsonObject
+            {
+                ["name"] = e.Name, ["status"] = e.Status, ["outcome"] = Outcome(e), ["executionArn"] = e.ExecutionArn,
+                ["startedAt"] = JsonOutput.Time(e.StartDate), ["stoppedAt"] = JsonOutput.Time(e.StopDate),
+                ["error"] = failure?.ErrorType, ["cause"] = failure?.ErrorMessage, ["rawError"] = e.Error, ["rawCause"] = e.Cause,
+                ["input"] = JsonOutput.Parse(e.Input), ["output"] = JsonOutput.Parse(e.Output),
+            });
+            return ExitCodes.Ok;
+        }
         stdout.WriteLine($"name:       {e.Name}");
         stdout.WriteLine($"status:     {e.Status}");
-        stdout.WriteLine($"started:    {Time(e.StartDate)} UTC");
-        stdout.WriteLine($"stopped:    {(e.StopDate is { } stop ? $"{Time(stop)} UTC ({Duration(stop - e.StartDate)})" : $"- (running for {Duration(DateTimeOffset.UtcNow - e.StartDate)})")}");
+        stdout.WriteLine($"outcome:    {Outcome(e)}");
+        stdout.WriteLine($"started:    {Times.UtcMillis(e.StartDate)} UTC");
+        stdout.WriteLine($"stopped:    {(e.StopDate is { } stop ? $"{Times.UtcMillis(stop)} UTC ({Times.Duration(stop - e.StartDate)})" : $"- (running for {Times.Duration(DateTimeOffset.UtcNow - e.StartDate)})")}");
         stdout.WriteLine($"arn:        {e.ExecutionArn}");
         if (e.Error is not null || e.Cause is not null)
         {
@@ -115,32 +159,48 @@ public static class ExecutionsCommand
             stdout.WriteLine("output:");
             stdout.WriteLine(Indent(Pretty(e.Output)));
         }
-        return 0;
+        return ExitCodes.Ok;
     }
 
-    private static async Task<int> HistoryAsync(StepFunctionsClient client, string executionArn, bool full, TextWriter stdout)
+    /// <summary>An execution's events as rows: id, time, state they happened in, and the one thing worth seeing.</summary>
+    public static List<(HistoryEvent Event, string State, string Detail)> Timeline(IReadOnlyList<HistoryEvent> events)
     {
-        var events = await client.GetFullExecutionHistoryAsync(executionArn);
-        if (events.Count == 0)
-        {
-            stdout.WriteLine("no events");
-            return 0;
-        }
-        var start = events[0].Timestamp;
+        var rows = new List<(HistoryEvent, string, string)>();
         string? state = null;
-        var rows = new List<string[]> { new[] { "#", "TIME (UTC)", "ELAPSED", "EVENT", "STATE", "DETAIL" } };
         foreach (var e in events)
         {
             state = e.StateEnteredEventDetails?.Name ?? state;
             var inState = e.Type.StartsWith("Execution", StringComparison.Ordinal) ? "" : state ?? "";
-            rows.Add([e.Id.ToString(CultureInfo.InvariantCulture), Time(e.Timestamp), "+" + Duration(e.Timestamp - start), e.Type, inState, Shorten(Detail(e), full)]);
-            if (e.StateExitedEventDetails is not null)
-            {
-                state = null;
-            }
+            rows.Add((e, inState, Detail(e)));
+            if (e.StateExitedEventDetails is not null) state = null;
         }
-        StepFunctionsCommandLine.WriteTable(rows, stdout);
-        return 0;
+        return rows;
+    }
+
+    private static async Task<int> HistoryAsync(StepFunctionsClient client, string executionArn, bool full, bool json, TextWriter stdout, CancellationToken ct)
+    {
+        var events = await client.GetFullExecutionHistoryAsync(executionArn, ct);
+        var timeline = Timeline(events);
+        if (json)
+        {
+            JsonOutput.Write(stdout, new JsonObject
+            {
+                ["events"] = new JsonArray([.. timeline.Select(t => (JsonNode)new JsonObject
+                {
+                    ["id"] = t.Event.Id, ["time"] = JsonOutput.Time(t.Event.Timestamp), ["type"] = t.Event.Type, ["state"] = t.State, ["detail"] = t.Detail,
+                })]),
+            });
+            return ExitCodes.Ok;
+        }
+        if (events.Count == 0)
+        {
+            stdout.WriteLine("no events");
+            return ExitCodes.Ok;
+        }
+        var start = events[0].Timestamp;
+        TextTable.Write(stdout, ["#", "TIME (UTC)", "ELAPSED", "EVENT", "STATE", "DETAIL"], timeline.Select(t => (IReadOnlyList<string>)
+            [t.Event.Id.ToString(CultureInfo.InvariantCulture), Times.UtcMillis(t.Event.Timestamp), "+" + Times.Duration(t.Event.Timestamp - start), t.Event.Type, t.State, Shorten(t.Detail, full)]));
+        return ExitCodes.Ok;
     }
 
     /// <summary>
@@ -172,9 +232,13 @@ public static class ExecutionsCommand
             // The underlying reason when a Lambda (Web Adapter) error wraps it, else the error and cause as given.
             return TaskFailure.Unwrap(failure.Error, failure.Cause).ToString();
         }
-        if (e.Type == "WaitStateEntered" && Field(e.StateEnteredEventDetails?.Input, "expiresAt") is { } until)
+        if (e.Type == "WaitStateEntered")
         {
-            return $"until {until}";
+            // Only WaitUntilExpiry waits for expiresAt; WaitForSettlement waits a fixed time before asking again.
+            var input = e.StateEnteredEventDetails?.Input;
+            return e.StateEnteredEventDetails?.Name == "WaitUntilExpiry" && Field(input, "expiresAt") is { } until ? $"until {until}"
+                : Field(input, "settlement") is { } settlement ? $"before settlement check {SettlementCheck(settlement)}"
+                : "";
         }
         return e switch
         {
@@ -203,18 +267,14 @@ public static class ExecutionsCommand
         }
     }
 
-    private static string ExecutionArn(string nameOrArn, StepFunctionsCommandLine cli) =>
+    /// <summary>"1" for the first check ({}), n+1 after {"checks": n}.</summary>
+    private static string SettlementCheck(string settlement) =>
+        Field(settlement, "checks") is { } n && int.TryParse(n, CultureInfo.InvariantCulture, out var checks) ? (checks + 1).ToString(CultureInfo.InvariantCulture) : "1";
+
+    private static string ExecutionArn(string nameOrArn, Settings settings) =>
         nameOrArn.StartsWith("arn:", StringComparison.Ordinal)
             ? nameOrArn
-            : StepFunctionsClient.ExecutionArnOf(cli.RequireStateMachine("or give a full execution ARN"), nameOrArn);
-
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
-
-    private static string Duration(TimeSpan d) =>
-        d.TotalDays >= 1 ? $"{(int)d.TotalDays}d{d.Hours:00}h{d.Minutes:00}m"
-        : d.TotalHours >= 1 ? $"{(int)d.TotalHours}h{d.Minutes:00}m{d.Seconds:00}s"
-        : d.TotalMinutes >= 1 ? $"{(int)d.TotalMinutes}m{d.Seconds:00}s"
-        : string.Create(CultureInfo.InvariantCulture, $"{d.TotalSeconds:0.000}s");
+            : StepFunctionsClient.ExecutionArnOf(settings.RequireStateMachine("or give a full execution ARN"), nameOrArn);
 
     private static string Shorten(string text, bool full) => full || text.Length <= 120 ? text : text[..117] + "...";
 

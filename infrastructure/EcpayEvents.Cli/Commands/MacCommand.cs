@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Diagnostics.CodeAnalysis;
+using EcpayEvents.Cli.CommandLine;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -13,30 +15,46 @@ namespace EcpayEvents.Cli.Commands;
 /// </summary>
 public static partial class MacCommand
 {
-    public const string Usage = """
-        usage: ecpay-events mac compute [--md5] [--explain] --hash-key K --hash-iv V  < body
-               ecpay-events mac verify  [--md5] [--explain] --hash-key K --hash-iv V  < body
-          body      a form body on stdin: k=v&k=v, values percent-encoded UTF-8 ('+' = space);
-                    read as UTF-8 bytes whatever the locale: a leading BOM and one trailing newline
-                    (as added by echo) are ignored, invalid UTF-8 is bad input (exit 2); for compute,
-                    so is a raw line break or tab inside it (percent-encode them: %0A %0D %09)
-          compute   prints the CheckMacValue on the last line (any CheckMacValue in the body is ignored)
-          verify    checks the body's CheckMacValue: exit 0 valid, 1 invalid (with hints), 2 bad input;
-                    the hints try the usual wrong implementations (%20 for spaces, '~' unencoded, other key
-                    sorts, empty fields dropped, HashKey/HashIV swapped, MD5/SHA256, the stage keys) and
-                    say which one reproduces the received value
-          --md5     MD5 instead of SHA256 (legacy APIs only; EncryptType=1 means SHA256)
-          --explain also print the sorted string before encoding and after encoding + lower-casing
-          K, V      default to $ECPAY_HASH_KEY / $ECPAY_HASH_IV, so keys stay out of shell history
-        example: echo -n 'MerchantID=3002607&TotalAmount=100' | ecpay-events mac compute --hash-key pwFHCqoQZGmho4w6 --hash-iv EkRm7iFT261dpevs
-        """;
-
-    public static int Run(string[] args)
+    public static Command Create(CliContext context)
     {
-        // Bytes, not Console.In: Console.In decodes with the locale's encoding and silently turns invalid
-        // UTF-8 into U+FFFD, which would give a confident but wrong MAC.
-        using var stdin = Console.OpenStandardInput();
-        return Run(args, stdin, Console.IsInputRedirected, Console.Out, Console.Error);
+        var md5 = new Option<bool>("--md5") { Description = "MD5 instead of SHA256 (legacy APIs only; EncryptType=1 means SHA256)" };
+        var sha256 = new Option<bool>("--sha256") { Description = "SHA256 (the default)" };
+        var explain = new Option<bool>("--explain") { Description = "also print the sorted string before encoding and after encoding + lower-casing" };
+        var hashKey = new Option<string>("--hash-key") { Description = "HashKey; default $ECPAY_HASH_KEY (keeps it out of shell history)", HelpName = "K" };
+        var hashIv = new Option<string>("--hash-iv") { Description = "HashIV; default $ECPAY_HASH_IV", HelpName = "V" };
+        foreach (var key in new[] { hashKey, hashIv })
+        {
+            key.Validators.Add(r =>
+            {
+                // `--hash-key --md5`: a forgotten value, not a key (ECPay's keys are alphanumeric).
+                if (r.Tokens is [{ Value: var v }] && v.StartsWith("--", StringComparison.Ordinal) && !r.Tokens[0].Value.Contains('='))
+                    r.AddError($"{key.Name} needs a value (got the option '{v}'; use {key.Name}=VALUE for a value starting with --)");
+            });
+        }
+        var mac = new Command("mac", """
+            compute or check an ECPay CheckMacValue over a form body on stdin: k=v&k=v, values percent-encoded UTF-8
+            ('+' = space); read as UTF-8 bytes whatever the locale: a leading BOM and one trailing newline (as added by
+            echo) are ignored, invalid UTF-8 is bad input (exit 2). The keys come from --hash-key / --hash-iv or, to keep
+            them out of shell history, $ECPAY_HASH_KEY / $ECPAY_HASH_IV.
+            example: echo -n 'MerchantID=3002607&TotalAmount=100' | ecpay-events mac compute --hash-key pwFHCqoQZGmho4w6 --hash-iv EkRm7iFT261dpevs
+            """);
+        foreach (var (mode, description) in new[]
+        {
+            ("compute", "print the CheckMacValue on the last line (any CheckMacValue in the body is ignored); a raw line break or tab inside the body is bad input (percent-encode them: %0A %0D %09)"),
+            ("verify", "check the body's CheckMacValue: exit 0 valid, 1 invalid (with hints naming the usual wrong implementation that reproduces it), 2 bad input"),
+        })
+        {
+            var command = new Command(mode, description) { md5, sha256, explain, hashKey, hashIv };
+            command.SetAction(parse =>
+            {
+                using var stdin = context.OpenStdin();
+                return Run(mode, parse.GetValue(md5) ? MacAlgorithm.Md5 : MacAlgorithm.Sha256, parse.GetValue(explain),
+                    parse.GetValue(hashKey) ?? context.Environment("ECPAY_HASH_KEY"), parse.GetValue(hashIv) ?? context.Environment("ECPAY_HASH_IV"),
+                    stdin, context.StdinRedirected, context.Stdout, context.Stderr);
+            });
+            mac.Subcommands.Add(command);
+        }
+        return mac;
     }
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -68,98 +86,22 @@ public static partial class MacCommand
         }
     }
 
-    public static int Run(string[] args, Stream stdin, bool stdinRedirected, TextWriter stdout, TextWriter stderr)
+    public static int Run(string mode, MacAlgorithm algorithm, bool explain, string? hashKey, string? hashIv, Stream stdin, bool stdinRedirected, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0)
-        {
-            stderr.WriteLine("mac: expected 'compute' or 'verify' (see ecpay-events mac --help)");
-            return 2;
-        }
-        if (args[0] is "-h" or "--help" or "help")
-        {
-            stdout.WriteLine(Usage);
-            return 0;
-        }
-        var mode = args[0];
-        if (mode is not ("compute" or "verify"))
-        {
-            stderr.WriteLine($"mac: unknown command '{mode}' (expected compute or verify)");
-            return 2;
-        }
-
-        var algorithm = MacAlgorithm.Sha256;
-        var explain = false;
-        string? hashKey = null, hashIv = null;
-        for (var i = 1; i < args.Length; i++)
-        {
-            var arg = args[i];
-            string? inlineValue = null;
-            var eq = arg.IndexOf('=');
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                inlineValue = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-            switch (arg)
-            {
-                case "-h" or "--help":
-                    stdout.WriteLine(Usage);
-                    return 0;
-                case "--md5":
-                    algorithm = MacAlgorithm.Md5;
-                    break;
-                case "--sha256":
-                    algorithm = MacAlgorithm.Sha256;
-                    break;
-                case "--explain":
-                    explain = true;
-                    break;
-                case "--hash-key" or "--hash-iv":
-                    var value = inlineValue;
-                    if (value is null)
-                    {
-                        if (i + 1 >= args.Length)
-                        {
-                            stderr.WriteLine($"mac: {arg} needs a value");
-                            return 2;
-                        }
-                        value = args[++i];
-                        if (value.StartsWith("--", StringComparison.Ordinal))
-                        {
-                            // `--hash-key --md5`: a forgotten value, not a key (ECPay's keys are alphanumeric).
-                            stderr.WriteLine($"mac: {arg} needs a value (got the option '{value}'; use {arg}=VALUE for a value starting with --)");
-                            return 2;
-                        }
-                    }
-                    if (arg == "--hash-key")
-                    {
-                        hashKey = value;
-                    }
-                    else
-                    {
-                        hashIv = value;
-                    }
-                    break;
-                default:
-                    stderr.WriteLine($"mac: unknown option '{args[i]}' (see ecpay-events mac --help)");
-                    return 2;
-            }
-        }
-        hashKey ??= Environment.GetEnvironmentVariable("ECPAY_HASH_KEY");
-        hashIv ??= Environment.GetEnvironmentVariable("ECPAY_HASH_IV");
+        var prefix = $"ecpay-events mac {mode}";
         if (string.IsNullOrEmpty(hashKey))
         {
-            stderr.WriteLine("mac: missing --hash-key (or set ECPAY_HASH_KEY)");
+            stderr.WriteLine($"{prefix}: missing --hash-key (or set ECPAY_HASH_KEY)");
             return 2;
         }
         if (string.IsNullOrEmpty(hashIv))
         {
-            stderr.WriteLine("mac: missing --hash-iv (or set ECPAY_HASH_IV)");
+            stderr.WriteLine($"{prefix}: missing --hash-iv (or set ECPAY_HASH_IV)");
             return 2;
         }
         if (!stdinRedirected)
         {
-            stderr.WriteLine("mac: pipe the form body on stdin, e.g. echo -n 'a=1&b=2' | ecpay-events mac compute ...");
+            stderr.WriteLine($"{prefix}: pipe the form body on stdin, e.g. echo -n 'a=1&b=2' | ecpay-events mac compute ...");
             return 2;
         }
 
@@ -170,18 +112,18 @@ public static partial class MacCommand
         }
         catch (IOException e)
         {
-            stderr.WriteLine($"mac: cannot read stdin: {e.Message}");
+            stderr.WriteLine($"{prefix}: cannot read stdin: {e.Message}");
             return 2;
         }
         if (!TryDecodeStdin(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), out var input, out var decodeError))
         {
-            stderr.WriteLine($"mac: {decodeError}");
+            stderr.WriteLine($"{prefix}: {decodeError}");
             return 2;
         }
         var body = StripOneTrailingNewline(input);
         if (body.Length == 0)
         {
-            stderr.WriteLine("mac: empty input on stdin");
+            stderr.WriteLine($"{prefix}: empty input on stdin");
             return 2;
         }
         if (mode == "compute" && body.IndexOfAny(['\r', '\n', '\t']) is var control and >= 0)
@@ -191,12 +133,12 @@ public static partial class MacCommand
             // would be of something nobody posted: refuse rather than print a confident wrong value. (verify takes
             // a capture as it is and names such whitespace in its hints.)
             var what = body[control] switch { '\r' => "carriage return", '\n' => "line break", _ => "tab" };
-            stderr.WriteLine($"mac: raw {what} at character {control + 1} of the body: give it as one line k=v&k=v, with line breaks in values percent-encoded (%0A, %0D, %09)");
+            stderr.WriteLine($"{prefix}: raw {what} at character {control + 1} of the body: give it as one line k=v&k=v, with line breaks in values percent-encoded (%0A, %0D, %09)");
             return 2;
         }
         if (!EcpayForm.TryParse(body, out var form, out var error))
         {
-            stderr.WriteLine($"mac: malformed form body: {error}");
+            stderr.WriteLine($"{prefix}: malformed form body: {error}");
             return 2;
         }
         return mode == "compute"
@@ -220,7 +162,7 @@ public static partial class MacCommand
         var received = form[CheckMacValue.FieldName];
         if (received is null)
         {
-            stderr.WriteLine("mac: the input has no CheckMacValue field to verify (use 'mac compute' to compute one)");
+            stderr.WriteLine($"ecpay-events mac verify: the input has no CheckMacValue field to verify (use 'mac compute' to compute one)");
             return 2;
         }
         var explanation = CheckMacValue.Explain(form, hashKey, hashIv, algorithm);

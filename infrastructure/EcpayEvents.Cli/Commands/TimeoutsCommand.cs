@@ -1,8 +1,12 @@
+using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using EcpayEvents.Cli.CommandLine;
+using EcpayEvents.Cli.Output;
+using EcpayEvents.Cli.Timers;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments;
-using MySqlConnector;
 
 namespace EcpayEvents.Cli.Commands;
 
@@ -14,125 +18,95 @@ namespace EcpayEvents.Cli.Commands;
 /// </summary>
 public static partial class TimeoutsCommand
 {
-    public const string Usage = """
-        usage: ecpay-events timeouts audit
-               ecpay-events timeouts rearm <merchant-trade-no> | --all-orphaned
-          audit    lists pending deposits (from the database) whose payment-timeout execution is missing or
-                   not RUNNING (DescribeExecution); exit 0 when there are none, 1 when there are some
-          rearm    starts a new execution for a pending deposit without a running one, named
-                   <merchant-trade-no>-r<n> (n = 1, 2, … ; the MerchantTradeNo itself if it never had one),
-                   waiting until the deposit's expires_at, or firing now if that is past
-          --connection-string CS    default $DATABASE_CONNECTION_STRING
-          --endpoint URL            Step Functions endpoint; default $STEPFUNCTIONS_ENDPOINT, else AWS
-                                    (the local server: http://127.0.0.1:4584)
-          --state-machine-arn ARN   default $STATE_MACHINE_ARN; with a local endpoint, the local
-                                    payment-timeout state machine
-          --region REGION           default: the AWS SDK's chain (AWS_REGION, profile)
-        credentials come from the AWS SDK's chain (environment, profile, role); a local endpoint needs none.
-        example: ecpay-events timeouts audit --endpoint http://127.0.0.1:4584
-        """;
+    /// <summary>`ecpay-events timeouts ARGS` in this process (for tests and callers that hold an HTTP client).</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment,
+        HttpClient? httpClient = null, TimeProvider? time = null) =>
+        EcpayEventsCommandLine.InvokeAsync(["timeouts", .. args], CliContext.For(stdout, stderr, environment, httpClient, time));
 
-    public static Task<int> RunAsync(string[] args) =>
-        RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
-
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment,
-        HttpClient? httpClient = null, TimeProvider? time = null)
+    public static Command Create(CliContext context)
     {
-        if (args is [] or ["-h" or "--help" or "help", ..])
-        {
-            (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
+        var timeouts = new Command("timeouts", "pending deposits without a running payment-timeout execution, and re-arming them");
+        var audit = new Command("audit", """
+            pending deposits (from the database) whose payment-timeout execution is missing or not RUNNING
+            (DescribeExecution); exit 0 when there are none, 1 when there are some
+            """).With(context.Options.Database).With(context.Options.StepFunctions).With(context.Options.Json);
+        audit.SetAction((parse, ct) => RunAsync(parse, context, (timers, json) => AuditAsync(timers, json, context.Stdout)));
 
-        var cli = new StepFunctionsCommandLine("timeouts", stderr, environment);
-        var connectionString = environment("DATABASE_CONNECTION_STRING");
-        var allOrphaned = false;
-        var parsed = cli.TryParse(args, (option, value) =>
+        var tradeNo = new Argument<string?>("merchant-trade-no") { Description = "the pending deposit to re-arm", Arity = ArgumentArity.ZeroOrOne };
+        tradeNo.Validators.Add(r =>
         {
-            switch (option)
-            {
-                case "--connection-string": connectionString = value(); return true;
-                case "--all-orphaned": allOrphaned = true; return true;
-                default: return false;
-            }
+            if (r.GetValueOrDefault<string?>() is { } t && !MerchantTradeNoPattern().IsMatch(t)) r.AddError($"'{t}' is not a MerchantTradeNo (1–20 letters and digits)");
         });
-        if (!parsed)
-            return 2;
-
-        var positional = cli.Positional;
-        var command = positional.FirstOrDefault();
-        string? merchantTradeNo = null;
-        switch (command, positional.Count, allOrphaned)
+        var allOrphaned = new Option<bool>("--all-orphaned") { Description = "every pending deposit that timeouts audit lists" };
+        var rearm = new Command("rearm", """
+            start a new execution for a pending deposit without a running one, named <merchant-trade-no>-r<n>
+            (n = 1, 2, …; the MerchantTradeNo itself if it never had one), waiting until the deposit's expires_at,
+            or firing now if that is past
+            """) { tradeNo, allOrphaned }.With(context.Options.Database).With(context.Options.StepFunctions);
+        rearm.Validators.Add(r =>
         {
-            case ("audit", 1, false):
-                break;
-            case ("rearm", 2, false):
-                merchantTradeNo = positional[1];
-                if (!MerchantTradeNoPattern().IsMatch(merchantTradeNo))
-                    return cli.Usage($"'{merchantTradeNo}' is not a MerchantTradeNo (1–20 letters and digits)");
-                break;
-            case ("rearm", 1, true):
-                break;
-            case ("rearm", _, _):
-                return cli.Usage("rearm takes one MerchantTradeNo or --all-orphaned");
-            case ("audit", _, _):
-                return cli.Usage("audit takes no arguments");
-            default:
-                return cli.Usage("expected audit or rearm");
-        }
-
-        if (string.IsNullOrWhiteSpace(connectionString))
-            return cli.Usage("no database: pass --connection-string or set DATABASE_CONNECTION_STRING");
-        try
-        {
-            _ = new MySqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException e)
-        {
-            return cli.Usage($"bad connection string: {e.Message.Split('\n')[0]}");
-        }
-        if (cli.StateMachineArn is not { Length: > 0 } stateMachineArn)
-            return cli.Usage("no state machine: pass --state-machine-arn or set STATE_MACHINE_ARN");
-
-        await using var database = new PaymentsDatabase(connectionString);
-        return await cli.RunAsync(httpClient, client =>
-        {
-            var timers = new PaymentTimers(client, stateMachineArn, database, time ?? TimeProvider.System);
-            return command == "audit" ? AuditAsync(timers, stdout)
-                : merchantTradeNo is not null ? RearmOneAsync(timers, merchantTradeNo, stdout, cli)
-                : RearmAllAsync(timers, stdout, stderr);
+            if ((r.GetValue(tradeNo) is null) == !r.GetValue(allOrphaned)) r.AddError("rearm takes one MerchantTradeNo or --all-orphaned");
         });
+        rearm.SetAction((parse, ct) => RunAsync(parse, context, (timers, _) => parse.GetValue(tradeNo) is { } one
+            ? RearmOneAsync(timers, one, context.Stdout)
+            : RearmAllAsync(timers, context.Stdout, context.Stderr)));
+        timeouts.Subcommands.Add(audit);
+        timeouts.Subcommands.Add(rearm);
+        return timeouts;
     }
 
-    private static async Task<int> AuditAsync(PaymentTimers timers, TextWriter stdout)
+    private static async Task<int> RunAsync(ParseResult parse, CliContext context, Func<PaymentTimers, bool, Task<int>> run)
+    {
+        var settings = new Settings(parse, context);
+        settings.RequireDatabaseSetting();
+        var stateMachineArn = settings.RequireStateMachine();
+        var connectionString = await settings.ConnectionStringAsync(CancellationToken.None);
+        using var own = ExecutionsCommand.OwnHttp();
+        await using var database = new PaymentsDatabase(connectionString);
+        var timers = new PaymentTimers(settings.StepFunctions(own), stateMachineArn, database, context.Time);
+        return await run(timers, settings.Json);
+    }
+
+    private static async Task<int> AuditAsync(PaymentTimers timers, bool json, TextWriter stdout)
     {
         var (checkedCount, orphaned) = await timers.AuditAsync();
+        if (json)
+        {
+            JsonOutput.Write(stdout, new JsonObject
+            {
+                ["checked"] = checkedCount,
+                ["orphaned"] = new JsonArray([.. orphaned.Select(o => (JsonNode)new JsonObject
+                {
+                    ["merchantTradeNo"] = o.Payment.MerchantTradeNo, ["transactionId"] = o.Payment.TransactionId,
+                    ["expiresAt"] = JsonOutput.Time(o.Payment.ExpiresAt), ["latestExecution"] = o.Latest?.Name, ["status"] = o.Describe(),
+                })]),
+            });
+            return orphaned.Count == 0 ? ExitCodes.Ok : ExitCodes.Problem;
+        }
         if (orphaned.Count == 0)
         {
             stdout.WriteLine(checkedCount == 0 ? "no pending deposits" : $"every pending deposit has a running timeout ({checkedCount} checked)");
             return 0;
         }
-        var rows = new List<string[]> { new[] { "MERCHANT TRADE NO", "TRANSACTION", "EXPIRES (UTC)", "LATEST EXECUTION", "STATUS" } };
-        rows.AddRange(orphaned.Select(o => new[]
-        {
+        TextTable.Write(stdout, ["MERCHANT TRADE NO", "TRANSACTION", "EXPIRES (UTC)", "LATEST EXECUTION", "STATUS"], orphaned.Select(o => (IReadOnlyList<string>)
+        [
             o.Payment.MerchantTradeNo,
             o.Payment.TransactionId.ToString(CultureInfo.InvariantCulture),
             o.Payment.ExpiresAt is { } at ? Time(at) : "-",
             o.Latest?.Name ?? "-",
             o.Describe(),
-        }));
-        StepFunctionsCommandLine.WriteTable(rows, stdout);
+        ]));
         stdout.WriteLine($"{orphaned.Count} of {checkedCount} pending deposit(s) have no running timeout: ecpay-events timeouts rearm <merchant-trade-no> | --all-orphaned");
         return 1;
     }
 
-    private static async Task<int> RearmOneAsync(PaymentTimers timers, string merchantTradeNo, TextWriter stdout, StepFunctionsCommandLine cli)
+    private static async Task<int> RearmOneAsync(PaymentTimers timers, string merchantTradeNo, TextWriter stdout)
     {
         var found = await timers.FindAsync(merchantTradeNo);
         if (found is not { } deposit)
-            return cli.Fail($"no deposit with MerchantTradeNo {merchantTradeNo}");
+            throw new CommandFailedException($"no deposit with MerchantTradeNo {merchantTradeNo}");
         if (deposit.Status != "pending")
-            return cli.Fail($"{merchantTradeNo} is {deposit.Status}, not pending: it needs no timeout");
+            throw new CommandFailedException($"{merchantTradeNo} is {deposit.Status}, not pending: it needs no timeout");
         Report(await timers.RearmAsync(deposit.Payment), stdout);
         return 0;
     }
@@ -150,7 +124,7 @@ public static partial class TimeoutsCommand
             catch (StepFunctionsException e)
             {
                 // Keep going: one refused start must not leave the others without a timer.
-                stderr.WriteLine($"timeouts: {orphan.Payment.MerchantTradeNo}: {e.Message}");
+                stderr.WriteLine($"ecpay-events timeouts rearm: {orphan.Payment.MerchantTradeNo}: {e.Message}");
                 failed++;
             }
         }
@@ -166,7 +140,7 @@ public static partial class TimeoutsCommand
             : $"{r.Payment.MerchantTradeNo}: rearmed as {r.ExecutionName} (transaction {r.Payment.TransactionId}), waiting until {until}");
     }
 
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset t) => Times.Utc(t);
 
     [GeneratedRegex("^[A-Za-z0-9]{1,20}$")]
     private static partial Regex MerchantTradeNoPattern();

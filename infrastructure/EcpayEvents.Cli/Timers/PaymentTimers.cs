@@ -6,7 +6,7 @@ using EcpayEvents.Payments;
 using EcpayEvents.Payments.Timeouts;
 using EcpayEvents.Payments.Transactions;
 
-namespace EcpayEvents.Cli.Commands;
+namespace EcpayEvents.Cli.Timers;
 
 /// <summary>A pending deposit as the ledger has it.</summary>
 public sealed record PendingPayment(long TransactionId, string MerchantTradeNo, DateTimeOffset? ExpiresAt);

@@ -4,7 +4,7 @@ using System.Text.Json;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Timeouts;
 
-namespace EcpayEvents.Cli.Commands;
+namespace EcpayEvents.Cli.Demo;
 
 /// <summary>
 /// The expiry half of <c>ecpay-events demo</c>: a deposit that is never paid, expired by its
