@@ -10,7 +10,7 @@ public static class SandboxApp
 
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
-        var builder = ServiceHost.CreateBuilder(args, DefaultPort);
+        var builder = ServiceHost.CreateBuilder(args, "Sandbox", DefaultPort);
         builder.Services.Configure<SandboxOptions>(builder.Configuration.GetSection("Sandbox"));
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SandboxOptions>>().Value);
         builder.Services.AddSingleton(TimeProvider.System);

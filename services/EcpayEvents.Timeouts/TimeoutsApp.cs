@@ -17,9 +17,12 @@ public static class TimeoutsApp
 {
     public const int DefaultPort = 5083;
 
+    /// <summary>The Service dimension of its metrics and its trace service name (EcpayEvents.Timeouts).</summary>
+    public const string ServiceName = "Timeouts";
+
     /// <param name="configure">Tests only: last changes before the app is built (e.g. a log capture).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
-        ServiceHost.Build(args, DefaultPort, AddServices, app =>
+        ServiceHost.Build(args, ServiceName, DefaultPort, AddServices, app =>
         {
             app.MapHealth();
             app.MapTimeoutsEndpoints();
@@ -55,8 +58,8 @@ public static class TimeoutsApp
             query.TotalTimeout = TimeSpan.FromSeconds(ecpay.Query.TotalTimeoutSeconds);
             query.ThrottleCoolDown = TimeSpan.FromMinutes(ecpay.Query.ThrottleCoolDownMinutes);
         });
-        builder.Services.AddSingleton<QueryTradeInfo>(sp => (merchantTradeNo, ct) =>
-            sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct));
+        builder.Services.AddSingleton<QueryTradeInfo>(sp => MeasuredQueryTradeInfo.Wrap(
+            (merchantTradeNo, ct) => sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct), sp.GetRequiredService<EmfMetrics>()));
         builder.Services.AddSingleton<IPaymentResultQueue>(sp => new PaymentResultPublisher(Options(sp).Sqs.CreateClient(), Options(sp).Sqs.QueueUrl));
         builder.Services.AddSingleton(sp => Options(sp).Reconcile.Confirmation());
         builder.Services.AddSingleton<ReconcilePayment>();

@@ -112,7 +112,7 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, status);
         var entry = Assert.Single(logs.Entries, e => e.Message.Contains(merchantTradeNo, StringComparison.Ordinal) && e.Message.Contains("abandoned", StringComparison.Ordinal));
-        Assert.Equal("exec-from-the-state-machine", entry.Scope["Execution"]);
+        Assert.Equal("exec-from-the-state-machine", entry.Scope["ExecutionName"]);
         Assert.Equal(merchantTradeNo, entry.Scope["MerchantTradeNo"]);
     }
 
