@@ -45,7 +45,7 @@ public static class MessageTracing
     internal static Activity? StartProcess(SqsMessage message)
     {
         if (!Source.HasListeners()) return null;
-        ActivityContext.TryParse(message.MessageAttributes?.GetValueOrDefault(TraceParentAttribute)?.StringValue, null, out var parent);
+        ActivityContext.TryParse(message.MessageAttributes?.GetValueOrDefault(TraceParentAttribute)?.StringValue, null, isRemote: true, out var parent);
         IEnumerable<ActivityLink>? links = Activity.Current is { } batch ? [new ActivityLink(batch.Context)] : null;
         var activity = Source.StartActivity(QueueName + " process", ActivityKind.Consumer, parent, links: links);
         if (activity is { IsAllDataRequested: true })
