@@ -32,8 +32,11 @@ public sealed class EmfMetrics(string service, TextWriter output, TimeProvider t
     private void Write(string metric, string unit, double value, string? dimension, string? dimensionValue)
     {
         var withDimension = dimension is not null && !string.IsNullOrEmpty(dimensionValue);
-        var buffer = new ArrayBufferWriter<byte>(320);
-        using (var json = new Utf8JsonWriter(buffer))
+        // One buffer and writer per thread, reused: a request pays for the line's string only.
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
+        var json = t_json ??= new Utf8JsonWriter(buffer);
+        json.Reset(buffer);
         {
             json.WriteStartObject();
             json.WriteStartObject("_aws");
@@ -66,8 +69,13 @@ public sealed class EmfMetrics(string service, TextWriter output, TimeProvider t
             if (withDimension) json.WriteString(dimension!, dimensionValue);
             json.WriteNumber(metric, value);
             json.WriteEndObject();
+            json.Flush();
         }
+        buffer.Write("\n"u8);
         // One write of the whole line, so lines of concurrent requests (and the log's) never interleave.
-        output.Write(Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n");
+        output.Write(Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_json;
 }

@@ -34,10 +34,15 @@ public sealed class JsonLineLogFormatter() : ConsoleFormatter(FormatterName)
         var message = logEntry.Formatter(logEntry.State, logEntry.Exception);
         if (logEntry.Exception is null && string.IsNullOrEmpty(message)) return;
 
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        // The console logger formats on its one queue thread: its buffer, writer and name set are reused.
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var json = t_json ??= new Utf8JsonWriter(buffer, WriterOptions);
+        json.Reset(buffer);
+        var written = t_written ??= new HashSet<string>(StringComparer.Ordinal);
+        written.Clear();
+        written.UnionWith(FixedFields);
         {
-            var written = new HashSet<string>(FixedFields, StringComparer.Ordinal);
             json.WriteStartObject();
             json.WriteString("Timestamp", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
             json.WriteString("LogLevel", LevelName(logEntry.LogLevel));
@@ -53,10 +58,16 @@ public sealed class JsonLineLogFormatter() : ConsoleFormatter(FormatterName)
                 else if (scope is not null && s.Written.Add("Scope")) s.Json.WriteString("Scope", Convert.ToString(scope, CultureInfo.InvariantCulture));
             }, (Json: json, Written: written));
             json.WriteEndObject();
+            json.Flush();
         }
+        buffer.Write("\n"u8);
         // One write per line: the console logger's queue is the only writer, but EMF lines share stdout.
-        textWriter.Write(Encoding.UTF8.GetString(buffer.WrittenSpan) + Environment.NewLine);
+        textWriter.Write(Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_json;
+    [ThreadStatic] private static HashSet<string>? t_written;
 
     private static void WriteValues(Utf8JsonWriter json, IEnumerable<KeyValuePair<string, object?>> values, HashSet<string> written)
     {
