@@ -133,13 +133,9 @@ internal static class Pages
         """.Replace("LATE_MESSAGE", System.Text.Json.JsonSerializer.Serialize(PaidAfterExpiry, PagesJsonContext.Default.String), StringComparison.Ordinal);
 
     /// <summary>
-    /// Shows only what ECPay's verified post says (order, amount, ECPay's trade number and message), then
-    /// polls GET /transactions/{id} with the signed-in user's token (session.js; If-None-Match, backing
-    /// off from 1 s to 10 s) until the ledger says completed, failed or expired, and shows the balance.
-    /// Nothing from the database is on the page itself: whoever holds the post learns nothing new, and
-    /// only the deposit's owner (signed in in this browser) sees its status. When ECPay's post said paid
-    /// (RtnCode 1, not simulated) but the ledger says expired or failed, the payment arrived late:
-    /// Settlement credits it (and flags it), so the page says so and keeps polling for up to 2 minutes.
+    /// Shows only what ECPay's verified post says, then polls GET /transactions/{id} with the signed-in user's token until
+    /// the ledger is final: nothing from the database is on the page, so whoever holds the post learns nothing new.
+    /// A paid post for an expired or failed deposit is a late payment: the page says so and keeps polling for 2 minutes.
     /// </summary>
     public static string OrderResult(long transactionId, EcpayEvents.Ecpay.OrderResult result)
     {

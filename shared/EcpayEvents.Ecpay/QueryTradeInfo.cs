@@ -149,7 +149,7 @@ public abstract record QueryTradeInfoResult
 
 public sealed class QueryTradeInfoOptions
 {
-    public EcpayEndpoints Endpoints { get; set; } = EcpayEndpoints.Stage;
+    public EcpayUrls Endpoints { get; set; } = EcpayUrls.Stage;
     public EcpayCredentials? Credentials { get; set; }
     public string? PlatformId { get; set; }
     /// <summary>Per attempt.</summary>

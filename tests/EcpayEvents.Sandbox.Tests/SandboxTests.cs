@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.Sandbox.Tests;
 
@@ -274,7 +275,7 @@ public sealed class NotificationTests : IAsyncLifetime
         async Task<EcpayForm> QueryAsync(string no, string? stamp = null, bool tamper = false)
         {
             var fields = new List<KeyValuePair<string, string>> { new("MerchantID", "3002607"), new("MerchantTradeNo", no), new("TimeStamp", stamp ?? SandboxHost.Stamp()) };
-            fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+            fields = SignedEcpayPost.Sign(fields);
             if (tamper) fields[1] = new("MerchantTradeNo", no + "X");
             var text = await (await host.Client.PostAsync("/Cashier/QueryTradeInfo/V5", new FormUrlEncodedContent(fields))).Content.ReadAsStringAsync();
             var answer = EcpayForm.Parse(text);
@@ -384,7 +385,7 @@ public sealed class LateAndSimulatedPaymentTests : IAsyncLifetime
         var order = await host.Client.GetFromJsonAsync<JsonElement>($"/sandbox/orders/{tradeNo}");
         Assert.NotEqual("paid", order.GetProperty("state").GetString());
         var fields = new List<KeyValuePair<string, string>> { new("MerchantID", "3002607"), new("MerchantTradeNo", tradeNo), new("TimeStamp", time.Now.ToUnixTimeSeconds().ToString()) };
-        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        fields = SignedEcpayPost.Sign(fields);
         var query = EcpayForm.Parse(await (await host.Client.PostAsync("/Cashier/QueryTradeInfo/V5", new FormUrlEncodedContent(fields))).Content.ReadAsStringAsync());
         Assert.Equal("0", query["TradeStatus"]);
     }
