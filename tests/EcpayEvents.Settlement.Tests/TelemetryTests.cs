@@ -5,6 +5,7 @@ using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
 using EcpayEvents.Messaging;
 using EcpayEvents.Notifications;
+using EcpayEvents.Testing;
 using EcpayEvents.Timeouts;
 using Microsoft.Extensions.Logging;
 
@@ -20,14 +21,14 @@ public sealed class TelemetryTests
     {
         await using var s = await SettlementStack.StartAsync("telemetryemf");
         var paid = await s.SeedDepositAsync(amount: 500);
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(paid.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(paid.MerchantTradeNo, 500));
         var wrongAmount = await s.SeedDepositAsync(amount: 500);
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(wrongAmount.MerchantTradeNo, 400));
-        var forged = SettlementStack.ReturnFields(paid.MerchantTradeNo, 500);
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(wrongAmount.MerchantTradeNo, 400));
+        var forged = SignedEcpayPost.ReturnUrl(paid.MerchantTradeNo, 500);
         forged["TradeAmt"] = "5000";
         await s.PostAsync("/ecpay/return", EcpayForm.ToFormBody(forged));
         await s.WaitForQueueDrainedAsync();
-        await SettlementStack.WaitUntilAsync(() => Task.FromResult(s.Telemetry.MetricLines.Any(l => l.Contains(MetricNames.SettleLag, StringComparison.Ordinal))), 30, "the settle lag");
+        await Poll.UntilAsync(() => s.Telemetry.MetricLines.Any(l => l.Contains(MetricNames.SettleLag, StringComparison.Ordinal)), "the settle lag");
 
         var lines = s.Telemetry.Metrics;
         foreach (var line in lines) AssertEmf(line);
@@ -68,9 +69,9 @@ public sealed class TelemetryTests
     {
         await using var s = await SettlementStack.StartAsync("telemetrylog", logLevel: "Information");
         var paid = await s.SeedDepositAsync(amount: 500);
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(paid.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(paid.MerchantTradeNo, 500));
         await s.WaitForQueueDrainedAsync();
-        await SettlementStack.WaitUntilAsync(() => Task.FromResult(s.Telemetry.LogLines.Any(l => l.Contains("\"EventId\":1101", StringComparison.Ordinal))), 30, "the settled line");
+        await Poll.UntilAsync(() => s.Telemetry.LogLines.Any(l => l.Contains("\"EventId\":1101", StringComparison.Ordinal)), "the settled line");
 
         var lines = s.Telemetry.Logs;
         var enqueued = Assert.Single(lines, l => l.GetProperty("EventId").GetInt32() == 1001);
@@ -103,20 +104,21 @@ public sealed class TelemetryTests
         using var caller = new Activity("ecpay post").SetIdFormat(ActivityIdFormat.W3C);
         caller.ActivityTraceFlags = ActivityTraceFlags.Recorded;
         caller.Start();
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(paid.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(paid.MerchantTradeNo, 500));
         caller.Stop();
         var traceId = caller.TraceId.ToHexString();
         await s.WaitForQueueDrainedAsync();
         Assert.Equal(500, await s.BalanceAsync(paid.UserId));
 
         OtlpSpan? producer = null, consumer = null;
-        await SettlementStack.WaitUntilAsync(() =>
+        await Poll.UntilAsync(() =>
         {
             var spans = otlp.Spans.Where(x => x.TraceId == traceId).ToList();
             producer = spans.FirstOrDefault(x => x.Name == "payment-results publish" && x.Kind == OtlpSpan.Producer);
             consumer = spans.FirstOrDefault(x => x.Name == "payment-results process" && x.Kind == OtlpSpan.Consumer);
-            return Task.FromResult(producer is not null && consumer is not null);
-        }, 60, $"the publish and process spans of trace {traceId} at the OTLP receiver");
+            return producer is not null && consumer is not null;
+        }, $"the publish and process spans of trace {traceId} at the OTLP receiver", TimeSpan.FromSeconds(60),
+            () => string.Join(", ", otlp.Spans.Select(x => $"{x.Name} {x.TraceId}")));
         // Settlement's span is the child of Notifications' publish: the context came through the message attribute.
         Assert.Equal(producer!.SpanId, consumer!.ParentSpanId);
         Assert.Contains(otlp.Spans, x => x.TraceId == traceId && x.Kind == OtlpSpan.Server); // Notifications' POST /ecpay/return
