@@ -17,7 +17,8 @@
 //     [--data FILE]                      keep executions in this JSON file across restarts
 //     [--region us-east-1] [--account 000000000000]
 //
-// --port 0 picks a free port; the first stdout line is always "listening on http://127.0.0.1:<port>".
+// --port 0 picks a free port; the first stdout line is always {"Timestamp":…,"LogLevel":"Information","Message":"listening on http://127.0.0.1:<port>"}.
+// Every line is one JSON object (Timestamp, LogLevel, Message, and ExecutionName, MerchantTradeNo, Operation… where they apply).
 
 import http from 'node:http';
 import fs from 'node:fs';
@@ -282,7 +283,7 @@ function complete(execution, status, fields, timestampMs = Date.now()) {
   execution.stopDate = epoch(timestampMs);
   Object.assign(execution, fields);
   execution.run = undefined;
-  log(`execution ${execution.name} ${status}${fields.error ? ` error=${fields.error}` : ''}`);
+  log(`execution ${execution.name} ${status}${fields.error ? ` error=${fields.error}` : ''}`, executionFields(execution, { Status: status, Error: fields.error }), status === 'SUCCEEDED' ? 'Information' : 'Warning');
   persistSoon();
 }
 
@@ -358,7 +359,7 @@ function run(execution) {
     try {
       for await (const e of started.eventLogs) recordLibraryEvent(execution, e);
     } catch (error) {
-      log(`execution ${execution.name} event log error: ${error.message}`);
+      log(`execution ${execution.name} event log error: ${error.message}`, executionFields(execution), 'Error');
     }
   })();
   // The event log carries the outcome; this only covers a failure it could not report.
@@ -570,7 +571,7 @@ function load() {
     // entered again are not read as a loop. It is AWS's ExecutionRedriven event (a real type that
     // clients already parse), though AWS redrives only closed executions, from the failed state.
     if (execution.status === 'RUNNING') {
-      log(`execution ${execution.name} resumed from the start after a restart`);
+      log(`execution ${execution.name} resumed from the start after a restart`, executionFields(execution));
       execution.redriveCount = (execution.redriveCount ?? 0) + 1;
       execution.redriveDate = epoch(Date.now());
       addEvent(execution, 'ExecutionRedriven', 'executionRedrivenEventDetails', { redriveCount: execution.redriveCount });
@@ -581,8 +582,22 @@ function load() {
 
 // ---------------------------------------------------------------- HTTP
 
-function log(message) {
-  console.log(`${new Date().toISOString()} ${message}`);
+// One JSON object per line, like the services' logs: Timestamp (UTC), LogLevel, Message, then named values
+// (ExecutionName, MerchantTradeNo, Operation…), so one filter on MerchantTradeNo finds an execution's lines too.
+function log(message, fields = {}, level = 'Information') {
+  const line = { Timestamp: new Date().toISOString(), LogLevel: level, Message: message };
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') line[k] = v;
+  console.log(JSON.stringify(line));
+}
+
+function executionFields(execution, more = {}) {
+  let merchantTradeNo;
+  try {
+    merchantTradeNo = JSON.parse(execution.input ?? '{}').merchantTradeNo;
+  } catch {
+    merchantTradeNo = undefined;
+  }
+  return { ExecutionName: execution.name, MerchantTradeNo: typeof merchantTradeNo === 'string' ? merchantTradeNo : undefined, ...more };
 }
 
 function send(res, status, body, extraHeaders = {}) {
@@ -626,7 +641,7 @@ const server = http.createServer((req, res) => {
       body = operations[operation](request);
     } catch (error) {
       if (!(error instanceof ApiError)) {
-        log(`internal error: ${error.stack}`);
+        log(`internal error: ${error.message}`, { Exception: error.stack }, 'Error');
         error = new ApiError('InternalFailure', error.message);
         status = 500;
       } else {
@@ -635,7 +650,9 @@ const server = http.createServer((req, res) => {
       body = { __type: error.type, message: error.message };
     }
     send(res, status, body);
-    log(`${operation || `${req.method} ${req.url}`} ${subject} -> ${status}${status !== 200 ? ` ${body.__type}` : ''} (${Date.now() - started} ms)`);
+    log(`${operation || `${req.method} ${req.url}`} ${subject} -> ${status}${status !== 200 ? ` ${body.__type}` : ''} (${Date.now() - started} ms)`,
+      { Operation: operation || `${req.method} ${req.url}`, ExecutionName: subject, Status: status, Error: status !== 200 ? body.__type : undefined, ElapsedMs: Date.now() - started },
+      status === 200 ? 'Information' : status === 500 ? 'Error' : 'Warning');
   });
 });
 
@@ -650,7 +667,7 @@ try {
 }
 
 server.listen(opts.port, '127.0.0.1', () => {
-  console.log(`listening on http://127.0.0.1:${server.address().port}`);
+  log(`listening on http://127.0.0.1:${server.address().port}`);
   for (const sm of stateMachines.values()) log(`state machine ${sm.arn}`);
   for (const [resource, url] of lambdaUrls) log(`lambda ${resource} -> ${url}`);
   log(`lambda error status codes (AWS_LWA_ERROR_STATUS_CODES): ${describeCodes(opts.lambdaErrorStatusCodes)}`);

@@ -9,9 +9,12 @@ public static class NotificationsApp
 {
     public const int DefaultPort = 5081;
 
+    /// <summary>The Service dimension of its metrics and its trace service name (EcpayEvents.Notifications).</summary>
+    public const string ServiceName = "Notifications";
+
     /// <param name="configure">Tests only: last changes before the app is built (e.g. a log capture).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
-        ServiceHost.Build(args, DefaultPort, AddServices, app =>
+        ServiceHost.Build(args, ServiceName, DefaultPort, AddServices, app =>
         {
             app.MapHealth();
             app.MapNotificationsEndpoints();

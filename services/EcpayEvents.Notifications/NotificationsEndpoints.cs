@@ -24,13 +24,13 @@ public static partial class NotificationsEndpoints
         return app;
     }
 
-    public static Task<ContentHttpResult> ReceiveReturnUrl(HttpRequest request, IOptions<NotificationsOptions> options, PaymentResultPublisher publisher, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
-        => ReceiveAsync(PaymentResultSource.ReturnUrl, EcpayPostKind.ReturnUrl, request, options.Value, publisher, time, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
+    public static Task<ContentHttpResult> ReceiveReturnUrl(HttpRequest request, IOptions<NotificationsOptions> options, PaymentResultPublisher publisher, TimeProvider time, EmfMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
+        => ReceiveAsync(PaymentResultSource.ReturnUrl, EcpayPostKind.ReturnUrl, request, options.Value, publisher, time, metrics, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
 
-    public static Task<ContentHttpResult> ReceivePaymentInfoUrl(HttpRequest request, IOptions<NotificationsOptions> options, PaymentResultPublisher publisher, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
-        => ReceiveAsync(PaymentResultSource.PaymentInfoUrl, EcpayPostKind.PaymentInfoUrl, request, options.Value, publisher, time, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
+    public static Task<ContentHttpResult> ReceivePaymentInfoUrl(HttpRequest request, IOptions<NotificationsOptions> options, PaymentResultPublisher publisher, TimeProvider time, EmfMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
+        => ReceiveAsync(PaymentResultSource.PaymentInfoUrl, EcpayPostKind.PaymentInfoUrl, request, options.Value, publisher, time, metrics, loggers.CreateLogger(typeof(NotificationsEndpoints)), ct);
 
-    private static async Task<ContentHttpResult> ReceiveAsync(string source, EcpayPostKind kind, HttpRequest request, NotificationsOptions options, PaymentResultPublisher publisher, TimeProvider time, ILogger logger, CancellationToken ct)
+    private static async Task<ContentHttpResult> ReceiveAsync(string source, EcpayPostKind kind, HttpRequest request, NotificationsOptions options, PaymentResultPublisher publisher, TimeProvider time, EmfMetrics metrics, ILogger logger, CancellationToken ct)
     {
         var receivedAt = time.GetUtcNow();
         var remote = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "";
@@ -40,16 +40,19 @@ public static partial class NotificationsEndpoints
         if (tooLarge)
         {
             LogRejected(logger, source, "body too large", "", client, remote);
+            metrics.Count(MetricNames.NotificationRejected, MetricNames.ReasonDimension, RejectReason.BodyTooLarge);
             return Answer(StatusCodes.Status413PayloadTooLarge, "0|body too large");
         }
         if (body is null)
         {
             LogRejected(logger, source, "body is not UTF-8", "", client, remote);
+            metrics.Count(MetricNames.NotificationRejected, MetricNames.ReasonDimension, RejectReason.Malformed);
             return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
         }
         if (!EcpayForm.TryParse(body, out var form, out var formError))
         {
             LogRejected(logger, source, $"malformed form: {formError}", "", client, remote);
+            metrics.Count(MetricNames.NotificationRejected, MetricNames.ReasonDimension, RejectReason.Malformed);
             return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
         }
 
@@ -57,24 +60,30 @@ public static partial class NotificationsEndpoints
         if (merchantTradeNo.Length is 0 or > 64)
         {
             LogRejected(logger, source, "MerchantTradeNo missing or too long", "", client, remote);
+            metrics.Count(MetricNames.NotificationRejected, MetricNames.ReasonDimension, RejectReason.Malformed);
             return Answer(StatusCodes.Status400BadRequest, "0|malformed body");
         }
+        // Every line from here on (the publisher's too) names the order.
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["MerchantTradeNo"] = merchantTradeNo });
         // Only the fields ECPay sends to this URL, in their formats, whatever the MAC says: a string the server
         // signed for something else (a checkout form, a query) must never pass as a post. A genuine post refused
         // by mistake is not lost: the payment's timeout asks ECPay.
         if (EcpayPostFields.Problem(kind, form) is { } fieldProblem)
         {
             LogRejected(logger, source, $"not a {source} post as ECPay sends it: {fieldProblem}", merchantTradeNo, client, remote);
+            metrics.Count(MetricNames.NotificationRejected, MetricNames.ReasonDimension, RejectReason.UnexpectedFields);
             return Answer(StatusCodes.Status400BadRequest, "0|unexpected fields");
         }
         if (!string.Equals(form["MerchantID"], options.Ecpay.MerchantId, StringComparison.Ordinal))
         {
             LogRejected(logger, source, "MerchantID is not ours", merchantTradeNo, client, remote);
+            metrics.Count(MetricNames.NotificationRejected, MetricNames.ReasonDimension, RejectReason.MerchantIdMismatch);
             return Answer(StatusCodes.Status400BadRequest, "0|MerchantID mismatch");
         }
         if (!CheckMacValue.Verify(form, options.Ecpay.HashKey, options.Ecpay.HashIv))
         {
             LogRejected(logger, source, "CheckMacValue does not verify", merchantTradeNo, client, remote);
+            metrics.Count(MetricNames.NotificationRejected, MetricNames.ReasonDimension, RejectReason.CheckMacValue);
             return Answer(StatusCodes.Status400BadRequest, "0|CheckMacValue error");
         }
 
@@ -85,12 +94,14 @@ public static partial class NotificationsEndpoints
         {
             var messageId = await publisher.PublishAsync(new PaymentResultMessage(source, fields, receivedAt), ct);
             LogEnqueued(logger, source, merchantTradeNo, form["RtnCode"] ?? "", messageId);
+            metrics.Count(MetricNames.NotificationAccepted, MetricNames.SourceDimension, source);
             return Answer(StatusCodes.Status200OK, Acknowledged);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             // Not acknowledged: ECPay re-sends later, so nothing is lost.
             LogEnqueueFailed(logger, source, merchantTradeNo, e.GetType().Name, e.Message);
+            metrics.Count(MetricNames.NotificationEnqueueFailed);
             return Answer(StatusCodes.Status503ServiceUnavailable, "0|retry later");
         }
     }

@@ -17,9 +17,12 @@ public static class PaymentsApiApp
 {
     public const int DefaultPort = 5080;
 
+    /// <summary>The Service dimension of its metrics and its trace service name (EcpayEvents.PaymentsApi).</summary>
+    public const string ServiceName = "PaymentsApi";
+
     /// <param name="configure">Tests only: last changes before the app is built (e.g. a test <see cref="IPaymentTimeoutScheduler"/>).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
-        ServiceHost.Build(args, DefaultPort, AddServices, UsePipeline, configure);
+        ServiceHost.Build(args, ServiceName, DefaultPort, AddServices, UsePipeline, configure);
 
     private static void AddServices(WebApplicationBuilder builder)
     {

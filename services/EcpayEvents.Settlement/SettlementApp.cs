@@ -11,18 +11,21 @@ namespace EcpayEvents.Settlement;
 /// The only writer of payment outcomes: consumes the payment-results queue (SQS event source mapping →
 /// Lambda Web Adapter → POST /events) and settles each message in one MySQL transaction.
 /// </summary>
-public static class SettlementApp
+public static partial class SettlementApp
 {
     public const int DefaultPort = 5082;
 
+    /// <summary>The Service dimension of its metrics and its trace service name (EcpayEvents.Settlement).</summary>
+    public const string ServiceName = "Settlement";
+
     /// <param name="configure">Tests only: last changes before the app is built (e.g. a log capture).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
-        ServiceHost.Build(args, DefaultPort, AddServices, app =>
+        ServiceHost.Build(args, ServiceName, DefaultPort, AddServices, app =>
         {
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 if (Options(app.Services).Settlement.AllowSimulatedPayments)
-                    app.Logger.LogWarning("Settlement:AllowSimulatedPayments is on: SimulatePaid=1 results are CREDITED. Stage only, never in production.");
+                    LogSimulatedPaymentsAllowed(app.Logger);
             });
             app.MapHealth();
             app.MapSettlementEndpoints();
@@ -52,8 +55,12 @@ public static class SettlementApp
                 TimeSpan.FromSeconds(o.Settlement.LockWaitTimeoutSeconds));
         });
         builder.Services.AddSingleton<SettlementMessageHandler>();
-        builder.Services.AddSingleton(sp => new SqsBatchHandler(sp.GetRequiredService<SettlementMessageHandler>(), Options(sp).Settlement.MaxConcurrency));
+        builder.Services.AddSingleton(sp => new SqsBatchHandler(sp.GetRequiredService<SettlementMessageHandler>(), Options(sp).Settlement.MaxConcurrency,
+            sp.GetRequiredService<ILogger<SqsBatchHandler>>()));
     }
 
     private static SettlementOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<SettlementOptions>>().Value;
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Settlement:AllowSimulatedPayments is on: SimulatePaid=1 results are CREDITED. Stage only, never in production.")]
+    private static partial void LogSimulatedPaymentsAllowed(ILogger logger);
 }

@@ -1,3 +1,4 @@
+using EcpayEvents.Hosting;
 using EcpayEvents.Messaging;
 
 namespace EcpayEvents.Settlement;
@@ -11,6 +12,10 @@ public static class SettlementEndpoints
         return app;
     }
 
-    public static Task<SqsBatchResponse> HandleSqsBatch(SqsEvent batch, SqsBatchHandler handler, CancellationToken ct)
-        => handler.HandleAsync(batch, ct);
+    public static async Task<SqsBatchResponse> HandleSqsBatch(SqsEvent batch, SqsBatchHandler handler, EmfMetrics metrics, CancellationToken ct)
+    {
+        var response = await handler.HandleAsync(batch, ct);
+        if (response.BatchItemFailures.Count > 0) metrics.Count(MetricNames.BatchItemFailures, count: response.BatchItemFailures.Count);
+        return response;
+    }
 }

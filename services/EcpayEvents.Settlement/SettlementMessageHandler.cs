@@ -1,11 +1,12 @@
 using System.Text.Json;
+using EcpayEvents.Hosting;
 using EcpayEvents.Messaging;
 using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Settlement;
 
 /// <summary>Settles ONE message of the payment-results queue; the batch bookkeeping is <see cref="SqsBatchHandler"/>'s.</summary>
-public sealed partial class SettlementMessageHandler(PaymentResultSettlement settlement, ILogger<SettlementMessageHandler> logger) : ISqsMessageHandler
+public sealed partial class SettlementMessageHandler(PaymentResultSettlement settlement, EmfMetrics metrics, ILogger<SettlementMessageHandler> logger) : ISqsMessageHandler
 {
     public async Task HandleAsync(SqsMessage message, CancellationToken ct)
     {
@@ -14,6 +15,7 @@ public sealed partial class SettlementMessageHandler(PaymentResultSettlement set
         {
             // Poison: fails every time, so after maxReceiveCount SQS moves it to the dead-letter queue.
             LogPoison(logger, message.MessageId, ReceiveCount(message));
+            metrics.Count(MetricNames.SettlementOutcome, MetricNames.OutcomeDimension, PoisonOutcome);
             throw new InvalidDataException($"message {message.MessageId} is not a payment result");
         }
 
@@ -29,12 +31,27 @@ public sealed partial class SettlementMessageHandler(PaymentResultSettlement set
             throw;
         }
 
+        Measure(payment, result);
         if (result.Duplicate)
             LogDuplicate(logger, message.MessageId, result.MerchantTradeNo ?? "", payment.Source, result.DedupKey);
         else if (result.NeedsAttention)
             LogAttention(logger, message.MessageId, result.MerchantTradeNo ?? "", payment.Source, result.Outcome, result.Reason ?? "", result.TransactionId);
         else
             LogSettled(logger, message.MessageId, result.MerchantTradeNo ?? "", payment.Source, result.Outcome, result.Reason ?? "", result.TransactionId);
+    }
+
+    /// <summary>The metric outcome of a message that is not a payment result (it goes to the DLQ).</summary>
+    public const string PoisonOutcome = "poison";
+
+    /// <summary>The metric outcome of a message already recorded.</summary>
+    public const string DuplicateOutcome = "duplicate";
+
+    private void Measure(PaymentResultMessage payment, SettlementResult result)
+    {
+        metrics.Count(MetricNames.SettlementOutcome, MetricNames.OutcomeDimension, result.Duplicate ? DuplicateOutcome : result.Outcome);
+        if (result.NeedsAttention && !result.Duplicate) metrics.Count(MetricNames.NeedsAttention);
+        if (!result.Duplicate && result.Outcome is SettlementOutcome.Credited or SettlementOutcome.CreditedLate)
+            metrics.Milliseconds(MetricNames.SettleLag, Math.Max(0, (DateTimeOffset.UtcNow - payment.ReceivedAt).TotalMilliseconds));
     }
 
     private static PaymentResultMessage? Deserialize(SqsMessage message)

@@ -17,9 +17,12 @@ public static class TimeoutsApp
 {
     public const int DefaultPort = 5083;
 
+    /// <summary>The Service dimension of its metrics and its trace service name (EcpayEvents.Timeouts).</summary>
+    public const string ServiceName = "Timeouts";
+
     /// <param name="configure">Tests only: last changes before the app is built (e.g. a log capture).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
-        ServiceHost.Build(args, DefaultPort, AddServices, app =>
+        ServiceHost.Build(args, ServiceName, DefaultPort, AddServices, app =>
         {
             app.MapHealth();
             app.MapTimeoutsEndpoints();
@@ -58,8 +61,9 @@ public static class TimeoutsApp
         // ECPay's 403 block is kept in the database, so no instance asks ECPay while another one was told to wait.
         builder.Services.AddSingleton(sp => new SharedQueryBlock(sp.GetRequiredService<PaymentsDatabase>(), sp.GetRequiredService<TimeProvider>(),
             TimeSpan.FromMinutes(Options(sp).Ecpay.Query.ThrottleCoolDownMinutes)));
-        builder.Services.AddSingleton<QueryTradeInfo>(sp => sp.GetRequiredService<SharedQueryBlock>().Around((merchantTradeNo, ct) =>
-            sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct)));
+        builder.Services.AddSingleton<QueryTradeInfo>(sp => MeasuredQueryTradeInfo.Wrap(
+            sp.GetRequiredService<SharedQueryBlock>().Around((merchantTradeNo, ct) => sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct)),
+            sp.GetRequiredService<EmfMetrics>()));
         builder.Services.AddSingleton<IPaymentResultQueue>(sp => new PaymentResultPublisher(Options(sp).Sqs.CreateClient(), Options(sp).Sqs.QueueUrl));
         builder.Services.AddSingleton(sp => Options(sp).Reconcile.Confirmation());
         builder.Services.AddSingleton(sp => Options(sp).Reconcile.ReportingLag());

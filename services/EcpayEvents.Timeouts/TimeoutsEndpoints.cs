@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EcpayEvents.Hosting;
 using EcpayEvents.Payments.Timeouts;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -36,7 +37,7 @@ public static partial class TimeoutsEndpoints
     /// answers 4xx/5xx with {errorType, errorMessage}; on AWS, AWS_LWA_ERROR_STATUS_CODES (400-599) makes Lambda Web
     /// Adapter fail the invocation, so the state machine retries, then goes to NeedsReview.
     /// </summary>
-    public static async Task<Results<JsonHttpResult<ReconcileAnswer>, JsonHttpResult<TaskError>>> Reconcile(HttpRequest request, ReconcilePayment reconcile, ILogger<ReconcilePayment> log, CancellationToken ct)
+    public static async Task<Results<JsonHttpResult<ReconcileAnswer>, JsonHttpResult<TaskError>>> Reconcile(HttpRequest request, ReconcilePayment reconcile, EmfMetrics metrics, ILogger<ReconcilePayment> log, CancellationToken ct)
     {
         ReconcileTaskInput? task;
         try
@@ -53,19 +54,30 @@ public static partial class TimeoutsEndpoints
 
         // The state machine passes $$.Execution.Name.
         var execution = task.ExecutionName ?? "";
-        using var scope = log.BeginScope(new Dictionary<string, object> { ["MerchantTradeNo"] = input.MerchantTradeNo, ["Execution"] = execution });
+        using var scope = log.BeginScope(new Dictionary<string, object> { ["MerchantTradeNo"] = input.MerchantTradeNo, ["ExecutionName"] = execution });
+        if (System.Diagnostics.Activity.Current is { IsAllDataRequested: true } span)
+        {
+            span.SetTag("ecpay.merchant_trade_no", input.MerchantTradeNo);
+            span.SetTag("ecpay.execution_name", execution);
+        }
         try
         {
             var result = await reconcile.HandleAsync(input, task.ConfirmCredit, ct);
             if (result.Answer is { } answer)
+            {
+                metrics.Count(MetricNames.ReconcileOutcome, MetricNames.OutcomeDimension, answer.Outcome);
+                if (answer.Outcome == ReconcileOutcome.Unconfirmed) metrics.Count(MetricNames.NeedsAttention);
                 return TypedResults.Json(answer, PaymentTimeoutJsonContext.Default.ReconcileAnswer);
+            }
             var error = result.Error!;
+            metrics.Count(MetricNames.ReconcileOutcome, MetricNames.OutcomeDimension, error.ErrorType);
             return Error(StatusFor(error.ErrorType), error.ErrorType, error.Message);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             // Database or queue trouble: retryable, and the state machine keeps the message.
             LogUnexpected(log, e, input.MerchantTradeNo);
+            metrics.Count(MetricNames.ReconcileOutcome, MetricNames.OutcomeDimension, ReconcileErrors.Internal);
             return Error(StatusCodes.Status500InternalServerError, ReconcileErrors.Internal, $"{e.GetType().Name}: {e.Message}");
         }
     }
@@ -80,6 +92,6 @@ public static partial class TimeoutsEndpoints
     private static JsonHttpResult<TaskError> Error(int status, string errorType, string message) =>
         TypedResults.Json(new TaskError(errorType, message), TimeoutsJsonContext.Readable.TaskError, statusCode: status);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile {MerchantTradeNo} failed unexpectedly")]
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Error, Message = "Reconcile {MerchantTradeNo} failed unexpectedly")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string merchantTradeNo);
 }

@@ -17,12 +17,13 @@ public static class ServiceHost
     /// <paramref name="configure"/> (added last, so it can replace anything); problem answers come first in the
     /// pipeline, then the service's <paramref name="mapEndpoints"/> (its middleware, health check and routes).
     /// </summary>
-    public static WebApplication Build(string[] args, int defaultPort, Action<WebApplicationBuilder> addServices,
+    /// <param name="service">The service's short name (Notifications, Settlement, Timeouts, PaymentsApi): its metrics' Service dimension and trace service name.</param>
+    public static WebApplication Build(string[] args, string service, int defaultPort, Action<WebApplicationBuilder> addServices,
         Action<WebApplication> mapEndpoints, Action<WebApplicationBuilder>? configure)
     {
         ArgumentNullException.ThrowIfNull(addServices);
         ArgumentNullException.ThrowIfNull(mapEndpoints);
-        var builder = CreateBuilder(args, defaultPort);
+        var builder = CreateBuilder(args, service, defaultPort);
         addServices(builder);
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -31,8 +32,8 @@ public static class ServiceHost
         return app;
     }
 
-    /// <summary>SSM secrets, the port, JSON logs and problem details; <see cref="Build"/> uses it.</summary>
-    public static WebApplicationBuilder CreateBuilder(string[] args, int defaultPort)
+    /// <summary>SSM secrets, the port, telemetry (<see cref="ServiceTelemetry"/>) and problem details; <see cref="Build"/> uses it.</summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args, string service, int defaultPort)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Configuration.AddSsmSecrets();
@@ -42,16 +43,7 @@ public static class ServiceHost
             builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         }
 
-        // One JSON object per line: CloudWatch and local logs read the same way.
-        builder.Logging.ClearProviders();
-        builder.Logging.AddJsonConsole(o =>
-        {
-            o.IncludeScopes = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            o.UseUtcTimestamp = true;
-        });
-        // Per-request framework logs would double Lambda's log volume; our own events say what matters.
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.AddServiceTelemetry(service);
         builder.Services.AddProblemDetails();
         return builder;
     }

@@ -7,7 +7,8 @@ namespace EcpayEvents.Messaging;
 
 /// <summary>
 /// The payment-results queue on SQS: one SendMessage of the message as JSON, with <c>merchantTradeNo</c> and
-/// <c>source</c> as attributes so operators can tell messages apart unparsed (e.g. in the DLQ). The whole call,
+/// <c>source</c> as attributes so operators can tell messages apart unparsed (e.g. in the DLQ), and the trace it
+/// was sent in (<see cref="MessageTracing"/>). The whole call,
 /// the SDK's retries included, is bounded by <paramref name="budget"/> (none when null).
 /// </summary>
 public sealed class PaymentResultPublisher(IAmazonSQS sqs, string queueUrl, TimeSpan? budget = null) : IPaymentResultQueue
@@ -43,12 +44,15 @@ public sealed class PaymentResultPublisher(IAmazonSQS sqs, string queueUrl, Time
             attributes[MerchantTradeNoAttribute] = new() { DataType = "String", StringValue = merchantTradeNo };
         }
 
+        using var span = MessageTracing.StartPublish(attributes.GetValueOrDefault(MerchantTradeNoAttribute)?.StringValue);
+        MessageTracing.Inject(attributes);
         var response = await sqs.SendMessageAsync(new SendMessageRequest
         {
             QueueUrl = queueUrl,
             MessageBody = JsonSerializer.Serialize(message, PaymentResultJsonContext.Default.PaymentResultMessage),
             MessageAttributes = attributes,
         }, ct);
+        span?.SetTag("messaging.message.id", response.MessageId);
         return response.MessageId;
     }
 }

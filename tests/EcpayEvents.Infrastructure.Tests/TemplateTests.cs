@@ -120,7 +120,8 @@ public sealed partial class TemplateTests
     {
         // Layer 26 dropped the body of an AWS_LWA_ERROR_STATUS_CODES answer (aws-lambda-web-adapter#609); 1.0.0 (27) keeps it.
         var globals = (YamlMappingNode)((YamlMappingNode)Root()["Globals"])["Function"];
-        var layer = Scalar(Assert.Single(((YamlSequenceNode)globals["Layers"]).Children));
+        // The other layer is the optional ADOT collector (TracesGoToTheCollectorLayerOverOtlpOnlyWhenItIsGiven).
+        var layer = Scalar(Assert.Single(((YamlSequenceNode)globals["Layers"]).Children.OfType<YamlScalarNode>()));
         Assert.EndsWith(":753240598075:layer:LambdaAdapterLayerX86:27", layer);
         Assert.Equal("x86_64", Scalar(Assert.Single(((YamlSequenceNode)globals["Architectures"]).Children)));
     }
@@ -165,7 +166,7 @@ public sealed partial class TemplateTests
     public void EveryAlarmNotifiesTheOperatorsTopicWhenOneIsGiven()
     {
         var alarms = OfType("AWS::CloudWatch::Alarm").ToList();
-        Assert.Equal(4, alarms.Count);
+        Assert.Equal(9, alarms.Count); // DLQ, three on executions, five on our metrics
         foreach (var (name, properties, _) in alarms)
         {
             Assert.True(properties.Children.ContainsKey("AlarmActions"), $"{name} has no AlarmActions");
@@ -278,6 +279,45 @@ public sealed partial class TemplateTests
         Assert.Contains(((YamlSequenceNode)function["Policies"]).Children.Cast<YamlMappingNode>(),
             p => p.Children.TryGetValue("SSMParameterWithSlashPrefixReadPolicy", out var v) && Scalar(((YamlMappingNode)v)["ParameterName"]) == "LinkSigningKeyParameter");
     }
+
+    [Fact]
+    public void TheDashboardAndAlarmsShowOnlyMetricsTheServicesWriteAndEveryOneOfThem()
+    {
+        // MetricNames is the one list of what the services write as EMF lines (their tests check the lines).
+        var dashboard = Resources().Children.Values.Cast<YamlMappingNode>().Single(r => Scalar(r["Type"]) == "AWS::CloudWatch::Dashboard");
+        var body = Scalar(((YamlSequenceNode)((YamlMappingNode)dashboard["Properties"])["DashboardBody"]).Children[0]);
+        var onDashboard = DashboardMetric().Matches(body).Select(m => m.Groups[1].Value)
+            .Concat(SearchMetric().Matches(body).Select(m => m.Groups[1].Value)).ToHashSet();
+        Assert.Equal(Hosting.MetricNames.All.Order(), onDashboard.Order());
+        Assert.DoesNotContain("MerchantTradeNo", body, StringComparison.Ordinal);
+
+        var ours = OfType("AWS::CloudWatch::Alarm").Where(a => Scalar(a.Properties["Namespace"]) == Hosting.MetricNames.Namespace).ToList();
+        Assert.All(ours, a => Assert.Contains(Scalar(a.Properties["MetricName"]), Hosting.MetricNames.All));
+        Assert.All(ours, a => Assert.All(((YamlSequenceNode)a.Properties["Dimensions"]).Children.Cast<YamlMappingNode>(),
+            d => Assert.Equal(Hosting.MetricNames.ServiceDimension, Scalar(d["Name"]))));
+        // The alarms an operator needs: rejected-post bursts, settle lag (ours); the DLQ and NeedsReview (AWS's).
+        var alarmed = OfType("AWS::CloudWatch::Alarm").Select(a => Scalar(a.Properties["MetricName"])).ToHashSet();
+        foreach (var metric in new[] { Hosting.MetricNames.NotificationRejected, Hosting.MetricNames.SettleLag, "ApproximateNumberOfMessagesVisible", "ExecutionsFailed" })
+            Assert.Contains(metric, alarmed);
+    }
+
+    [Fact]
+    public void TracesGoToTheCollectorLayerOverOtlpOnlyWhenItIsGiven()
+    {
+        var globals = (YamlMappingNode)((YamlMappingNode)Root()["Globals"])["Function"];
+        Assert.Equal("Active", Scalar(globals["Tracing"]));
+        var variables = (YamlMappingNode)((YamlMappingNode)globals["Environment"])["Variables"];
+        var endpoint = (YamlSequenceNode)variables[Hosting.ServiceTelemetry.OtlpEndpointSetting];
+        Assert.Equal("HasTracingCollector", Scalar(endpoint.Children[0]));
+        Assert.Equal("http/protobuf", Scalar(variables["OTEL_EXPORTER_OTLP_PROTOCOL"]));
+        Assert.Contains(((YamlSequenceNode)globals["Layers"]).Children.OfType<YamlSequenceNode>(), l => Scalar(l.Children[0]) == "HasTracingCollector");
+    }
+
+    [GeneratedRegex(@"\[""EcpayEvents"", ""(\w+)""")]
+    private static partial Regex DashboardMetric();
+
+    [GeneratedRegex(@"MetricName=\\""(\w+)\\""")]
+    private static partial Regex SearchMetric();
 
     [GeneratedRegex("""Map(Get|Post|Put|Delete|Patch)\("([^"]+)",[^;]*?\)\.AllowAnonymous\(\)""")]
     private static partial Regex AllowAnonymousMapping();

@@ -33,6 +33,8 @@ public sealed class SettlementStack : IAsyncDisposable
     public StringWriter RunnerLog { get; } = new();
     /// <summary>Every log entry of both services.</summary>
     public LogCapture Logs { get; }
+    /// <summary>Both services' EMF metric lines and JSON log lines, as they would write them to stdout.</summary>
+    public TelemetryCapture Telemetry { get; }
 
     private readonly bool allowSimulated;
     private readonly string[] settlementArgs;
@@ -41,9 +43,10 @@ public sealed class SettlementStack : IAsyncDisposable
     private readonly List<ChildProcess> runnerProcesses = [];
     private IAmazonSQS? runnerSqs;
 
-    private SettlementStack(TestDatabase db, LocalSqsServer sqs, WebApplication notifications, WebApplication settlement, bool allowSimulated, LogCapture logs, string[] settlementArgs)
+    private SettlementStack(TestDatabase db, LocalSqsServer sqs, WebApplication notifications, WebApplication settlement, bool allowSimulated, LogCapture logs, TelemetryCapture telemetry, string[] settlementArgs)
     {
         Logs = logs;
+        Telemetry = telemetry;
         this.settlementArgs = settlementArgs;
         Db = db;
         Sqs = sqs;
@@ -58,6 +61,7 @@ public sealed class SettlementStack : IAsyncDisposable
         string[]? settlementArgs = null, string[]? notificationsArgs = null, string logLevel = "Warning")
     {
         var logs = new LogCapture();
+        var telemetry = new TelemetryCapture();
         settlementArgs ??= [];
         var dbTask = TestDatabase.CreateAsync("settle" + name); // TestDatabase needs a prefix of 7+ characters
         var sqsTask = LocalSqsServer.StartAsync(maxReceiveCount, visibilityTimeoutSeconds);
@@ -73,19 +77,23 @@ public sealed class SettlementStack : IAsyncDisposable
             $"--Sqs:QueueUrl={sqs.QueueUrl}",
             $"--Sqs:ServiceUrl={sqsServiceUrlForNotifications ?? sqs.Endpoint}",
             .. notificationsArgs ?? [],
-        ], logs.AddTo);
+        ], builder =>
+        {
+            logs.AddTo(builder);
+            telemetry.AddTo(builder, NotificationsApp.ServiceName);
+        });
         await notifications.StartAsync();
 
         var cs = settlementConnectionString ?? db.ConnectionString;
-        var settlement = BuildSettlement(cs, allowSimulated, logs, [$"--Logging:LogLevel:Default={logLevel}", .. settlementArgs]);
+        var settlement = BuildSettlement(cs, allowSimulated, logs, telemetry, [$"--Logging:LogLevel:Default={logLevel}", .. settlementArgs]);
         await settlement.StartAsync();
 
-        var stack = new SettlementStack(db, sqs, notifications, settlement, allowSimulated, logs, settlementArgs);
+        var stack = new SettlementStack(db, sqs, notifications, settlement, allowSimulated, logs, telemetry, settlementArgs);
         if (startRunner) stack.StartRunner();
         return stack;
     }
 
-    private static WebApplication BuildSettlement(string connectionString, bool allowSimulated, LogCapture logs, string[] more) => SettlementApp.Build([
+    private static WebApplication BuildSettlement(string connectionString, bool allowSimulated, LogCapture logs, TelemetryCapture telemetry, string[] more) => SettlementApp.Build([
         "--urls=http://127.0.0.1:0",
         "--Logging:LogLevel:Default=Warning",
         $"--Ecpay:MerchantId={Credentials.MerchantId}",
@@ -94,7 +102,11 @@ public sealed class SettlementStack : IAsyncDisposable
         $"--Database:ConnectionString={connectionString}",
         $"--Settlement:AllowSimulatedPayments={allowSimulated}",
         .. more,
-    ], logs.AddTo);
+    ], builder =>
+    {
+        logs.AddTo(builder);
+        telemetry.AddTo(builder, SettlementApp.ServiceName);
+    });
 
     public Uri SettlementEventsUrl => new(Settlement.BoundAddress(), "/events");
 
@@ -253,7 +265,7 @@ public sealed class SettlementStack : IAsyncDisposable
     {
         await Settlement.StopAsync();
         await Settlement.DisposeAsync();
-        Settlement = BuildSettlement(connectionString, allowSimulated, Logs, settlementArgs);
+        Settlement = BuildSettlement(connectionString, allowSimulated, Logs, Telemetry, settlementArgs);
         await Settlement.StartAsync();
     }
 
@@ -271,7 +283,7 @@ public sealed class SettlementStack : IAsyncDisposable
         await Sqs.DisposeAsync();
         await Db.DisposeAsync();
         // Whatever the test did, nothing the services or the runner logged may carry a secret.
-        SecretScan.AssertNone("the settlement stack", Logs.Entries.Select(e => e.Text).Append(RunnerLog.ToString()));
+        SecretScan.AssertNone("the settlement stack", Logs.Entries.Select(e => e.Text).Append(RunnerLog.ToString()).Concat(Telemetry.LogLines).Concat(Telemetry.MetricLines));
     }
 }
 

@@ -112,6 +112,7 @@ public sealed partial class LocalStepFunctionsServer : IAsyncDisposable
         await p.WaitForExitAsync();
     }
 
-    [GeneratedRegex(@"^listening on (http://127\.0\.0\.1:\d+)")]
+    // The server logs JSON lines: {"Timestamp":…,"LogLevel":…,"Message":"listening on http://127.0.0.1:PORT"}.
+    [GeneratedRegex(@"""Message"":""listening on (http://127\.0\.0\.1:\d+)""")]
     private static partial Regex Listening();
 }

@@ -102,6 +102,31 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AQueryTradeInfoCallIsOneLogLineNotHttpClientsFive()
+    {
+        // At Information, HttpClient's factory would log start, request, response and end lines per call.
+        var verbose = new LogCapture();
+        await using var app = TimeoutsApp.Build([
+            "--urls=http://127.0.0.1:0",
+            $"--Database:ConnectionString={database.ConnectionString}",
+            $"--Ecpay:MerchantId={EcpayCredentials.Stage.MerchantId}", $"--Ecpay:HashKey={EcpayCredentials.Stage.HashKey}", $"--Ecpay:HashIv={EcpayCredentials.Stage.HashIv}",
+            $"--Ecpay:BaseUrl={sandbox.BoundAddress()}",
+            "--Sqs:ServiceUrl=http://127.0.0.1:1", "--Sqs:QueueUrl=http://127.0.0.1:1/000000000000/payment-results",
+            "--Logging:LogLevel:Default=Information",
+        ], verbose.AddTo);
+        await app.StartAsync();
+        using var client = new HttpClient { BaseAddress = app.BoundAddress() };
+        var merchantTradeNo = "RB" + Guid.NewGuid().ToString("N")[..18];
+        var input = new PaymentTimeoutInput(999_996, merchantTradeNo, DateTimeOffset.UtcNow.AddSeconds(-1)).ToJson();
+
+        using var response = await client.PostAsync("/events", new StringContent(input, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(verbose.WithEventId(1201), e => e.Message.Contains(merchantTradeNo, StringComparison.Ordinal)); // "QueryTradeInfo answered …"
+        Assert.DoesNotContain(verbose.Entries, e => e.Category.StartsWith("System.Net.Http", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheExecutionNameFromTheTaskInputIsInTheLogScope()
     {
         var merchantTradeNo = "RB" + Guid.NewGuid().ToString("N")[..18];
@@ -112,7 +137,7 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, status);
         var entry = Assert.Single(logs.Entries, e => e.Message.Contains(merchantTradeNo, StringComparison.Ordinal) && e.Message.Contains("abandoned", StringComparison.Ordinal));
-        Assert.Equal("exec-from-the-state-machine", entry.Scope["Execution"]);
+        Assert.Equal("exec-from-the-state-machine", entry.Scope["ExecutionName"]);
         Assert.Equal(merchantTradeNo, entry.Scope["MerchantTradeNo"]);
     }
 

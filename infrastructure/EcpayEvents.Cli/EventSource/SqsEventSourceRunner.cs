@@ -180,7 +180,7 @@ public sealed class SqsEventSourceRunner
         }
 
         var batch = new SqsEventSourceBatch(messages.Count, messages.Count - succeeded.Count, deleted, status, error);
-        WriteLine(poller, "batch", $"\"received\":{batch.Received},\"failed\":{batch.Failed},\"deleted\":{batch.Deleted},\"status\":{(status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null")},\"error\":{(error is null ? "null" : JsonString(error))},\"messageIds\":[{string.Join(',', messages.Select(m => JsonString(m.MessageId)))}]");
+        WriteLine(poller, "batch", $"\"received\":{batch.Received},\"failed\":{batch.Failed},\"deleted\":{batch.Deleted},\"status\":{(status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null")},\"error\":{(error is null ? "null" : JsonString(error))},\"messageIds\":[{string.Join(',', messages.Select(m => JsonString(m.MessageId)))}],\"merchantTradeNos\":[{string.Join(',', messages.Select(m => JsonString(m.MessageAttributes?.GetValueOrDefault(PaymentResultPublisher.MerchantTradeNoAttribute)?.StringValue ?? "")))}]");
         return batch;
     }
 

@@ -134,7 +134,7 @@ public sealed record PaymentStory(PaymentRecord Payment, IReadOnlyList<PaymentSt
 
     public static string DescribeAnswer(QueryTradeInfoResult answer) => answer switch
     {
-        QueryTradeInfoResult.Answered { Trade: var t } => $"TradeStatus {t.TradeStatusCode} ({t.Status}){(t.TradeAmt is { } a ? $", {a} TWD" : "")}{(t.TradeNo.Length > 0 ? $", TradeNo {t.TradeNo}" : "")}{(t.PaymentDate is { } d ? $", paid {Times.Utc(d)}" : "")}",
+        QueryTradeInfoResult.Answered { Trade: var t } => $"TradeStatus {t.Code} ({t.Status}){(t.TradeAmt is { } a ? $", {a} TWD" : "")}{(t.TradeNo.Length > 0 ? $", TradeNo {t.TradeNo}" : "")}{(t.PaymentDate is { } d ? $", paid {Times.Utc(d)}" : "")}",
         QueryTradeInfoResult.Throttled th => $"refused (403: too many requests){(th.CoolDownUntil is { } until ? $"; not asking again until {Times.Utc(until)}" : "")}",
         QueryTradeInfoResult.EcpayError err => $"ECPay error {err.Code}: {err.Message}",
         var other => other.ToString(),

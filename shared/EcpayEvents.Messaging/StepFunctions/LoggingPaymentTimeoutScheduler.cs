@@ -17,6 +17,6 @@ public sealed partial class LoggingPaymentTimeoutScheduler(ILogger<LoggingPaymen
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Payment timeout for {MerchantTradeNo} (transaction {TransactionId}) at {ExpiresAt:o} NOT scheduled: StepFunctions:Disabled=true (it will stay pending until rearmed)")]
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Information, Message = "Payment timeout for {MerchantTradeNo} (transaction {TransactionId}) at {ExpiresAt:o} NOT scheduled: StepFunctions:Disabled=true (it will stay pending until rearmed)")]
     private static partial void LogScheduled(ILogger logger, string merchantTradeNo, long transactionId, DateTimeOffset expiresAt);
 }

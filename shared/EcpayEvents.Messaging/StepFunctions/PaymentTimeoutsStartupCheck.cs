@@ -20,6 +20,6 @@ public sealed partial class PaymentTimeoutsStartupCheck(IOptions<PaymentTimeouts
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "StepFunctions:Disabled=true: deposits get NO payment timeout and unpaid ones stay pending forever. Development and tests only; in production set StepFunctions:StateMachineArn.")]
+    [LoggerMessage(EventId = 2312, Level = LogLevel.Warning, Message = "StepFunctions:Disabled=true: deposits get NO payment timeout and unpaid ones stay pending forever. Development and tests only; in production set StepFunctions:StateMachineArn.")]
     private static partial void LogDisabled(ILogger logger);
 }

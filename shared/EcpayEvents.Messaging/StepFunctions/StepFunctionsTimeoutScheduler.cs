@@ -48,12 +48,12 @@ public sealed partial class StepFunctionsTimeoutScheduler(StepFunctionsClient cl
         _ => false,
     };
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Payment timeout for {MerchantTradeNo} (transaction {TransactionId}) at {ExpiresAt:o} scheduled: {ExecutionArn}")]
+    [LoggerMessage(EventId = 1311, Level = LogLevel.Information, Message = "Payment timeout for {MerchantTradeNo} (transaction {TransactionId}) at {ExpiresAt:o} scheduled: {ExecutionArn}")]
     private static partial void LogScheduled(ILogger logger, string merchantTradeNo, long transactionId, DateTimeOffset expiresAt, string executionArn);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Payment timeout for {MerchantTradeNo} (transaction {TransactionId}) was already scheduled: {ExecutionArn}")]
+    [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Payment timeout for {MerchantTradeNo} (transaction {TransactionId}) was already scheduled: {ExecutionArn}")]
     private static partial void LogAlreadyScheduled(ILogger logger, string merchantTradeNo, long transactionId, string executionArn);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduling the payment timeout for {MerchantTradeNo} failed (attempt {Attempt}), retrying: {Reason}")]
+    [LoggerMessage(EventId = 2311, Level = LogLevel.Warning, Message = "Scheduling the payment timeout for {MerchantTradeNo} failed (attempt {Attempt}), retrying: {Reason}")]
     private static partial void LogRetrying(ILogger logger, string merchantTradeNo, int attempt, string reason);
 }

@@ -181,12 +181,12 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
         public DateTime CreatedAt { get; set; }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Deposit {MerchantTradeNo} (transaction {TransactionId}) created for user {UserId}: {Amount} TWD by {PaymentMethod}, expires {ExpiresAt:o}")]
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Deposit {MerchantTradeNo} (transaction {TransactionId}) created for user {UserId}: {Amount} TWD by {PaymentMethod}, expires {ExpiresAt:o}")]
     private static partial void LogCreated(ILogger logger, string merchantTradeNo, long transactionId, long userId, long amount, string paymentMethod, DateTimeOffset expiresAt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MerchantTradeNo {MerchantTradeNo} collided; drawing another")]
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "MerchantTradeNo {MerchantTradeNo} collided; drawing another")]
     private static partial void LogCollision(ILogger logger, string merchantTradeNo);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Deposit {MerchantTradeNo} (transaction {TransactionId}) rolled back: its payment timeout could not be scheduled")]
+    [LoggerMessage(EventId = 5301, Level = LogLevel.Error, Message = "Deposit {MerchantTradeNo} (transaction {TransactionId}) rolled back: its payment timeout could not be scheduled")]
     private static partial void LogSchedulingFailed(ILogger logger, Exception exception, string merchantTradeNo, long transactionId);
 }

@@ -176,31 +176,31 @@ public sealed partial class ReconcilePayment(
         _ => result.GetType().Name,
     };
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: QueryTradeInfo answered {Answer}")]
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: QueryTradeInfo answered {Answer}")]
     private static partial void LogAsked(ILogger logger, string merchantTradeNo, string answer);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: {Outcome} ({Why})")]
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: {Outcome} ({Why})")]
     private static partial void LogAnswered(ILogger logger, string merchantTradeNo, string outcome, string why);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: paid per QueryTradeInfo (TradeNo {TradeNo}, {TradeAmt} TWD); enqueued as message {MessageId}")]
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: paid per QueryTradeInfo (TradeNo {TradeNo}, {TradeAmt} TWD); enqueued as message {MessageId}")]
     private static partial void LogEnqueued(ILogger logger, string merchantTradeNo, string tradeNo, long tradeAmt, string messageId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile {MerchantTradeNo}: abandoned, the timer ends without a payment ({Why})")]
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Reconcile {MerchantTradeNo}: abandoned, the timer ends without a payment ({Why})")]
     private static partial void LogAbandoned(ILogger logger, string merchantTradeNo, string why);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} expired ({Why})")]
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} expired ({Why})")]
     private static partial void LogExpired(ILogger logger, string merchantTradeNo, long transactionId, string why);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} changed before it could be expired; deciding again")]
+    [LoggerMessage(EventId = 1205, Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} changed before it could be expired; deciding again")]
     private static partial void LogExpireLostRace(ILogger logger, string merchantTradeNo, long transactionId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} credit confirmed ({Why})")]
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: transaction {TransactionId} credit confirmed ({Why})")]
     private static partial void LogConfirmed(ILogger logger, string merchantTradeNo, long transactionId, string why);
 
     // The same event id as Settlement's "operator attention", so one log filter finds both.
     [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Operator attention: Reconcile {MerchantTradeNo}: transaction {TransactionId} flagged for review: {ReviewReason}")]
     private static partial void LogUnconfirmed(ILogger logger, string merchantTradeNo, long transactionId, string reviewReason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile {MerchantTradeNo}: {ErrorType}: {Reason}")]
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "Reconcile {MerchantTradeNo}: {ErrorType}: {Reason}")]
     private static partial void LogFailed(ILogger logger, string merchantTradeNo, string errorType, string reason);
 }

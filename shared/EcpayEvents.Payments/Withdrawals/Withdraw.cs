@@ -137,9 +137,9 @@ public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOption
         public long Balance { get; set; }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Withdrawal {TransactionId} for user {UserId}: {Amount} TWD; balance now {Balance}")]
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Withdrawal {TransactionId} for user {UserId}: {Amount} TWD; balance now {Balance}")]
     private static partial void LogCompleted(ILogger logger, long transactionId, long userId, long amount, long balance);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Withdrawal of {Amount} TWD for user {UserId} refused: balance {Balance}")]
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Information, Message = "Withdrawal of {Amount} TWD for user {UserId} refused: balance {Balance}")]
     private static partial void LogInsufficient(ILogger logger, long userId, long amount, long balance);
 }
