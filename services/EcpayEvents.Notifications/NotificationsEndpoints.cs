@@ -3,6 +3,7 @@ using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Notifications;
 

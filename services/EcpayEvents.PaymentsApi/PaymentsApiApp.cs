@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using EcpayEvents.Hosting;
+using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments;
 using EcpayEvents.Payments.Deposits;
 using EcpayEvents.Payments.Transactions;
@@ -16,10 +17,12 @@ public static class PaymentsApiApp
 {
     public const int DefaultPort = 5080;
 
-    /// <param name="configureServices">Tests replace seams here (e.g. <see cref="IPaymentTimeoutScheduler"/>).</param>
-    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    /// <param name="configure">Tests only: last changes before the app is built (e.g. a test <see cref="IPaymentTimeoutScheduler"/>).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
+        ServiceHost.Build(args, DefaultPort, AddServices, UsePipeline, configure);
+
+    private static void AddServices(WebApplicationBuilder builder)
     {
-        var builder = ServiceHost.CreateBuilder(args, DefaultPort);
         var services = builder.Services;
 
         services.AddOptions<PaymentsApiSettings>().Bind(builder.Configuration).ValidateOnStart();
@@ -54,10 +57,10 @@ public static class PaymentsApiApp
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<BadRequestProblems>();
         services.AddHttpSurface(builder.Configuration);
-        configureServices?.Invoke(services);
+    }
 
-        var app = builder.Build();
-        app.UseServiceProblems();
+    private static void UsePipeline(WebApplication app)
+    {
         // Empty 4xx answers from the framework itself (no endpoint wrote a body) become problems that
         // say what to do: 415 (a body that is not JSON — binding does not throw for it), 405, 404.
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
@@ -69,6 +72,5 @@ public static class PaymentsApiApp
         app.UseApiRateLimits(); // after authentication: limits per token sub
         app.MapHealth().AllowAnonymous();
         app.MapPaymentsApi();
-        return app;
     }
 }

@@ -8,17 +8,28 @@ using MySqlConnector;
 namespace EcpayEvents.Settlement;
 
 /// <summary>
-/// The only writer of payment outcomes: consumes the payment-results queue (SQS event source
-/// mapping → Lambda Web Adapter → POST /events) and settles each message in one MySQL transaction.
+/// The only writer of payment outcomes: consumes the payment-results queue (SQS event source mapping →
+/// Lambda Web Adapter → POST /events) and settles each message in one MySQL transaction.
 /// </summary>
 public static class SettlementApp
 {
     public const int DefaultPort = 5082;
 
-    /// <param name="configure">Last changes before the app is built (tests add a log capture).</param>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="configure">Tests only: last changes before the app is built (e.g. a log capture).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
+        ServiceHost.Build(args, DefaultPort, AddServices, app =>
+        {
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                if (Options(app.Services).Settlement.AllowSimulatedPayments)
+                    app.Logger.LogWarning("Settlement:AllowSimulatedPayments is on: SimulatePaid=1 results are CREDITED. Stage only, never in production.");
+            });
+            app.MapHealth();
+            app.MapSettlementEndpoints();
+        }, configure);
+
+    private static void AddServices(WebApplicationBuilder builder)
     {
-        var builder = ServiceHost.CreateBuilder(args, DefaultPort);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SqsEventJsonContext.Default));
         builder.Services.AddOptions<SettlementOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SettlementOptions>, SettlementOptionsValidator>();
@@ -42,18 +53,6 @@ public static class SettlementApp
         });
         builder.Services.AddSingleton<SettlementMessageHandler>();
         builder.Services.AddSingleton(sp => new SqsBatchHandler(sp.GetRequiredService<SettlementMessageHandler>(), Options(sp).Settlement.MaxConcurrency));
-
-        configure?.Invoke(builder);
-        var app = builder.Build();
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            if (Options(app.Services).Settlement.AllowSimulatedPayments)
-                app.Logger.LogWarning("Settlement:AllowSimulatedPayments is on: SimulatePaid=1 results are CREDITED. Stage only, never in production.");
-        });
-        app.UseServiceProblems(); // a request that breaks the framework is a 4xx, a fault a bare 500: never a stack trace
-        app.MapHealth();
-        app.MapSettlementEndpoints();
-        return app;
     }
 
     private static SettlementOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<SettlementOptions>>().Value;

@@ -41,7 +41,7 @@ public sealed partial class SettlementMessageHandler(PaymentResultSettlement set
     {
         try
         {
-            var payment = JsonSerializer.Deserialize(message.Body ?? "", MessagingJsonContext.Default.PaymentResultMessage);
+            var payment = JsonSerializer.Deserialize(message.Body ?? "", PaymentResultJsonContext.Default.PaymentResultMessage);
             return payment is { Source: not null, Fields: not null } ? payment : null;
         }
         catch (JsonException)

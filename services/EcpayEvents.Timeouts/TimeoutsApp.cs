@@ -1,8 +1,8 @@
 using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
 using EcpayEvents.Messaging;
-using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments;
+using EcpayEvents.Payments.Settlement;
 using EcpayEvents.Payments.Timeouts;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -17,10 +17,16 @@ public static class TimeoutsApp
 {
     public const int DefaultPort = 5083;
 
-    /// <param name="configureServices">Tests only: more services (e.g. a logger provider), added last.</param>
-    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    /// <param name="configure">Tests only: last changes before the app is built (e.g. a log capture).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null) =>
+        ServiceHost.Build(args, DefaultPort, AddServices, app =>
+        {
+            app.MapHealth();
+            app.MapTimeoutsEndpoints();
+        }, configure);
+
+    private static void AddServices(WebApplicationBuilder builder)
     {
-        var builder = ServiceHost.CreateBuilder(args, DefaultPort);
         builder.Services.AddOptions<TimeoutsOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<TimeoutsOptions>, TimeoutsOptionsValidator>();
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -51,17 +57,9 @@ public static class TimeoutsApp
         });
         builder.Services.AddSingleton<QueryTradeInfo>(sp => (merchantTradeNo, ct) =>
             sp.GetRequiredService<QueryTradeInfoClient>().QueryAsync(merchantTradeNo, ct));
-        builder.Services.AddSingleton(sp => new PaymentResultPublisher(Options(sp).Sqs.CreateClient(), Options(sp).Sqs.QueueUrl));
+        builder.Services.AddSingleton<IPaymentResultQueue>(sp => new PaymentResultPublisher(Options(sp).Sqs.CreateClient(), Options(sp).Sqs.QueueUrl));
         builder.Services.AddSingleton(sp => Options(sp).Reconcile.Confirmation());
         builder.Services.AddSingleton<ReconcilePayment>();
-
-        configureServices?.Invoke(builder.Services);
-
-        var app = builder.Build();
-        app.UseServiceProblems(); // a request that breaks the framework is a 4xx, a fault a bare 500: never a stack trace
-        app.MapHealth();
-        app.MapTimeoutsEndpoints();
-        return app;
     }
 
     private static TimeoutsOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<TimeoutsOptions>>().Value;

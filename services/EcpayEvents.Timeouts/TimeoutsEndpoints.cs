@@ -1,7 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.Timeouts;
@@ -15,21 +14,7 @@ public sealed record TaskError(
     [property: JsonPropertyName("errorType")] string ErrorType,
     [property: JsonPropertyName("errorMessage")] string ErrorMessage);
 
-/// <summary>
-/// The Reconcile task's input: the execution's state as the state machine's Parameters pass it, with the
-/// execution's name (<c>$$.Execution.Name</c>, the MerchantTradeNo) for the logs, and <c>confirmCredit</c>: the
-/// definition understands the confirmed/unconfirmed answers (an execution started before it keeps its own
-/// definition, so without it a completed deposit answers settled, as it always did).
-/// </summary>
-public sealed record ReconcileTaskInput(
-    [property: JsonPropertyName("transactionId")] long TransactionId,
-    [property: JsonPropertyName("merchantTradeNo")] string? MerchantTradeNo,
-    [property: JsonPropertyName("expiresAt"), JsonConverter(typeof(Rfc3339UtcConverter))] DateTimeOffset ExpiresAt,
-    [property: JsonPropertyName("executionName")] string? ExecutionName = null,
-    [property: JsonPropertyName("confirmCredit")] bool ConfirmCredit = false);
-
 [JsonSerializable(typeof(TaskError))]
-[JsonSerializable(typeof(ReconcileTaskInput))]
 public sealed partial class TimeoutsJsonContext : JsonSerializerContext
 {
     /// <summary>Relaxed escaping (no \uXXXX for Chinese or &lt;&gt;): error text is read by people inside a JSON string inside a JSON string, never as HTML.</summary>
@@ -55,7 +40,7 @@ public static partial class TimeoutsEndpoints
         ReconcileTaskInput? task;
         try
         {
-            task = await JsonSerializer.DeserializeAsync(request.Body, TimeoutsJsonContext.Default.ReconcileTaskInput, ct);
+            task = await JsonSerializer.DeserializeAsync(request.Body, PaymentTimeoutJsonContext.Default.ReconcileTaskInput, ct);
         }
         catch (Exception e) when (e is JsonException or FormatException)
         {

@@ -7,12 +7,31 @@ using Microsoft.Extensions.Logging;
 namespace EcpayEvents.Hosting;
 
 /// <summary>
-/// The conventions every service shares. On Lambda each service runs behind AWS Lambda Web Adapter,
-/// which forwards to 127.0.0.1:AWS_LWA_PORT (or PORT) and waits for GET /healthz; locally and in
-/// tests the same app runs on Kestrel (tests pass --urls=http://127.0.0.1:0).
+/// How every service starts. On Lambda each runs behind AWS Lambda Web Adapter, which forwards to
+/// 127.0.0.1:AWS_LWA_PORT (or PORT) and waits for GET /healthz; locally and in tests it runs on Kestrel.
 /// </summary>
 public static class ServiceHost
 {
+    /// <summary>
+    /// Builds a service: the shared builder, the service's <paramref name="addServices"/>, then the test hook
+    /// <paramref name="configure"/> (added last, so it can replace anything); problem answers come first in the
+    /// pipeline, then the service's <paramref name="mapEndpoints"/> (its middleware, health check and routes).
+    /// </summary>
+    public static WebApplication Build(string[] args, int defaultPort, Action<WebApplicationBuilder> addServices,
+        Action<WebApplication> mapEndpoints, Action<WebApplicationBuilder>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(addServices);
+        ArgumentNullException.ThrowIfNull(mapEndpoints);
+        var builder = CreateBuilder(args, defaultPort);
+        addServices(builder);
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.UseServiceProblems(); // a request that breaks the framework is a 4xx, a fault a bare 500: never a stack trace
+        mapEndpoints(app);
+        return app;
+    }
+
+    /// <summary>SSM secrets, the port, JSON logs and problem details; <see cref="Build"/> uses it.</summary>
     public static WebApplicationBuilder CreateBuilder(string[] args, int defaultPort)
     {
         var builder = WebApplication.CreateSlimBuilder(args);

@@ -1,24 +1,21 @@
 using System.Text.Json;
 using Amazon.SQS;
 using Amazon.SQS.Model;
+using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Messaging;
 
 /// <summary>
-/// Puts a <see cref="PaymentResultMessage"/> on the payment-results queue: one SendMessage, the
-/// message as JSON, and <c>merchantTradeNo</c>/<c>source</c> as message attributes so operators can
-/// see what a message is about without parsing it (e.g. in the DLQ). The whole call, the SDK's retries
-/// included, is bounded by <paramref name="budget"/> (none when null).
+/// The payment-results queue on SQS: one SendMessage of the message as JSON, with <c>merchantTradeNo</c> and
+/// <c>source</c> as attributes so operators can tell messages apart unparsed (e.g. in the DLQ). The whole call,
+/// the SDK's retries included, is bounded by <paramref name="budget"/> (none when null).
 /// </summary>
-public sealed class PaymentResultPublisher(IAmazonSQS sqs, string queueUrl, TimeSpan? budget = null)
+public sealed class PaymentResultPublisher(IAmazonSQS sqs, string queueUrl, TimeSpan? budget = null) : IPaymentResultQueue
 {
     public const string MerchantTradeNoAttribute = "merchantTradeNo";
     public const string SourceAttribute = "source";
 
-    /// <summary>
-    /// Sends the message and returns SQS's message id. Throws when SQS does not accept it, or
-    /// <see cref="TimeoutException"/> when the budget is spent (SQS may still have taken it: a duplicate is harmless).
-    /// </summary>
+    /// <summary>Throws <see cref="TimeoutException"/> when the budget is spent (SQS may still have taken it: a duplicate is harmless).</summary>
     public async Task<string> PublishAsync(PaymentResultMessage message, CancellationToken ct = default)
     {
         if (budget is not { } limit) return await SendAsync(message, ct);
@@ -49,7 +46,7 @@ public sealed class PaymentResultPublisher(IAmazonSQS sqs, string queueUrl, Time
         var response = await sqs.SendMessageAsync(new SendMessageRequest
         {
             QueueUrl = queueUrl,
-            MessageBody = JsonSerializer.Serialize(message, MessagingJsonContext.Default.PaymentResultMessage),
+            MessageBody = JsonSerializer.Serialize(message, PaymentResultJsonContext.Default.PaymentResultMessage),
             MessageAttributes = attributes,
         }, ct);
         return response.MessageId;

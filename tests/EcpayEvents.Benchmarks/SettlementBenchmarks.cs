@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using EcpayEvents.Messaging;
 using EcpayEvents.Payments.Settlement;
+using EcpayEvents.Payments.Transactions;
 
 namespace EcpayEvents.Benchmarks;
 
@@ -10,7 +10,7 @@ public class SettlementBenchmarks
 {
     private readonly Dictionary<string, string> _fields = Samples.SignedReturnUrlDictionary;
     private readonly SettlementPolicy _policy = new(Samples.Credentials.MerchantId);
-    private readonly TransactionState _pending = new(42, 7, TransactionState.Deposit, 500, TransactionStatus.Pending);
+    private readonly TransactionState _pending = new(42, 7, TransactionType.Deposit, 500, TransactionStatus.Pending);
     private PaymentNotice _notice = null!;
 
     [GlobalSetup]
@@ -19,7 +19,7 @@ public class SettlementBenchmarks
         if (!PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, _fields, out var notice, out var error))
             throw new InvalidOperationException(error);
         _notice = notice;
-        var decision = SettlementRules.Decide(_notice, macVerified: true, _pending, _policy);
+        var decision = SettlementRules.Decide(new ReceivedResult.Parsed(_notice), _pending, _policy);
         if (decision.Action != SettlementAction.Complete)
             throw new InvalidOperationException($"unexpected decision {decision}");
     }
@@ -29,7 +29,7 @@ public class SettlementBenchmarks
         => PaymentNotice.TryParse(PaymentResultSource.ReturnUrl, _fields, out var notice, out _) ? notice : null;
 
     [Benchmark(Description = "SettlementRules.Decide (paid, pending)")]
-    public SettlementDecision Decide() => SettlementRules.Decide(_notice, macVerified: true, _pending, _policy);
+    public SettlementDecision Decide() => SettlementRules.Decide(new ReceivedResult.Parsed(_notice), _pending, _policy);
 
     [Benchmark(Description = "DedupKey.Compute (verified ReturnURL)")]
     public string DedupVerified() => DedupKey.Compute(PaymentResultSource.ReturnUrl, _fields, macVerified: true);

@@ -1,4 +1,3 @@
-using EcpayEvents.Messaging;
 using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Payments.Tests;

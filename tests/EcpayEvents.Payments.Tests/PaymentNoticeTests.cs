@@ -1,5 +1,4 @@
 using EcpayEvents.Ecpay;
-using EcpayEvents.Messaging;
 using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Payments.Tests;

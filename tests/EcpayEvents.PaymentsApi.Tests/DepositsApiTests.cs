@@ -7,6 +7,7 @@ using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Deposits;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.PaymentsApi.Tests;
 

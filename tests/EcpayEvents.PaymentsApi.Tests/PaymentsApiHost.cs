@@ -77,7 +77,7 @@ public sealed class PaymentsApiHost : IAsyncDisposable
             .. extraArgs,
         ];
         var logs = new LogCapture();
-        var app = PaymentsApiApp.Build(args, s => { logs.AddTo(s); services?.Invoke(s); });
+        var app = PaymentsApiApp.Build(args, b => { logs.AddTo(b); services?.Invoke(b.Services); });
         await app.StartAsync();
         var host = new PaymentsApiHost(db, app, cognito, logs);
         await host.SignUpAsync("visitor"); // signed in, no user yet: requests that name nobody act as them

@@ -6,6 +6,7 @@ using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Deposits;
 using EcpayEvents.Testing;
 using MySqlConnector;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.Settlement.Tests;
 

@@ -1,6 +1,7 @@
 using EcpayEvents.Messaging;
 using EcpayEvents.Testing;
 using EcpayEvents.Testing.BadInput;
+using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Settlement.Tests;
 

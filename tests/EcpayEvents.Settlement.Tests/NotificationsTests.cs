@@ -10,6 +10,7 @@ using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Settlement.Tests;
 
@@ -171,7 +172,7 @@ public sealed class NotificationsTests : IAsyncLifetime
         Assert.Equal("1|OK", body);
 
         var m = Assert.Single(await DrainAsync());
-        var message = JsonSerializer.Deserialize(m.Body, MessagingJsonContext.Default.PaymentResultMessage)!;
+        var message = JsonSerializer.Deserialize(m.Body, PaymentResultJsonContext.Default.PaymentResultMessage)!;
         Assert.Equal(source, message.Source);
         Assert.Equal(fields, message.Fields);
         Assert.InRange(message.ReceivedAt, before.AddSeconds(-1), DateTimeOffset.UtcNow);

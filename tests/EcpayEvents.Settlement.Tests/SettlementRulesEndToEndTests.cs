@@ -2,6 +2,7 @@ using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
 using EcpayEvents.Testing;
 using Microsoft.Extensions.Logging;
+using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Settlement.Tests;
 

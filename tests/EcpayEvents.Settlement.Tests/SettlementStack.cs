@@ -11,6 +11,7 @@ using EcpayEvents.Settlement;
 using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
 using MySqlConnector;
+using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Settlement.Tests;
 

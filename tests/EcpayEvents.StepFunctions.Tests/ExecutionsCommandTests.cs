@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using EcpayEvents.Cli.Commands;
 using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.StepFunctions.Tests;
 

@@ -1,5 +1,6 @@
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Testing;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.StepFunctions.Tests;
 

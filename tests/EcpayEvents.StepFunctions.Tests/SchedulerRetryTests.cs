@@ -5,6 +5,7 @@ using System.Text.Json;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Deposits;
 using Microsoft.Extensions.Logging;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.StepFunctions.Tests;
 

@@ -78,8 +78,8 @@ public sealed class StateMachineDefinitionTests
     }
 
     [Theory]
-    [InlineData(EcpayEvents.Messaging.StepFunctions.ReconcileOutcome.Confirmed, "Confirmed")]
-    [InlineData(EcpayEvents.Messaging.StepFunctions.ReconcileOutcome.Unconfirmed, "Unconfirmed")]
+    [InlineData(EcpayEvents.Payments.Timeouts.ReconcileOutcome.Confirmed, "Confirmed")]
+    [InlineData(EcpayEvents.Payments.Timeouts.ReconcileOutcome.Unconfirmed, "Unconfirmed")]
     public void ACompletedPaymentsConfirmationSucceedsInAStateOfItsOwn(string outcome, string state)
     {
         var states = Definition["States"]!;
@@ -108,7 +108,7 @@ public sealed class StateMachineDefinitionTests
     public void AbandonedSucceedsInNoSuchPayment()
     {
         var states = Definition["States"]!;
-        var abandoned = states["DecideOutcome"]!["Choices"]!.AsArray().Single(c => c!["StringEquals"]?.GetValue<string>() == EcpayEvents.Messaging.StepFunctions.ReconcileOutcome.Abandoned)!;
+        var abandoned = states["DecideOutcome"]!["Choices"]!.AsArray().Single(c => c!["StringEquals"]?.GetValue<string>() == EcpayEvents.Payments.Timeouts.ReconcileOutcome.Abandoned)!;
         Assert.Equal("NoSuchPayment", abandoned["Next"]!.GetValue<string>());
         Assert.Equal("Succeed", states["NoSuchPayment"]!["Type"]!.GetValue<string>());
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Testing;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.StepFunctions.Tests;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EcpayEvents.Cli.Commands;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Testing;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.StepFunctions.Tests;
 

@@ -39,7 +39,7 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
             // Never reached on these paths: nothing here is paid.
             "--Sqs:ServiceUrl=http://127.0.0.1:1", "--Sqs:QueueUrl=http://127.0.0.1:1/000000000000/payment-results",
             "--Logging:LogLevel:Default=Warning",
-        ], services => services.AddSingleton<ILoggerProvider>(logs));
+        ], builder => builder.Services.AddSingleton<ILoggerProvider>(logs));
         await timeouts.StartAsync();
         http = new HttpClient { BaseAddress = timeouts.BoundAddress() };
     }

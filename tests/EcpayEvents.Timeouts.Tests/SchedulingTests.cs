@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.Timeouts.Tests;
 
@@ -80,7 +81,7 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
     {
         var logs = new CapturedLogs();
         await using var app = PaymentsApiApp.Build(PaymentsApiArgs("--StepFunctions:Disabled=true"),
-            services => services.AddSingleton<ILoggerProvider>(logs));
+            builder => builder.Services.AddSingleton<ILoggerProvider>(logs));
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = app.BoundAddress(), Timeout = TimeSpan.FromSeconds(30) };
         var userId = await OwnedUserAsync(http);

@@ -10,6 +10,7 @@ using EcpayEvents.Settlement;
 using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Abstractions;
+using EcpayEvents.Payments.Timeouts;
 
 namespace EcpayEvents.Timeouts.Tests;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using Dapper;
 using EcpayEvents.Ecpay;
-using EcpayEvents.Messaging.StepFunctions;
+using EcpayEvents.Payments.Timeouts;
 using EcpayEvents.Payments.Users;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using EcpayEvents.Messaging;
 
 namespace EcpayEvents.Payments.Settlement;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using EcpayEvents.Ecpay;
-using EcpayEvents.Messaging;
 
 namespace EcpayEvents.Payments.Settlement;
 

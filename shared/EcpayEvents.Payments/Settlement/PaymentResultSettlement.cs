@@ -2,14 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dapper;
 using EcpayEvents.Ecpay;
-using EcpayEvents.Messaging;
 using MySqlConnector;
 
 namespace EcpayEvents.Payments.Settlement;
-
-/// <summary>What settling one message did.</summary>
-/// <param name="Duplicate">The same event was recorded before: nothing changed.</param>
-public sealed record SettlementResult(string? MerchantTradeNo, long? TransactionId, string Outcome, string? Reason, bool Duplicate, bool NeedsAttention, string DedupKey);
 
 /// <summary>
 /// "Settle a payment result": one message from the payment-results queue, one MySQL transaction.
@@ -46,29 +41,13 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
     {
         ArgumentNullException.ThrowIfNull(message);
         var fields = message.Fields ?? new Dictionary<string, string>();
-        // Defence in depth: the producer verified the MAC, but anything on the queue is checked again.
-        var macVerified = CheckMacValue.Verify(fields, credentials.HashKey, credentials.HashIv);
-        var dedupKey = DedupKey.Compute(message.Source ?? "", fields, macVerified);
-
-        PaymentNotice? notice = null;
-        SettlementDecision? rejected = null;
-        if (!macVerified)
-            rejected = SettlementDecision.Rejected("CheckMacValue does not verify");
-        else if (!PaymentNotice.TryParse(message.Source ?? "", fields, out notice, out var error))
-        {
-            rejected = SettlementDecision.Rejected($"malformed {message.Source}: {error}");
-            // Verified by our keys and saying "paid": money may have been received. Never credited from
-            // fields that do not parse, but the transaction is flagged so that an operator looks.
-            if (SaysPaid(message.Source, fields) && string.Equals(fields.GetValueOrDefault("MerchantID"), policy.MerchantId, StringComparison.Ordinal))
-                rejected = rejected with { ReviewReason = Clip($"paid result could not be read: {error}", 200) };
-        }
-
-        var merchantTradeNo = fields.GetValueOrDefault("MerchantTradeNo");
+        var received = ReceivedResult.Read(message.Source ?? "", fields, credentials);
+        var dedupKey = DedupKey.Compute(message.Source ?? "", fields, received.MacVerified);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await SettleOnceAsync(message, fields, merchantTradeNo, notice, rejected, dedupKey, ct);
+                return await SettleOnceAsync(message, fields, received, dedupKey, ct);
             }
             catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.LockDeadlock && attempt < DeadlockAttempts)
             {
@@ -77,27 +56,17 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         }
     }
 
-    private async Task<SettlementResult> SettleOnceAsync(PaymentResultMessage message, IReadOnlyDictionary<string, string> fields, string? merchantTradeNo,
-        PaymentNotice? notice, SettlementDecision? rejected, string dedupKey, CancellationToken ct)
+    // Load (under the row lock), decide (SettlementRules), write.
+    private async Task<SettlementResult> SettleOnceAsync(PaymentResultMessage message, IReadOnlyDictionary<string, string> fields, ReceivedResult received,
+        string dedupKey, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         await SetLockWaitTimeoutAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
 
-        TransactionState? state = null;
-        if (merchantTradeNo is { Length: > 0 and <= 20 })
-        {
-            var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(LockTransactionSql, new { MerchantTradeNo = merchantTradeNo }, tx);
-            state = row?.ToState();
-            // Read after the row lock is held (events about a transaction are only written under it), in a
-            // statement of its own so that its snapshot is taken now, not before the lock wait.
-            if (state is not null && notice is { Kind: NoticeKind.Paid, Source: PaymentResultSource.QueryTradeInfo })
-            {
-                var simulated = await connection.ExecuteScalarAsync<long>(SimulatedSeenSql, new { TransactionId = state.Id }, tx);
-                state = state with { SimulatedResultSeen = simulated > 0 };
-            }
-        }
-        var decision = rejected ?? SettlementRules.Decide(notice!, macVerified: true, state, policy);
+        var merchantTradeNo = fields.GetValueOrDefault("MerchantTradeNo");
+        var state = await LoadAsync(connection, tx, merchantTradeNo, received);
+        var decision = SettlementRules.Decide(received, state, policy);
 
         var paymentEvent = new PaymentEventRow
         {
@@ -122,6 +91,8 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
             return new SettlementResult(merchantTradeNo, state?.Id, decision.Outcome, "duplicate of an event already recorded", Duplicate: true, NeedsAttention: false, dedupKey);
         }
 
+        // Only a parsed result is ever applied (the rules reject everything else).
+        var notice = (received as ReceivedResult.Parsed)?.Notice;
         switch (decision.Action)
         {
             case SettlementAction.Complete:
@@ -164,6 +135,20 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         return new SettlementResult(merchantTradeNo, state?.Id, decision.Outcome, decision.Reason, Duplicate: false, decision.NeedsAttention, dedupKey);
     }
 
+    /// <summary>The transaction the message names, row-locked; null when there is none (or the name cannot be one).</summary>
+    private static async Task<TransactionState?> LoadAsync(MySqlConnection connection, MySqlTransaction tx, string? merchantTradeNo, ReceivedResult received)
+    {
+        if (merchantTradeNo is not { Length: > 0 and <= 20 }) return null;
+        var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(LockTransactionSql, new { MerchantTradeNo = merchantTradeNo }, tx);
+        if (row is null) return null;
+        var state = new TransactionState(row.Id, row.UserId, row.Type, row.Amount, row.Status);
+        if (!SettlementRules.ReadsSimulationHistory(received)) return state;
+        // Read after the row lock is held (events about a transaction are only written under it), in a
+        // statement of its own so that its snapshot is taken now, not before the lock wait.
+        var simulated = await connection.ExecuteScalarAsync<long>(SimulatedSeenSql, new { TransactionId = row.Id }, tx);
+        return state with { SimulatedResultSeen = simulated > 0 };
+    }
+
     private static async Task CompleteAsync(MySqlConnection connection, MySqlTransaction tx, TransactionState state, PaymentNotice notice, SettlementDecision decision, DateTimeOffset receivedAt)
     {
         var updated = await connection.ExecuteAsync(CompleteSql, new
@@ -185,14 +170,6 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
     }
 
     private static string? Clip(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
-
-    // Whether a message's raw fields claim a payment (read without parsing the rest).
-    private static bool SaysPaid(string? source, IReadOnlyDictionary<string, string> fields) => source switch
-    {
-        PaymentResultSource.ReturnUrl => fields.GetValueOrDefault("RtnCode")?.Trim() == "1",
-        PaymentResultSource.QueryTradeInfo => fields.GetValueOrDefault("TradeStatus")?.Trim() == "1",
-        _ => false,
-    };
 
     // Session-scoped, set on every open: a pooled connection may have been reset to the server default.
     private async Task SetLockWaitTimeoutAsync(MySqlConnection connection, CancellationToken ct)
@@ -274,8 +251,6 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         public string Type { get; set; } = "";
         public long Amount { get; set; }
         public string Status { get; set; } = "";
-
-        public TransactionState ToState() => new(Id, UserId, Type, Amount, SettlementRules.ParseStatus(Status));
     }
 }
 

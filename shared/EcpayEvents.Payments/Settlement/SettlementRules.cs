@@ -1,95 +1,56 @@
-using EcpayEvents.Messaging;
+using EcpayEvents.Payments.Transactions;
 
 namespace EcpayEvents.Payments.Settlement;
 
-public enum TransactionStatus
-{
-    Pending,
-    Completed,
-    Failed,
-    Expired,
-}
-
-/// <summary>The transaction a notice is about, as read (and row-locked) before deciding.</summary>
-/// <param name="SimulatedResultSeen">
-/// A SimulatePaid=1 result was recorded for this transaction (a <c>simulated</c> payment event): a later
-/// "paid" QueryTradeInfo answer, which cannot say whether the payment was simulated, is not believed.
-/// </param>
-public sealed record TransactionState(long Id, long UserId, string Type, long Amount, TransactionStatus Status, bool SimulatedResultSeen = false)
-{
-    public const string Deposit = "deposit";
-}
-
-/// <summary>Settings the rules depend on.</summary>
-/// <param name="MerchantId">Ours; a notice for any other merchant is rejected.</param>
-/// <param name="AllowSimulatedPayments">Stage only: treat SimulatePaid=1 as a real payment.</param>
-public sealed record SettlementPolicy(string MerchantId, bool AllowSimulatedPayments = false);
-
-/// <summary>What to do to the transaction.</summary>
-public enum SettlementAction
-{
-    /// <summary>Record the event only.</summary>
-    None,
-    /// <summary>Mark completed, store ECPay's trade number/payment type/date, one ledger entry (+amount), balance += amount.</summary>
-    Complete,
-    /// <summary>Mark failed (only from pending), store RtnCode/RtnMsg.</summary>
-    Fail,
-    /// <summary>Store the issued ATM/CVS/BARCODE number and its ExpireDate; stays pending.</summary>
-    RecordPaymentNumber,
-}
-
-/// <summary>The <c>payment_events.outcome</c> values.</summary>
-public static class SettlementOutcome
-{
-    public const string Credited = "credited";
-    /// <summary>Credited although the transaction had expired or failed; flagged for review.</summary>
-    public const string CreditedLate = "credited_late";
-    public const string AlreadyCompleted = "already_completed";
-    public const string Failed = "failed";
-    public const string NumberIssued = "number_issued";
-    public const string Simulated = "simulated";
-    /// <summary>Not believed or not applicable (bad MAC, unknown order, other merchant, wrong amount, unparseable).</summary>
-    public const string Rejected = "rejected";
-    /// <summary>Believed, but it changes nothing (e.g. a failure after completion: never downgraded).</summary>
-    public const string Ignored = "ignored";
-}
-
-/// <param name="Action">What to change.</param>
-/// <param name="Outcome">One of <see cref="SettlementOutcome"/>.</param>
-/// <param name="Reason">Why, for operators (stored in payment_events.reason).</param>
-/// <param name="ReviewReason">Set on the transaction when an operator should look at it.</param>
-public sealed record SettlementDecision(SettlementAction Action, string Outcome, string? Reason = null, string? ReviewReason = null)
-{
-    public static SettlementDecision Rejected(string reason) => new(SettlementAction.None, SettlementOutcome.Rejected, reason);
-
-    /// <summary>
-    /// Worth an operator's attention: rejected events, late credits, attempted downgrades, and simulated
-    /// payments (someone used ECPay's back-office simulation on this merchant).
-    /// </summary>
-    public bool NeedsAttention => Outcome is SettlementOutcome.Rejected or SettlementOutcome.CreditedLate or SettlementOutcome.Simulated || ReviewReason is not null
-        || (Outcome == SettlementOutcome.Ignored && Reason == NeverDowngraded);
-
-    public const string NeverDowngraded = "not paid, but the payment is completed: a completed payment is never downgraded";
-}
-
 /// <summary>
-/// The settlement rules: a pure function from (what ECPay says, what we have) to a decision. The
-/// MySQL part (<see cref="PaymentResultSettlement"/>) reads and locks the transaction, asks, and applies.
+/// The whole settlement decision, as one pure function: (what a message says, the transaction it is about,
+/// our settings) → what to do. Every rule about a payment result is here: what credits a deposit, what
+/// happens to a SimulatePaid=1 result, a forged or malformed one, a wrong amount, merchant or endpoint.
+/// <see cref="PaymentResultSettlement"/> only loads, calls this, and writes.
 /// </summary>
 public static class SettlementRules
 {
-    public static SettlementDecision Decide(PaymentNotice notice, bool macVerified, TransactionState? transaction, SettlementPolicy policy)
+    /// <param name="received">The message: MAC verified or not, parsed or not, and what it says.</param>
+    /// <param name="transaction">The transaction its MerchantTradeNo names (any type); null when there is none.</param>
+    /// <param name="policy">Our MerchantID; whether simulated payments count (stage only).</param>
+    public static SettlementDecision Decide(ReceivedResult received, TransactionState? transaction, SettlementPolicy policy)
     {
-        ArgumentNullException.ThrowIfNull(notice);
+        ArgumentNullException.ThrowIfNull(received);
         ArgumentNullException.ThrowIfNull(policy);
+        return received switch
+        {
+            // A forger must not be able to flag transactions either: nothing but the rejected event is recorded.
+            ReceivedResult.BadMac => SettlementDecision.Rejected("CheckMacValue does not verify"),
+            ReceivedResult.Malformed malformed => DecideMalformed(malformed, transaction, policy),
+            ReceivedResult.Parsed parsed => DecideParsed(parsed.Notice, transaction, policy),
+            _ => throw new ArgumentOutOfRangeException(nameof(received), received.GetType().Name, null),
+        };
+    }
 
-        if (!macVerified)
-            return SettlementDecision.Rejected("CheckMacValue does not verify");
+    /// <summary>
+    /// Whether <see cref="Decide"/> reads <see cref="TransactionState.SimulatedResultSeen"/> for this message (only
+    /// a "paid" QueryTradeInfo answer does), so the loader asks the database only then.
+    /// </summary>
+    public static bool ReadsSimulationHistory(ReceivedResult received) =>
+        received is ReceivedResult.Parsed { Notice: { Kind: NoticeKind.Paid, Source: PaymentResultSource.QueryTradeInfo } };
+
+    // Verified by our keys but unreadable: never applied. If it says "paid" for us, money may have been
+    // received, so the transaction is flagged for an operator.
+    private static SettlementDecision DecideMalformed(ReceivedResult.Malformed malformed, TransactionState? transaction, SettlementPolicy policy)
+    {
+        var rejected = SettlementDecision.Rejected($"malformed {malformed.Source}: {malformed.Error}");
+        return malformed.SaysPaid && transaction is not null && string.Equals(malformed.MerchantId, policy.MerchantId, StringComparison.Ordinal)
+            ? rejected with { ReviewReason = $"paid result could not be read: {malformed.Error}" }
+            : rejected;
+    }
+
+    private static SettlementDecision DecideParsed(PaymentNotice notice, TransactionState? transaction, SettlementPolicy policy)
+    {
         if (!string.Equals(notice.MerchantId, policy.MerchantId, StringComparison.Ordinal))
             return SettlementDecision.Rejected($"MerchantID {notice.MerchantId} is not ours");
         if (transaction is null)
             return SettlementDecision.Rejected("unknown MerchantTradeNo");
-        if (transaction.Type != TransactionState.Deposit)
+        if (transaction.Type != TransactionType.Deposit)
             return SettlementDecision.Rejected($"transaction {transaction.Id} is a {transaction.Type}, not a deposit");
         if (notice.Kind == NoticeKind.WrongEndpoint)
             return notice.Code == 1
@@ -97,6 +58,7 @@ public static class SettlementRules
                 ? SettlementDecision.Rejected($"wrong endpoint: a paid result (RtnCode 1) posted to {notice.Source}; not applied")
                     with { ReviewReason = $"paid result posted to {notice.Source}, not credited: check ECPay" }
                 : SettlementDecision.Rejected($"wrong endpoint: a number-issued result (RtnCode {notice.Code}) posted to {notice.Source}; not applied");
+        // SimulatePaid=1: ECPay's back-office simulation, no money moved. Recorded, never applied.
         if (notice.SimulatePaid && !policy.AllowSimulatedPayments)
             return new(SettlementAction.None, SettlementOutcome.Simulated, "SimulatePaid=1: simulated from ECPay's back office, no money moved",
                 // Completed already: if by a "paid" query answer that came first, that credit may be the simulation's.
@@ -132,7 +94,7 @@ public static class SettlementRules
                 {
                     TransactionStatus.Pending => new(SettlementAction.Fail, SettlementOutcome.Failed, $"{notice.Source} code {notice.Code}"),
                     TransactionStatus.Completed => new(SettlementAction.None, SettlementOutcome.Ignored, SettlementDecision.NeverDowngraded),
-                    _ => new(SettlementAction.None, SettlementOutcome.Ignored, $"not paid; the transaction is already {Name(status)}"),
+                    _ => new(SettlementAction.None, SettlementOutcome.Ignored, $"not paid; the transaction is already {status}"),
                 };
 
             case NoticeKind.NumberIssued:
@@ -140,33 +102,13 @@ public static class SettlementRules
                     return SettlementDecision.Rejected($"amount mismatch: TradeAmt {notice.TradeAmt}, transaction amount {transaction.Amount}");
                 return status == TransactionStatus.Pending
                     ? new(SettlementAction.RecordPaymentNumber, SettlementOutcome.NumberIssued)
-                    : new(SettlementAction.None, SettlementOutcome.Ignored, $"payment number issued, but the transaction is already {Name(status)}");
+                    : new(SettlementAction.None, SettlementOutcome.Ignored, $"payment number issued, but the transaction is already {status}");
 
             case NoticeKind.NotYetPaid:
                 return new(SettlementAction.None, SettlementOutcome.Ignored, $"not paid yet ({notice.Message})");
-
-            case NoticeKind.WrongEndpoint: // handled above
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(notice), notice.Kind, null);
         }
     }
-
-    public static string Name(TransactionStatus status) => status switch
-    {
-        TransactionStatus.Pending => "pending",
-        TransactionStatus.Completed => "completed",
-        TransactionStatus.Failed => "failed",
-        TransactionStatus.Expired => "expired",
-        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
-    };
-
-    public static TransactionStatus ParseStatus(string status) => status switch
-    {
-        "pending" => TransactionStatus.Pending,
-        "completed" => TransactionStatus.Completed,
-        "failed" => TransactionStatus.Failed,
-        "expired" => TransactionStatus.Expired,
-        _ => throw new FormatException($"unknown transaction status '{status}'"),
-    };
 }

@@ -44,20 +44,6 @@ public sealed record TransactionView(
     public bool IsFinal => FinalAt is { } at && at <= DateTimeOffset.UtcNow;
 }
 
-public static class TransactionStatus
-{
-    public const string Pending = "pending";
-    public const string Completed = "completed";
-    public const string Failed = "failed";
-    public const string Expired = "expired";
-}
-
-public static class TransactionType
-{
-    public const string Deposit = "deposit";
-    public const string Withdrawal = "withdrawal";
-}
-
 /// <summary>One transaction by id or by MerchantTradeNo; the pending deposits.</summary>
 public sealed class GetTransaction(PaymentsDatabase database)
 {

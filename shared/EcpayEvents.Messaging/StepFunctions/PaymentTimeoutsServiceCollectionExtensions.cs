@@ -1,0 +1,44 @@
+using EcpayEvents.Payments.Deposits;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EcpayEvents.Messaging.StepFunctions;
+
+public static class PaymentTimeoutsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Payment timeouts as Step Functions executions of <c>StepFunctions:StateMachineArn</c>
+    /// (<c>StepFunctions:ServiceUrl</c> for the local server, <c>StepFunctions:Region</c> optional; AWS
+    /// credentials from the SDK chain). Without an ARN the service does not start, unless
+    /// <c>StepFunctions:Disabled=true</c> (development and tests only: the <see cref="LoggingPaymentTimeoutScheduler"/>,
+    /// nothing ever expires; a warning at start). Replaces any scheduler registered before.
+    /// </summary>
+    public static IServiceCollection AddPaymentTimeouts(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var configured = PaymentTimeoutsOptions.From(configuration);
+        services.AddOptions<PaymentTimeoutsOptions>().Configure(o =>
+        {
+            o.StateMachineArn = configured.StateMachineArn;
+            o.ServiceUrl = configured.ServiceUrl;
+            o.Region = configured.Region;
+            o.Disabled = configured.Disabled;
+        });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PaymentTimeoutsOptions>, PaymentTimeoutsOptionsValidator>());
+        services.AddHostedService<PaymentTimeoutsStartupCheck>();
+
+        // One client per process; pooled connections are recycled so DNS changes are seen.
+        services.TryAddSingleton(sp => new StepFunctionsClient(
+            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(3) },
+            sp.GetRequiredService<IOptions<PaymentTimeoutsOptions>>().Value.ClientOptions()));
+        services.Replace(ServiceDescriptor.Singleton<IPaymentTimeoutScheduler>(sp =>
+            sp.GetRequiredService<IOptions<PaymentTimeoutsOptions>>().Value.IsDisabled
+                ? new LoggingPaymentTimeoutScheduler(sp.GetRequiredService<ILogger<LoggingPaymentTimeoutScheduler>>())
+                : new StepFunctionsTimeoutScheduler(sp.GetRequiredService<StepFunctionsClient>(), sp.GetRequiredService<ILogger<StepFunctionsTimeoutScheduler>>())));
+        return services;
+    }
+}
