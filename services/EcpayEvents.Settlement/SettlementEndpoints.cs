@@ -11,6 +11,6 @@ public static class SettlementEndpoints
         return app;
     }
 
-    public static Task<SqsBatchResponse> HandleSqsBatch(SqsEvent batch, SqsBatchHandler handler, CancellationToken ct)
+    public static Task<SqsBatchResponse> HandleSqsBatch(SqsEvent batch, SettlementBatchHandler handler, CancellationToken ct)
         => handler.HandleAsync(batch, ct);
 }

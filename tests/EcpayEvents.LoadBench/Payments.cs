@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging;
+using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.LoadBench;
 
@@ -45,5 +46,5 @@ internal static class Payments
     /// <summary>The queue message Notifications would send for the post.</summary>
     public static string QueueMessage(string prefix, int i) => JsonSerializer.Serialize(
         new PaymentResultMessage(PaymentResultSource.ReturnUrl, SignedFields(prefix, i).ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal), DateTimeOffset.UtcNow),
-        MessagingJsonContext.Default.PaymentResultMessage);
+        PaymentResultJsonContext.Default.PaymentResultMessage);
 }

@@ -4,31 +4,57 @@ using EcpayEvents.Payments.Settlement;
 
 namespace EcpayEvents.Settlement;
 
-/// <summary>Settles ONE message of the payment-results queue; the batch bookkeeping is <see cref="SqsBatchHandler"/>'s.</summary>
-public sealed partial class SettlementMessageHandler(PaymentResultSettlement settlement, ILogger<SettlementMessageHandler> logger) : ISqsMessageHandler
+/// <summary>
+/// Settles an SQS batch of the payment-results queue (Lambda's partial batch response): the messages that are
+/// payment results go to <see cref="PaymentResultSettlement.SettleBatchAsync"/> together (one transaction, a
+/// savepoint each); a message that is not one (poison), or whose own writes failed, is reported in
+/// batchItemFailures, so that only it is delivered again (and reaches the dead-letter queue after maxReceiveCount).
+/// </summary>
+public sealed partial class SettlementBatchHandler(PaymentResultSettlement settlement, ILogger<SettlementBatchHandler> logger)
 {
-    public async Task HandleAsync(SqsMessage message, CancellationToken ct)
+    public async Task<SqsBatchResponse> HandleAsync(SqsEvent batch, CancellationToken ct)
     {
-        var payment = Deserialize(message);
-        if (payment is null)
+        ArgumentNullException.ThrowIfNull(batch);
+        var failures = new List<SqsBatchItemFailure>();
+        var messages = new List<SqsMessage>();
+        var payments = new List<PaymentResultMessage>();
+        foreach (var message in batch.Records ?? [])
         {
+            if (Deserialize(message) is { } payment) { messages.Add(message); payments.Add(payment); continue; }
             // Poison: fails every time, so after maxReceiveCount SQS moves it to the dead-letter queue.
             LogPoison(logger, message.MessageId, ReceiveCount(message));
-            throw new InvalidDataException($"message {message.MessageId} is not a payment result");
+            failures.Add(new SqsBatchItemFailure(message.MessageId));
         }
+        if (payments.Count == 0) return new SqsBatchResponse(failures);
 
-        SettlementResult result;
+        IReadOnlyList<SettlementBatchItem> items;
         try
         {
-            result = await settlement.SettleAsync(payment, ct);
+            items = await settlement.SettleBatchAsync(payments, ct);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            // Database down, deadlock, lock wait timeout…: SQS redelivers after the visibility timeout.
-            LogTransient(logger, message.MessageId, payment.Fields.GetValueOrDefault("MerchantTradeNo") ?? "", ReceiveCount(message), e.GetType().Name, e.Message);
-            throw;
+            // Database down, commit failed…: nothing of the batch was written; every message is delivered again.
+            items = [.. payments.Select(_ => new SettlementBatchItem(null, e))];
         }
 
+        for (var i = 0; i < items.Count; i++)
+        {
+            var (message, payment) = (messages[i], payments[i]);
+            if (items[i] is { Error: { } e })
+            {
+                // Deadlock, lock wait timeout, a database error…: SQS redelivers after the visibility timeout.
+                LogTransient(logger, message.MessageId, payment.Fields.GetValueOrDefault("MerchantTradeNo") ?? "", ReceiveCount(message), e.GetType().Name, e.Message);
+                failures.Add(new SqsBatchItemFailure(message.MessageId));
+            }
+            else if (items[i].Result is { } result)
+                Log(message, payment, result);
+        }
+        return new SqsBatchResponse(failures);
+    }
+
+    private void Log(SqsMessage message, PaymentResultMessage payment, SettlementResult result)
+    {
         if (result.Duplicate)
             LogDuplicate(logger, message.MessageId, result.MerchantTradeNo ?? "", payment.Source, result.DedupKey);
         else if (result.NeedsAttention)
