@@ -1,5 +1,6 @@
 using System.Text;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
 using EcpayEvents.Messaging;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -14,8 +15,6 @@ public static partial class NotificationsEndpoints
 
     /// <summary>The only answer that stops ECPay re-sending (exactly this: no newline).</summary>
     public const string Acknowledged = "1|OK";
-
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static IEndpointRouteBuilder MapNotificationsEndpoints(this IEndpointRouteBuilder app)
     {
@@ -37,7 +36,7 @@ public static partial class NotificationsEndpoints
         var remote = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "";
         var client = ClientIp(request);
 
-        var (body, tooLarge) = await ReadBodyAsync(request, ct);
+        var (body, tooLarge) = await StrictUtf8Body.ReadAsync(request, MaxBodyBytes, ct);
         if (tooLarge)
         {
             LogRejected(logger, source, "body too large", "", client, remote);
@@ -119,26 +118,6 @@ public static partial class NotificationsEndpoints
     }
 
     private static ContentHttpResult Answer(int status, string text) => TypedResults.Text(text, "text/plain", statusCode: status);
-
-    /// <summary>Reads at most <see cref="MaxBodyBytes"/>; (null, false) when the bytes are not UTF-8.</summary>
-    private static async Task<(string? Body, bool TooLarge)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
-    {
-        if (request.ContentLength > MaxBodyBytes) return (null, true);
-        var buffer = new byte[MaxBodyBytes + 1];
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(total), ct)) > 0)
-            total += read;
-        if (total > MaxBodyBytes) return (null, true);
-        try
-        {
-            return (StrictUtf8.GetString(buffer, 0, total), false);
-        }
-        catch (DecoderFallbackException)
-        {
-            return (null, false);
-        }
-    }
 
     /// <summary>The structured security log line's event id (a rejected post: bad MAC, another merchant, fields ECPay does not send, malformed).</summary>
     public const int SecurityRejectedEventId = 4001;

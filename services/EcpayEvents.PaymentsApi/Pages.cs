@@ -3,6 +3,7 @@ using System.Net;
 using System.Reflection;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Payments.Transactions;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EcpayEvents.PaymentsApi;
 
@@ -37,7 +38,7 @@ internal static class Pages
         </style>
         """;
 
-    public static IResult Error(int status, string title, string detail) => TypedResults.Content($"""
+    public static ContentHttpResult Error(int status, string title, string detail) => TypedResults.Content($"""
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>{H(title)}</title>{Style}</head>
         <body><h1 data-testid="error-title">{H(title)}</h1><p data-testid="error-detail">{H(detail)}</p><p><a href="/">Back to your account</a></p></body></html>
@@ -133,19 +134,15 @@ internal static class Pages
         """.Replace("LATE_MESSAGE", System.Text.Json.JsonSerializer.Serialize(PaidAfterExpiry, PagesJsonContext.Default.String), StringComparison.Ordinal);
 
     /// <summary>
-    /// Shows only what ECPay's verified post says (order, amount, ECPay's trade number and message), then
-    /// polls GET /transactions/{id} with the signed-in user's token (session.js; If-None-Match, backing
-    /// off from 1 s to 10 s) until the ledger says completed, failed or expired, and shows the balance.
-    /// Nothing from the database is on the page itself: whoever holds the post learns nothing new, and
-    /// only the deposit's owner (signed in in this browser) sees its status. When ECPay's post said paid
-    /// (RtnCode 1, not simulated) but the ledger says expired or failed, the payment arrived late:
-    /// Settlement credits it (and flags it), so the page says so and keeps polling for up to 2 minutes.
+    /// Shows only what ECPay's verified post says, then polls GET /transactions/{id} with the signed-in user's token until
+    /// the ledger is final: nothing from the database is on the page, so whoever holds the post learns nothing new.
+    /// A paid post for an expired or failed deposit is a late payment: the page says so and keeps polling for 2 minutes.
     /// </summary>
-    public static string OrderResult(long transactionId, EcpayEvents.Ecpay.OrderResult result)
+    public static string OrderResult(long transactionId, PaymentResult result)
     {
         var ecpayPaid = result.IsRealPayment;
-        var ecpaySays = result.RtnCode == 1 ? "ECPay reports the payment succeeded; waiting for confirmation…"
-            : $"ECPay reports: {result.RtnMsg} (code {result.RtnCode}).";
+        var ecpaySays = result.Status == TradeStatus.Paid ? "ECPay reports the payment succeeded; waiting for confirmation…"
+            : $"ECPay reports: {result.Message} (code {int.Parse(result.Code, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)}).";
         var id = transactionId.ToString(CultureInfo.InvariantCulture);
         return $$"""
             <!DOCTYPE html>
@@ -155,7 +152,7 @@ internal static class Pages
             <div class="card">
               <dl>
                 <dt>Order</dt><dd data-testid="merchant-trade-no">{{H(result.MerchantTradeNo)}}</dd>
-                <dt>Amount</dt><dd data-testid="amount">{{result.TradeAmt.ToString(CultureInfo.InvariantCulture)}} TWD</dd>
+                <dt>Amount</dt><dd data-testid="amount">{{result.TradeAmt?.ToString(CultureInfo.InvariantCulture)}} TWD</dd>
                 <dt>ECPay trade number</dt><dd>{{H(result.TradeNo)}}</dd>
                 <dt>Payment type</dt><dd>{{H(result.PaymentType)}}</dd>
               </dl>

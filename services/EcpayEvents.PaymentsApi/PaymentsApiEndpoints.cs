@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Hosting;
 using EcpayEvents.Payments;
 using EcpayEvents.Payments.Deposits;
 using EcpayEvents.Payments.Transactions;
@@ -12,6 +13,11 @@ using EcpayEvents.Payments.Withdrawals;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
+using CheckoutAnswer = Microsoft.AspNetCore.Http.HttpResults.Results<
+    Microsoft.AspNetCore.Http.HttpResults.Ok<EcpayEvents.PaymentsApi.CheckoutFormResponse>,
+    Microsoft.AspNetCore.Http.HttpResults.ContentHttpResult,
+    Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult,
+    Microsoft.AspNetCore.Http.HttpResults.ValidationProblem>;
 
 namespace EcpayEvents.PaymentsApi;
 
@@ -192,15 +198,16 @@ public static class PaymentsApiEndpoints
     /// ECPay accepts a MerchantTradeNo once — only once, page or JSON: a second request gets a page saying
     /// when it was sent to ECPay, with the deposit's current status (JSON: 409 with checkoutStartedAt).
     /// </summary>
-    public static async Task<IResult> Checkout(string id, string? expires, string? sig, StartCheckout startCheckout, SignedLinks links, PaymentsApiSettings settings, HttpContext context, CancellationToken ct)
+    /// <returns>The page or the form's fields (JSON); a problem (JSON) or an error page (HTML) otherwise.</returns>
+    public static async Task<CheckoutAnswer> Checkout(string id, string? expires, string? sig, StartCheckout startCheckout, SignedLinks links, PaymentsApiSettings settings, HttpContext context, CancellationToken ct)
     {
         var wantsJson = WantsJson(context.Request);
         context.Response.Headers.CacheControl = "no-store";
-        if (!TryParseId(id, out var transactionId)) return wantsJson ? InvalidId("id") : Pages.Error(400, "Not a checkout link", "The transaction id must be a positive whole number.");
+        if (!TryParseId(id, out var transactionId)) return wantsJson ? (CheckoutAnswer)InvalidId("id") : Pages.Error(400, "Not a checkout link", "The transaction id must be a positive whole number.");
         // The link's signature is the only proof (no token on a navigation): checked before anything is read.
         if (!links.IsValid(SignedLinks.CheckoutPurpose, $"/checkout/{id}", expires, sig))
             return wantsJson
-                ? TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "This checkout link is not valid.",
+                ? (CheckoutAnswer)TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "This checkout link is not valid.",
                     detail: "It is not a link this service signed, or its 15 minutes are over. Use the checkoutUrl of a new deposit.")
                 : Pages.Error(403, "This checkout link is not valid", "It has expired (links last 15 minutes) or was not made by this service. Start a new deposit.");
         var checkout = new CheckoutSettings(
@@ -211,21 +218,21 @@ public static class PaymentsApiEndpoints
         return outcome switch
         {
             CheckoutOutcome.NotFound => wantsJson
-                ? NotFoundProblem($"Deposit {transactionId} does not exist.")
+                ? (CheckoutAnswer)NotFoundProblem($"Deposit {transactionId} does not exist.")
                 : Pages.Error(404, "No such deposit", $"Deposit {transactionId} does not exist."),
             CheckoutOutcome.AlreadyStarted => wantsJson
-                ? TypedResults.Problem(statusCode: 409, title: "This payment was already sent to ECPay.",
+                ? (CheckoutAnswer)TypedResults.Problem(statusCode: 409, title: "This payment was already sent to ECPay.",
                     detail: $"Deposit {transactionId} was sent to ECPay at {startedAt:u} and is {deposit!.Status}; ECPay accepts an order only once. If it was not paid, start a new deposit.",
                     extensions: new Dictionary<string, object?> { ["checkoutStartedAt"] = startedAt?.ToString("O", CultureInfo.InvariantCulture), ["transactionStatus"] = deposit.Status })
                 : TypedResults.Content(Pages.CheckoutAlreadyStarted(deposit!, startedAt!.Value), "text/html; charset=utf-8", null, 409),
             CheckoutOutcome.NotPending => wantsJson
-                ? TypedResults.Problem(statusCode: 409, title: "The deposit is not pending.", detail: $"Deposit {transactionId} is {deposit!.Status}; it cannot be paid again.")
+                ? (CheckoutAnswer)TypedResults.Problem(statusCode: 409, title: "The deposit is not pending.", detail: $"Deposit {transactionId} is {deposit!.Status}; it cannot be paid again.")
                 : Pages.Error(409, "This deposit cannot be paid", $"Deposit {transactionId} is {deposit!.Status}."),
             CheckoutOutcome.Expired => wantsJson
-                ? TypedResults.Problem(statusCode: 410, title: "The deposit has expired.", detail: $"Deposit {transactionId} expired at {deposit!.ExpiresAt:u}; start a new one.")
+                ? (CheckoutAnswer)TypedResults.Problem(statusCode: 410, title: "The deposit has expired.", detail: $"Deposit {transactionId} expired at {deposit!.ExpiresAt:u}; start a new one.")
                 : Pages.Error(410, "This deposit has expired", "Start a new deposit."),
             _ => wantsJson
-                ? TypedResults.Ok(new CheckoutFormResponse(deposit!.Id, form!.MerchantTradeNo, form.ActionUrl.AbsoluteUri, form.Fields.Select(f => new FormField(f.Key, f.Value)).ToList()))
+                ? (CheckoutAnswer)TypedResults.Ok(new CheckoutFormResponse(deposit!.Id, form!.MerchantTradeNo, form.ActionUrl.AbsoluteUri, form.Fields.Select(f => new FormField(f.Key, f.Value)).ToList()))
                 : TypedResults.Content(form!.ToHtml(), "text/html; charset=utf-8"),
         };
     }
@@ -234,14 +241,14 @@ public static class PaymentsApiEndpoints
     /// ECPay's OrderResultURL: the browser's post after paying. Verified, then only displayed: the page
     /// polls the transaction, whose status only Settlement changes.
     /// </summary>
-    public static async Task<IResult> OrderResult(HttpRequest request, GetTransaction getTransaction, PaymentsApiSettings settings, CancellationToken ct)
+    public static async Task<ContentHttpResult> OrderResult(HttpRequest request, GetTransaction getTransaction, PaymentsApiSettings settings, CancellationToken ct)
     {
-        var body = await ReadSmallBodyAsync(request, (int)BodyLimit.EcpayForm.Bytes, ct);
+        var (body, _) = await StrictUtf8Body.ReadAsync(request, (int)BodyLimit.EcpayForm.Bytes, ct);
         var credentials = settings.Ecpay.Credentials();
         // Only the fields ECPay posts there, in their formats, and a valid MAC (EcpayPostFields: the same allowlist as Notifications).
         if (body is null || !EcpayForm.TryParse(body, out var form, out _) || EcpayPostFields.Problem(EcpayPostKind.OrderResultUrl, form) is not null
             || !CheckMacValue.Verify(form, credentials.HashKey, credentials.HashIv)
-            || !EcpayEvents.Ecpay.OrderResult.TryParse(form, out var result, out _) || result.MerchantId != credentials.MerchantId)
+            || !PaymentResult.TryParse(EcpayPostKind.OrderResultUrl, form, out var result, out _) || result.MerchantId != credentials.MerchantId)
         {
             return Pages.Error(400, "This payment result could not be verified", "The result did not come from ECPay. Your payment status is unchanged; check your transactions.");
         }
@@ -290,26 +297,5 @@ public static class PaymentsApiEndpoints
     {
         var accept = request.Headers.Accept.ToString();
         return accept.Contains("application/json", StringComparison.OrdinalIgnoreCase) && !accept.Contains("text/html", StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static async Task<string?> ReadSmallBodyAsync(HttpRequest request, int maxBytes, CancellationToken ct)
-    {
-        if (request.ContentLength > maxBytes) return null;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > maxBytes) return null;
-            buffer.Write(chunk, 0, read);
-        }
-        try
-        {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer.ToArray());
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
     }
 }

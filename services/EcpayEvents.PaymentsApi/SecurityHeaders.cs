@@ -7,11 +7,9 @@ using Microsoft.Extensions.Options;
 namespace EcpayEvents.PaymentsApi;
 
 /// <summary>
-/// Security headers on every answer. HTML gets a Content-Security-Policy that runs exactly the pages' own
-/// scripts and styles — by SHA-256 hash of each inline block, computed at start from the trusted sources (the
-/// embedded web page, the return page's script, the checkout form's), never from a response — fetches only
-/// from this origin, the user pool's API (sign-in) and configured sources, posts forms only here and to ECPay, and cannot be framed.
-/// Everything gets nosniff and no referrer (checkout links must not leak to other sites).
+/// Security headers on every answer: HTML gets a CSP that runs exactly the pages' own inline blocks (hashed at start
+/// from the trusted sources, never from a response) and cannot be framed; everything gets nosniff and no referrer
+/// (checkout links must not leak to other sites).
 /// </summary>
 public sealed partial class SecurityHeaders
 {

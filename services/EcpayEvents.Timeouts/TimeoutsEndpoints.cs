@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EcpayEvents.Payments.Timeouts;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EcpayEvents.Timeouts;
 
@@ -35,7 +36,7 @@ public static partial class TimeoutsEndpoints
     /// answers 4xx/5xx with {errorType, errorMessage}; on AWS, AWS_LWA_ERROR_STATUS_CODES (400-599) makes Lambda Web
     /// Adapter fail the invocation, so the state machine retries, then goes to NeedsReview.
     /// </summary>
-    public static async Task<IResult> Reconcile(HttpRequest request, ReconcilePayment reconcile, ILogger<ReconcilePayment> log, CancellationToken ct)
+    public static async Task<Results<JsonHttpResult<ReconcileAnswer>, JsonHttpResult<TaskError>>> Reconcile(HttpRequest request, ReconcilePayment reconcile, ILogger<ReconcilePayment> log, CancellationToken ct)
     {
         ReconcileTaskInput? task;
         try
@@ -76,7 +77,7 @@ public static partial class TimeoutsEndpoints
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    private static IResult Error(int status, string errorType, string message) =>
+    private static JsonHttpResult<TaskError> Error(int status, string errorType, string message) =>
         TypedResults.Json(new TaskError(errorType, message), TimeoutsJsonContext.Readable.TaskError, statusCode: status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile {MerchantTradeNo} failed unexpectedly")]

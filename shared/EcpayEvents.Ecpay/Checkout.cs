@@ -169,7 +169,7 @@ public sealed class CheckoutForm
     }
 
     /// <summary>Validates the request and builds the signed form. Throws <see cref="CheckoutValidationException"/> naming the first bad field.</summary>
-    public static CheckoutForm Create(CheckoutRequest request, EcpayCredentials credentials, EcpayEndpoints endpoints, TimeProvider? time = null)
+    public static CheckoutForm Create(CheckoutRequest request, EcpayCredentials credentials, EcpayUrls endpoints, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(credentials);

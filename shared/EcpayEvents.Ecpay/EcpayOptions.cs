@@ -31,11 +31,11 @@ public class EcpayOptions : IValidatableObject
     public EcpayCredentials Credentials() => new(MerchantId, HashKey, HashIv);
 
     /// <summary>BaseUrl wins; otherwise Production or Stage. Sandbox without BaseUrl does not pass validation.</summary>
-    public EcpayEndpoints Endpoints() =>
-        !string.IsNullOrWhiteSpace(BaseUrl) ? EcpayEndpoints.FromBaseUrl(BaseUrl)
-        : IsProduction ? EcpayEndpoints.Production
+    public EcpayUrls Endpoints() =>
+        !string.IsNullOrWhiteSpace(BaseUrl) ? EcpayUrls.FromBaseUrl(BaseUrl)
+        : IsProduction ? EcpayUrls.Production
         : IsEnvironment("Sandbox") ? throw new InvalidOperationException("Ecpay:BaseUrl is required with Ecpay:Environment Sandbox.")
-        : EcpayEndpoints.Stage;
+        : EcpayUrls.Stage;
 
     public virtual IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -44,7 +44,7 @@ public class EcpayOptions : IValidatableObject
         if (!string.IsNullOrWhiteSpace(BaseUrl))
         {
             string? problem = null;
-            try { _ = EcpayEndpoints.FromBaseUrl(BaseUrl); }
+            try { _ = EcpayUrls.FromBaseUrl(BaseUrl); }
             catch (ArgumentException e) { problem = $"Ecpay:BaseUrl: {e.Message}"; }
             if (problem is not null) yield return new ValidationResult(problem);
         }

@@ -5,11 +5,8 @@ using Microsoft.Extensions.Configuration;
 namespace EcpayEvents.Hosting;
 
 /// <summary>
-/// Secrets (ECPay HashKey/HashIV, the database connection string) come from SSM Parameter Store
-/// SecureStrings. Configuration names the parameters under "Ssm": e.g. the environment variable
-/// <c>Ssm__Ecpay__HashKey=/ecpay-events/ecpay/hash-key</c> fills <c>Ecpay:HashKey</c> with that
-/// parameter's decrypted value, once, at start. Nothing is read when no "Ssm" section exists
-/// (local stack, tests), and a missing parameter stops the service with its name (never a value).
+/// Secrets from SSM Parameter Store SecureStrings, read once at start: <c>Ssm__Ecpay__HashKey=/ecpay-events/ecpay/hash-key</c>
+/// fills <c>Ecpay:HashKey</c>. Without an "Ssm" section nothing is read; a missing parameter stops the service (named, never its value).
 /// </summary>
 public static class SsmSecrets
 {

@@ -28,11 +28,11 @@ public class CheckoutBenchmarks
     public void Setup() => _form = Create();
 
     [Benchmark(Description = "CheckoutForm.Create")]
-    public CheckoutForm Create() => CheckoutForm.Create(_request, Samples.Credentials, EcpayEndpoints.Stage);
+    public CheckoutForm Create() => CheckoutForm.Create(_request, Samples.Credentials, EcpayUrls.Stage);
 
     [Benchmark(Description = "CheckoutForm.ToHtml")]
     public string ToHtml() => _form.ToHtml("nonce123");
 
     [Benchmark(Description = "CheckoutForm.Create + ToHtml")]
-    public string CreateAndToHtml() => CheckoutForm.Create(_request, Samples.Credentials, EcpayEndpoints.Stage).ToHtml("nonce123");
+    public string CreateAndToHtml() => CheckoutForm.Create(_request, Samples.Credentials, EcpayUrls.Stage).ToHtml("nonce123");
 }

@@ -29,7 +29,7 @@ public class EcpayBenchmarks
     public EcpayForm FormParse() => EcpayForm.Parse(_body);
 
     [Benchmark(Description = "PaymentResult.Parse (parsed form)")]
-    public PaymentResult ResultParse() => PaymentResult.Parse(_form);
+    public PaymentResult ResultParse() => PaymentResult.Parse(EcpayPostKind.ReturnUrl, _form);
 
     [Benchmark(Description = "Parse + Verify + PaymentResult (whole check)")]
     public PaymentResult WholeCheck()
@@ -37,6 +37,6 @@ public class EcpayBenchmarks
         var form = EcpayForm.Parse(_body);
         if (!CheckMacValue.Verify(form, Samples.Credentials.HashKey, Samples.Credentials.HashIv))
             throw new InvalidOperationException();
-        return PaymentResult.Parse(form);
+        return PaymentResult.Parse(EcpayPostKind.ReturnUrl, form);
     }
 }

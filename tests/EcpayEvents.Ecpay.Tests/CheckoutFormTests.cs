@@ -18,7 +18,7 @@ public sealed class CheckoutFormTests
 
     private static void AssertRejects(CheckoutRequest request, string field, EcpayCredentials? credentials = null)
     {
-        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(request, credentials ?? EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(request, credentials ?? EcpayCredentials.Stage, EcpayUrls.Stage));
         Assert.Equal(field, e.Field);
         Assert.Contains(field, e.Message);
     }
@@ -26,7 +26,7 @@ public sealed class CheckoutFormTests
     [Fact]
     public void BuildsASignedFormInDocumentedFieldOrder()
     {
-        var form = CheckoutForm.Create(Valid(), EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        var form = CheckoutForm.Create(Valid(), EcpayCredentials.Stage, EcpayUrls.Stage);
         Assert.Equal(new Uri("https://payment-stage.ecpay.com.tw/Cashier/AioCheckOut/V5"), form.ActionUrl);
         Assert.Equal(
             ["MerchantID", "MerchantTradeNo", "MerchantTradeDate", "PaymentType", "TotalAmount", "TradeDesc", "ItemName", "ReturnURL", "ChoosePayment", "EncryptType", "OrderResultURL", "CheckMacValue"],
@@ -39,25 +39,25 @@ public sealed class CheckoutFormTests
     [Fact]
     public void WritesMerchantTradeDateInTaiwanTimeWhateverOffsetItIsGivenIn()
     {
-        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = new DateTimeOffset(2024, 12, 31, 23, 0, 0, TimeSpan.FromHours(-5)) }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = new DateTimeOffset(2024, 12, 31, 23, 0, 0, TimeSpan.FromHours(-5)) }, EcpayCredentials.Stage, EcpayUrls.Stage);
         Assert.Equal("2025/01/01 12:00:00", form.Fields.Single(f => f.Key == "MerchantTradeDate").Value);
     }
 
     [Fact]
     public void TakesTheTradeDateFromTheTimeProviderWhenNoneIsGiven()
     {
-        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = null }, EcpayCredentials.Stage, EcpayEndpoints.Stage, new FixedTime(OrderTime));
+        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = null }, EcpayCredentials.Stage, EcpayUrls.Stage, new FixedTime(OrderTime));
         Assert.Equal("2025/01/01 12:00:00", form.Fields.Single(f => f.Key == "MerchantTradeDate").Value);
     }
 
     [Fact]
     public void UsesACustomBaseUrlForTheLocalSandbox()
     {
-        var endpoints = EcpayEndpoints.FromBaseUrl("http://127.0.0.1:5090");
+        var endpoints = EcpayUrls.FromBaseUrl("http://127.0.0.1:5090");
         Assert.Equal("http://127.0.0.1:5090/Cashier/AioCheckOut/V5", endpoints.CheckoutUrl.AbsoluteUri);
         Assert.Equal("http://127.0.0.1:5090/Cashier/QueryTradeInfo/V5", endpoints.QueryTradeInfoUrl.AbsoluteUri);
-        Assert.Equal("https://payment.ecpay.com.tw/Cashier/QueryTradeInfo/V5", EcpayEndpoints.Production.QueryTradeInfoUrl.AbsoluteUri);
-        Assert.Throws<ArgumentException>(() => EcpayEndpoints.FromBaseUrl("ftp://x"));
+        Assert.Equal("https://payment.ecpay.com.tw/Cashier/QueryTradeInfo/V5", EcpayUrls.Production.QueryTradeInfoUrl.AbsoluteUri);
+        Assert.Throws<ArgumentException>(() => EcpayUrls.FromBaseUrl("ftp://x"));
     }
 
     [Theory]
@@ -69,7 +69,7 @@ public sealed class CheckoutFormTests
 
     [Fact]
     public void AcceptsATwentyCharacterMerchantTradeNo()
-        => CheckoutForm.Create(Valid() with { MerchantTradeNo = "ABCDEFGHIJ0123456789" }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        => CheckoutForm.Create(Valid() with { MerchantTradeNo = "ABCDEFGHIJ0123456789" }, EcpayCredentials.Stage, EcpayUrls.Stage);
 
     [Fact]
     public void RejectsAMerchantIdLongerThanTenCharacters()
@@ -89,7 +89,7 @@ public sealed class CheckoutFormTests
     [InlineData(5)]
     [InlineData(199_999)]
     public void AcceptsCreditCardAmountsAtTheLimits(long amount)
-        => CheckoutForm.Create(Valid() with { TotalAmount = amount }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        => CheckoutForm.Create(Valid() with { TotalAmount = amount }, EcpayCredentials.Stage, EcpayUrls.Stage);
 
     [Fact]
     public void RejectsABnplAmountBelow3000() => AssertRejects(Valid() with { TotalAmount = 2_999, ChoosePayment = ChoosePayment.Bnpl }, "TotalAmount");
@@ -104,7 +104,7 @@ public sealed class CheckoutFormTests
     public void CountsItemNameInUtf8BytesSo134ChineseCharactersAreTooMany()
     {
         // 133 × 3 bytes = 399 fits; 134 × 3 = 402 does not, although it is only 134 characters.
-        CheckoutForm.Create(Valid() with { ItemName = new string('綠', 133) }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        CheckoutForm.Create(Valid() with { ItemName = new string('綠', 133) }, EcpayCredentials.Stage, EcpayUrls.Stage);
         AssertRejects(Valid() with { ItemName = new string('綠', 134) }, "ItemName");
         AssertRejects(Valid() with { ItemName = new string('a', 401) }, "ItemName");
     }
@@ -176,7 +176,7 @@ public sealed class CheckoutFormTests
     [InlineData(ChoosePayment.Cvs, 10_080)]
     [InlineData(ChoosePayment.Barcode, 7)]
     public void AcceptsTheDefaultStoreExpireDates(string method, int value)
-        => CheckoutForm.Create(Valid() with { ChoosePayment = method, StoreExpireDate = value }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        => CheckoutForm.Create(Valid() with { ChoosePayment = method, StoreExpireDate = value }, EcpayCredentials.Stage, EcpayUrls.Stage);
 
     [Theory]
     [InlineData(1)]
@@ -201,7 +201,7 @@ public sealed class CheckoutFormTests
     {
         AssertRejects(Valid() with { IgnorePayment = "ATM" }, "IgnorePayment");
         AssertRejects(Valid() with { ChoosePayment = ChoosePayment.All, IgnorePayment = "ATM#Bitcoin" }, "IgnorePayment");
-        CheckoutForm.Create(Valid() with { ChoosePayment = ChoosePayment.All, IgnorePayment = "ATM#CVS" }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        CheckoutForm.Create(Valid() with { ChoosePayment = ChoosePayment.All, IgnorePayment = "ATM#CVS" }, EcpayCredentials.Stage, EcpayUrls.Stage);
     }
 
     [Fact]
@@ -218,7 +218,7 @@ public sealed class CheckoutFormTests
     public void TheHtmlFormEscapesHostileValues()
     {
         const string hostile = "\"><script>alert('x')</script>"; // no '&': a separator is never signed
-        var form = CheckoutForm.Create(Valid() with { ItemName = hostile, TradeDesc = "<b>", CustomField1 = "' onmouseover'x" }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        var form = CheckoutForm.Create(Valid() with { ItemName = hostile, TradeDesc = "<b>", CustomField1 = "' onmouseover'x" }, EcpayCredentials.Stage, EcpayUrls.Stage);
         var html = form.ToHtml(cspNonce: "n\"once");
         Assert.DoesNotContain("<script>alert", html);
         // Every hidden input is exactly one well-formed attribute pair: no value broke out of its quotes.
@@ -235,7 +235,7 @@ public sealed class CheckoutFormTests
         Assert.Equal(hostile, form.Fields.Single(f => f.Key == "ItemName").Value);
     }
 
-    private static void AssertAccepts(CheckoutRequest request) => CheckoutForm.Create(request, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+    private static void AssertAccepts(CheckoutRequest request) => CheckoutForm.Create(request, EcpayCredentials.Stage, EcpayUrls.Stage);
 
     private static CheckoutRequest WithText(string field, string value) => field switch
     {
@@ -269,7 +269,7 @@ public sealed class CheckoutFormTests
     [MemberData(nameof(ControlCharactersInEveryFreeTextField))]
     public void RejectsControlCharactersInFreeText(string field, string control)
     {
-        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, "ab" + control + "cd"), EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, "ab" + control + "cd"), EcpayCredentials.Stage, EcpayUrls.Stage));
         Assert.Equal(field, e.Field);
         Assert.StartsWith(field + ": contains a control character", e.Message);
         Assert.Contains($"U+{(int)control[0]:X4} at position 2", e.Message);
@@ -313,7 +313,7 @@ public sealed class CheckoutFormTests
     [MemberData(nameof(SeparatorsInEverySignedTextField))]
     public void RejectsSeparatorsInEverySignedTextField(string field, string value)
     {
-        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, value), EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, value), EcpayCredentials.Stage, EcpayUrls.Stage));
         Assert.Equal(field, e.Field);
         Assert.Contains("'&' and '=' separate the signed fields", e.Message);
     }
@@ -342,7 +342,7 @@ public sealed class CheckoutFormTests
         {
             AssertRejects(Valid() with { ChoosePayment = method, TotalAmount = min - 1 }, "TotalAmount");
         }
-        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(Valid() with { ChoosePayment = method, TotalAmount = max + 1 }, EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(Valid() with { ChoosePayment = method, TotalAmount = max + 1 }, EcpayCredentials.Stage, EcpayUrls.Stage));
         Assert.Equal("TotalAmount", e.Field);
         Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{method} range {min:N0}–{max:N0} TWD"), e.Message);
     }
@@ -356,7 +356,7 @@ public sealed class CheckoutFormTests
     {
         AssertRejects(Valid() with { MerchantTradeDate = new DateTimeOffset(1999, 12, 31, 15, 59, 59, TimeSpan.Zero) }, "MerchantTradeDate");
         // 16:00 UTC on 1999-12-31 is already 2000/01/01 00:00:00 in Taiwan: the year is Taiwan's.
-        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = new DateTimeOffset(1999, 12, 31, 16, 0, 0, TimeSpan.Zero) }, EcpayCredentials.Stage, EcpayEndpoints.Stage);
+        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = new DateTimeOffset(1999, 12, 31, 16, 0, 0, TimeSpan.Zero) }, EcpayCredentials.Stage, EcpayUrls.Stage);
         Assert.Equal("2000/01/01 00:00:00", form.Fields.Single(f => f.Key == "MerchantTradeDate").Value);
     }
 
@@ -367,7 +367,7 @@ public sealed class CheckoutFormTests
     [InlineData("CustomField4")]
     public void RejectsAnUnpairedSurrogate(string field)
     {
-        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, "ab\uD83Dcd"), EcpayCredentials.Stage, EcpayEndpoints.Stage));
+        var e = Assert.Throws<CheckoutValidationException>(() => CheckoutForm.Create(WithText(field, "ab\uD83Dcd"), EcpayCredentials.Stage, EcpayUrls.Stage));
         Assert.Equal(field, e.Field);
         Assert.Contains("unpaired surrogate", e.Message);
         AssertRejects(WithText(field, "ab\uDE00"), field);
@@ -434,7 +434,7 @@ public sealed class CheckoutFormTests
         var newYork = TimeZoneInfo.CreateCustomTimeZone("Test/New_York", TimeSpan.FromHours(-5), "UTC-5", "UTC-5");
         var time = new FixedTime(OrderTime, newYork);
         Assert.Equal(new DateTime(2024, 12, 31, 23, 0, 0), time.GetLocalNow().DateTime);
-        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = null }, EcpayCredentials.Stage, EcpayEndpoints.Stage, time);
+        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = null }, EcpayCredentials.Stage, EcpayUrls.Stage, time);
         Assert.Equal("2025/01/01 12:00:00", form.Fields.Single(f => f.Key == "MerchantTradeDate").Value);
 
         // A local DateTime from a New York server, given as DateTimeOffset with its offset.
@@ -451,7 +451,7 @@ public sealed class CheckoutFormTests
             Assert.NotEqual(TimeSpan.Zero, TimeZoneInfo.Local.GetUtcOffset(DateTimeOffset.UtcNow));
         }
         var before = DateTimeOffset.UtcNow;
-        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = null }, EcpayCredentials.Stage, EcpayEndpoints.Stage, TimeProvider.System);
+        var form = CheckoutForm.Create(Valid() with { MerchantTradeDate = null }, EcpayCredentials.Stage, EcpayUrls.Stage, TimeProvider.System);
         var after = DateTimeOffset.UtcNow;
         var sent = form.Fields.Single(f => f.Key == "MerchantTradeDate").Value;
         string Taiwan(DateTimeOffset utc) => utc.UtcDateTime.AddHours(8).ToString("yyyy/MM/dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);

@@ -25,7 +25,7 @@ public sealed class EcpayOptionsTests
         Assert.True(options.IsProduction);
         Assert.Empty(Problems(options));
         var endpoints = options.Endpoints();
-        Assert.Same(EcpayEndpoints.Production, endpoints);
+        Assert.Same(EcpayUrls.Production, endpoints);
         Assert.Equal("https://payment.ecpay.com.tw/Cashier/AioCheckOut/V5", endpoints.CheckoutUrl.AbsoluteUri);
         Assert.Equal("https://payment.ecpay.com.tw/Cashier/QueryTradeInfo/V5", endpoints.QueryTradeInfoUrl.AbsoluteUri);
     }
@@ -50,7 +50,7 @@ public sealed class EcpayOptionsTests
     public void AnUnsetEnvironmentIsStage()
     {
         var options = new EcpayOptions { MerchantId = "3002607", HashKey = "k", HashIv = "v" };
-        Assert.Same(EcpayEndpoints.Stage, options.Endpoints());
+        Assert.Same(EcpayUrls.Stage, options.Endpoints());
         Assert.False(options.IsProduction);
     }
 

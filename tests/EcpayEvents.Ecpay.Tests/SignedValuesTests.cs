@@ -54,7 +54,7 @@ public sealed class SignedValuesTests
             ReturnUrl = "https://api.example.com/ecpay/return",
             ChoosePayment = ChoosePayment.All,
         };
-        CheckoutForm.Create(valid, Stage, EcpayEndpoints.Stage);
+        CheckoutForm.Create(valid, Stage, EcpayUrls.Stage);
         var properties = typeof(CheckoutRequest).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.PropertyType == typeof(string)).ToList();
         Assert.True(properties.Count >= 14, $"only {properties.Count} string properties found");
         foreach (var property in properties)
@@ -62,7 +62,7 @@ public sealed class SignedValuesTests
             var value = property.Name.EndsWith("Url", StringComparison.Ordinal) ? "https://example.com/r?MerchantID=1&RtnCode=1" : "a&RtnCode=1&b=";
             var request = valid with { };
             property.SetValue(request, value);
-            var e = Assert.ThrowsAny<ArgumentException>(() => CheckoutForm.Create(request, Stage, EcpayEndpoints.Stage));
+            var e = Assert.ThrowsAny<ArgumentException>(() => CheckoutForm.Create(request, Stage, EcpayUrls.Stage));
             Assert.True(e is CheckoutValidationException or UnsignableFieldException, $"{property.Name}: {e.GetType().Name}");
         }
     }

@@ -1,3 +1,4 @@
+using EcpayEvents.Testing;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -36,15 +37,9 @@ public sealed class SimulatedPaymentTests
 
         (await sandbox.PostAsJsonAsync($"/sandbox/orders/{tradeNo}/pay", new { method = "simulate" })).EnsureSuccessStatusCode();
 
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        long recorded = 0;
-        while (DateTime.UtcNow < deadline)
-        {
-            recorded = await stack.Db.ScalarAsync<long>("SELECT COUNT(*) FROM payment_events WHERE transaction_id = @id AND outcome = 'simulated'", ("@id", transactionId));
-            if (recorded > 0) break;
-            await Task.Delay(250);
-        }
-        Assert.True(recorded > 0, "Settlement never recorded the simulated result; runner log:\n" + stack.RunnerLog);
+        await Poll.UntilAsync(async () => await stack.Db.ScalarAsync<long>(
+                "SELECT COUNT(*) FROM payment_events WHERE transaction_id = @id AND outcome = 'simulated'", ("@id", transactionId)) > 0,
+            "Settlement to record the simulated result", TimeSpan.FromSeconds(45), () => "runner log:\n" + stack.RunnerLog);
 
         var order = await sandbox.GetFromJsonAsync<JsonElement>($"/sandbox/orders/{tradeNo}");
         Assert.True(order.GetProperty("deliveries")[0].GetProperty("acknowledged").GetBoolean());

@@ -51,9 +51,7 @@ public sealed class WebPageTests
             await Assertions.Expect(page.GetByTestId($"status-{ids[0]}")).ToHaveTextAsync("pending");
 
             // Pending rows are polled one by one, conditionally (If-None-Match after the first answer); a change shows up in place.
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!polls.Any(p => p.Conditional) && DateTime.UtcNow < deadline) await Task.Delay(200);
-            Assert.Contains(polls, p => p.Conditional);
+            await Poll.UntilAsync(() => polls.Any(p => p.Conditional), "a conditional poll (If-None-Match)");
             await stack.Db.ExecuteAsync("UPDATE transactions SET status = 'failed' WHERE id = @id", ("@id", ids[0]));
             // The page backs off to 15 s between polls while nothing changes.
             await Assertions.Expect(page.GetByTestId($"status-{ids[0]}")).ToHaveTextAsync("failed", new() { Timeout = 20_000 });

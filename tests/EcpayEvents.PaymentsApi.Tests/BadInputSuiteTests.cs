@@ -49,14 +49,7 @@ public sealed class BadInputSuiteTests : IAsyncLifetime
             """, ("@u", poor));
         var before = await api.Database.ScalarAsync<string>(SnapshotSql);
 
-        var credentials = EcpayCredentials.Stage;
-        var orderResult = new Dictionary<string, string>
-        {
-            ["MerchantID"] = credentials.MerchantId, ["MerchantTradeNo"] = completedNo, ["StoreID"] = "", ["RtnCode"] = "1", ["RtnMsg"] = "交易成功",
-            ["TradeNo"] = "2611250000000001", ["TradeAmt"] = "500", ["PaymentDate"] = "2026/11/25 12:00:00", ["PaymentType"] = "Credit_CreditCard",
-            ["PaymentTypeChargeFee"] = "10", ["TradeDate"] = "2026/11/25 11:59:00", ["SimulatePaid"] = "0",
-        };
-        orderResult[CheckMacValue.FieldName] = CheckMacValue.Compute(orderResult, credentials.HashKey, credentials.HashIv);
+        var orderResult = SignedEcpayPost.ReturnUrl(completedNo, 500);
 
         const string Nobody = "987654321";
         EndpointSpec[] endpoints =

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
@@ -16,15 +17,7 @@ public sealed partial class HttpSurfaceTests
 {
     private static async Task<string> PostOrderResultAsync(PaymentsApiHost api, string tradeNo, long amount)
     {
-        var fields = new List<KeyValuePair<string, string>>
-        {
-            new("MerchantID", "3002607"), new("MerchantTradeNo", tradeNo), new("StoreID", ""), new("RtnCode", "1"), new("RtnMsg", "交易成功"),
-            new("TradeNo", "2601011200001234"), new("TradeAmt", amount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new("PaymentDate", "2026/01/01 12:00:05"), new("PaymentType", "Credit_CreditCard"),
-            new("PaymentTypeChargeFee", "7"), new("TradeDate", "2026/01/01 12:00:00"), new("SimulatePaid", "0"),
-            new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
-        };
-        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        var fields = SignedEcpayPost.ReturnUrl(tradeNo, amount, tradeNo: "2601011200001234", paymentDate: "2026/01/01 12:00:05", tradeDate: "2026/01/01 12:00:00", paymentTypeChargeFee: "7");
         using var response = await api.Client.PostAsync("/ecpay/order-result", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         AssertHtmlHeaders(response, await response.Content.ReadAsStringAsync(), api.Cognito.Settings.Endpoint);

@@ -1,3 +1,4 @@
+using EcpayEvents.Testing;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -82,12 +83,10 @@ public sealed class SigningKeyRotationTests : IAsyncLifetime
         rotated = true;
         var first = await MeAsync(newKey);
         Assert.True(first is HttpStatusCode.NotFound or HttpStatusCode.Unauthorized, first.ToString());
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (Volatile.Read(ref jwksRequests) < 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await Poll.UntilAsync(() => Volatile.Read(ref jwksRequests) >= 2, "the JWKS to be fetched again");
         Assert.Equal(2, jwksRequests);
-        var accepted = first;
-        while (accepted != HttpStatusCode.NotFound && DateTime.UtcNow < deadline) accepted = await MeAsync(newKey);
-        Assert.Equal(HttpStatusCode.NotFound, accepted);
+        await Poll.UntilAsync(() => MeAsync(newKey), status => status == HttpStatusCode.NotFound, "a token signed with the new key to be accepted",
+            describe: status => status.ToString());
         Assert.Equal(HttpStatusCode.NotFound, await MeAsync(oldKey)); // both keys now
 
         // A kid nobody published: refused, and it does not make the service fetch again right away.

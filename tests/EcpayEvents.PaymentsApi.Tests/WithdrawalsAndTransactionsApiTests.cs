@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.PaymentsApi.Tests;
 
@@ -163,14 +164,7 @@ public sealed class WithdrawalsAndTransactionsApiTests : IAsyncLifetime
         var user = await api.CreateUserAsync();
         var deposit = await (await api.Client.PostAsJsonAsync($"/users/{user}/deposits", new { amount = 250, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>();
         var tradeNo = deposit.GetProperty("merchantTradeNo").GetString()!;
-        var fields = new List<KeyValuePair<string, string>>
-        {
-            new("MerchantID", "3002607"), new("MerchantTradeNo", tradeNo), new("StoreID", ""), new("RtnCode", "1"), new("RtnMsg", "交易成功"),
-            new("TradeNo", "2601011200001234"), new("TradeAmt", "250"), new("PaymentDate", "2026/01/01 12:00:05"), new("PaymentType", "Credit_CreditCard"),
-            new("PaymentTypeChargeFee", "7"), new("TradeDate", "2026/01/01 12:00:00"), new("SimulatePaid", "0"),
-            new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
-        };
-        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        var fields = SignedEcpayPost.ReturnUrl(tradeNo, 250, tradeNo: "2601011200001234", paymentDate: "2026/01/01 12:00:05", tradeDate: "2026/01/01 12:00:00", paymentTypeChargeFee: "7");
 
         var ok = await api.Client.PostAsync("/ecpay/order-result", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
@@ -197,14 +191,7 @@ public sealed class WithdrawalsAndTransactionsApiTests : IAsyncLifetime
         var deposit = await (await api.Client.PostAsJsonAsync($"/users/{user}/deposits", new { amount = 250, paymentMethod = "Credit" })).Content.ReadFromJsonAsync<JsonElement>();
         var tradeNo = deposit.GetProperty("merchantTradeNo").GetString()!;
         await api.Database.ExecuteAsync("UPDATE transactions SET status = @s WHERE merchant_trade_no = @m", ("@s", status), ("@m", tradeNo));
-        var fields = new List<KeyValuePair<string, string>>
-        {
-            new("MerchantID", "3002607"), new("MerchantTradeNo", tradeNo), new("StoreID", ""), new("RtnCode", "1"), new("RtnMsg", "交易成功"),
-            new("TradeNo", "2601011200001235"), new("TradeAmt", "250"), new("PaymentDate", "2026/01/01 12:40:05"), new("PaymentType", "Credit_CreditCard"),
-            new("PaymentTypeChargeFee", "7"), new("TradeDate", "2026/01/01 12:00:00"), new("SimulatePaid", simulatePaid),
-            new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
-        };
-        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        var fields = SignedEcpayPost.ReturnUrl(tradeNo, 250, simulatePaid: simulatePaid, tradeNo: "2601011200001235", paymentDate: "2026/01/01 12:40:05", tradeDate: "2026/01/01 12:00:00", paymentTypeChargeFee: "7");
         var page = await api.Client.PostAsync("/ecpay/order-result", new StringContent(EcpayForm.ToFormBody(fields), Encoding.UTF8, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         var html = await page.Content.ReadAsStringAsync();

@@ -4,6 +4,7 @@ using System.Text;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
 using EcpayEvents.Payments.Deposits;
+using EcpayEvents.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace EcpayEvents.Sandbox.Tests;
@@ -72,7 +73,7 @@ public sealed class SandboxHost : IAsyncDisposable
             MerchantTradeNo: tradeNo ?? MerchantTradeNumber.New("TS", createdAt), PaymentMethod: method, ItemName: null, PaymentType: null,
             PaymentInstructions: null, ExpiresAt: DepositExpiry.For(method, createdAt, options).ExpiresAt, PaidAt: null,
             CreatedAt: createdAt, UpdatedAt: createdAt);
-        var settings = new CheckoutSettings(EcpayCredentials.Stage, EcpayEndpoints.FromBaseUrl(Client.BaseAddress!.ToString()),
+        var settings = new CheckoutSettings(EcpayCredentials.Stage, EcpayUrls.FromBaseUrl(Client.BaseAddress!.ToString()),
             ReturnUrl: MerchantUrl + "/return", PaymentInfoUrl: MerchantUrl + "/payment-info",
             OrderResultUrl: MerchantUrl + "/order-result", ClientBackUrl: MerchantUrl + "/");
         return CheckoutForm.Create(StartCheckout.Request(deposit, settings, options), EcpayCredentials.Stage, settings.Endpoints);
@@ -84,7 +85,7 @@ public sealed class SandboxHost : IAsyncDisposable
     public static List<KeyValuePair<string, string>> Resign(IEnumerable<KeyValuePair<string, string>> fields, string key, string value)
     {
         var list = fields.Where(f => f.Key != "CheckMacValue").Select(f => f.Key == key ? new KeyValuePair<string, string>(key, value) : f).ToList();
-        list.Add(new("CheckMacValue", CheckMacValue.Compute(list, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        list = SignedEcpayPost.Sign(list);
         return list;
     }
 
@@ -97,9 +98,7 @@ public sealed class SandboxHost : IAsyncDisposable
 
     public async Task<List<(string Path, EcpayForm Form)>> WaitForPostsAsync(int count, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (Received.Count < count && DateTime.UtcNow < deadline) await Task.Delay(50);
-        Assert.True(Received.Count >= count, $"expected {count} posts, got {Received.Count}");
+        await Poll.UntilAsync(() => Received.Count >= count, $"{count} posts", timeout, () => $"got {Received.Count}");
         return Received.ToList();
     }
 
@@ -107,17 +106,9 @@ public sealed class SandboxHost : IAsyncDisposable
     /// Polls the sandbox's view of an order (GET /sandbox/orders/{tradeNo}) until <paramref name="until"/> holds, and
     /// returns it: a positive signal (e.g. a delivery acknowledged or given up) instead of a fixed sleep.
     /// </summary>
-    public async Task<System.Text.Json.JsonElement> WaitForOrderAsync(string tradeNo, Func<System.Text.Json.JsonElement, bool> until, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            var order = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(Client, $"/sandbox/orders/{tradeNo}");
-            if (until(order)) return order;
-            Assert.True(DateTime.UtcNow < deadline, $"order {tradeNo}: timed out waiting for {what}: {order}");
-            await Task.Delay(50);
-        }
-    }
+    public Task<System.Text.Json.JsonElement> WaitForOrderAsync(string tradeNo, Func<System.Text.Json.JsonElement, bool> until, string what, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(() => System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(Client, $"/sandbox/orders/{tradeNo}"),
+            until, $"order {tradeNo}: {what}", timeout, order => order.ToString());
 
     /// <summary>A clock the test moves (the sandbox reads "now" only through TimeProvider).</summary>
     public sealed class ManualTime : TimeProvider

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.Sandbox.Tests;
 
@@ -144,10 +145,10 @@ public sealed class NotificationTests : IAsyncLifetime
         var (path, form) = Assert.Single(await host.WaitForPostsAsync(1));
         Assert.Equal("/return", path);
         Assert.True(CheckMacValue.Verify(form, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
-        var result = PaymentResult.Parse(form);
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, form);
         Assert.Equal(tradeNo, result.MerchantTradeNo);
-        Assert.Equal(1, result.RtnCode);
-        Assert.Equal("交易成功", result.RtnMsg);
+        Assert.Equal("1", result.Code);
+        Assert.Equal("交易成功", result.Message);
         Assert.Equal(777, result.TradeAmt);
         Assert.False(result.SimulatePaid);
         Assert.Equal("0", form["SimulatePaid"]);
@@ -167,10 +168,10 @@ public sealed class NotificationTests : IAsyncLifetime
         var (path, form) = Assert.Single(await host.WaitForPostsAsync(1));
         Assert.Equal("/return", path);
         Assert.True(CheckMacValue.Verify(form, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
-        var result = PaymentResult.Parse(form);
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, form);
         Assert.Equal(tradeNo, result.MerchantTradeNo);
-        Assert.Equal(10100058, result.RtnCode);
-        Assert.Equal("付款失敗", result.RtnMsg);
+        Assert.Equal("10100058", result.Code);
+        Assert.Equal("付款失敗", result.Message);
         Assert.Equal(640, result.TradeAmt);
         Assert.False(result.SimulatePaid);
         var order = await host.Client.GetFromJsonAsync<JsonElement>($"/sandbox/orders/{tradeNo}");
@@ -274,7 +275,7 @@ public sealed class NotificationTests : IAsyncLifetime
         async Task<EcpayForm> QueryAsync(string no, string? stamp = null, bool tamper = false)
         {
             var fields = new List<KeyValuePair<string, string>> { new("MerchantID", "3002607"), new("MerchantTradeNo", no), new("TimeStamp", stamp ?? SandboxHost.Stamp()) };
-            fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+            fields = SignedEcpayPost.Sign(fields);
             if (tamper) fields[1] = new("MerchantTradeNo", no + "X");
             var text = await (await host.Client.PostAsync("/Cashier/QueryTradeInfo/V5", new FormUrlEncodedContent(fields))).Content.ReadAsStringAsync();
             var answer = EcpayForm.Parse(text);
@@ -376,15 +377,15 @@ public sealed class LateAndSimulatedPaymentTests : IAsyncLifetime
         var (path, form) = (await host.WaitForPostsAsync(before + 1))[before];
         Assert.Equal("/return", path);
         Assert.True(CheckMacValue.Verify(form, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
-        var result = PaymentResult.Parse(form);
-        Assert.Equal(1, result.RtnCode);
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, form);
+        Assert.Equal("1", result.Code);
         Assert.True(result.SimulatePaid);
         Assert.False(result.IsRealPayment);
 
         var order = await host.Client.GetFromJsonAsync<JsonElement>($"/sandbox/orders/{tradeNo}");
         Assert.NotEqual("paid", order.GetProperty("state").GetString());
         var fields = new List<KeyValuePair<string, string>> { new("MerchantID", "3002607"), new("MerchantTradeNo", tradeNo), new("TimeStamp", time.Now.ToUnixTimeSeconds().ToString()) };
-        fields.Add(new("CheckMacValue", CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
+        fields = SignedEcpayPost.Sign(fields);
         var query = EcpayForm.Parse(await (await host.Client.PostAsync("/Cashier/QueryTradeInfo/V5", new FormUrlEncodedContent(fields))).Content.ReadAsStringAsync());
         Assert.Equal("0", query["TradeStatus"]);
     }

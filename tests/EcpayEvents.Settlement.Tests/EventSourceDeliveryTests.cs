@@ -1,3 +1,4 @@
+using EcpayEvents.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using EcpayEvents.Ecpay;
@@ -29,10 +30,10 @@ public sealed class EventSourceDeliveryTests
             await Task.Delay(TimeSpan.FromMilliseconds(4000 + Random.Shared.Next(2000)));
             var d = await s.SeedDepositAsync(100 + i);
             var clock = Stopwatch.StartNew();
-            await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount));
+            await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, d.Amount));
             try
             {
-                await SettlementStack.WaitUntilAsync(async () => await s.LedgerEntriesAsync(d.Id) == 1, 2, $"post {i + 1} to be credited");
+                await Poll.UntilAsync(async () => await s.LedgerEntriesAsync(d.Id) == 1, $"post {i + 1} to be credited", TimeSpan.FromSeconds(2));
             }
             catch (TimeoutException)
             {
@@ -58,10 +59,9 @@ public sealed class EventSourceDeliveryTests
         var deposits = await s.SeedDepositsAsync(RunnerPosts, users: 100);
 
         await Parallel.ForEachAsync(deposits, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (d, _) =>
-            await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount, tradeNo: "26" + d.Id.ToString("D14", CultureInfo.InvariantCulture))));
+            await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, d.Amount, tradeNo: "26" + d.Id.ToString("D14", CultureInfo.InvariantCulture))));
 
-        await SettlementStack.WaitUntilAsync(async () => await s.Db.ScalarAsync<long>("SELECT COUNT(*) FROM ledger_entries") >= deposits.Count,
-            120, $"{deposits.Count} credits");
+        await Poll.UntilAsync(async () => await s.Db.ScalarAsync<long>("SELECT COUNT(*) FROM ledger_entries") >= deposits.Count, $"{deposits.Count} credits", TimeSpan.FromSeconds(120));
         await s.WaitForQueueDrainedAsync(60);
 
         var notCreditedOnce = await s.Db.ScalarAsync<long>("""

@@ -1,3 +1,4 @@
+using EcpayEvents.Testing;
 using EcpayEvents.Ecpay;
 
 namespace EcpayEvents.Settlement.Tests;
@@ -22,7 +23,7 @@ public sealed class ExactlyOnceTests(StackFixture fixture) : IClassFixture<Stack
     public async Task TheSameNotificationTwentyTimesInARowCreditsOnce()
     {
         var d = await S.SeedDepositAsync(500);
-        var body = EcpayForm.ToFormBody(SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        var body = EcpayForm.ToFormBody(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
         for (var i = 0; i < 20; i++)
         {
             var (status, answer, contentType) = await S.PostAsync("/ecpay/return", body);
@@ -42,8 +43,8 @@ public sealed class ExactlyOnceTests(StackFixture fixture) : IClassFixture<Stack
     {
         var d = await S.SeedDepositAsync(500);
         // Half of them are ECPay's re-sends, whose RtnMsg (and so CheckMacValue) differs.
-        var first = EcpayForm.ToFormBody(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, rtnMsg: "交易成功"));
-        var resend = EcpayForm.ToFormBody(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, rtnMsg: "paid"));
+        var first = EcpayForm.ToFormBody(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, rtnMsg: "交易成功"));
+        var resend = EcpayForm.ToFormBody(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, rtnMsg: "paid"));
         var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => S.PostAsync("/ecpay/return", i % 2 == 0 ? first : resend)));
         Assert.All(answers, a => Assert.Equal("1|OK", a.Body));
         await S.WaitForQueueDrainedAsync();
@@ -63,7 +64,7 @@ public sealed class ExactlyOnceTests(StackFixture fixture) : IClassFixture<Stack
             deposits.Add(await S.SeedDepositAsync(100 + i, userId: users[i % users.Count]));
 
         // Every payment paid, each posted three times, all at once and shuffled.
-        var posts = deposits.SelectMany(d => Enumerable.Repeat(EcpayForm.ToFormBody(SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount)), 3))
+        var posts = deposits.SelectMany(d => Enumerable.Repeat(EcpayForm.ToFormBody(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, d.Amount)), 3))
             .OrderBy(_ => Random.Shared.Next()).ToList();
         var answers = await Task.WhenAll(posts.Select(b => S.PostAsync("/ecpay/return", b)));
         Assert.All(answers, a => Assert.Equal("1|OK", a.Body));

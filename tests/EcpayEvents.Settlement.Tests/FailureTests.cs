@@ -14,7 +14,7 @@ public sealed class FailureTests
     {
         await using var s = await SettlementStack.StartAsync("crash", startRunner: false);
         var d = await s.SeedDepositAsync(500);
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
 
         // The "consumer" receives, settles (commit) and dies before deleting the message.
         var got = await s.SqsClient.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = s.Sqs.QueueUrl, WaitTimeSeconds = 5, VisibilityTimeout = 1 });
@@ -43,7 +43,7 @@ public sealed class FailureTests
         var deposits = new List<Deposit>();
         for (var i = 0; i < 3; i++) deposits.Add(await s.SeedDepositAsync(100 + i));
         await s.SqsClient.SendMessageAsync(s.Sqs.QueueUrl, "{not json");
-        foreach (var d in deposits) await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount));
+        foreach (var d in deposits) await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, d.Amount));
 
         // First batch: all four together; only the poison one fails.
         var first = await s.CreateRunner().PollOnceAsync(CancellationToken.None);
@@ -74,9 +74,9 @@ public sealed class FailureTests
             await second.ScalarAsync($"INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES ({userId}, 'deposit', 100, 'pending', '{t}'); SELECT LAST_INSERT_ID();");
 
         await second.StopAsync();
-        foreach (var t in trades) await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(t, 100));
+        foreach (var t in trades) await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(t, 100));
         // Delivered and failed at least twice while the database is down.
-        await SettlementStack.WaitUntilAsync(() => Task.FromResult(s.RunnerLog.ToString().Split('\n').Count(l => l.Contains("\"failed\":") && !l.Contains("\"failed\":0")) >= 2), 30, "failed deliveries");
+        await Poll.UntilAsync(() => Task.FromResult(s.RunnerLog.ToString().Split('\n').Count(l => l.Contains("\"failed\":") && !l.Contains("\"failed\":0")) >= 2), "failed deliveries", TimeSpan.FromSeconds(30));
 
         await second.StartAgainAsync();
         await s.WaitForQueueDrainedAsync(60);
@@ -107,8 +107,8 @@ public sealed class LockWaitTests
             await lockRow.ExecuteScalarAsync();
         }
 
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(stuck.MerchantTradeNo, 500));
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(free.MerchantTradeNo, 300));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(stuck.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(free.MerchantTradeNo, 300));
 
         string holderTrx;
         await using (var trx = new MySqlCommand("SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID()", holder, held))
@@ -117,8 +117,8 @@ public sealed class LockWaitTests
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var poll = s.CreateRunner().PollOnceAsync(CancellationToken.None);
         // Settlement's transaction waits for the held row (seen by the server, whatever the machine's load)…
-        await SettlementStack.WaitUntilAsync(async () => poll.IsCompleted || await s.Db.ScalarAsync<long>(
-            "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS WHERE blocking_trx_id = @trx", ("@trx", holderTrx)) > 0, 30, "settlement waiting for the held row");
+        await Poll.UntilAsync(async () => poll.IsCompleted || await s.Db.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS WHERE blocking_trx_id = @trx", ("@trx", holderTrx)) > 0, "settlement waiting for the held row", TimeSpan.FromSeconds(30));
         // …and gives up after its 1 s lock wait: the row stays held 6 s more, so a settlement waiting the server's default
         // (10 s in mariadb.sh, 50 s on RDS) would get the row and settle, and this message would not fail.
         var released = false;
@@ -197,7 +197,7 @@ public sealed class NonUtcServerTests
         var userId = await second.ScalarAsync("INSERT INTO users (username, email) VALUES ('tz', 'tz@example.com'); SELECT LAST_INSERT_ID();");
         var trade = SettlementStack.NewMerchantTradeNo();
         var id = await second.ScalarAsync($"INSERT INTO transactions (user_id, type, amount, status, merchant_trade_no) VALUES ({userId}, 'deposit', 100, 'pending', '{trade}'); SELECT LAST_INSERT_ID();");
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(trade, 100));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(trade, 100));
         await s.WaitForQueueDrainedAsync();
 
         Assert.Equal(100, await second.ScalarAsync($"SELECT balance FROM users WHERE id = {userId}"));
@@ -307,11 +307,11 @@ public sealed class DeadlockTests
         var otherTrx = Convert.ToString(await OtherAsync("SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID() AND @id > 0", 1),
             System.Globalization.CultureInfo.InvariantCulture)!;
 
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
         var poll = s.CreateRunner().PollOnceAsync(CancellationToken.None);
         Task<bool> SettlementWaitsForOther() => s.Db.ScalarAsync<long>(
             "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS WHERE blocking_trx_id = @trx", ("@trx", otherTrx)).ContinueWith(t => t.Result > 0);
-        await SettlementStack.WaitUntilAsync(async () => poll.IsCompleted || await SettlementWaitsForOther(), 30, "settlement waiting for the user's row");
+        await Poll.UntilAsync(async () => poll.IsCompleted || await SettlementWaitsForOther(), "settlement waiting for the user's row", TimeSpan.FromSeconds(30));
         Assert.False(poll.IsCompleted, "the settlement did not wait for the user's row");
 
         // The cycle: the other session now asks for the transaction's row, which the settlement holds.
@@ -325,7 +325,7 @@ public sealed class DeadlockTests
         Assert.Equal(0, await s.EventsAsync(d.MerchantTradeNo));
 
         // The settlement's next attempt waits for the transaction's row; once the other session is done, it settles.
-        await SettlementStack.WaitUntilAsync(async () => poll.IsCompleted || await SettlementWaitsForOther(), 30, "the settlement's second attempt");
+        await Poll.UntilAsync(async () => poll.IsCompleted || await SettlementWaitsForOther(), "the settlement's second attempt", TimeSpan.FromSeconds(30));
         await otherTx.RollbackAsync();
         var batch = await poll.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal((1, 0, 1), (batch.Received, batch.Failed, batch.Deleted));
@@ -360,7 +360,7 @@ public sealed class SilentDatabaseTests
             settlementConnectionString: $"Server=127.0.0.1;Port={port};Database=x;User ID=root;Password=x;Connection Timeout=120;Pooling=false",
             settlementArgs: ["--Settlement:ConnectTimeoutSeconds=1"]);
         var d = await s.SeedDepositAsync(500);
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
         var got = await s.SqsClient.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = s.Sqs.QueueUrl, WaitTimeSeconds = 5, VisibilityTimeout = 60 });
         var m = Assert.Single(got.Messages);
         var batch = new SqsEvent([new SqsMessage(m.MessageId, m.ReceiptHandle, m.Body, null, null, null, "aws:sqs", null, "us-east-1")]);

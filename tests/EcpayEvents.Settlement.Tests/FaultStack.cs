@@ -95,7 +95,7 @@ internal sealed class FaultStack : IAsyncDisposable
     {
         var pid = MariaDbPid;
         ChildProcess.Signal(pid, ChildProcess.SIGKILL);
-        await SettlementStack.WaitUntilAsync(() => Task.FromResult(!Directory.Exists($"/proc/{pid}")), 30, "MariaDB to die");
+        await Poll.UntilAsync(() => Task.FromResult(!Directory.Exists($"/proc/{pid}")), "MariaDB to die", TimeSpan.FromSeconds(30));
     }
 
     private async Task StopMariaDbAsync()
@@ -158,12 +158,12 @@ internal sealed class FaultStack : IAsyncDisposable
     public async Task<Dictionary<string, int>> WaitForExecutionsAsync(int timeoutSeconds)
     {
         var ended = new List<ExecutionListItem>();
-        await SettlementStack.WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             ended.Clear();
             await foreach (var e in stepFunctionsClient!.ListAllExecutionsAsync(LocalStepFunctionsServer.PaymentTimeoutArn)) ended.Add(e);
             return ended.All(e => e.Status != "RUNNING");
-        }, timeoutSeconds, "every payment-timeout execution to end");
+        }, "every payment-timeout execution to end", TimeSpan.FromSeconds(timeoutSeconds));
         var statuses = new Dictionary<string, int>();
         foreach (var e in ended)
         {
@@ -176,12 +176,12 @@ internal sealed class FaultStack : IAsyncDisposable
     private static async Task WaitHealthyAsync(ChildProcess p, int port)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await SettlementStack.WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             if (p.HasExited) throw new InvalidOperationException($"{p.Name} exited:\n{p.Tail()}");
             try { return (await http.GetAsync($"http://127.0.0.1:{port}/healthz")).IsSuccessStatusCode; }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return false; }
-        }, 60, p.Name + " to be healthy");
+        }, p.Name + " to be healthy", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>What the faults did to delivery, from the runner's log: messages Settlement failed or never got, receives that failed.</summary>
@@ -250,11 +250,11 @@ internal sealed class FaultStack : IAsyncDisposable
     public async Task WaitForQueueDrainedAsync(int timeoutSeconds)
     {
         using var sqs = new Amazon.SQS.AmazonSQSClient(new Amazon.Runtime.BasicAWSCredentials("local", "local"), new Amazon.SQS.AmazonSQSConfig { ServiceURL = $"http://127.0.0.1:{sqsPort}", AuthenticationRegion = "us-east-1" });
-        await SettlementStack.WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             var a = await sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = queueUrl, AttributeNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] });
             return a.Attributes.Values.All(v => v == "0");
-        }, timeoutSeconds, "the queue to drain");
+        }, "the queue to drain", TimeSpan.FromSeconds(timeoutSeconds));
     }
 
     /// <summary>What is in the dead-letter queue: each message's merchantTradeNo and receive count.</summary>

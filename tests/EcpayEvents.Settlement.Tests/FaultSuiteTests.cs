@@ -80,7 +80,7 @@ public sealed class FaultSuiteTests
         await stack.WaitForQueueDrainedAsync(60);
         try
         {
-            await SettlementStack.WaitUntilAsync(async () => await stack.CreditedAsync(owed) >= owed.Count, 30, "every acknowledged or reconciled deposit to be credited");
+            await Poll.UntilAsync(async () => await stack.CreditedAsync(owed) >= owed.Count, "every acknowledged or reconciled deposit to be credited", TimeSpan.FromSeconds(30));
         }
         catch (TimeoutException)
         {
@@ -163,7 +163,7 @@ public sealed class FaultSuiteTests
         {
             try
             {
-                var body = EcpayForm.ToFormBody(SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount, tradeNo: "26" + d.Id.ToString("D14", CultureInfo.InvariantCulture)));
+                var body = EcpayForm.ToFormBody(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, d.Amount, tradeNo: "26" + d.Id.ToString("D14", CultureInfo.InvariantCulture)));
                 for (var attempt = 0; attempt < 120; attempt++)
                 {
                     if (attempt > 0) await Task.Delay(TimeSpan.FromSeconds(1));

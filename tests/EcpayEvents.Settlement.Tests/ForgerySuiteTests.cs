@@ -1,3 +1,4 @@
+using EcpayEvents.Testing;
 using System.Net;
 using System.Text;
 using EcpayEvents.Ecpay;
@@ -94,13 +95,13 @@ public sealed class ForgerySuiteTests(ForgeryStackFixture fixture) : IClassFixtu
             var d = genuine[i];
             var info = d.Method switch
             {
-                ChoosePayment.Atm => SettlementStack.AtmIssuedFields(d.MerchantTradeNo, d.Amount),
-                ChoosePayment.Cvs => SettlementStack.CvsIssuedFields(d.MerchantTradeNo, d.Amount),
-                ChoosePayment.Barcode => SettlementStack.BarcodeIssuedFields(d.MerchantTradeNo, d.Amount),
+                ChoosePayment.Atm => SignedEcpayPost.AtmIssued(d.MerchantTradeNo, d.Amount),
+                ChoosePayment.Cvs => SignedEcpayPost.CvsIssued(d.MerchantTradeNo, d.Amount),
+                ChoosePayment.Barcode => SignedEcpayPost.BarcodeIssued(d.MerchantTradeNo, d.Amount),
                 _ => null,
             };
             if (info is not null) genuinePosts.Add(new("/ecpay/payment-info", EcpayForm.ToFormBody(info)));
-            var paid = SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount, tradeNo: "26120700000000" + i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture));
+            var paid = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, d.Amount, tradeNo: "26120700000000" + i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture));
             genuinePaid[d] = paid;
             genuinePosts.Add(new("/ecpay/return", EcpayForm.ToFormBody(paid)));
         }
@@ -131,7 +132,7 @@ public sealed class ForgerySuiteTests(ForgeryStackFixture fixture) : IClassFixtu
         var wrongKeys = new List<Post>();
         foreach (var t in targets)
         {
-            var paid = Unsigned(SettlementStack.ReturnFields(t.MerchantTradeNo, t.Amount));
+            var paid = Unsigned(SignedEcpayPost.ReturnUrl(t.MerchantTradeNo, t.Amount));
             wrongKeys.Add(new("/ecpay/return", EcpayForm.ToFormBody(WithMac(paid, CheckMacValue.Compute(paid, RandomKey(random), RandomKey(random))))));
             wrongKeys.Add(new("/ecpay/return", EcpayForm.ToFormBody(WithMac(paid, CheckMacValue.Compute(paid, Ours.HashIv, Ours.HashKey)))));
             wrongKeys.Add(new("/ecpay/return", EcpayForm.ToFormBody(WithMac(paid, CheckMacValue.Compute(paid, Ours.HashKey, Ours.HashIv, MacAlgorithm.Md5)))));
@@ -143,7 +144,7 @@ public sealed class ForgerySuiteTests(ForgeryStackFixture fixture) : IClassFixtu
         var merchantSwaps = new List<Post>();
         foreach (var t in targets)
         {
-            var other = Unsigned(SettlementStack.ReturnFields(t.MerchantTradeNo, t.Amount, merchantId: OtherMerchant.MerchantId));
+            var other = Unsigned(SignedEcpayPost.ReturnUrl(t.MerchantTradeNo, t.Amount, merchantId: OtherMerchant.MerchantId));
             merchantSwaps.Add(new("/ecpay/return", EcpayForm.ToFormBody(WithMac(other, CheckMacValue.Compute(other, OtherMerchant.HashKey, OtherMerchant.HashIv)))));
             merchantSwaps.Add(new("/ecpay/return", EcpayForm.ToFormBody(WithMac(other, CheckMacValue.Compute(other, Ours.HashKey, Ours.HashIv)))));
         }
@@ -163,10 +164,10 @@ public sealed class ForgerySuiteTests(ForgeryStackFixture fixture) : IClassFixtu
 
         rows.Add(await RunAsync("replays as sent (ECPay's re-sends)", genuinePosts));
 
-        var simulated = targets.Select(t => new Post("/ecpay/return", EcpayForm.ToFormBody(SettlementStack.ReturnFields(t.MerchantTradeNo, t.Amount, simulatePaid: "1")))).ToList();
+        var simulated = targets.Select(t => new Post("/ecpay/return", EcpayForm.ToFormBody(SignedEcpayPost.ReturnUrl(t.MerchantTradeNo, t.Amount, simulatePaid: "1")))).ToList();
         rows.Add(await RunAsync("SimulatePaid=1 (signed)", simulated));
 
-        var failures = genuine.Select(d => new Post("/ecpay/return", EcpayForm.ToFormBody(SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount, rtnCode: "10100058", rtnMsg: "付款失敗")))).ToList();
+        var failures = genuine.Select(d => new Post("/ecpay/return", EcpayForm.ToFormBody(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, d.Amount, rtnCode: "10100058", rtnMsg: "付款失敗")))).ToList();
         rows.Add(await RunAsync("failure after success (signed)", failures));
 
         var lowerMac = genuinePaid.Values.Select(p => new Post("/ecpay/return", EcpayForm.ToFormBody(WithMac(Unsigned(p), p[CheckMacValue.FieldName].ToLowerInvariant())))).ToList();

@@ -19,19 +19,19 @@ public sealed class LogHygieneTests
         await using (s)
         {
             var paid = await s.SeedDepositAsync(amount: 500);
-            await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(paid.MerchantTradeNo, 500));
+            await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(paid.MerchantTradeNo, 500));
             var wrongAmount = await s.SeedDepositAsync(amount: 500);
-            await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(wrongAmount.MerchantTradeNo, 400));
+            await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(wrongAmount.MerchantTradeNo, 400));
             // A forged post (bad MAC, a card number and the database password in its fields) and one enqueued
             // directly (Settlement logs what it rejects).
-            var forged = SettlementStack.ReturnFields(paid.MerchantTradeNo, 500);
+            var forged = SignedEcpayPost.ReturnUrl(paid.MerchantTradeNo, 500);
             forged["CustomField1"] = "4111 1111 1111 1111";
             forged["CustomField2"] = "Password=local-dev-only";
             var (status, _, _) = await s.PostAsync("/ecpay/return", Ecpay.EcpayForm.ToFormBody(forged));
             Assert.Equal(System.Net.HttpStatusCode.BadRequest, status);
             await s.EnqueueAsync(PaymentResultSource.ReturnUrl, forged);
             await BadInputSuite.RunAsync(s.NotificationsUrl, new EndpointSpec("POST /ecpay/return", "POST", "/ecpay/return", BodyKind.EcpayForm,
-                FormFields: SettlementStack.ReturnFields(paid.MerchantTradeNo, 500)), 200, seed: 7, ct: TestContext.Current.CancellationToken);
+                FormFields: SignedEcpayPost.ReturnUrl(paid.MerchantTradeNo, 500)), 200, seed: 7, ct: TestContext.Current.CancellationToken);
             await s.WaitForQueueDrainedAsync();
             Assert.Equal(500, await s.BalanceAsync(paid.UserId));
             Assert.Contains(s.Logs.Entries, e => e.Level <= Microsoft.Extensions.Logging.LogLevel.Information);

@@ -1,3 +1,4 @@
+using EcpayEvents.Testing;
 using System.Net;
 using EcpayEvents.Hosting;
 using EcpayEvents.Testing.BadInput;
@@ -34,8 +35,8 @@ public sealed class NotificationsBadInputSuiteTests : IAsyncLifetime
     {
         var deposit = await s.SeedDepositAsync(amount: 500);
         var before = await s.Db.ScalarAsync<string>(SnapshotSql);
-        var paid = SettlementStack.ReturnFields(deposit.MerchantTradeNo, 500);
-        var issued = SettlementStack.AtmIssuedFields(deposit.MerchantTradeNo, 500);
+        var paid = SignedEcpayPost.ReturnUrl(deposit.MerchantTradeNo, 500);
+        var issued = SignedEcpayPost.AtmIssued(deposit.MerchantTradeNo, 500);
         EndpointSpec[] endpoints =
         [
             new("POST /ecpay/return", "POST", "/ecpay/return", BodyKind.EcpayForm, FormFields: paid),
@@ -60,7 +61,7 @@ public sealed class NotificationsBadInputSuiteTests : IAsyncLifetime
 
         // Nothing was acknowledged, so nothing reached Settlement: after a genuine post and a drained queue,
         // its event is the only one recorded (anything enqueued by the suite would have been applied too).
-        await s.PostAcknowledgedAsync("/ecpay/payment-info", SettlementStack.AtmIssuedFields(deposit.MerchantTradeNo, 500));
+        await s.PostAcknowledgedAsync("/ecpay/payment-info", SignedEcpayPost.AtmIssued(deposit.MerchantTradeNo, 500));
         await s.WaitForQueueDrainedAsync();
         Assert.Equal(0, await s.DeadLetteredAsync());
         Assert.Equal(1, await s.Db.ScalarAsync<long>("SELECT COUNT(*) FROM payment_events"));

@@ -59,7 +59,7 @@ public sealed class NotificationsTests : IAsyncLifetime
     [Fact]
     public async Task ABadMacIsASecurityLogLineWithReasonMerchantTradeNoAndTheClientIpApiGatewaySaw()
     {
-        var fields = SettlementStack.ReturnFields("TFORGED1", 500);
+        var fields = SignedEcpayPost.ReturnUrl("TFORGED1", 500);
         fields["TradeAmt"] = "5000"; // tampered after signing
         // API Gateway appends the address that connected to it; the first entry is the client's own claim.
         var (status, _) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields), forwardedFor: "10.0.0.1, 203.0.113.9");
@@ -92,9 +92,9 @@ public sealed class NotificationsTests : IAsyncLifetime
     [Fact]
     public async Task AnotherMerchantIsASecurityLogLineAndWithoutXForwardedForTheClientIpIsTheRemoteAddress()
     {
-        var fields = SettlementStack.AtmIssuedFields("TOTHER01", 500);
+        var fields = SignedEcpayPost.AtmIssued("TOTHER01", 500);
         fields["MerchantID"] = "2000132";
-        var (status, _) = await PostAsync(app, "/ecpay/payment-info", EcpayForm.ToFormBody(SettlementStack.Signed(fields)));
+        var (status, _) = await PostAsync(app, "/ecpay/payment-info", EcpayForm.ToFormBody(SignedEcpayPost.Sign(fields)));
         Assert.Equal(HttpStatusCode.BadRequest, status);
 
         var line = Assert.Single(logs.WithEventId(NotificationsEndpoints.SecurityRejectedEventId), l => l["MerchantTradeNo"] == "TOTHER01");
@@ -134,9 +134,9 @@ public sealed class NotificationsTests : IAsyncLifetime
     public async Task ASignedPostWithAFieldEcpayDoesNotSendIsRefusedAndLoggedAsASecurityEvent(string path, string field, string value, string reason)
     {
         var merchantTradeNo = "TFIELD" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
-        var fields = path.EndsWith("return", StringComparison.Ordinal) ? SettlementStack.ReturnFields(merchantTradeNo, 500) : SettlementStack.AtmIssuedFields(merchantTradeNo, 500);
+        var fields = path.EndsWith("return", StringComparison.Ordinal) ? SignedEcpayPost.ReturnUrl(merchantTradeNo, 500) : SignedEcpayPost.AtmIssued(merchantTradeNo, 500);
         fields[field] = value;
-        var (status, body) = await PostAsync(app, path, EcpayForm.ToFormBody(SettlementStack.Signed(fields))); // a valid MAC
+        var (status, body) = await PostAsync(app, path, EcpayForm.ToFormBody(SignedEcpayPost.Sign(fields))); // a valid MAC
 
         Assert.Equal((HttpStatusCode.BadRequest, "0|unexpected fields"), (status, body));
         Assert.Empty(await DrainAsync());
@@ -147,7 +147,7 @@ public sealed class NotificationsTests : IAsyncLifetime
     [Fact]
     public async Task ALowerCaseMacIsRefused()
     {
-        var fields = SettlementStack.ReturnFields("TLOWER01", 500);
+        var fields = SignedEcpayPost.ReturnUrl("TLOWER01", 500);
         fields[CheckMacValue.FieldName] = fields[CheckMacValue.FieldName].ToLowerInvariant(); // ECPay sends upper-case hex
         Assert.Equal((HttpStatusCode.BadRequest, "0|unexpected fields"), await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields)));
         Assert.Empty(await DrainAsync());
@@ -165,7 +165,7 @@ public sealed class NotificationsTests : IAsyncLifetime
     [InlineData("/ecpay/payment-info", PaymentResultSource.PaymentInfoUrl)]
     public async Task AVerifiedPostIsAnsweredOkAndEnqueuedOnceWithItsRawFields(string path, string source)
     {
-        var fields = path.EndsWith("return") ? SettlementStack.ReturnFields("T123", 500) : SettlementStack.AtmIssuedFields("T123", 500);
+        var fields = path.EndsWith("return") ? SignedEcpayPost.ReturnUrl("T123", 500) : SignedEcpayPost.AtmIssued("T123", 500);
         var before = DateTimeOffset.UtcNow;
         var (status, body) = await PostAsync(app, path, EcpayForm.ToFormBody(fields));
         Assert.Equal(HttpStatusCode.OK, status);
@@ -183,7 +183,7 @@ public sealed class NotificationsTests : IAsyncLifetime
     [Fact]
     public async Task AForgedMacIsRefusedAndNothingIsQueued()
     {
-        var fields = SettlementStack.ReturnFields("T123", 500);
+        var fields = SignedEcpayPost.ReturnUrl("T123", 500);
         fields["TradeAmt"] = "5000"; // tampered after signing
         var (status, body) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields));
         Assert.Equal(HttpStatusCode.BadRequest, status);
@@ -194,7 +194,7 @@ public sealed class NotificationsTests : IAsyncLifetime
     [Fact]
     public async Task AnotherMerchantIsRefused()
     {
-        var fields = SettlementStack.ReturnFields("T123", 500, merchantId: "2000132");
+        var fields = SignedEcpayPost.ReturnUrl("T123", 500, merchantId: "2000132");
         var (status, body) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.StartsWith("0|", body);
@@ -217,9 +217,9 @@ public sealed class NotificationsTests : IAsyncLifetime
     [Fact]
     public async Task AnOversizedBodyIsRefused()
     {
-        var fields = SettlementStack.ReturnFields("T123", 500);
+        var fields = SignedEcpayPost.ReturnUrl("T123", 500);
         fields["CustomField1"] = new string('x', NotificationsEndpoints.MaxBodyBytes);
-        var (status, answer) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(SettlementStack.Signed(fields)));
+        var (status, answer) = await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(SignedEcpayPost.Sign(fields)));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.StartsWith("0|", answer);
     }
@@ -229,7 +229,7 @@ public sealed class NotificationsTests : IAsyncLifetime
     {
         var closedPort = FreePort.Next();
         await using var broken = await StartAsync($"http://127.0.0.1:{closedPort}", $"http://127.0.0.1:{closedPort}/000000000000/payment-results");
-        var (status, body) = await PostAsync(broken, "/ecpay/return", EcpayForm.ToFormBody(SettlementStack.ReturnFields("T123", 500)));
+        var (status, body) = await PostAsync(broken, "/ecpay/return", EcpayForm.ToFormBody(SignedEcpayPost.ReturnUrl("T123", 500)));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.NotEqual("1|OK", body);
     }
@@ -241,7 +241,7 @@ public sealed class NotificationsTests : IAsyncLifetime
     [Fact]
     public async Task WhenTheQueueServerHangsItAnswers503WithinTheEnqueueBudget()
     {
-        var fields = SettlementStack.ReturnFields("T123", 500);
+        var fields = SignedEcpayPost.ReturnUrl("T123", 500);
         Assert.Equal((HttpStatusCode.OK, "1|OK"), await PostAsync(app, "/ecpay/return", EcpayForm.ToFormBody(fields))); // connections open
         sqs.Pause();
         try

@@ -1,6 +1,7 @@
 using System.Globalization;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
+using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -30,16 +31,11 @@ internal sealed class PaidQueryTradeInfo(EcpayCredentials credentials) : IAsyncD
             var merchantTradeNo = form["MerchantTradeNo"].ToString();
             var now = DateTimeOffset.UtcNow;
             var isPaid = paid.TryGetValue(merchantTradeNo, out var trade);
-            var fields = new List<KeyValuePair<string, string>>
-            {
-                new("MerchantID", credentials.MerchantId), new("MerchantTradeNo", merchantTradeNo), new("StoreID", ""),
-                new("TradeNo", isPaid ? trade.TradeNo : ""), new("TradeAmt", isPaid ? trade.Amount.ToString(CultureInfo.InvariantCulture) : "0"),
-                new("PaymentDate", isPaid ? TaiwanTime.Format(now) : ""), new("PaymentType", isPaid ? "Credit_CreditCard" : ""),
-                new("HandlingCharge", "0"), new("PaymentTypeChargeFee", "0"), new("TradeDate", TaiwanTime.Format(now.AddMinutes(-1))),
-                new("TradeStatus", isPaid ? "1" : "10200047"), new("ItemName", "points"),
-                new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
-            };
-            fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, credentials.HashKey, credentials.HashIv)));
+            var fields = isPaid
+                ? SignedEcpayPost.QueryTradeInfo(merchantTradeNo, trade.Amount, tradeNo: trade.TradeNo, paymentDate: TaiwanTime.Format(now),
+                    tradeDate: TaiwanTime.Format(now.AddMinutes(-1)), paymentTypeChargeFee: "0", credentials: credentials)
+                : SignedEcpayPost.QueryTradeInfo(merchantTradeNo, 0, tradeStatus: "10200047", tradeNo: "", paymentDate: "",
+                    tradeDate: TaiwanTime.Format(now.AddMinutes(-1)), paymentType: "", paymentTypeChargeFee: "0", credentials: credentials);
             context.Response.ContentType = "text/html";
             await context.Response.WriteAsync(EcpayForm.ToFormBody(fields));
         });

@@ -1,3 +1,4 @@
+using EcpayEvents.Testing;
 using System.Text.Json;
 using EcpayEvents.Messaging;
 using EcpayEvents.Payments.Settlement;
@@ -21,10 +22,10 @@ public sealed class RejectedResultStorageTests : IAsyncLifetime
     public async Task AHugeRejectedMessageIsStoredBoundedWithReasonMerchantTradeNoSourceAndTime()
     {
         var tradeNo = SettlementStack.NewMerchantTradeNo();
-        var fields = SettlementStack.ReturnFields(tradeNo, 100);
+        var fields = SignedEcpayPost.ReturnUrl(tradeNo, 100);
         for (var i = 0; i < 100; i++) fields[$"Junk{i:D3}"] = new string('x', 150) + "<script>'";
         await s.EnqueueAsync(PaymentResultSource.ReturnUrl, fields); // the extra fields break the MAC: rejected
-        await SettlementStack.WaitUntilAsync(async () => await s.EventsAsync(tradeNo) == 1, 30, "the rejected event");
+        await Poll.UntilAsync(async () => await s.EventsAsync(tradeNo) == 1, "the rejected event", TimeSpan.FromSeconds(30));
 
         var raw = await s.Db.ScalarAsync<string>("SELECT raw_fields FROM payment_events WHERE merchant_trade_no = @m", ("@m", tradeNo));
         Assert.InRange(raw.Length, 1, RejectedRawFields.MaxChars);
@@ -39,9 +40,9 @@ public sealed class RejectedResultStorageTests : IAsyncLifetime
     public async Task AnAcceptedResultKeepsItsRawFieldsWhole()
     {
         var deposit = await s.SeedDepositAsync(amount: 300);
-        var fields = SettlementStack.ReturnFields(deposit.MerchantTradeNo, 300);
+        var fields = SignedEcpayPost.ReturnUrl(deposit.MerchantTradeNo, 300);
         await s.PostAcknowledgedAsync("/ecpay/return", fields);
-        await SettlementStack.WaitUntilAsync(async () => await s.LedgerEntriesAsync(deposit.Id) == 1, 30, "the credit");
+        await Poll.UntilAsync(async () => await s.LedgerEntriesAsync(deposit.Id) == 1, "the credit", TimeSpan.FromSeconds(30));
         var raw = await s.Db.ScalarAsync<string>("SELECT raw_fields FROM payment_events WHERE merchant_trade_no = @m", ("@m", deposit.MerchantTradeNo));
         Assert.Equal(fields, JsonSerializer.Deserialize<Dictionary<string, string>>(raw));
         Assert.Equal(300, await s.BalanceAsync(deposit.UserId));

@@ -50,7 +50,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaidReturnUrlCompletesThePaymentAndCreditsItOnce()
     {
         var d = await S.SeedDepositAsync(750);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 750));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 750));
 
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(750, await S.BalanceAsync(d.UserId));
@@ -65,8 +65,8 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AReSentResultWithAnotherRtnMsgChangesNothing()
     {
         var d = await S.SeedDepositAsync(300);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 300, rtnMsg: "交易成功"));
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 300, rtnMsg: "paid"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 300, rtnMsg: "交易成功"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 300, rtnMsg: "paid"));
 
         Assert.Equal(300, await S.BalanceAsync(d.UserId));
         Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo));
@@ -76,7 +76,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task ASimulatedPaymentIsRecordedButNeverCredited()
     {
         var d = await S.SeedDepositAsync(500);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, simulatePaid: "1"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, simulatePaid: "1"));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal(0, await S.BalanceAsync(d.UserId));
@@ -87,7 +87,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AFailedResultFailsAPendingPayment()
     {
         var d = await S.SeedDepositAsync(500);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, rtnCode: "10100058", rtnMsg: "付款失敗"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, rtnCode: "10100058", rtnMsg: "付款失敗"));
 
         Assert.Equal("failed", await S.StatusAsync(d.Id));
         Assert.Equal("10100058", await S.ColumnAsync(d.Id, "rtn_code"));
@@ -99,9 +99,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task ACompletedPaymentIsNeverDowngradedByALaterFailure()
     {
         var d = await S.SeedDepositAsync(500);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, rtnCode: "10100058", rtnMsg: "failed"));
-        await PostPaymentInfoAsync(SettlementStack.AtmIssuedFields(d.MerchantTradeNo, 500, rtnCode: "10100050"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, rtnCode: "10100058", rtnMsg: "failed"));
+        await PostPaymentInfoAsync(SignedEcpayPost.AtmIssued(d.MerchantTradeNo, 500, rtnCode: "10100050"));
 
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(500, await S.BalanceAsync(d.UserId));
@@ -112,7 +112,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaymentAfterExpiryIsStillCreditedAndFlaggedForReview()
     {
         var d = await S.SeedDepositAsync(400, status: "expired");
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 400));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 400));
 
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(400, await S.BalanceAsync(d.UserId));
@@ -128,16 +128,16 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
 
         // Flagged (wrong amount, not credited), resolved; the real payment then credits it and leaves the review closed…
         var d = await S.SeedDepositAsync(500);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 5));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 5));
         Assert.Null(await S.ColumnAsync(d.Id, "reviewed_at"));
         await ResolveAsync(d);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, tradeNo: "2611250000000777"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, tradeNo: "2611250000000777"));
         Assert.Equal(("completed", 500L), (await S.StatusAsync(d.Id), await S.BalanceAsync(d.UserId)));
         Assert.NotNull(await S.ColumnAsync(d.Id, "reviewed_at"));
         Assert.Equal("looked at it", await S.ColumnAsync(d.Id, "review_note"));
 
         // …a new reason re-opens it: a simulated result after completion (FlagForReview)…
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, simulatePaid: "1", tradeNo: "2611250000000778"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, simulatePaid: "1", tradeNo: "2611250000000778"));
         Assert.Equal("simulated result after completion: check the credit was a real payment", await ReviewReasonAsync(d));
         Assert.Equal((null, "looked at it"), (await S.ColumnAsync(d.Id, "reviewed_at"), await S.ColumnAsync(d.Id, "review_note"))); // open; the earlier note kept
 
@@ -145,7 +145,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         var late = await S.SeedDepositAsync(300, status: "expired");
         await S.Db.ExecuteAsync("UPDATE transactions SET review_reason = 'earlier' WHERE id = @id", ("@id", late.Id));
         await ResolveAsync(late);
-        await PostReturnAsync(SettlementStack.ReturnFields(late.MerchantTradeNo, 300));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(late.MerchantTradeNo, 300));
         Assert.Equal("paid after expiry", await ReviewReasonAsync(late));
         Assert.Null(await S.ColumnAsync(late.Id, "reviewed_at"));
     }
@@ -154,7 +154,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AnAmountMismatchIsRejectedAndNotCredited()
     {
         var d = await S.SeedDepositAsync(500);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 5));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 5));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal(0, await S.BalanceAsync(d.UserId));
@@ -165,7 +165,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AnUnknownMerchantTradeNoIsRejectedAndAcknowledged()
     {
         var unknown = SettlementStack.NewMerchantTradeNo();
-        await PostReturnAsync(SettlementStack.ReturnFields(unknown, 500));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(unknown, 500));
 
         Assert.Equal(1, await S.EventsAsync(unknown, "rejected"));
         Assert.Equal(0L, await S.Db.ScalarAsync<long>("SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @m AND transaction_id IS NOT NULL", ("@m", unknown)));
@@ -175,7 +175,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AnAtmNumberIsStoredAndThePaymentStaysPendingUntilPaid()
     {
         var d = await S.SeedDepositAsync(1200);
-        await PostPaymentInfoAsync(SettlementStack.AtmIssuedFields(d.MerchantTradeNo, 1200));
+        await PostPaymentInfoAsync(SignedEcpayPost.AtmIssued(d.MerchantTradeNo, 1200));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal("812", await S.ColumnAsync(d.Id, "bank_code"));
@@ -184,9 +184,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         Assert.Equal("2", await S.ColumnAsync(d.Id, "rtn_code"));
         Assert.Equal(0, await S.BalanceAsync(d.UserId));
 
-        var paid = SettlementStack.ReturnFields(d.MerchantTradeNo, 1200);
+        var paid = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 1200);
         paid["PaymentType"] = "ATM_TAISHIN";
-        await PostReturnAsync(SettlementStack.Signed(paid));
+        await PostReturnAsync(SignedEcpayPost.Sign(paid));
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(1200, await S.BalanceAsync(d.UserId));
     }
@@ -195,7 +195,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task ACvsPaymentCodeIsStored()
     {
         var d = await S.SeedDepositAsync(800);
-        await PostPaymentInfoAsync(SettlementStack.CvsIssuedFields(d.MerchantTradeNo, 800));
+        await PostPaymentInfoAsync(SignedEcpayPost.CvsIssued(d.MerchantTradeNo, 800));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal("LLL22251222", await S.ColumnAsync(d.Id, "payment_no"));
@@ -206,7 +206,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AFailedIssuingFailsAPendingPayment()
     {
         var d = await S.SeedDepositAsync(800);
-        await PostPaymentInfoAsync(SettlementStack.AtmIssuedFields(d.MerchantTradeNo, 800, rtnCode: "10100050"));
+        await PostPaymentInfoAsync(SignedEcpayPost.AtmIssued(d.MerchantTradeNo, 800, rtnCode: "10100050"));
 
         Assert.Equal("failed", await S.StatusAsync(d.Id));
         Assert.Equal("10100050", await S.ColumnAsync(d.Id, "rtn_code"));
@@ -216,12 +216,12 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaidQueryTradeInfoAnswerCreditsOnceEvenWhenTheReturnUrlFollows()
     {
         var d = await S.SeedDepositAsync(650);
-        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SettlementStack.QueryTradeInfoFields(d.MerchantTradeNo, 650));
+        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SignedEcpayPost.QueryTradeInfo(d.MerchantTradeNo, 650));
         await S.WaitForQueueDrainedAsync();
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal("2611250000000004", await S.ColumnAsync(d.Id, "ecpay_trade_no"));
 
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 650));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 650));
         Assert.Equal(650, await S.BalanceAsync(d.UserId));
         Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "already_completed"));
     }
@@ -230,7 +230,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AnUnpaidQueryTradeInfoAnswerChangesNothing()
     {
         var d = await S.SeedDepositAsync(650);
-        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SettlementStack.QueryTradeInfoFields(d.MerchantTradeNo, 650, tradeStatus: "0"));
+        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SignedEcpayPost.QueryTradeInfo(d.MerchantTradeNo, 650, tradeStatus: "0"));
         await S.WaitForQueueDrainedAsync();
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
@@ -241,7 +241,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AForgedMessageOnTheQueueIsRejectedNotCredited()
     {
         var d = await S.SeedDepositAsync(500);
-        var forged = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
+        var forged = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500);
         forged[CheckMacValue.FieldName] = new string('A', 64);
         await S.EnqueueAsync(PaymentResultSource.ReturnUrl, forged);
         await S.WaitForQueueDrainedAsync();
@@ -250,7 +250,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "rejected"));
 
         // The genuine result still settles: the forged copy did not take its dedup key.
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
         Assert.Equal(500, await S.BalanceAsync(d.UserId));
     }
 
@@ -258,7 +258,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AResultForAnotherMerchantOnTheQueueIsRejected()
     {
         var d = await S.SeedDepositAsync(500);
-        await S.EnqueueAsync(PaymentResultSource.ReturnUrl, SettlementStack.ReturnFields(d.MerchantTradeNo, 500, merchantId: "2000132"));
+        await S.EnqueueAsync(PaymentResultSource.ReturnUrl, SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, merchantId: "2000132"));
         await S.WaitForQueueDrainedAsync();
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
@@ -269,9 +269,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AMessageWhoseFieldsDoNotParseIsRejectedNotRetried()
     {
         var d = await S.SeedDepositAsync(500);
-        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
+        var fields = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500);
         fields["TradeAmt"] = "500.00";
-        await S.EnqueueAsync(PaymentResultSource.ReturnUrl, SettlementStack.Signed(fields));
+        await S.EnqueueAsync(PaymentResultSource.ReturnUrl, SignedEcpayPost.Sign(fields));
         await S.WaitForQueueDrainedAsync();
 
         Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "rejected"));
@@ -292,7 +292,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaidQueryTradeInfoAnswerAfterASimulatedResultIsNotCreditedButFlaggedForReview()
     {
         var d = await S.SeedDepositAsync(500);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, simulatePaid: "1"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, simulatePaid: "1"));
         Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "simulated"));
         // Someone used ECPay's back-office simulation: an operator is told.
         var simulated = Assert.Single(AttentionLogs(d));
@@ -300,7 +300,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         Assert.Equal(LogLevel.Warning, simulated.Level);
 
         // The payment-timeout Reconcile then asks ECPay, whose answer says "paid" and cannot say "simulated".
-        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SettlementStack.QueryTradeInfoFields(d.MerchantTradeNo, 500));
+        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SignedEcpayPost.QueryTradeInfo(d.MerchantTradeNo, 500));
         await S.WaitForQueueDrainedAsync();
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
@@ -311,7 +311,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         Assert.Contains(AttentionLogs(d), l => l["Outcome"] == "rejected" && l["Source"] == PaymentResultSource.QueryTradeInfo);
 
         // A real ReturnURL (SimulatePaid=0 said explicitly) still credits, once.
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500, tradeNo: "2611250000000009"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, tradeNo: "2611250000000009"));
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(500, await S.BalanceAsync(d.UserId));
     }
@@ -320,11 +320,11 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task ASimulatedResultAfterAQueryCreditedThePaymentFlagsItForReview()
     {
         var d = await S.SeedDepositAsync(520);
-        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SettlementStack.QueryTradeInfoFields(d.MerchantTradeNo, 520));
+        await S.EnqueueAsync(PaymentResultSource.QueryTradeInfo, SignedEcpayPost.QueryTradeInfo(d.MerchantTradeNo, 520));
         await S.WaitForQueueDrainedAsync();
         Assert.Equal("completed", await S.StatusAsync(d.Id));
 
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 520, simulatePaid: "1"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 520, simulatePaid: "1"));
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(520, await S.BalanceAsync(d.UserId));
         Assert.Equal(1, await S.EventsAsync(d.MerchantTradeNo, "simulated"));
@@ -336,7 +336,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     {
         var d = await S.SeedDepositAsync(500);
         // e.g. a browser's OrderResultURL body
-        await RefusedByNotificationsThenQueuedAsync("/ecpay/payment-info", PaymentResultSource.PaymentInfoUrl, SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/payment-info", PaymentResultSource.PaymentInfoUrl, SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Null(await S.ColumnAsync(d.Id, "rtn_code"));
@@ -346,7 +346,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
         Assert.Contains(AttentionLogs(d), l => l["Outcome"] == "rejected");
 
         // The genuine ReturnURL post of the same result settles it.
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(500, await S.BalanceAsync(d.UserId));
     }
@@ -355,9 +355,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task ANumberIssuedBodyPostedToReturnUrlIsAWrongEndpointAndDoesNotFailThePayment()
     {
         var atm = await S.SeedDepositAsync(1200);
-        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.AtmIssuedFields(atm.MerchantTradeNo, 1200));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SignedEcpayPost.AtmIssued(atm.MerchantTradeNo, 1200));
         var cvs = await S.SeedDepositAsync(800);
-        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.CvsIssuedFields(cvs.MerchantTradeNo, 800));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SignedEcpayPost.CvsIssued(cvs.MerchantTradeNo, 800));
 
         foreach (var (d, code) in new[] { (atm, "2"), (cvs, "10100073") })
         {
@@ -374,10 +374,10 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaidResultWithDatesWithoutSecondsIsCredited()
     {
         var d = await S.SeedDepositAsync(700);
-        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 700);
+        var fields = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 700);
         fields["TradeDate"] = "2026/11/25 11:59";
         fields["PaymentDate"] = "2026/11/25 12:00";
-        await PostReturnAsync(SettlementStack.Signed(fields));
+        await PostReturnAsync(SignedEcpayPost.Sign(fields));
 
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(700, await S.BalanceAsync(d.UserId));
@@ -390,9 +390,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     {
         // Not a date ECPay sends: refused (the payment's timeout asks ECPay, which credits a genuine payment then).
         var d = await S.SeedDepositAsync(710);
-        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 710);
+        var fields = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 710);
         fields["PaymentDate"] = "25.11.2026 noon";
-        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.Signed(fields));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SignedEcpayPost.Sign(fields));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal(0, await S.BalanceAsync(d.UserId));
@@ -404,9 +404,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task ASignedResultWithAFieldEcpayDoesNotSendIsRecordedForAnOperatorNotCredited()
     {
         var d = await S.SeedDepositAsync(730);
-        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 730);
+        var fields = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 730);
         fields["ItemName"] = "points"; // a checkout field, never in a ReturnURL post
-        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.Signed(fields));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SignedEcpayPost.Sign(fields));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal(0, await S.LedgerEntriesAsync(d.Id));
@@ -419,9 +419,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AVerifiedPaidResultThatCannotBeReadIsRejectedAndFlaggedForReview()
     {
         var d = await S.SeedDepositAsync(500);
-        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
+        var fields = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500);
         fields["TradeAmt"] = "500.00";
-        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SettlementStack.Signed(fields));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/return", PaymentResultSource.ReturnUrl, SignedEcpayPost.Sign(fields));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal(0, await S.BalanceAsync(d.UserId));
@@ -433,7 +433,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaidResultWithTheWrongAmountIsFlaggedAndLoggedForAnOperator()
     {
         var d = await S.SeedDepositAsync(500);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 5));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 5));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Equal("paid result rejected: TradeAmt 5 <> amount 500", await ReviewReasonAsync(d));
@@ -450,10 +450,10 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task AFailedPaymentPaidLaterIsCreditedLateAndFlagged()
     {
         var d = await S.SeedDepositAsync(450);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 450, rtnCode: "10100058", rtnMsg: "付款失敗"));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 450, rtnCode: "10100058", rtnMsg: "付款失敗"));
         Assert.Equal("failed", await S.StatusAsync(d.Id));
 
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 450));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 450));
         Assert.Equal("completed", await S.StatusAsync(d.Id));
         Assert.Equal(450, await S.BalanceAsync(d.UserId));
         Assert.Equal(1, await S.LedgerEntriesAsync(d.Id));
@@ -466,7 +466,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaymentInfoWithTheWrongAmountIsRejectedAndStoresNothing()
     {
         var d = await S.SeedDepositAsync(1200);
-        await PostPaymentInfoAsync(SettlementStack.AtmIssuedFields(d.MerchantTradeNo, 1000));
+        await PostPaymentInfoAsync(SignedEcpayPost.AtmIssued(d.MerchantTradeNo, 1000));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Null(await S.ColumnAsync(d.Id, "bank_code"));
@@ -478,7 +478,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task ABarcodeNumberIsStored()
     {
         var d = await S.SeedDepositAsync(300);
-        await PostPaymentInfoAsync(SettlementStack.BarcodeIssuedFields(d.MerchantTradeNo, 300));
+        await PostPaymentInfoAsync(SignedEcpayPost.BarcodeIssued(d.MerchantTradeNo, 300));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Null(await S.ColumnAsync(d.Id, "payment_no"));
@@ -493,9 +493,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task APaymentInfoWithANonNumericTradeAmtIsRejected()
     {
         var d = await S.SeedDepositAsync(1200);
-        var fields = SettlementStack.AtmIssuedFields(d.MerchantTradeNo, 1200);
+        var fields = SignedEcpayPost.AtmIssued(d.MerchantTradeNo, 1200);
         fields["TradeAmt"] = "1,200";
-        await RefusedByNotificationsThenQueuedAsync("/ecpay/payment-info", PaymentResultSource.PaymentInfoUrl, SettlementStack.Signed(fields));
+        await RefusedByNotificationsThenQueuedAsync("/ecpay/payment-info", PaymentResultSource.PaymentInfoUrl, SignedEcpayPost.Sign(fields));
 
         Assert.Equal("pending", await S.StatusAsync(d.Id));
         Assert.Null(await S.ColumnAsync(d.Id, "bank_code"));
@@ -508,9 +508,9 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     {
         // Notifications refuses a CustomField4 over ECPay's 50 bytes; a message on the queue is still recorded, its raw fields clipped.
         var d = await S.SeedDepositAsync(500);
-        var fields = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
+        var fields = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500);
         fields["CustomField4"] = new string('\'', 15_000); // 6 bytes (\u0027) each in the stored JSON
-        var body = EcpayForm.ToFormBody(SettlementStack.Signed(fields)).Replace("%27", "'", StringComparison.Ordinal);
+        var body = EcpayForm.ToFormBody(SignedEcpayPost.Sign(fields)).Replace("%27", "'", StringComparison.Ordinal);
         Assert.True(body.Length < 16 * 1024);
         var (status, answer, _) = await S.PostAsync("/ecpay/return", body);
         Assert.Equal(("0|unexpected fields", System.Net.HttpStatusCode.BadRequest), (answer, status));
@@ -526,7 +526,7 @@ public sealed class SettlementRulesEndToEndTests(StackFixture fixture) : IClassF
     public async Task TimestampsSettlementWritesAreUtc()
     {
         var d = await S.SeedDepositAsync(500);
-        await PostReturnAsync(SettlementStack.ReturnFields(d.MerchantTradeNo, 500));
+        await PostReturnAsync(SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
 
         var now = DateTime.UtcNow;
         foreach (var sql in new[]
@@ -547,7 +547,7 @@ public sealed class SimulatedPaymentsAllowedTests
     {
         await using var s = await SettlementStack.StartAsync("simallowed", allowSimulated: true);
         var d = await s.SeedDepositAsync(500);
-        await s.PostAcknowledgedAsync("/ecpay/return", SettlementStack.ReturnFields(d.MerchantTradeNo, 500, simulatePaid: "1"));
+        await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, simulatePaid: "1"));
         await s.WaitForQueueDrainedAsync();
 
         Assert.Equal("completed", await s.StatusAsync(d.Id));

@@ -203,112 +203,6 @@ public sealed class SettlementStack : IAsyncDisposable
         return value as string is "<null>" ? null : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    // ---- ECPay posts ----
-
-    public static Dictionary<string, string> Signed(Dictionary<string, string> fields, EcpayCredentials? credentials = null)
-    {
-        var c = credentials ?? Credentials;
-        fields.Remove(CheckMacValue.FieldName);
-        fields[CheckMacValue.FieldName] = CheckMacValue.Compute(fields, c.HashKey, c.HashIv);
-        return fields;
-    }
-
-    public static Dictionary<string, string> ReturnFields(string merchantTradeNo, long amount, string rtnCode = "1", string rtnMsg = "交易成功", string simulatePaid = "0", string? merchantId = null, string tradeNo = "2611250000000001") => Signed(new()
-    {
-        ["MerchantID"] = merchantId ?? Credentials.MerchantId,
-        ["MerchantTradeNo"] = merchantTradeNo,
-        ["StoreID"] = "",
-        ["RtnCode"] = rtnCode,
-        ["RtnMsg"] = rtnMsg,
-        ["TradeNo"] = tradeNo,
-        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["PaymentDate"] = rtnCode == "1" ? "2026/11/25 12:00:00" : "",
-        ["PaymentType"] = "Credit_CreditCard",
-        ["PaymentTypeChargeFee"] = "10",
-        ["TradeDate"] = "2026/11/25 11:59:00",
-        ["SimulatePaid"] = simulatePaid,
-        ["CustomField1"] = "",
-        ["CustomField2"] = "",
-        ["CustomField3"] = "",
-        ["CustomField4"] = "",
-    });
-
-    public static Dictionary<string, string> AtmIssuedFields(string merchantTradeNo, long amount, string rtnCode = "2") => Signed(new()
-    {
-        ["MerchantID"] = Credentials.MerchantId,
-        ["MerchantTradeNo"] = merchantTradeNo,
-        ["StoreID"] = "",
-        ["RtnCode"] = rtnCode,
-        ["RtnMsg"] = rtnCode == "2" ? "Get VirtualAccount Succeeded" : "Get VirtualAccount Failed",
-        ["TradeNo"] = "2611250000000002",
-        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["PaymentType"] = "ATM_TAISHIN",
-        ["TradeDate"] = "2026/11/25 11:59:00",
-        ["BankCode"] = rtnCode == "2" ? "812" : "",
-        ["vAccount"] = rtnCode == "2" ? "9103522175887271" : "",
-        ["ExpireDate"] = rtnCode == "2" ? "2026/11/28" : "",
-        ["CustomField1"] = "",
-        ["CustomField2"] = "",
-        ["CustomField3"] = "",
-        ["CustomField4"] = "",
-    });
-
-    public static Dictionary<string, string> CvsIssuedFields(string merchantTradeNo, long amount) => Signed(new()
-    {
-        ["MerchantID"] = Credentials.MerchantId,
-        ["MerchantTradeNo"] = merchantTradeNo,
-        ["StoreID"] = "",
-        ["RtnCode"] = "10100073",
-        ["RtnMsg"] = "Get CVS Code Succeeded.",
-        ["TradeNo"] = "2611250000000003",
-        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["PaymentType"] = "CVS_CVS",
-        ["TradeDate"] = "2026/11/25 11:59:00",
-        ["PaymentNo"] = "LLL22251222",
-        ["ExpireDate"] = "2026/12/02 11:59:00",
-        ["Barcode1"] = "",
-        ["Barcode2"] = "",
-        ["Barcode3"] = "",
-    });
-
-    public static Dictionary<string, string> BarcodeIssuedFields(string merchantTradeNo, long amount) => Signed(new()
-    {
-        ["MerchantID"] = Credentials.MerchantId,
-        ["MerchantTradeNo"] = merchantTradeNo,
-        ["StoreID"] = "",
-        ["RtnCode"] = "10100073",
-        ["RtnMsg"] = "Get Barcode Succeeded.",
-        ["TradeNo"] = "2611250000000005",
-        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["PaymentType"] = "BARCODE_BARCODE",
-        ["TradeDate"] = "2026/11/25 11:59:00",
-        ["PaymentNo"] = "",
-        ["ExpireDate"] = "2026/12/02",
-        ["Barcode1"] = "261202617",
-        ["Barcode2"] = "1234567890123456",
-        ["Barcode3"] = "120100000000300",
-    });
-
-    public static Dictionary<string, string> QueryTradeInfoFields(string merchantTradeNo, long amount, string tradeStatus = "1") => Signed(new()
-    {
-        ["MerchantID"] = Credentials.MerchantId,
-        ["MerchantTradeNo"] = merchantTradeNo,
-        ["StoreID"] = "",
-        ["TradeNo"] = "2611250000000004",
-        ["TradeAmt"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["PaymentDate"] = tradeStatus == "1" ? "2026/11/25 12:00:00" : "",
-        ["PaymentType"] = "Credit_CreditCard",
-        ["HandlingCharge"] = "0",
-        ["PaymentTypeChargeFee"] = "10",
-        ["TradeDate"] = "2026/11/25 11:59:00",
-        ["TradeStatus"] = tradeStatus,
-        ["ItemName"] = "points",
-        ["CustomField1"] = "",
-        ["CustomField2"] = "",
-        ["CustomField3"] = "",
-        ["CustomField4"] = "",
-    });
-
     public async Task<(HttpStatusCode Status, string Body, string? ContentType)> PostAsync(string path, string body)
     {
         using var content = new StringContent(body, Encoding.ASCII, "application/x-www-form-urlencoded");
@@ -330,7 +224,7 @@ public sealed class SettlementStack : IAsyncDisposable
     // ---- waiting ----
 
     /// <summary>Until nothing is left on the queue, visible or in flight.</summary>
-    public Task WaitForQueueDrainedAsync(int timeoutSeconds = 30) => WaitUntilAsync(async () =>
+    public Task WaitForQueueDrainedAsync(int timeoutSeconds = 30) => Poll.UntilAsync(async () =>
     {
         var attributes = await SqsClient.GetQueueAttributesAsync(new GetQueueAttributesRequest
         {
@@ -338,7 +232,7 @@ public sealed class SettlementStack : IAsyncDisposable
             AttributeNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
         });
         return attributes.Attributes.Values.All(v => v == "0");
-    }, timeoutSeconds, "the payment-results queue to drain");
+    }, "the payment-results queue to drain", TimeSpan.FromSeconds(timeoutSeconds));
 
     /// <summary>
     /// Messages in the dead-letter queue. A test that saw the queue drain checks this did not grow: "drained"
@@ -352,16 +246,6 @@ public sealed class SettlementStack : IAsyncDisposable
             AttributeNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         });
         return attributes.Attributes.Values.Sum(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture));
-    }
-
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutSeconds, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out after {timeoutSeconds}s waiting for {what}");
-            await Task.Delay(100);
-        }
     }
 
     /// <summary>Stops Settlement and starts a new one on another connection string (its port changes).</summary>

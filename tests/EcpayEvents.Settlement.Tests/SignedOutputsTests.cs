@@ -106,7 +106,7 @@ public sealed class QueryTradeInfoCapture : IAsyncDisposable
     {
         var client = new QueryTradeInfoClient(http, new QueryTradeInfoOptions
         {
-            Endpoints = EcpayEndpoints.FromBaseUrl(app.BoundAddress().ToString()),
+            Endpoints = EcpayUrls.FromBaseUrl(app.BoundAddress().ToString()),
             Credentials = SettlementStack.Credentials,
             PlatformId = platformId,
         }, TimeProvider.System);

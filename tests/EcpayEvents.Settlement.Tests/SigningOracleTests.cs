@@ -1,3 +1,4 @@
+using EcpayEvents.Testing;
 using System.Net;
 using EcpayEvents.Ecpay;
 
@@ -43,7 +44,7 @@ public sealed class SigningOracleTests(StackFixture fixture) : IClassFixture<Sta
             // must still be refused: sign a genuine checkout's fields with the item name swapped in.
             var genuine = await api.CreateDepositAsync(attacker, 100, ChoosePayment.Credit);
             signed = (await api.CheckoutJsonAsync(genuine.Id)).Select(f => f.Key == "ItemName" ? new(f.Key, itemName) : f).ToList();
-            signed = SettlementStack.Signed(signed.Where(f => f.Key != CheckMacValue.FieldName).ToDictionary()).ToList();
+            signed = SignedEcpayPost.Sign(signed.Where(f => f.Key != CheckMacValue.FieldName).ToDictionary()).ToList();
         }
 
         var forged = Resplit(signed, injected);

@@ -109,7 +109,7 @@ public sealed class SqsEventSourceRunnerTests
         var runner = new SqsEventSourceRunner(client, http, new SqsEventSourceOptions(sqs.QueueUrl, new Uri("http://127.0.0.1:1/events"), BatchSize: 1, WaitSeconds: 1, Pollers: 3), log);
         using var stop = new CancellationTokenSource();
         var running = runner.RunAsync(stop.Token);
-        await SettlementStack.WaitUntilAsync(async () => await MessagesInQueueAsync(sqs, client) == 0, 30, "the runner to delete all 30 messages");
+        await Poll.UntilAsync(async () => await MessagesInQueueAsync(sqs, client) == 0, "the runner to delete all 30 messages", TimeSpan.FromSeconds(30));
         await stop.CancelAsync();
         await running.WaitAsync(TimeSpan.FromSeconds(15));
 

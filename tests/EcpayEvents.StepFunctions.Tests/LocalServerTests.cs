@@ -52,23 +52,12 @@ public sealed class LocalServerTests
     }
 
     /// <summary>The server's output once it has logged <paramref name="line"/> (right after "listening"; at most 30 s).</summary>
-    private static async Task<string> OutputOnceLoggedAsync(LocalStepFunctionsServer server, string line)
-    {
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
-        while (!server.Output.Contains(line, StringComparison.Ordinal) && DateTimeOffset.UtcNow < deadline) await Task.Delay(50);
-        return server.Output;
-    }
+    private static Task<string> OutputOnceLoggedAsync(LocalStepFunctionsServer server, string line) =>
+        Poll.UntilAsync(() => Task.FromResult(server.Output), output => output.Contains(line, StringComparison.Ordinal), $"the server to log '{line}'",
+            describe: output => output);
 
-    private static async Task<DescribeExecutionResponse> WaitUntilClosedAsync(StepFunctionsClient client, string arn)
-    {
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var execution = await client.DescribeExecutionAsync(arn);
-            if (execution.Status != ExecutionStatus.Running || DateTimeOffset.UtcNow > deadline) return execution;
-            await Task.Delay(100);
-        }
-    }
+    private static Task<DescribeExecutionResponse> WaitUntilClosedAsync(StepFunctionsClient client, string arn) =>
+        Poll.UntilAsync(() => client.DescribeExecutionAsync(arn), e => e.Status != ExecutionStatus.Running, $"{arn} to end");
 
     /// <summary>True once the server's --data file holds the execution <paramref name="name"/>, running and in its wait.</summary>
     private static bool Persisted(string data, string name)
@@ -105,9 +94,7 @@ public sealed class LocalServerTests
                 // Expires after the restart: the restarted server must run it to the end.
                 arn = (await client.StartOrFindExecutionAsync(tradeNo, new PaymentTimeoutInput(1, tradeNo, DateTimeOffset.UtcNow.AddSeconds(8)).ToJson())).ExecutionArn;
                 // The data file is written shortly (200 ms) after each change: wait until it holds the waiting execution.
-                var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
-                while (!Persisted(data, tradeNo) && DateTimeOffset.UtcNow < deadline) await Task.Delay(50);
-                Assert.True(Persisted(data, tradeNo), $"{data} never held the waiting execution {tradeNo}");
+                await Poll.UntilAsync(() => Persisted(data, tradeNo), $"{data} to hold the waiting execution {tradeNo}");
                 Assert.Empty(timeouts.CallsFor(tradeNo)); // still waiting when the first server goes away
             }
 

@@ -48,18 +48,11 @@ public sealed class LocalStepFunctions : IAsyncLifetime
     }
 
     /// <summary>Polls DescribeExecution until the execution leaves RUNNING.</summary>
-    public async Task<DescribeExecutionResponse> WaitUntilClosedAsync(string executionArn, TimeSpan? timeout = null)
+    public Task<DescribeExecutionResponse> WaitUntilClosedAsync(string executionArn, TimeSpan? timeout = null)
     {
         var client = CreateClient();
-        var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(40));
-        while (true)
-        {
-            var execution = await client.DescribeExecutionAsync(executionArn);
-            if (execution.Status != ExecutionStatus.Running) return execution;
-            if (DateTimeOffset.UtcNow > deadline)
-                throw new TimeoutException($"{executionArn} still RUNNING after {timeout}; server log:\n{Server.Output}");
-            await Task.Delay(100);
-        }
+        return Poll.UntilAsync(() => client.DescribeExecutionAsync(executionArn), e => e.Status != ExecutionStatus.Running, $"{executionArn} to end",
+            timeout ?? TimeSpan.FromSeconds(40), _ => $"still RUNNING; server log:\n{Server.Output}");
     }
 }
 

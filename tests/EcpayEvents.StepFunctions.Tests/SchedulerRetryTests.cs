@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Deposits;
+using EcpayEvents.Testing;
 using Microsoft.Extensions.Logging;
 using EcpayEvents.Payments.Timeouts;
 
@@ -62,16 +63,7 @@ public sealed class SchedulerRetryTests
 
     private static Task<HttpResponseMessage>? Answer(HttpResponseMessage response) => Task.FromResult(response);
 
-    private sealed class RecordingLog : ILogger<StepFunctionsTimeoutScheduler>
-    {
-        public List<(LogLevel Level, string Message)> Entries { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Add((logLevel, formatter(state, exception)));
-    }
-
-    private static (StepFunctionsTimeoutScheduler Scheduler, RecordingLog Log) SchedulerFor(StubStepFunctions stub, TimeSpan? httpTimeout = null)
+    private static (StepFunctionsTimeoutScheduler Scheduler, LogCapture Log) SchedulerFor(StubStepFunctions stub, TimeSpan? httpTimeout = null)
     {
         var http = new HttpClient(stub) { Timeout = httpTimeout ?? TimeSpan.FromSeconds(10) };
         var client = new StepFunctionsClient(http, new StepFunctionsClientOptions
@@ -81,8 +73,8 @@ public sealed class SchedulerRetryTests
             Credentials = new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "secret"),
             StateMachineArn = StateMachineArn,
         });
-        var log = new RecordingLog();
-        return (new StepFunctionsTimeoutScheduler(client, log) { RetryDelay = TimeSpan.FromMilliseconds(1) }, log);
+        var log = new LogCapture();
+        return (new StepFunctionsTimeoutScheduler(client, log.LoggerFor<StepFunctionsTimeoutScheduler>()) { RetryDelay = TimeSpan.FromMilliseconds(1) }, log);
     }
 
     public static TheoryData<string, int, string> TransientFailures => new()

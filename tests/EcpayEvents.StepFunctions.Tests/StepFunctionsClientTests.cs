@@ -17,16 +17,37 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
     private static string InputFor(string tradeNo, TimeSpan delay) =>
         new PaymentTimeoutInput(7, tradeNo, DateTimeOffset.UtcNow + delay).ToJson();
 
+    /// <summary>An answer held until <c>Gate</c> is set: the execution stays RUNNING until then, however slow the machine.</summary>
+    private static (ManualResetEventSlim Gate, FakeTimeoutsService.Script Script) HeldAnswer(object outcome)
+    {
+        var gate = new ManualResetEventSlim();
+        return (gate, (_, _) =>
+        {
+            gate.Wait(TimeSpan.FromMinutes(2));
+            return FakeTimeoutsService.Json(outcome);
+        });
+    }
+
     [Fact]
     public async Task StartingTheSamePaymentTwiceWhileRunningReturnsTheSameExecution()
     {
         var tradeNo = NewTradeNo("TWICE");
-        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
+        var (gate, answer) = HeldAnswer(new { outcome = "expired" });
+        stack.Timeouts.Answer(tradeNo, answer);
         var input = InputFor(tradeNo, TimeSpan.FromSeconds(3));
 
-        var first = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input));
-        var again = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input));
-        var viaHelper = await client.StartOrFindExecutionAsync(tradeNo, input);
+        StartExecutionResponse first, again;
+        ScheduledExecution viaHelper;
+        try
+        {
+            first = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input));
+            again = await client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, input));
+            viaHelper = await client.StartOrFindExecutionAsync(tradeNo, input);
+        }
+        finally
+        {
+            gate.Set();
+        }
 
         Assert.Equal(first.ExecutionArn, again.ExecutionArn);
         Assert.Equal(first.StartDate, again.StartDate);
@@ -39,12 +60,21 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
     public async Task TheSameNameWithAnotherInputIsExecutionAlreadyExists()
     {
         var tradeNo = NewTradeNo("OTHER");
-        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
-        var running = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(3)));
-
-        var e = await Assert.ThrowsAsync<StepFunctionsException>(() =>
-            client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, InputFor(tradeNo, TimeSpan.FromHours(1)))));
-        var helper = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromHours(1)));
+        var (gate, answer) = HeldAnswer(new { outcome = "expired" });
+        stack.Timeouts.Answer(tradeNo, answer);
+        ScheduledExecution running, helper;
+        StepFunctionsException e;
+        try
+        {
+            running = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(3)));
+            e = await Assert.ThrowsAsync<StepFunctionsException>(() =>
+                client.StartExecutionAsync(new StartExecutionRequest(LocalStepFunctionsServer.PaymentTimeoutArn, tradeNo, InputFor(tradeNo, TimeSpan.FromHours(1)))));
+            helper = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromHours(1)));
+        }
+        finally
+        {
+            gate.Set();
+        }
 
         Assert.Equal(StepFunctionsErrorCodes.ExecutionAlreadyExists, e.ErrorCode);
         Assert.Equal(HttpStatusCode.BadRequest, e.StatusCode);
@@ -87,10 +117,19 @@ public sealed class StepFunctionsClientTests(LocalStepFunctions stack)
     public async Task ListDescribeAndHistoryHaveTheAwsShapes()
     {
         var tradeNo = NewTradeNo("SHAPE");
-        stack.Timeouts.Answer(tradeNo, (_, _) => FakeTimeoutsService.Json(new { outcome = "expired" }));
+        var (gate, answer) = HeldAnswer(new { outcome = "expired" });
+        stack.Timeouts.Answer(tradeNo, answer);
         var started = await client.StartOrFindExecutionAsync(tradeNo, InputFor(tradeNo, TimeSpan.FromSeconds(3)));
 
-        var running = await client.ListExecutionsAsync(new ListExecutionsRequest(LocalStepFunctionsServer.PaymentTimeoutArn, ExecutionStatus.Running));
+        ListExecutionsResponse running;
+        try
+        {
+            running = await client.ListExecutionsAsync(new ListExecutionsRequest(LocalStepFunctionsServer.PaymentTimeoutArn, ExecutionStatus.Running));
+        }
+        finally
+        {
+            gate.Set();
+        }
         var item = Assert.Single(running.Executions, e => e.Name == tradeNo);
         Assert.Equal(started.ExecutionArn, item.ExecutionArn);
         Assert.Equal(LocalStepFunctionsServer.PaymentTimeoutArn, item.StateMachineArn);

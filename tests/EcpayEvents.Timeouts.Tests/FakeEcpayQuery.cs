@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using EcpayEvents.Ecpay;
+using EcpayEvents.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -87,31 +88,13 @@ public sealed class FakeEcpayQuery : IAsyncDisposable
         var now = DateTimeOffset.UtcNow;
         var (status, amount, tradeNo, paymentDate, paymentType) = trade switch
         {
-            EcpayTrade.Paid p => ("1", p.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture), p.TradeNo, TaiwanTime.Format(now), "Credit_CreditCard"),
-            EcpayTrade.Unpaid u => ("0", u.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture), "", "", ""),
-            EcpayTrade.Status s => (s.TradeStatus, "0", "", "", ""),
+            EcpayTrade.Paid p => ("1", p.Amount, p.TradeNo, TaiwanTime.Format(now), "Credit_CreditCard"),
+            EcpayTrade.Unpaid u => ("0", u.Amount, "", "", ""),
+            EcpayTrade.Status s => (s.TradeStatus, 0L, "", "", ""),
             _ => throw new InvalidOperationException(trade.ToString()),
         };
-        var fields = new List<KeyValuePair<string, string>>
-        {
-            new("MerchantID", Credentials.MerchantId),
-            new("MerchantTradeNo", merchantTradeNo),
-            new("StoreID", ""),
-            new("TradeNo", tradeNo),
-            new("TradeAmt", amount),
-            new("PaymentDate", paymentDate),
-            new("PaymentType", paymentType),
-            new("HandlingCharge", "0"),
-            new("PaymentTypeChargeFee", "0"),
-            new("TradeDate", TaiwanTime.Format(now.AddMinutes(-1))),
-            new("TradeStatus", status),
-            new("ItemName", "Deposit"),
-            new("CustomField1", ""),
-            new("CustomField2", ""),
-            new("CustomField3", ""),
-            new("CustomField4", ""),
-        };
-        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, Credentials.HashKey, Credentials.HashIv)));
+        var fields = SignedEcpayPost.QueryTradeInfo(merchantTradeNo, amount, status, tradeNo, paymentDate, TaiwanTime.Format(now.AddMinutes(-1)), paymentType,
+            paymentTypeChargeFee: "0", itemName: "Deposit", credentials: Credentials);
         context.Response.ContentType = "text/html";
         await context.Response.WriteAsync(EcpayForm.ToFormBody(fields));
     }

@@ -20,12 +20,13 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     [Fact]
     public async Task PaidBeforeExpiryIsConfirmedWithOneQueryAtExpiry()
     {
-        // Long enough for the notification to be settled through the queue first, even on a busy machine.
-        var deposit = await stack.CreateDepositAsync(500, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(500, "2501011200001111"));
+        // The timer starts once the notification is settled through the queue, however long that takes.
+        var deposit = await stack.CreateDepositAsync(500, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(500, "2501011200001111"), startTimer: false);
 
         await stack.PostPaidAsync(deposit, "2501011200001111");
         await stack.WaitForStatusAsync(deposit.Id, "completed");
         Assert.Equal(0, stack.Ecpay.Queries(deposit.MerchantTradeNo)); // nobody asks before the timer fires
+        await stack.StartTimerAsync(deposit);
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
@@ -42,10 +43,12 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     {
         // The figure the README gives: one QueryTradeInfo call per deposit, whether it expires unpaid or is confirmed.
         var paid = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
-            stack.CreateDepositAsync(100 + i, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(100 + i, $"25010112000090{i:00}"))));
+            stack.CreateDepositAsync(100 + i, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(100 + i, $"25010112000090{i:00}"), startTimer: false)));
         var unpaid = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
             stack.CreateDepositAsync(200 + i, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Unpaid(200 + i))));
         await Task.WhenAll(paid.Select((d, i) => stack.PostPaidAsync(d, $"25010112000090{i:00}")));
+        await Task.WhenAll(paid.Select(d => stack.WaitForStatusAsync(d.Id, "completed")));
+        await Task.WhenAll(paid.Select(stack.StartTimerAsync));
 
         var outcomes = await Task.WhenAll(paid.Concat(unpaid).Select(async d => TimeoutStack.Outcome(await stack.WaitForExecutionAsync(d))));
 
@@ -67,9 +70,10 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     public async Task ACompletedDepositEcpayDoesNotConfirmIsFlaggedAndTheCreditStays(string what, EcpayTrade ecpay, string reason)
     {
         // A post credited the deposit (as a forged one would), and ECPay's QueryTradeInfo says otherwise.
-        var deposit = await stack.CreateDepositAsync(800, TimeSpan.FromSeconds(8), ecpay: ecpay);
+        var deposit = await stack.CreateDepositAsync(800, TimeSpan.FromSeconds(8), ecpay: ecpay, startTimer: false);
         await stack.PostPaidAsync(deposit, "2501011200007777");
         await stack.WaitForStatusAsync(deposit.Id, "completed");
+        await stack.StartTimerAsync(deposit);
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
@@ -88,9 +92,10 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     {
         // TradeStatus 0 may mean the bank has not answered yet (ECPay: ask again later): asked at expiry, and again 12 s
         // after the credit (40 min on AWS), which is later than the timer; still unpaid then → flagged.
-        var deposit = await stack.CreateDepositAsync(850, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Unpaid(850));
+        var deposit = await stack.CreateDepositAsync(850, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Unpaid(850), startTimer: false);
         await stack.PostPaidAsync(deposit, "2501011200008888");
         await stack.WaitForStatusAsync(deposit.Id, "completed");
+        await stack.StartTimerAsync(deposit);
 
         var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(45));
         Assert.Equal(ReconcileOutcome.Unconfirmed, TimeoutStack.Outcome(execution));
@@ -106,13 +111,14 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     public async Task ACreditAfterASimulatedResultIsFlaggedWithoutAskingEcpay()
     {
         // A SimulatePaid=1 result is recorded next to the credit: QueryTradeInfo's "paid" cannot tell the two apart.
-        var deposit = await stack.CreateDepositAsync(870, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(870, "2501011200006868"));
+        var deposit = await stack.CreateDepositAsync(870, TimeSpan.FromSeconds(8), ecpay: new EcpayTrade.Paid(870, "2501011200006868"), startTimer: false);
         await stack.PostPaidAsync(deposit, "2501011200006868");
         await stack.WaitForStatusAsync(deposit.Id, "completed");
         await stack.PostPaidAsync(deposit, "2501011200006868", simulated: true);
-        Assert.True(await WaitUntil(async () => await stack.Database.ScalarAsync<long>(
-            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no AND outcome = 'simulated'", ("@no", deposit.MerchantTradeNo)) == 1),
-            "the simulated result was not recorded");
+        await Poll.UntilAsync(async () => await stack.Database.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no AND outcome = 'simulated'", ("@no", deposit.MerchantTradeNo)) == 1,
+            "the simulated result to be recorded");
+        await stack.StartTimerAsync(deposit);
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ReconcileOutcome.Unconfirmed, TimeoutStack.Outcome(execution));
@@ -200,12 +206,17 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         // ECPay's ATM deadline, in whole seconds (Taiwan time), a few seconds after ours.
         var atmDeadline = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
         await stack.PostAtmNumberIssuedAsync(deposit, "2501011200003333", atmDeadline);
-        var extended = await WaitUntil(async () => (await stack.TransactionAsync(deposit.Id)).ExpiresAt == atmDeadline);
-        extensionRecorded.SetResult();
-        Assert.True(extended, "Settlement did not record the ATM ExpireDate as the new expires_at");
+        try
+        {
+            await Poll.UntilAsync(async () => (await stack.TransactionAsync(deposit.Id)).ExpiresAt == atmDeadline, "Settlement to record the ATM ExpireDate as the new expires_at");
+        }
+        finally
+        {
+            extensionRecorded.SetResult();
+        }
 
         // First wake-up: unpaid, but the deadline moved → extend. The second wake-up finds the payment by QueryTradeInfo.
-        Assert.True(await WaitUntil(async () => (await stack.StatesEnteredAsync(deposit)).Contains("ExtendExpiry")), "the timeout was not extended");
+        await Poll.UntilAsync(async () => (await stack.StatesEnteredAsync(deposit)).Contains("ExtendExpiry"), "the timeout to be extended");
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
@@ -258,10 +269,15 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         var deposit = await stack.CreateDepositAsync(800, TimeSpan.FromSeconds(5),
             ecpay: new EcpayTrade.Gated(simulatedRecorded, () => new EcpayTrade.Paid(800, "2501011200007777")));
         await stack.PostPaidAsync(deposit, "2501011200007777", simulated: true);
-        var recorded = await WaitUntil(async () => await stack.Database.ScalarAsync<long>(
-            "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no", ("@no", deposit.MerchantTradeNo)) == 1);
-        simulatedRecorded.SetResult();
-        Assert.True(recorded, "the simulated result was not recorded");
+        try
+        {
+            await Poll.UntilAsync(async () => await stack.Database.ScalarAsync<long>(
+                "SELECT COUNT(*) FROM payment_events WHERE merchant_trade_no = @no", ("@no", deposit.MerchantTradeNo)) == 1, "the simulated result to be recorded");
+        }
+        finally
+        {
+            simulatedRecorded.SetResult();
+        }
 
         var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(60));
 
@@ -314,7 +330,7 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         // answer is not held against the credit: the timer waits until 3 s after it and asks again, and ECPay confirms.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var deposit = await stack.CreateDepositAsync(400, TimeSpan.FromSeconds(1), ecpay: new EcpayTrade.Gated(gate, () => new EcpayTrade.Unpaid(400)));
-        Assert.True(await WaitUntil(() => Task.FromResult(stack.Ecpay.Queries(deposit.MerchantTradeNo) == 1)), "the timeout never asked ECPay");
+        await Poll.UntilAsync(() => Task.FromResult(stack.Ecpay.Queries(deposit.MerchantTradeNo) == 1), "the timeout to ask ECPay");
 
         await stack.PostPaidAsync(deposit, "2501011200005555");
         await stack.WaitForStatusAsync(deposit.Id, "completed");
@@ -337,7 +353,7 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         // Both sources say paid at the same moment: two messages on the queue, one credit.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var deposit = await stack.CreateDepositAsync(650, TimeSpan.FromSeconds(1), ecpay: new EcpayTrade.Gated(gate, () => new EcpayTrade.Paid(650, "2501011200006666")));
-        Assert.True(await WaitUntil(() => Task.FromResult(stack.Ecpay.Queries(deposit.MerchantTradeNo) == 1)), "the timeout never asked ECPay");
+        await Poll.UntilAsync(() => Task.FromResult(stack.Ecpay.Queries(deposit.MerchantTradeNo) == 1), "the timeout to ask ECPay");
 
         var notification = stack.PostPaidAsync(deposit, "2501011200006666");
         gate.SetResult();
@@ -352,9 +368,9 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         // messages went through Settlement (the query's is recorded as an event of its own), then look.
         Assert.Contains("{\"outcome\":\"paid\"}", (await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit)))
             .Where(e => e.Type == "LambdaFunctionSucceeded").Select(e => e.LambdaFunctionSucceededEventDetails!.Output));
-        Assert.True(await WaitUntil(async () => await stack.Database.ScalarAsync<long>(
-            "SELECT COUNT(DISTINCT source) FROM payment_events WHERE merchant_trade_no = @no", ("@no", deposit.MerchantTradeNo)) == 2),
-            "the query's and the notification's results were not both settled");
+        await Poll.UntilAsync(async () => await stack.Database.ScalarAsync<long>(
+            "SELECT COUNT(DISTINCT source) FROM payment_events WHERE merchant_trade_no = @no", ("@no", deposit.MerchantTradeNo)) == 2,
+            "the query's and the notification's results to be settled");
         var row = await stack.TransactionAsync(deposit.Id);
         Assert.Equal((650L, 1L, 650L), (row.Balance, row.LedgerEntries, row.Credited));
     }
@@ -372,16 +388,5 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         var expected = start.Concat(first).Concat(Enumerable.Repeat(check, checks - 1).SelectMany(c => c)).Append("Paid").ToList();
         Assert.Equal(expected, states);
         return checks;
-    }
-
-    private static async Task<bool> WaitUntil(Func<Task<bool>> condition, int timeoutSeconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition()) return true;
-            await Task.Delay(50);
-        }
-        return false;
     }
 }

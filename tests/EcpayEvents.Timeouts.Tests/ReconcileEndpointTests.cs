@@ -19,7 +19,7 @@ namespace EcpayEvents.Timeouts.Tests;
 /// </summary>
 public sealed class ReconcileEndpointTests : IAsyncLifetime
 {
-    private readonly ScopeCapture logs = new();
+    private readonly LogCapture logs = new();
     private TestDatabase database = null!;
     private WebApplication sandbox = null!;
     private WebApplication timeouts = null!;
@@ -39,7 +39,7 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
             // Never reached on these paths: nothing here is paid.
             "--Sqs:ServiceUrl=http://127.0.0.1:1", "--Sqs:QueueUrl=http://127.0.0.1:1/000000000000/payment-results",
             "--Logging:LogLevel:Default=Warning",
-        ], builder => builder.Services.AddSingleton<ILoggerProvider>(logs));
+        ], logs.AddTo);
         await timeouts.StartAsync();
         http = new HttpClient { BaseAddress = timeouts.BoundAddress() };
     }
@@ -200,37 +200,5 @@ public sealed class ReconcileEndpointTests : IAsyncLifetime
         await sandbox.DisposeAsync();
         await database.AssertLedgerInvariantAsync();
         await database.DisposeAsync();
-    }
-
-    /// <summary>Captures each log entry with the scope values around it.</summary>
-    private sealed class ScopeCapture : ILoggerProvider, ISupportExternalScope
-    {
-        private IExternalScopeProvider scopes = new LoggerExternalScopeProvider();
-
-        public System.Collections.Concurrent.ConcurrentQueue<(string Message, Dictionary<string, object?> Scope)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void SetScopeProvider(IExternalScopeProvider scopeProvider) => scopes = scopeProvider;
-
-        public void Dispose() { }
-
-        private sealed class Logger(ScopeCapture owner) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => owner.scopes.Push(state);
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                var scope = new Dictionary<string, object?>();
-                owner.scopes.ForEachScope((s, into) =>
-                {
-                    if (s is IEnumerable<KeyValuePair<string, object>> pairs)
-                        foreach (var (k, v) in pairs) into[k] = v;
-                }, scope);
-                owner.Entries.Enqueue((formatter(state, exception), scope));
-            }
-        }
     }
 }

@@ -1,6 +1,7 @@
 using EcpayEvents.Ecpay;
 using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Timeouts;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.Timeouts.Tests;
 
@@ -21,8 +22,8 @@ public sealed class ReconcileRulesTests
             new("MerchantID", "3002607"), new("MerchantTradeNo", "EE123"), new("TradeNo", tradeStatus == "1" ? "2501010000000001" : ""),
             new("TradeAmt", amount.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("TradeStatus", tradeStatus),
         };
-        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
-        return new QueryTradeInfoResult.Answered(TradeInfo.FromVerifiedFields(EcpayForm.FromFields(fields)));
+        fields = SignedEcpayPost.Sign(fields);
+        return new QueryTradeInfoResult.Answered(PaymentResult.Parse(EcpayPostKind.QueryTradeInfo, EcpayForm.FromFields(fields)));
     }
 
     private static string? OutcomeOf(ReconcileDecision d) => (d as ReconcileDecision.Answer)?.Result.Outcome;
@@ -154,8 +155,8 @@ public sealed class ReconcileRulesTests
             new("MerchantID", "3002607"), new("MerchantTradeNo", "EE123"), new("TradeNo", tradeNo),
             new("TradeAmt", amount.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("TradeStatus", "1"),
         };
-        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv)));
-        return new QueryTradeInfoResult.Answered(TradeInfo.FromVerifiedFields(EcpayForm.FromFields(fields)));
+        fields = SignedEcpayPost.Sign(fields);
+        return new QueryTradeInfoResult.Answered(PaymentResult.Parse(EcpayPostKind.QueryTradeInfo, EcpayForm.FromFields(fields)));
     }
 
     [Fact]

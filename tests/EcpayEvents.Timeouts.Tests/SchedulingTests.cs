@@ -79,9 +79,9 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
     [Fact]
     public async Task DisabledSchedulingStartsWithAWarningAndTheDepositHasNoExecution()
     {
-        var logs = new CapturedLogs();
+        var logs = new LogCapture();
         await using var app = PaymentsApiApp.Build(PaymentsApiArgs("--StepFunctions:Disabled=true"),
-            builder => builder.Services.AddSingleton<ILoggerProvider>(logs));
+            logs.AddTo);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = app.BoundAddress(), Timeout = TimeSpan.FromSeconds(30) };
         var userId = await OwnedUserAsync(http);
@@ -119,10 +119,7 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
         Assert.True(exitCode == 0, stderr.ToString());
         Assert.Contains($"rearmed as {deposit.MerchantTradeNo}-r1 (transaction {deposit.Id})", stdout.ToString());
         var rearmed = StepFunctionsClient.ExecutionArnOf(LocalStepFunctionsServer.PaymentTimeoutArn, deposit.MerchantTradeNo + "-r1");
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        DescribeExecutionResponse done;
-        while ((done = await stack.Client.DescribeExecutionAsync(rearmed)).Status == ExecutionStatus.Running && DateTime.UtcNow < deadline)
-            await Task.Delay(100);
+        var done = await Poll.UntilAsync(() => stack.Client.DescribeExecutionAsync(rearmed), e => e.Status != ExecutionStatus.Running, "the rearmed execution to end");
         Assert.Equal(ExecutionStatus.Succeeded, done.Status);
         Assert.Equal(ReconcileOutcome.Expired, TimeoutStack.Outcome(done));
         Assert.Equal("expired", (await stack.TransactionAsync(deposit.Id)).Status);
@@ -150,23 +147,6 @@ public sealed class SchedulingTests(TimeoutStack stack) : IClassFixture<TimeoutS
     [InlineData(null, "True", null)]
     public void ValidStepFunctionsSettings(string? arn, string? disabled, string? serviceUrl) =>
         Assert.True(new PaymentTimeoutsOptionsValidator().Validate(null, new PaymentTimeoutsOptions { StateMachineArn = arn, Disabled = disabled, ServiceUrl = serviceUrl }).Succeeded);
-
-    private sealed class CapturedLogs : ILoggerProvider
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Category, string Message)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose() { }
-
-        private sealed class Logger(CapturedLogs owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-            public bool IsEnabled(LogLevel logLevel) => true;
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                owner.Entries.Enqueue((logLevel, category, formatter(state, exception)));
-        }
-    }
 
     [Fact]
     public async Task ADepositFromPaymentsApiStartsItsTimeoutNamedAfterTheMerchantTradeNoAndExpiresUnpaid()

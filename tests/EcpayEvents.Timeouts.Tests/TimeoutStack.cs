@@ -111,7 +111,8 @@ public sealed class TimeoutStack : IAsyncLifetime
 
     /// <summary>A pending deposit as PaymentsApi writes it, expiring <paramref name="expiresIn"/> from now, and its timeout scheduled.</summary>
     /// <param name="ecpay">What QueryTradeInfo answers about it, set before its timer starts (a short timer may fire before the caller could set it).</param>
-    public async Task<Deposit> CreateDepositAsync(long amount, TimeSpan expiresIn, string method = "Credit", EcpayTrade? ecpay = null)
+    /// <param name="startTimer">False: the test starts it with <see cref="StartTimerAsync"/> once what must come first has happened.</param>
+    public async Task<Deposit> CreateDepositAsync(long amount, TimeSpan expiresIn, string method = "Credit", EcpayTrade? ecpay = null, bool startTimer = true)
     {
         var userId = await CreateUserAsync();
         var merchantTradeNo = "TO" + Guid.NewGuid().ToString("N")[..18].ToUpperInvariant();
@@ -130,8 +131,20 @@ public sealed class TimeoutStack : IAsyncLifetime
         var id = Convert.ToInt64(await cmd.ExecuteScalarAsync());
         var deposit = new Deposit(id, userId, merchantTradeNo, amount, expiresAt);
         if (ecpay is not null) Ecpay.Set(merchantTradeNo, ecpay);
-        await Scheduler.ScheduleAsync(new PaymentTimeoutInput(id, merchantTradeNo, expiresAt), CancellationToken.None);
+        if (startTimer) await Scheduler.ScheduleAsync(new PaymentTimeoutInput(id, merchantTradeNo, expiresAt), CancellationToken.None);
         return deposit;
+    }
+
+    /// <summary>
+    /// Starts the timer of a deposit created without one (a credited deposit, whatever the machine's speed): it fires at
+    /// the deposit's expiry, or later than the 3 s confirmation delay after now, so the credit is asked about at once.
+    /// </summary>
+    public Task StartTimerAsync(Deposit deposit)
+    {
+        var firesAt = DateTimeOffset.UtcNow.AddSeconds(4);
+        firesAt = new DateTimeOffset(firesAt.UtcTicks - firesAt.UtcTicks % 10, TimeSpan.Zero);
+        var expiresAt = deposit.ExpiresAt > firesAt ? deposit.ExpiresAt : firesAt;
+        return Scheduler.ScheduleAsync(new PaymentTimeoutInput(deposit.Id, deposit.MerchantTradeNo, expiresAt), CancellationToken.None);
     }
 
     public async Task<LedgerRow> TransactionAsync(long id)
@@ -153,17 +166,9 @@ public sealed class TimeoutStack : IAsyncLifetime
     }
 
     /// <summary>Polls until the transaction has <paramref name="status"/> (Settlement works from the queue, asynchronously).</summary>
-    public async Task<LedgerRow> WaitForStatusAsync(long id, string status, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            var row = await TransactionAsync(id);
-            if (row.Status == status) return row;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"transaction {id} is {row.Status}, not {status}\n{StepFunctions.Output}");
-            await Task.Delay(100);
-        }
-    }
+    public Task<LedgerRow> WaitForStatusAsync(long id, string status, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(() => TransactionAsync(id), row => row.Status == status, $"transaction {id} to be {status}", timeout,
+            row => $"it is {row.Status}\n{StepFunctions.Output}");
 
     // ---------------------------------------------------------------- ECPay's posts, through Notifications
 
@@ -175,37 +180,24 @@ public sealed class TimeoutStack : IAsyncLifetime
     public async Task<(int Status, string Body)> PostPaidWithAnExtraFieldAsync(Deposit deposit, string tradeNo, string name, string value)
     {
         var fields = PaidFields(deposit, tradeNo, simulated: false);
-        fields.Add(new(name, value));
-        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, Credentials.HashKey, Credentials.HashIv)));
-        using var response = await Http.PostAsync(new Uri(Notifications, "/ecpay/return"), new FormUrlEncodedContent(fields));
+        fields[name] = value;
+        using var response = await Http.PostAsync(new Uri(Notifications, "/ecpay/return"), new FormUrlEncodedContent(SignedEcpayPost.Sign(fields, Credentials)));
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private static List<KeyValuePair<string, string>> PaidFields(Deposit deposit, string tradeNo, bool simulated) =>
-    [
-        new("MerchantID", Credentials.MerchantId), new("MerchantTradeNo", deposit.MerchantTradeNo), new("StoreID", ""),
-        new("RtnCode", "1"), new("RtnMsg", "交易成功"), new("TradeNo", tradeNo),
-        new("TradeAmt", deposit.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        new("PaymentDate", TaiwanTime.Format(DateTimeOffset.UtcNow)), new("PaymentType", "Credit_CreditCard"),
-        new("PaymentTypeChargeFee", "0"), new("TradeDate", TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1))), new("SimulatePaid", simulated ? "1" : "0"),
-        new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
-    ];
+    private static Dictionary<string, string> PaidFields(Deposit deposit, string tradeNo, bool simulated) =>
+        SignedEcpayPost.ReturnUrl(deposit.MerchantTradeNo, deposit.Amount, simulatePaid: simulated ? "1" : "0", tradeNo: tradeNo,
+            paymentDate: TaiwanTime.Format(DateTimeOffset.UtcNow), tradeDate: TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1)), paymentTypeChargeFee: "0",
+            credentials: Credentials);
 
     /// <summary>ECPay's PaymentInfoURL post: an ATM virtual account issued, payable until <paramref name="expireDate"/> (whole seconds).</summary>
     public Task PostAtmNumberIssuedAsync(Deposit deposit, string tradeNo, DateTimeOffset expireDate) => PostAsync("/ecpay/payment-info",
-    [
-        new("MerchantID", Credentials.MerchantId), new("MerchantTradeNo", deposit.MerchantTradeNo), new("StoreID", ""),
-        new("RtnCode", "2"), new("RtnMsg", "Get VirtualAccount Succeeded"), new("TradeNo", tradeNo),
-        new("TradeAmt", deposit.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        new("PaymentType", "ATM_TAISHIN"), new("TradeDate", TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1))),
-        new("BankCode", "812"), new("vAccount", "9103522175887271"), new("ExpireDate", TaiwanTime.Format(expireDate)),
-        new("CustomField1", ""), new("CustomField2", ""), new("CustomField3", ""), new("CustomField4", ""),
-    ]);
+        SignedEcpayPost.AtmIssued(deposit.MerchantTradeNo, deposit.Amount, tradeNo: tradeNo, expireDate: TaiwanTime.Format(expireDate),
+            tradeDate: TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1))));
 
-    private async Task PostAsync(string path, List<KeyValuePair<string, string>> fields)
+    private async Task PostAsync(string path, IEnumerable<KeyValuePair<string, string>> signedFields)
     {
-        fields.Add(new(CheckMacValue.FieldName, CheckMacValue.Compute(fields, Credentials.HashKey, Credentials.HashIv)));
-        using var response = await Http.PostAsync(new Uri(Notifications, path), new FormUrlEncodedContent(fields));
+        using var response = await Http.PostAsync(new Uri(Notifications, path), new FormUrlEncodedContent(signedFields));
         var body = await response.Content.ReadAsStringAsync();
         if (body != "1|OK") throw new InvalidOperationException($"Notifications answered {(int)response.StatusCode} {body}");
     }
@@ -215,17 +207,9 @@ public sealed class TimeoutStack : IAsyncLifetime
     public string ExecutionArn(Deposit deposit) => StepFunctionsClient.ExecutionArnOf(LocalStepFunctionsServer.PaymentTimeoutArn, deposit.MerchantTradeNo);
 
     /// <summary>Polls DescribeExecution until the execution is no longer RUNNING.</summary>
-    public async Task<DescribeExecutionResponse> WaitForExecutionAsync(Deposit deposit, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var e = await Client.DescribeExecutionAsync(ExecutionArn(deposit));
-            if (e.Status != ExecutionStatus.Running) return e;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"execution {deposit.MerchantTradeNo} still RUNNING\n{StepFunctions.Output}");
-            await Task.Delay(100);
-        }
-    }
+    public Task<DescribeExecutionResponse> WaitForExecutionAsync(Deposit deposit, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(() => Client.DescribeExecutionAsync(ExecutionArn(deposit)), e => e.Status != ExecutionStatus.Running,
+            $"execution {deposit.MerchantTradeNo} to end", timeout, _ => $"still RUNNING\n{StepFunctions.Output}");
 
     /// <summary>The names of the states entered, in order.</summary>
     public async Task<List<string>> StatesEnteredAsync(Deposit deposit) =>

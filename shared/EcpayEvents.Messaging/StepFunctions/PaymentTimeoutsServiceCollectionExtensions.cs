@@ -10,11 +10,8 @@ namespace EcpayEvents.Messaging.StepFunctions;
 public static class PaymentTimeoutsServiceCollectionExtensions
 {
     /// <summary>
-    /// Payment timeouts as Step Functions executions of <c>StepFunctions:StateMachineArn</c>
-    /// (<c>StepFunctions:ServiceUrl</c> for the local server, <c>StepFunctions:Region</c> optional; AWS
-    /// credentials from the SDK chain). Without an ARN the service does not start, unless
-    /// <c>StepFunctions:Disabled=true</c> (development and tests only: the <see cref="LoggingPaymentTimeoutScheduler"/>,
-    /// nothing ever expires; a warning at start). Replaces any scheduler registered before.
+    /// Registers the <see cref="IPaymentTimeoutScheduler"/>: Step Functions executions of <c>StepFunctions:StateMachineArn</c>,
+    /// or with <c>StepFunctions:Disabled=true</c> (development only) the logging one. Replaces any scheduler registered before.
     /// </summary>
     public static IServiceCollection AddPaymentTimeouts(this IServiceCollection services, IConfiguration configuration)
     {

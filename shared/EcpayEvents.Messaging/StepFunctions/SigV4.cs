@@ -5,13 +5,8 @@ using Amazon.Runtime.Signing;
 namespace EcpayEvents.Messaging.StepFunctions;
 
 /// <summary>
-/// AWS Signature Version 4 (header form) through AWSSDK.Core's standalone signer,
-/// <see cref="AWSSigV4Signer"/> (public since AWSSDK.Core 4.1): it signs an arbitrary HTTP request
-/// described by an <see cref="AWSSigningRequest"/> and answers the headers to add. (The older
-/// <c>Amazon.Runtime.Internal.Auth.AWS4Signer</c> is public too, but it wants the SDK pipeline's
-/// <c>IRequest</c>/<c>IClientConfig</c>; the standalone signer builds those itself.)
-/// Like every AWS SDK request, the payload hash is signed and sent as <c>x-amz-content-sha256</c>.
-/// Checked against AWS's published SigV4 examples in the tests.
+/// AWS Signature Version 4 (header form) through AWSSDK.Core's standalone <see cref="AWSSigV4Signer"/>, which signs any
+/// HTTP request (AWSSDK.StepFunctions is not available). The payload hash is signed and sent as <c>x-amz-content-sha256</c>.
 /// </summary>
 public static class SigV4
 {

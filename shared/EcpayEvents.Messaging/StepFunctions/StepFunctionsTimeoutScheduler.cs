@@ -6,14 +6,9 @@ using Microsoft.Extensions.Logging;
 namespace EcpayEvents.Messaging.StepFunctions;
 
 /// <summary>
-/// Schedules a payment's timeout as one payment-timeout execution named after its MerchantTradeNo.
-/// Idempotent: execution names are never reused, so a retry (ours or the caller's) cannot start a second
-/// timer for a payment — an existing execution, running or finished, counts as scheduled. A pending payment
-/// whose timer is gone (NeedsReview, stopped by an operator, created while scheduling was disabled) is found
-/// by <c>ecpay-events timeouts audit</c> and given a new execution, <c>&lt;MerchantTradeNo&gt;-r&lt;n&gt;</c>, by
-/// <c>ecpay-events timeouts rearm</c>.
-/// Transient failures are retried a few times within the request; anything else throws, and the
-/// caller must not leave the payment pending without a timer.
+/// The Step Functions <see cref="IPaymentTimeoutScheduler"/>: one execution named after the MerchantTradeNo. Execution
+/// names are never reused, so an existing execution (running or finished) counts as scheduled and a retry cannot start a
+/// second timer. Transient failures are retried a few times; anything else throws.
 /// </summary>
 public sealed partial class StepFunctionsTimeoutScheduler(StepFunctionsClient client, ILogger<StepFunctionsTimeoutScheduler> log) : IPaymentTimeoutScheduler
 {

@@ -35,17 +35,9 @@ public enum DepositOutcome
 }
 
 /// <summary>
-/// Starts a deposit: a pending transaction with a fresh MerchantTradeNo and an expiry by payment method,
-/// and its timeout. Failure policy: the timeout is scheduled <em>inside</em> the database transaction,
-/// before COMMIT. If scheduling throws, the insert is rolled back and the caller answers 503 — a deposit is
-/// never committed without its timer (except with <c>StepFunctions:Disabled</c>, development only; a timer
-/// that later ends in NeedsReview or is stopped is re-armed with <c>ecpay-events timeouts rearm</c>). (The reverse — a timer without a row, if COMMIT fails after
-/// scheduling — is harmless: at expiry the execution finds no such payment and ends, outcome
-/// <c>abandoned</c>, once ECPay confirms it never saw the order. The checkout URL is only handed out
-/// after COMMIT, so ECPay never sees the rolled-back MerchantTradeNo.)
-/// An optional Idempotency-Key (unique per user, shared with withdrawals) makes a retry after a lost answer
-/// return the first deposit instead of creating a second ECPay order; two concurrent requests with one key
-/// serialise on the unique index, and the loser replays the winner's deposit.
+/// Starts a deposit: a pending transaction with a fresh MerchantTradeNo, and its timeout, scheduled before COMMIT so a
+/// deposit is never committed without its timer (scheduling fails → rolled back, 503). A timer whose COMMIT then fails
+/// ends <c>abandoned</c> at expiry. An Idempotency-Key makes a retry replay the first deposit, never a second ECPay order.
 /// </summary>
 public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTimeoutScheduler scheduler, DepositOptions options, TimeProvider time, ILogger<RequestDeposit> log)
 {

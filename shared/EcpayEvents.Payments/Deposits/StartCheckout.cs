@@ -7,7 +7,7 @@ namespace EcpayEvents.Payments.Deposits;
 /// <summary>Where ECPay is and where it should send the customer and its notifications.</summary>
 public sealed record CheckoutSettings(
     EcpayCredentials Credentials,
-    EcpayEndpoints Endpoints,
+    EcpayUrls Endpoints,
     string ReturnUrl,
     string? PaymentInfoUrl,
     string OrderResultUrl,
@@ -103,13 +103,8 @@ public sealed class StartCheckout(PaymentsDatabase database, DepositOptions opti
     }
 
     /// <summary>
-    /// ECPay's ExpireDate / StoreExpireDate for a deposit, from its stored <c>expires_at</c> (what its
-    /// timeout waits for), not from today's settings — so a settings change between the deposit and
-    /// its checkout cannot make ECPay's deadline and ours disagree. ECPay counts ATM and BARCODE in
-    /// whole Taiwan days (ending 23:59:59 of the last one) and CVS in minutes; each is rounded up, so
-    /// ECPay's deadline is never earlier than ours. ALL expires on the online deadline; its ATM
-    /// ExpireDate (in case the customer picks ATM) comes from the ATM setting, and the timeout is
-    /// extended to ECPay's ExpireDate when the number is issued.
+    /// ECPay's ExpireDate / StoreExpireDate from the deposit's stored <c>expires_at</c> (not today's settings, which may
+    /// have changed), rounded up so ECPay's deadline is never earlier than ours. ALL's ATM ExpireDate comes from the ATM setting.
     /// </summary>
     public static (int? ExpireDate, int? StoreExpireDate) EcpayExpiry(string method, DateTimeOffset createdAt, DateTimeOffset? expiresAt, DepositExpiryOptions options)
     {

@@ -4,30 +4,6 @@ using EcpayEvents.Ecpay;
 
 namespace EcpayEvents.Payments.Settlement;
 
-/// <summary>What a piece of truth about a payment says, whatever its source.</summary>
-public enum NoticeKind
-{
-    /// <summary>ReturnURL RtnCode 1, or QueryTradeInfo TradeStatus 1.</summary>
-    Paid,
-    /// <summary>ReturnURL RtnCode ≠ 1, or QueryTradeInfo TradeStatus 10200095 (no payment method chosen).</summary>
-    NotPaid,
-    /// <summary>PaymentInfoURL RtnCode 2 (ATM) or 10100073 (CVS/BARCODE): the customer can now pay.</summary>
-    NumberIssued,
-    /// <summary>PaymentInfoURL with any other RtnCode: issuing the number failed.</summary>
-    IssueFailed,
-    /// <summary>QueryTradeInfo TradeStatus 0, 10200047 or unknown: nothing settled yet; ask again later.</summary>
-    NotYetPaid,
-    /// <summary>
-    /// A signed body posted to the other URL: RtnCode 1 (paid, e.g. a browser's OrderResultURL post) to
-    /// PaymentInfoURL, or RtnCode 2/10100073 (number issued) to ReturnURL. The MAC does not cover which
-    /// URL was posted to, so this is checked here; it is recorded and never applied.
-    /// </summary>
-    WrongEndpoint,
-}
-
-/// <summary>The ATM/CVS/BARCODE payment number ECPay issued (PaymentInfoURL).</summary>
-public sealed record IssuedPaymentNumber(string BankCode, string VAccount, string PaymentNo, string Barcode1, string Barcode2, string Barcode3, DateTimeOffset? ExpireDate);
-
 /// <summary>
 /// A ReturnURL post, PaymentInfoURL post or QueryTradeInfo answer, reduced to what the settlement
 /// rules need. <see cref="Code"/> is RtnCode, or TradeStatus for QueryTradeInfo (which has no RtnCode).
@@ -44,7 +20,7 @@ public sealed record PaymentNotice
     public long TradeAmt { get; init; }
     public DateTimeOffset? PaymentDate { get; init; }
     public string PaymentType { get; init; } = "";
-    /// <summary>ReturnURL only; QueryTradeInfo answers cannot say (see the report/README note).</summary>
+    /// <summary>ReturnURL only; QueryTradeInfo answers cannot say.</summary>
     public bool SimulatePaid { get; init; }
     public IssuedPaymentNumber? Issued { get; init; }
 
@@ -78,23 +54,8 @@ public sealed record PaymentNotice
         if (RtnCode(form) is int code and (PaymentInfo.AtmNumberIssued or PaymentInfo.CvsOrBarcodeNumberIssued))
             return WrongEndpoint(PaymentResultSource.ReturnUrl, form, code);
         AsEcpaySendsIt(EcpayPostKind.ReturnUrl, form);
-        // Every field passed EcpayPostFields; dates come in the variants EcpayDates reads (an empty PaymentDate is
-        // null: the received time stands in).
-        var r = PaymentResult.Parse(form);
-        return new PaymentNotice
-        {
-            Source = PaymentResultSource.ReturnUrl,
-            Kind = r.RtnCode == 1 ? NoticeKind.Paid : NoticeKind.NotPaid,
-            MerchantId = r.MerchantId,
-            MerchantTradeNo = r.MerchantTradeNo,
-            Code = r.RtnCode,
-            Message = r.RtnMsg,
-            TradeNo = r.TradeNo,
-            TradeAmt = r.TradeAmt,
-            PaymentDate = r.PaymentDate,
-            PaymentType = r.PaymentType,
-            SimulatePaid = r.SimulatePaid,
-        };
+        // An empty PaymentDate is null: the received time stands in.
+        return FromResult(PaymentResultSource.ReturnUrl, PaymentResult.Parse(EcpayPostKind.ReturnUrl, form));
     }
 
     private static PaymentNotice FromPaymentInfo(EcpayForm form)
@@ -124,37 +85,43 @@ public sealed record PaymentNotice
         };
     }
 
-    // QueryTradeInfo/V5 answer (protocol notes §5): TradeStatus instead of RtnCode, no SimulatePaid.
-    // Read with the same lenient field reader as the query's own client (TradeInfo.FromVerifiedFields):
-    // strict on TradeStatus and TradeAmt, lenient on dates and fees.
+    // TradeStatus instead of RtnCode, no SimulatePaid; a paid answer without TradeAmt does not parse.
     private static PaymentNotice FromQueryTradeInfo(EcpayForm form)
     {
         AsEcpaySendsIt(EcpayPostKind.QueryTradeInfo, form);
-        var merchantId = Required(form, "MerchantID");
-        var merchantTradeNo = Required(form, "MerchantTradeNo");
-        var trade = TradeInfo.FromVerifiedFields(form); // a paid answer without TradeAmt does not parse
-        if (!int.TryParse(trade.TradeStatusCode, NumberStyles.None, CultureInfo.InvariantCulture, out var status))
-            throw new FormatException($"TradeStatus '{Truncate(trade.TradeStatusCode)}' is not an integer.");
-        var kind = trade.Status switch
-        {
-            TradeStatus.Paid => NoticeKind.Paid,
-            TradeStatus.NeverChosePaymentMethod => NoticeKind.NotPaid,
-            _ => NoticeKind.NotYetPaid,
-        };
+        Required(form, "MerchantID");
+        Required(form, "MerchantTradeNo");
+        var result = PaymentResult.Parse(EcpayPostKind.QueryTradeInfo, form);
         // A "paid" answer must say what was paid, or it cannot be checked against the transaction.
-        if (kind == NoticeKind.Paid) Required(form, "TradeNo");
+        if (result.Status == TradeStatus.Paid) Required(form, "TradeNo");
+        return FromResult(PaymentResultSource.QueryTradeInfo, result);
+    }
+
+    // ReturnURL: RtnCode 1 paid, anything else not. QueryTradeInfo: 1 paid, 10200095 (no payment method chosen) not,
+    // anything else not yet.
+    private static PaymentNotice FromResult(string source, PaymentResult result)
+    {
+        var sign = result.Kind == EcpayPostKind.QueryTradeInfo ? NumberStyles.None : NumberStyles.AllowLeadingSign;
+        if (!int.TryParse(result.Code, sign, CultureInfo.InvariantCulture, out var code))
+            throw new FormatException($"TradeStatus '{Truncate(result.Code)}' is not an integer.");
         return new PaymentNotice
         {
-            Source = PaymentResultSource.QueryTradeInfo,
-            Kind = kind,
-            MerchantId = merchantId,
-            MerchantTradeNo = merchantTradeNo,
-            Code = status,
-            Message = $"TradeStatus {status}",
-            TradeNo = trade.TradeNo,
-            TradeAmt = trade.TradeAmt ?? 0,
-            PaymentDate = trade.PaymentDate,
-            PaymentType = trade.PaymentType,
+            Source = source,
+            Kind = result.Status switch
+            {
+                TradeStatus.Paid => NoticeKind.Paid,
+                TradeStatus.Failed or TradeStatus.NeverChosePaymentMethod => NoticeKind.NotPaid,
+                _ => NoticeKind.NotYetPaid,
+            },
+            MerchantId = result.MerchantId,
+            MerchantTradeNo = result.MerchantTradeNo,
+            Code = code,
+            Message = result.Kind == EcpayPostKind.QueryTradeInfo ? $"TradeStatus {code}" : result.Message,
+            TradeNo = result.TradeNo,
+            TradeAmt = result.TradeAmt ?? 0,
+            PaymentDate = result.PaymentDate,
+            PaymentType = result.PaymentType,
+            SimulatePaid = result.SimulatePaid,
         };
     }
 

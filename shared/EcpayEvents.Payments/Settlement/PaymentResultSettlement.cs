@@ -370,27 +370,6 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
             rtn_code = @RtnCode, rtn_msg = @RtnMsg, updated_at = UTC_TIMESTAMP(6)
         WHERE id = @Id AND status = 'pending'
         """;
-
-    internal sealed class PaymentEventRow
-    {
-        public long? TransactionId { get; init; }
-        public string? MerchantTradeNo { get; init; }
-        public required string Source { get; init; }
-        public required string RawFields { get; init; }
-        public DateTime ReceivedAt { get; init; }
-        public required string Outcome { get; init; }
-        public string? Reason { get; init; }
-        public required string DedupKey { get; init; }
-    }
-
-    internal sealed class TransactionRow
-    {
-        public long Id { get; set; }
-        public long UserId { get; set; }
-        public string Type { get; set; } = "";
-        public long Amount { get; set; }
-        public string Status { get; set; } = "";
-    }
 }
 
 /// <summary>A message with everything that needs no database worked out (MAC, parsed fields, dedup key).</summary>

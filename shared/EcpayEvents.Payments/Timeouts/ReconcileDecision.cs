@@ -14,7 +14,7 @@ public abstract record ReconcileDecision
     public sealed record AskEcpay : ReconcileDecision;
 
     /// <summary>ECPay says paid: put its answer on the payment-results queue for Settlement, answer paid.</summary>
-    public sealed record EnqueuePaid(TradeInfo Trade) : ReconcileDecision;
+    public sealed record EnqueuePaid(PaymentResult Trade) : ReconcileDecision;
 
     /// <summary>Not paid and past the deadline: expire the transaction if it is still pending (and not extended meanwhile).</summary>
     public sealed record Expire(string Why) : ReconcileDecision;

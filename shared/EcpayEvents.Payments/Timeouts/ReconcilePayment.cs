@@ -1,6 +1,7 @@
 using Dapper;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Payments.Settlement;
+using EcpayEvents.Payments.Transactions;
 using Microsoft.Extensions.Logging;
 
 namespace EcpayEvents.Payments.Timeouts;
@@ -94,25 +95,25 @@ public sealed partial class ReconcilePayment(
     private async Task<TimedTransaction?> LoadAsync(long id, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>("""
-            SELECT t.id AS Id, t.type AS Type, t.amount AS Amount, t.status AS Status, t.merchant_trade_no AS MerchantTradeNo, t.expires_at AS ExpiresAt,
-                   t.ecpay_trade_no AS EcpayTradeNo, t.confirmed_at AS ConfirmedAt,
-                   (SELECT MIN(l.created_at) FROM ledger_entries l WHERE l.transaction_id = t.id) AS CreditedAt
-            FROM transactions t WHERE t.id = @id
+        var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>("""
+            SELECT id AS Id, type AS Type, amount AS Amount, status AS Status, merchant_trade_no AS MerchantTradeNo, expires_at AS ExpiresAt,
+                   ecpay_trade_no AS EcpayTradeNo, confirmed_at AS ConfirmedAt
+            FROM transactions WHERE id = @id
             """, new { id });
         if (row is null) return null;
         var transaction = new TimedTransaction(row.Id, row.Type, row.Amount, row.Status, row.MerchantTradeNo, DbTime.Utc(row.ExpiresAt));
         if (row.Status != Transactions.TransactionStatus.Completed) return transaction;
 
+        var creditedAt = await connection.ExecuteScalarAsync<DateTime?>("SELECT MIN(created_at) FROM ledger_entries WHERE transaction_id = @id", new { id });
         // What Settlement recorded about it: a simulated result, and QueryTradeInfo answers it believed (raw fields, verified then).
-        var events = (await connection.QueryAsync<EventRow>("""
+        var events = (await connection.QueryAsync<PaymentEventRow>("""
             SELECT source AS Source, outcome AS Outcome, raw_fields AS RawFields FROM payment_events
             WHERE transaction_id = @id AND (outcome = 'simulated' OR (source = 'QueryTradeInfo' AND outcome IN ('credited', 'credited_late', 'already_completed')))
             """, new { id })).ToList();
         var paidAnswers = events.Where(e => e.Outcome != "simulated").Select(e => PaidAnswer(e.RawFields)).OfType<RecordedPaidAnswer>().ToList();
         return transaction with
         {
-            Credit = new CreditEvidence(DbTime.Utc(row.CreditedAt), row.EcpayTradeNo, DbTime.Utc(row.ConfirmedAt),
+            Credit = new CreditEvidence(DbTime.Utc(creditedAt), row.EcpayTradeNo, DbTime.Utc(row.ConfirmedAt),
                 events.Any(e => e.Outcome == "simulated"), paidAnswers),
         };
     }
@@ -170,30 +171,9 @@ public sealed partial class ReconcilePayment(
 
     private static string Describe(QueryTradeInfoResult result) => result switch
     {
-        QueryTradeInfoResult.Answered a => $"TradeStatus {a.Trade.TradeStatusCode} ({a.Trade.Status})",
+        QueryTradeInfoResult.Answered a => $"TradeStatus {a.Trade.Code} ({a.Trade.Status})",
         _ => result.GetType().Name,
     };
-
-    // Not private: Dapper.AOT generates its row reader outside this class, and silently falls back to reflection for a type it cannot see.
-    internal sealed class Row
-    {
-        public long Id { get; set; }
-        public string Type { get; set; } = "";
-        public long Amount { get; set; }
-        public string Status { get; set; } = "";
-        public string? MerchantTradeNo { get; set; }
-        public DateTime? ExpiresAt { get; set; }
-        public string? EcpayTradeNo { get; set; }
-        public DateTime? ConfirmedAt { get; set; }
-        public DateTime? CreditedAt { get; set; }
-    }
-
-    internal sealed class EventRow
-    {
-        public string Source { get; set; } = "";
-        public string Outcome { get; set; } = "";
-        public string RawFields { get; set; } = "";
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile {MerchantTradeNo}: QueryTradeInfo answered {Answer}")]
     private static partial void LogAsked(ILogger logger, string merchantTradeNo, string answer);

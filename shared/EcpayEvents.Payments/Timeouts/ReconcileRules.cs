@@ -42,11 +42,11 @@ public static class ReconcileRules
             {
                 QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.NotFound or TradeStatus.NeverChosePaymentMethod, Trade: var none } =>
                     new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Abandoned),
-                        $"transaction {input.TransactionId} does not exist and ECPay never saw a payment (TradeStatus {none.TradeStatusCode}): the deposit was rolled back after its timer started"),
+                        $"transaction {input.TransactionId} does not exist and ECPay never saw a payment (TradeStatus {none.Code}): the deposit was rolled back after its timer started"),
                 QueryTradeInfoResult.Answered { Trade: var known } =>
                     // Money may arrive (or did) for an order the ledger does not have: an operator must look.
                     new ReconcileDecision.Fail(ReconcileErrors.TransactionNotFound,
-                        $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist, but ECPay knows the order: TradeStatus {known.TradeStatusCode} ({known.Status}), TradeNo '{known.TradeNo}'"),
+                        $"transaction {input.TransactionId} ({input.MerchantTradeNo}) does not exist, but ECPay knows the order: TradeStatus {known.Code} ({known.Status}), TradeNo '{known.TradeNo}'"),
                 _ => EcpayFailed(ecpay),
             };
         }
@@ -82,7 +82,7 @@ public static class ReconcileRules
             case QueryTradeInfoResult.Answered { Trade: var trade }:
                 if (trade.Status == TradeStatus.Unknown)
                     // Never paid, never final: ask again later (and an operator after the retries).
-                    return new ReconcileDecision.Fail(ReconcileErrors.UnknownTradeStatus, $"ECPay answered TradeStatus {trade.TradeStatusCode}, which this system does not know");
+                    return new ReconcileDecision.Fail(ReconcileErrors.UnknownTradeStatus, $"ECPay answered TradeStatus {trade.Code}, which this system does not know");
                 if (now < input.ExpiresAt - EarlyTolerance)
                     return new ReconcileDecision.Fail(ReconcileErrors.NotYetExpired, $"woke up at {now:O}, before the deadline {input.ExpiresAt:O}");
                 return new ReconcileDecision.Expire(trade.Status switch
@@ -132,7 +132,7 @@ public static class ReconcileRules
                 return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, again),
                     $"QueryTradeInfo says unpaid (TradeStatus 0) after the credit at {credit.CreditedAt:O}: asking again at {again:O}");
             case QueryTradeInfoResult.Answered { Trade: var trade }:
-                return new ReconcileDecision.FlagUnconfirmed($"credit not confirmed: QueryTradeInfo says TradeStatus {trade.TradeStatusCode} ({trade.Status}), not paid");
+                return new ReconcileDecision.FlagUnconfirmed($"credit not confirmed: QueryTradeInfo says TradeStatus {trade.Code} ({trade.Status}), not paid");
             default:
                 return EcpayFailed(ecpay);
         }

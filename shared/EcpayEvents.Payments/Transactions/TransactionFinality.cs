@@ -1,18 +1,14 @@
 namespace EcpayEvents.Payments.Transactions;
 
 /// <summary>
-/// When a transaction's status is final, i.e. can never change again. Completed is final at once (a completed
-/// payment is never downgraded; a withdrawal is completed when it exists). Pending is not. Expired and failed
-/// deposits are not final yet: a payment ECPay reports late is still credited (money received is never lost),
-/// which turns them into completed. They become final <see cref="LateWindow"/> after they expired or failed.
+/// When a status can never change again: completed at once; expired and failed only <see cref="LateWindow"/> later,
+/// because a payment ECPay reports late is still credited and turns them completed.
 /// </summary>
 public static class TransactionFinality
 {
     /// <summary>
-    /// How long an expired or failed deposit may still be completed by a late payment: ECPay keeps re-sending a
-    /// result it could not deliver, asks to query again 10–40 minutes after a payment the bank has not confirmed,
-    /// and convenience-store payments are reported with a delay. A payment reported even later is still credited,
-    /// and flagged for an operator ("paid after expiry").
+    /// How long a late payment is expected (ECPay's re-sends, its 10–40 minute re-queries, delayed CVS reports); one
+    /// reported even later is still credited, and flagged for an operator.
     /// </summary>
     public static readonly TimeSpan LateWindow = TimeSpan.FromDays(1);
 

@@ -44,13 +44,9 @@ public enum WithdrawalOutcome
 }
 
 /// <summary>
-/// Debits a balance, atomically: one conditional UPDATE (… WHERE balance >= amount) takes the row lock
-/// and checks the balance in the same statement, so concurrent withdrawals can never overdraw; the
-/// withdrawal transaction and its −amount ledger entry commit with it, or nothing does.
-/// An optional Idempotency-Key (unique per user in the ledger) makes a retry replay the first
-/// withdrawal: two concurrent requests with one key serialise on the user's row, and the loser's
-/// duplicate-key insert rolls its debit back — or, when the winner took the whole balance, the
-/// loser's debit finds too little and it replays the winner's withdrawal instead of answering 409.
+/// Debits a balance with one conditional UPDATE (… WHERE balance >= amount), so concurrent withdrawals never overdraw;
+/// the transaction and its ledger entry commit with it. The loser of two requests with one Idempotency-Key replays the
+/// winner's withdrawal (even when the winner took the whole balance), never a 409.
 /// </summary>
 public sealed partial class Withdraw(PaymentsDatabase database, WithdrawalOptions options, TimeProvider time, ILogger<Withdraw> log)
 {

@@ -1,21 +1,21 @@
 namespace EcpayEvents.Ecpay;
 
-/// <summary>Where ECPay (or our local sandbox, which mimics stage) is reached.</summary>
-public sealed record EcpayEndpoints
+/// <summary>ECPay's URLs (or the local sandbox's, which mimics stage): the base, checkout and QueryTradeInfo.</summary>
+public sealed record EcpayUrls
 {
-    private EcpayEndpoints(Uri baseUrl)
+    private EcpayUrls(Uri baseUrl)
     {
         BaseUrl = baseUrl;
         CheckoutUrl = new Uri(baseUrl, "Cashier/AioCheckOut/V5");
         QueryTradeInfoUrl = new Uri(baseUrl, "Cashier/QueryTradeInfo/V5");
     }
 
-    public static EcpayEndpoints Stage { get; } = new(new Uri("https://payment-stage.ecpay.com.tw/"));
+    public static EcpayUrls Stage { get; } = new(new Uri("https://payment-stage.ecpay.com.tw/"));
 
-    public static EcpayEndpoints Production { get; } = new(new Uri("https://payment.ecpay.com.tw/"));
+    public static EcpayUrls Production { get; } = new(new Uri("https://payment.ecpay.com.tw/"));
 
     /// <summary>A custom base such as the local sandbox, e.g. <c>http://127.0.0.1:5090</c>; any path is kept as a prefix.</summary>
-    public static EcpayEndpoints FromBaseUrl(string baseUrl)
+    public static EcpayUrls FromBaseUrl(string baseUrl)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(baseUrl);
         if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
@@ -26,7 +26,7 @@ public sealed record EcpayEndpoints
         {
             throw new ArgumentException($"'{baseUrl}' must not have a query or fragment.", nameof(baseUrl));
         }
-        return new EcpayEndpoints(new Uri(uri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/"));
+        return new EcpayUrls(new Uri(uri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/"));
     }
 
     public Uri BaseUrl { get; }

@@ -1,6 +1,6 @@
 namespace EcpayEvents.Ecpay.Tests;
 
-public sealed class EcpayPostsTests
+public sealed class PaymentResultTests
 {
     private const string PaidPost =
         "MerchantID=3002607&MerchantTradeNo=Dep20250101A&StoreID=&RtnCode=1&RtnMsg=%E4%BA%A4%E6%98%93%E6%88%90%E5%8A%9F&TradeNo=2501011200001234"
@@ -10,10 +10,10 @@ public sealed class EcpayPostsTests
     [Fact]
     public void ParsesAPaidReturnUrlPost()
     {
-        var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost));
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, EcpayForm.Parse(PaidPost));
         Assert.Equal("Dep20250101A", result.MerchantTradeNo);
-        Assert.Equal(1, result.RtnCode);
-        Assert.Equal("交易成功", result.RtnMsg);
+        Assert.Equal("1", result.Code);
+        Assert.Equal("交易成功", result.Message);
         Assert.Equal(500, result.TradeAmt);
         Assert.Equal(12.5m, result.PaymentTypeChargeFee);
         Assert.False(result.SimulatePaid);
@@ -34,7 +34,7 @@ public sealed class EcpayPostsTests
         var post = EcpayForm.Parse(unsigned + "&CheckMacValue=" + CheckMacValue.Compute(fields, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
 
         Assert.True(CheckMacValue.Verify(post, EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
-        Assert.Equal(500, PaymentResult.Parse(post).TradeAmt);
+        Assert.Equal(500, PaymentResult.Parse(EcpayPostKind.ReturnUrl, post).TradeAmt);
         // Dropping an unknown field (even an empty one), or changing one, breaks the MAC.
         Assert.False(CheckMacValue.Verify(post.Where(f => f.Key != "eci"), EcpayCredentials.Stage.HashKey, EcpayCredentials.Stage.HashIv));
         Assert.False(CheckMacValue.Verify(post.Select(f => f.Key == "NewFieldFrom2030" ? new KeyValuePair<string, string>(f.Key, "a b") : f),
@@ -44,7 +44,7 @@ public sealed class EcpayPostsTests
     [Fact]
     public void ASimulatedPaymentIsNotARealPayment()
     {
-        var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost.Replace("SimulatePaid=0", "SimulatePaid=1")));
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, EcpayForm.Parse(PaidPost.Replace("SimulatePaid=0", "SimulatePaid=1")));
         Assert.True(result.SimulatePaid);
         Assert.False(result.IsRealPayment);
     }
@@ -60,9 +60,9 @@ public sealed class EcpayPostsTests
     public void RejectsAPaymentResultNamingTheBadField(string replace, string with, string field)
     {
         var form = EcpayForm.Parse(PaidPost.Replace(replace, with));
-        var e = Assert.Throws<EcpayPostException>(() => PaymentResult.Parse(form));
+        var e = Assert.Throws<EcpayPostException>(() => PaymentResult.Parse(EcpayPostKind.ReturnUrl, form));
         Assert.Equal(field, e.Field);
-        Assert.False(PaymentResult.TryParse(form, out _, out var error));
+        Assert.False(PaymentResult.TryParse(EcpayPostKind.ReturnUrl, form, out _, out var error));
         Assert.Contains(field, error);
     }
 
@@ -75,7 +75,7 @@ public sealed class EcpayPostsTests
     [InlineData("PaymentDate=2025%2F01%2F01+12%3A05%3A09", "PaymentDate=tomorrow")]
     public void AnInformationalFieldThatDoesNotParseDoesNotRejectAPaidResult(string replace, string with)
     {
-        var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost.Replace(replace, with)));
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, EcpayForm.Parse(PaidPost.Replace(replace, with)));
         Assert.True(result.IsRealPayment);
         Assert.Equal(500, result.TradeAmt);
         var field = with[..with.IndexOf('=')];
@@ -90,15 +90,15 @@ public sealed class EcpayPostsTests
     [InlineData("2025%2F1%2F1+12%3A05%3A09", 9)]
     public void APaymentDateInACloseVariantIsRead(string paymentDate, int seconds)
     {
-        var result = PaymentResult.Parse(EcpayForm.Parse(PaidPost.Replace("PaymentDate=2025%2F01%2F01+12%3A05%3A09", "PaymentDate=" + paymentDate)));
+        var result = PaymentResult.Parse(EcpayPostKind.ReturnUrl, EcpayForm.Parse(PaidPost.Replace("PaymentDate=2025%2F01%2F01+12%3A05%3A09", "PaymentDate=" + paymentDate)));
         Assert.Equal(new DateTimeOffset(2025, 1, 1, 4, 5, seconds, TimeSpan.Zero), result.PaymentDate);
     }
 
     [Fact]
     public void AnOrderResultHasTheSameFieldsAsAPaymentResult()
     {
-        var order = OrderResult.Parse(EcpayForm.Parse(PaidPost));
-        Assert.Equal(PaymentResult.Parse(EcpayForm.Parse(PaidPost)).TradeAmt, order.TradeAmt);
+        var order = PaymentResult.Parse(EcpayPostKind.OrderResultUrl, EcpayForm.Parse(PaidPost));
+        Assert.Equal(PaymentResult.Parse(EcpayPostKind.ReturnUrl, EcpayForm.Parse(PaidPost)).TradeAmt, order.TradeAmt);
         Assert.Equal("Credit_CreditCard", order.PaymentType);
     }
 
