@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using EcpayEvents.Messaging;
 using EcpayEvents.Payments.Settlement;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.Settlement.Tests;
 
@@ -22,10 +23,10 @@ public sealed class BatchSettlementTests
         await s.Db.ScalarAsync<long>("UPDATE users SET balance = 9223372036854775800 WHERE id = @id; SELECT 0;", ("@id", failing.UserId));
 
         var batch = new SqsEvent([
-            Message("m1", PaymentResultSource.ReturnUrl, SettlementStack.ReturnFields(before.MerchantTradeNo, 100)),
+            Message("m1", PaymentResultSource.ReturnUrl, SignedEcpayPost.ReturnUrl(before.MerchantTradeNo, 100)),
             new SqsMessage("poison", "r", "{not json", null, null, null, "aws:sqs", null, "us-east-1"),
-            Message("m3", PaymentResultSource.ReturnUrl, SettlementStack.ReturnFields(failing.MerchantTradeNo, 200)),
-            Message("m4", PaymentResultSource.ReturnUrl, SettlementStack.ReturnFields(after.MerchantTradeNo, 300)),
+            Message("m3", PaymentResultSource.ReturnUrl, SignedEcpayPost.ReturnUrl(failing.MerchantTradeNo, 200)),
+            Message("m4", PaymentResultSource.ReturnUrl, SignedEcpayPost.ReturnUrl(after.MerchantTradeNo, 300)),
         ]);
         var failures = await PostAsync(s, batch);
 
@@ -55,7 +56,7 @@ public sealed class BatchSettlementTests
         var other = await s.SeedUserAsync();
         var deposits = new List<Deposit>();
         for (var i = 0; i < 18; i++) deposits.Add(await s.SeedDepositAsync(10 + i, userId: i % 3 == 0 ? other : userId));
-        var messages = deposits.Select((d, i) => Message("m" + i, PaymentResultSource.ReturnUrl, SettlementStack.ReturnFields(d.MerchantTradeNo, d.Amount))).ToList();
+        var messages = deposits.Select((d, i) => Message("m" + i, PaymentResultSource.ReturnUrl, SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, d.Amount))).ToList();
 
         for (var round = 0; round < 5; round++)
         {
@@ -83,8 +84,8 @@ public sealed class BatchSettlementTests
     {
         await using var s = await SettlementStack.StartAsync("batchorder", startRunner: false);
         var d = await s.SeedDepositAsync(500);
-        var paid = SettlementStack.ReturnFields(d.MerchantTradeNo, 500);
-        var failedAfter = SettlementStack.ReturnFields(d.MerchantTradeNo, 500, rtnCode: "10100058", rtnMsg: "failed", tradeNo: "2611250000000002");
+        var paid = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500);
+        var failedAfter = SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500, rtnCode: "10100058", rtnMsg: "failed", tradeNo: "2611250000000002");
         var failures = await PostAsync(s, new SqsEvent([
             Message("paid", PaymentResultSource.ReturnUrl, paid),
             Message("again", PaymentResultSource.ReturnUrl, paid),
