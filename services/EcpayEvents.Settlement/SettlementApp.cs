@@ -9,7 +9,7 @@ namespace EcpayEvents.Settlement;
 
 /// <summary>
 /// The only writer of payment outcomes: consumes the payment-results queue (SQS event source mapping →
-/// Lambda Web Adapter → POST /events) and settles each message in one MySQL transaction.
+/// Lambda Web Adapter → POST /events) and settles each batch in one MySQL transaction (a savepoint per message).
 /// </summary>
 public static partial class SettlementApp
 {
@@ -54,9 +54,7 @@ public static partial class SettlementApp
                 new SettlementPolicy(o.Ecpay.MerchantId, o.Settlement.AllowSimulatedPayments),
                 TimeSpan.FromSeconds(o.Settlement.LockWaitTimeoutSeconds));
         });
-        builder.Services.AddSingleton<SettlementMessageHandler>();
-        builder.Services.AddSingleton(sp => new SqsBatchHandler(sp.GetRequiredService<SettlementMessageHandler>(), Options(sp).Settlement.MaxConcurrency,
-            sp.GetRequiredService<ILogger<SqsBatchHandler>>()));
+        builder.Services.AddSingleton<SettlementBatchHandler>();
     }
 
     private static SettlementOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<SettlementOptions>>().Value;

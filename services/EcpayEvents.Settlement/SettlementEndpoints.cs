@@ -12,10 +12,6 @@ public static class SettlementEndpoints
         return app;
     }
 
-    public static async Task<SqsBatchResponse> HandleSqsBatch(SqsEvent batch, SqsBatchHandler handler, EmfMetrics metrics, CancellationToken ct)
-    {
-        var response = await handler.HandleAsync(batch, ct);
-        if (response.BatchItemFailures.Count > 0) metrics.Count(MetricNames.BatchItemFailures, count: response.BatchItemFailures.Count);
-        return response;
-    }
+    public static Task<SqsBatchResponse> HandleSqsBatch(SqsEvent batch, SettlementBatchHandler handler, CancellationToken ct)
+        => handler.HandleAsync(batch, ct);
 }

@@ -30,10 +30,6 @@ public sealed class SettlementRulesOptions
     /// <summary>Stage only: credit SimulatePaid=1 results (ECPay back-office simulations). Never in production.</summary>
     public bool AllowSimulatedPayments { get; set; }
 
-    /// <summary>Messages of one SQS batch settled at the same time.</summary>
-    [Range(1, 10)]
-    public int MaxConcurrency { get; set; } = 4;
-
     /// <summary>
     /// <c>innodb_lock_wait_timeout</c> (seconds) of each settlement transaction. The server default (50 s on
     /// RDS) is longer than the Lambda timeout (15 s): one stuck row lock would time the whole batch out.

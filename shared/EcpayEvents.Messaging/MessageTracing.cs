@@ -42,7 +42,7 @@ public static class MessageTracing
     }
 
     /// <summary>A consumer span for one message, the child of the trace it was published in, linked to the batch's request.</summary>
-    internal static Activity? StartProcess(SqsMessage message)
+    public static Activity? StartProcess(SqsMessage message)
     {
         if (!Source.HasListeners()) return null;
         ActivityContext.TryParse(message.MessageAttributes?.GetValueOrDefault(TraceParentAttribute)?.StringValue, null, isRemote: true, out var parent);

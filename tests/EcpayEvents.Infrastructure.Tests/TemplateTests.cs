@@ -122,8 +122,10 @@ public sealed partial class TemplateTests
         var globals = (YamlMappingNode)((YamlMappingNode)Root()["Globals"])["Function"];
         // The other layer is the optional ADOT collector (TracesGoToTheCollectorLayerOverOtlpOnlyWhenItIsGiven).
         var layer = Scalar(Assert.Single(((YamlSequenceNode)globals["Layers"]).Children.OfType<YamlScalarNode>()));
-        Assert.EndsWith(":753240598075:layer:LambdaAdapterLayerX86:27", layer);
-        Assert.Equal("x86_64", Scalar(Assert.Single(((YamlSequenceNode)globals["Architectures"]).Children)));
+        Assert.EndsWith(":753240598075:layer:LambdaAdapterLayerArm64:27", layer);
+        // The layer's architecture is the functions' (the Makefile publishes linux-arm64).
+        Assert.Equal("arm64", Scalar(Assert.Single(((YamlSequenceNode)globals["Architectures"]).Children)));
+        Assert.Contains("-r linux-arm64", File.ReadAllText(Path.Combine(RepoPaths.Root, "Makefile")));
     }
 
     [Fact]

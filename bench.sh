@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# Throughput and start-up of the settlement path, each figure next to a reference measured in the same run.
+#
+#   ./bench.sh            the default run (under 15 minutes on 2 cores, builds included)
+#   ./bench.sh --short    every benchmark with small counts (a smoke run, about 4 minutes)
+#   ./bench.sh --soak     the default run's ingestion limit, then 5 minutes of end-to-end load at 70 % of it:
+#                         errors and the services' RSS every 30 s
+#
+# Builds Release, then brings up on 127.0.0.1, on ports of its own (never run.sh's or the tests'):
+# MariaDB 3392 (data in .local/mariadb-3392), the SQS server (fauxqs, in memory) 4666, Notifications 5181,
+# Settlement 5182, the synchronous reference 5185, start-up probes 5186. The load generator is
+# tests/EcpayEvents.LoadBench (C#, SocketsHttpHandler, closed loop). Prints a Markdown table and writes it,
+# with the machine's description, to bench-results/<UTC timestamp>.md (git-ignored).
+# Knobs: BENCH_POLLERS (event-source pollers, like Lambda's MaximumConcurrency; default 8).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT=$PWD
+MODE=${1:-default}
+case "$MODE" in default|--short|--soak) ;; -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) echo "usage: ./bench.sh [--short|--soak]" >&2; exit 2 ;; esac
+
+SQS_PORT=4666 NOTIFICATIONS_PORT=5181 SETTLEMENT_PORT=5182 SYNC_PORT=5185 PROBE_PORT=5186
+export MARIADB_PORT=3392
+POLLERS=${BENCH_POLLERS:-8}
+if [ "$MODE" = --short ]; then
+  SETTLE_COUNT=600 E2E_COUNT=600 STEP_SECONDS=2 STARTS=3
+else
+  SETTLE_COUNT=3000 E2E_COUNT=4000 STEP_SECONDS=5 STARTS=5
+fi
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# Deposits are named PREFIX + 8 digits (MerchantTradeNo: at most 20); RUN keeps a run's prefixes apart.
+RUN=$(printf '%04d' $((RANDOM % 10000)))
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+WORK="$ROOT/.local/bench/$STAMP"
+OUT_DIR="$ROOT/bench-results"
+mkdir -p "$WORK" "$OUT_DIR"
+RESULTS="$WORK/results.txt"
+: >"$RESULTS"
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+BENCH_START=$(date +%s)
+
+# ---------------------------------------------------------------- ports, tools, builds
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in $SQS_PORT $NOTIFICATIONS_PORT $SETTLEMENT_PORT $SYNC_PORT $PROBE_PORT; do
+  if port_in_use "$p"; then echo "bench: port $p is in use on 127.0.0.1 (another bench running?)" >&2; exit 1; fi
+done
+bash infrastructure/local/tooling.sh all >&2
+NODE=$(bash infrastructure/local/tooling.sh node)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+log "building (Release)"
+build() { flock /tmp/ecpay-build.lock dotnet build "$1" -c Release -nologo -v q -clp:ErrorsOnly >&2; }
+build services/EcpayEvents.Notifications
+build services/EcpayEvents.Settlement
+build infrastructure/EcpayEvents.Cli
+build tests/EcpayEvents.LoadBench
+# Native AOT binaries for start-up (Notifications: the callback path; the minimal app: the reference).
+# Published again only when a source is newer than the binary.
+publish() { # publish PROJECT-DIR NAME
+  local out="$ROOT/.local/bench/aot/$2" bin="$ROOT/.local/bench/aot/$2/$2"
+  if [ ! -x "$bin" ] || [ -n "$(find "$1" shared -name '*.cs' -newer "$bin" -not -path '*/obj/*' -print -quit)" ]; then
+    log "publishing $2 (Native AOT)"
+    flock /tmp/ecpay-build.lock dotnet publish "$1" -c Release -r linux-x64 -o "$out" -nologo -v q -clp:ErrorsOnly >&2
+  fi
+}
+publish services/EcpayEvents.Notifications EcpayEvents.Notifications
+publish tests/EcpayEvents.LoadBench.MinimalApp EcpayEvents.LoadBench.MinimalApp
+log "builds done in $(( $(date +%s) - BENCH_START )) s"
+
+CLI="$ROOT/infrastructure/EcpayEvents.Cli/bin/Release/net10.0/ecpay-events.dll"
+GEN="$ROOT/tests/EcpayEvents.LoadBench/bin/Release/net10.0/EcpayEvents.LoadBench.dll"
+gen() { dotnet "$GEN" "$@" | tee -a "$RESULTS"; }
+
+# ---------------------------------------------------------------- processes (stopped on exit)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  bash infrastructure/local/mariadb.sh stop >/dev/null 2>&1 || true  # our own instance (MARIADB_PORT=3392)
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+wait_http() { for _ in $(seq 300); do curl -fsS -m 1 "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "bench: $1 did not come up" >&2; exit 1; }
+
+bash infrastructure/local/mariadb.sh start 2>"$WORK/mariadb.log"
+DB=bench
+CS_ADMIN="Server=127.0.0.1;Port=$MARIADB_PORT;User ID=root;Password=${MARIADB_ROOT_PASSWORD:-local-dev-only}"
+CS="$CS_ADMIN;Database=$DB;Maximum Pool Size=200"
+bash infrastructure/local/mariadb.sh client -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+dotnet "$CLI" db migrate --connection-string "$CS" >"$WORK/migrate.log"
+
+"$NODE" --no-warnings infrastructure/local/sqs-server.mjs --port "$SQS_PORT" --visibility-timeout 30 --max-receive-count 5 >"$WORK/sqs.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q '"ready":true' "$WORK/sqs.log" && break; sleep 0.1; done
+QUEUE_URL=$(sed -n 's/.*"queueUrl":"\([^"]*\)".*/\1/p' "$WORK/sqs.log" | head -n 1)
+DLQ_URL=$(sed -n 's/.*"dlqUrl":"\([^"]*\)".*/\1/p' "$WORK/sqs.log" | head -n 1)
+SQS="http://127.0.0.1:$SQS_PORT"
+[ -n "$QUEUE_URL" ] || { echo "bench: the SQS server did not start" >&2; cat "$WORK/sqs.log" >&2; exit 1; }
+
+export Database__ConnectionString="$CS"
+export Ecpay__MerchantId=3002607 Ecpay__HashKey=pwFHCqoQZGmho4w6 Ecpay__HashIv=EkRm7iFT261dpevs
+export Sqs__ServiceUrl="$SQS" Sqs__Region=us-east-1 Sqs__QueueUrl="$QUEUE_URL"
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production
+# Warnings and errors only: an information line per message would measure the console.
+export Logging__LogLevel__Default=Warning
+
+svc() { # svc NAME PROJECT PORT
+  dotnet "$ROOT/services/$2/bin/Release/net10.0/$2.dll" --urls "http://127.0.0.1:$3" >"$WORK/$1.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$3/healthz"
+}
+svc notifications EcpayEvents.Notifications "$NOTIFICATIONS_PORT"
+svc settlement EcpayEvents.Settlement "$SETTLEMENT_PORT"
+NOTIFICATIONS_PID=${PIDS[-2]} SETTLEMENT_PID=${PIDS[-1]}
+
+RUNNER_PID=
+runner_start() { # runner_start BATCH-SIZE
+  dotnet "$CLI" event-source --sqs-endpoint "$SQS" --queue-url "$QUEUE_URL" --target "http://127.0.0.1:$SETTLEMENT_PORT/events" \
+    --batch-size "$1" --pollers "$POLLERS" --wait-seconds 1 >>"$WORK/event-source.log" 2>&1 &
+  RUNNER_PID=$!
+  PIDS+=($RUNNER_PID)
+}
+runner_stop() { kill -TERM "$RUNNER_PID" 2>/dev/null || true; wait "$RUNNER_PID" 2>/dev/null || true; }
+purge() { curl -fsS -o /dev/null -X POST "$SQS" -H 'content-type: application/x-amz-json-1.0' -H 'x-amz-target: AmazonSQS.PurgeQueue' \
+  -H 'authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0' \
+  -d "{\"QueueUrl\":\"$QUEUE_URL\"}"; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+# ---------------------------------------------------------------- 1. ingestion vs bare SendMessage
+log "ingestion: POST ReturnURL vs bare SendMessage, steps of 4/16/64 in flight, $STEP_SECONDS s each"
+gen sqs-send --endpoint "$SQS" --queue-url "$QUEUE_URL" --steps 4,16,64 --seconds "$STEP_SECONDS" >/dev/null
+purge
+n0=$(cpu_ticks "$NOTIFICATIONS_PID"); t0=$(date +%s%N)
+gen ingest --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --steps 4,16,64 --seconds "$STEP_SECONDS" >/dev/null
+n1=$(cpu_ticks "$NOTIFICATIONS_PID"); t1=$(date +%s%N)
+echo "ingest.serviceCpu=$(( (n1 - n0) * 100 * 1000000000 / $(getconf CLK_TCK) / (t1 - t0) ))" >>"$RESULTS"
+purge
+
+# ---------------------------------------------------------------- 2. settlement: queue pre-filled, batch 1 and 10
+for users in 1000 1; do
+  for batch in 1 10; do
+    prefix="S$( [ $users = 1 ] && echo O || echo M )${batch}R$RUN"
+    log "settlement: $SETTLE_COUNT messages over $users user(s), batch $batch, $POLLERS pollers"
+    gen seed --cs "$CS" --prefix "$prefix" --count "$SETTLE_COUNT" --users "$users" >/dev/null
+    gen prefill --endpoint "$SQS" --queue-url "$QUEUE_URL" --prefix "$prefix" --count "$SETTLE_COUNT" >/dev/null
+    runner_start "$batch"
+    gen settled --cs "$CS" --prefix "$prefix" --count "$SETTLE_COUNT" --timeout 120 | sed "s/^settle\./settle.u$users.b$batch./" >>"$RESULTS"
+    runner_stop
+    purge
+  done
+done
+# Settlement holds up to POLLERS × Settlement:MaxConcurrency connections; the reference gets as many.
+RAW_CONNECTIONS=$((POLLERS * 4))
+log "reference: raw single-row autocommit updates, $POLLERS and $RAW_CONNECTIONS connections"
+gen mysql-raw --cs "$CS" --rows 1000 --connections "$POLLERS" --seconds "$STEP_SECONDS" | sed "s/^raw\./raw.c$POLLERS./" >>"$RESULTS"
+gen mysql-raw --cs "$CS" --rows 1000 --connections "$RAW_CONNECTIONS" --seconds "$STEP_SECONDS" | sed "s/^raw\./raw.c$RAW_CONNECTIONS./" >>"$RESULTS"
+
+# ---------------------------------------------------------------- 3. end to end vs the synchronous design
+dotnet "$GEN" sync-server --cs "$CS" --port "$SYNC_PORT" >"$WORK/sync.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$SYNC_PORT/healthz"
+runner_start 10
+for c in 8 32 128; do
+  prefix="E${c}R$RUN"
+  log "end to end: $E2E_COUNT fresh deposits, $c in flight"
+  gen seed --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --users 1000 >/dev/null
+  g0=$(date +%s%N)
+  gen e2e --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --concurrency "$c" --timeout 180 \
+    | sed "s/^e2e\./e2e.c$c./" >>"$RESULTS"
+  prefix="Y${c}R$RUN"
+  gen seed --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --users 1000 >/dev/null
+  gen e2e --url "http://127.0.0.1:$SYNC_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --concurrency "$c" --timeout 180 \
+    | sed "s/^e2e\./sync.c$c./" >>"$RESULTS"
+done
+runner_stop
+echo "dlq.messages=$(dotnet "$GEN" prefill --endpoint "$SQS" --queue-url "$DLQ_URL" --prefix none --count 0 | sed 's/.*=//')" >>"$RESULTS"
+
+if [ "$MODE" = --soak ]; then
+  rate=$(sed -n 's/^e2e.c32.rate=//p' "$RESULTS" | tail -1)
+  soak=$(( rate * 70 / 100 ))
+  log "soak: 5 minutes at ~$soak payments/s (70 % of the end-to-end rate at 32 in flight)"
+  runner_start 10
+  for i in $(seq 10); do
+    prefix="K${i}R$RUN"
+    gen seed --cs "$CS" --prefix "$prefix" --count $((soak * 30)) --users 1000 >/dev/null
+    gen e2e --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count $((soak * 30)) --concurrency 8 --timeout 120 \
+      | sed "s/^e2e\./soak.$i./" >>"$RESULTS"
+    echo "soak.$i.rssNotifications=$(awk '/VmRSS/{print int($2/1024)}' /proc/$NOTIFICATIONS_PID/status)" >>"$RESULTS"
+    echo "soak.$i.rssSettlement=$(awk '/VmRSS/{print int($2/1024)}' /proc/$SETTLEMENT_PID/status)" >>"$RESULTS"
+  done
+  runner_stop
+fi
+
+# ---------------------------------------------------------------- 4. start-up: AOT vs JIT vs a minimal AOT app
+log "start-up: $STARTS starts each"
+AOT="$ROOT/.local/bench/aot"
+gen startup --key start.aot --exe "$AOT/EcpayEvents.Notifications/EcpayEvents.Notifications" --port "$PROBE_PORT" --runs "$STARTS" --load ingest >/dev/null
+gen startup --key start.jit --exe dotnet --args "$ROOT/services/EcpayEvents.Notifications/bin/Release/net10.0/EcpayEvents.Notifications.dll" --port "$PROBE_PORT" --runs "$STARTS" --load ingest >/dev/null
+gen startup --key start.min --exe "$AOT/EcpayEvents.LoadBench.MinimalApp/EcpayEvents.LoadBench.MinimalApp" --port "$PROBE_PORT" --runs "$STARTS" >/dev/null
+
+# ---------------------------------------------------------------- 5. MAC verification (BenchmarkDotNet)
+log "MAC verification (BenchmarkDotNet)"
+kill -TERM "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; PIDS=()
+build tests/EcpayEvents.Benchmarks
+dotnet tests/EcpayEvents.Benchmarks/bin/Release/net10.0/EcpayEvents.Benchmarks.dll --filter '*MacVerify*' --artifacts "$WORK/bdn" >"$WORK/bdn.log" 2>&1 || true
+mac_row=$(grep -h 'CheckMacValue.Verify' "$WORK"/bdn/results/*-report-github.md 2>/dev/null | head -1)
+echo "mac.mean=$(echo "$mac_row" | awk -F'|' '{gsub(/ /,"",$4); print $4}')" >>"$RESULTS"
+echo "mac.alloc=$(echo "$mac_row" | awk -F'|' '{gsub(/ /,"",$(NF-1)); print $(NF-1)}')" >>"$RESULTS"
+
+# ---------------------------------------------------------------- the table
+v() { sed -n "s/^$1=//p" "$RESULTS" | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "–"; else printf "%.2f×", a / b }'; }
+TOTAL=$(( $(date +%s) - BENCH_START ))
+{
+  echo "# ./bench.sh $MODE — $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench-results' || echo ' (with uncommitted changes)')"
+  echo
+  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB RAM, $(uname -sr);"
+  echo "load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg). Shared with other engineers' builds and tests: every process below competes for the same $(nproc) cores."
+  echo "MariaDB $(bash infrastructure/local/mariadb.sh client -N -e 'SELECT VERSION()' 2>/dev/null) (innodb_flush_log_at_trx_commit=2, the same for the references); SQS: fauxqs in memory; services JIT (Release); event source: $POLLERS pollers. Whole run: $TOTAL s."
+  echo
+  echo "| measure | figure | reference, same run | ratio | goal |"
+  echo "|---|---|---|---|---|"
+  echo "| ingestion: POST ReturnURL (best of 4/16/64 in flight with p99 ≤ 50 ms, 0 errors) | $(v ingest.rate)/s at $(v ingest.concurrency), p50 $(v ingest.p50) ms, p99 $(v ingest.p99) ms, $(v ingest.errors) errors; Notifications CPU $(v ingest.serviceCpu) % | bare SendMessage, same generator: $(v sqs.rate)/s at $(v sqs.concurrency), p50 $(v sqs.p50) ms, p99 $(v sqs.p99) ms | $(ratio "$(v ingest.rate)" "$(v sqs.rate)") | ≥ 0.8× |"
+  for users in 1000 1; do for batch in 1 10; do
+    k="settle.u$users.b$batch"
+    echo "| settlement, queue pre-filled, batch $batch, $( [ $users = 1 ] && echo 'one user' || echo '1,000 users') ($SETTLE_COUNT messages) | $(v $k.rate)/s (credited $(v $k.credited), twice $(v $k.twice), lost $(v $k.lost), out of balance $(v $k.outOfBalance)) | MariaDB single-row autocommit updates: $(v raw.c$POLLERS.rate)/s at $POLLERS connections ($(v raw.c$RAW_CONNECTIONS.rate)/s at $RAW_CONNECTIONS) | $(ratio "$(v $k.rate)" "$(v raw.c$POLLERS.rate)") | ≥ 1.0× with batch 10 |"
+  done; done
+  for c in 8 32 128; do
+    echo "| end to end, $c in flight ($E2E_COUNT fresh deposits): posted → credited | $(v e2e.c$c.rate)/s; settle lag p50 $(v e2e.c$c.lagP50) ms, p99 $(v e2e.c$c.lagP99) ms; acked $(v e2e.c$c.acked) / credited $(v e2e.c$c.credited) / lost $(v e2e.c$c.lost) / twice $(v e2e.c$c.twice); generator CPU $(v e2e.c$c.cpu) % | synchronous design (verify and credit in the callback): $(v sync.c$c.rate)/s, post p99 $(v sync.c$c.postP99) ms, credited $(v sync.c$c.credited) / twice $(v sync.c$c.twice) | $(ratio "$(v e2e.c$c.rate)" "$(v sync.c$c.rate)") | ≥ 2,000/s, 0 lost, 0 twice, lag p99 ≤ 1 s |"
+  done
+  echo "| MAC verification (BenchmarkDotNet, CheckMacValue.Verify, 17 fields) | $(v mac.mean), $(v mac.alloc) allocated | — | — | ≤ 5 µs, ≤ 2 KB |"
+  echo "| start-up, Notifications Native AOT: spawn → first /healthz 200 (median of $STARTS); RSS idle / after 5 s of posts | $(v start.aot.startMs) ms; $(v start.aot.idleMb) MB / $(v start.aot.loadedMb) MB | minimal Native AOT ASP.NET Core app: $(v start.min.startMs) ms, $(v start.min.idleMb) MB | $(ratio "$(v start.aot.startMs)" "$(v start.min.startMs)") | ≤ 1.25×, ≤ 40 MB idle |"
+  echo "| start-up, Notifications JIT (dotnet …dll) | $(v start.jit.startMs) ms; $(v start.jit.idleMb) MB / $(v start.jit.loadedMb) MB | the AOT binary: $(v start.aot.startMs) ms | $(ratio "$(v start.jit.startMs)" "$(v start.aot.startMs)") | — |"
+  echo "| load generator CPU (ingestion / SendMessage best step) | $(v ingest.cpu) % / $(v sqs.cpu) % of one core | — | — | never the bottleneck |"
+  echo
+  echo "DLQ after the run: $(v dlq.messages) messages."
+  if [ "$MODE" = --soak ]; then
+    echo
+    echo "Soak (10 × 30 s at 70 % of the 32-in-flight rate): per slice rate, errors (acked vs sent), lost, twice, RSS Notifications / Settlement (MB):"
+    for i in $(seq 10); do echo "- $i: $(v soak.$i.rate)/s, acked $(v soak.$i.acked), lost $(v soak.$i.lost), twice $(v soak.$i.twice), RSS $(v soak.$i.rssNotifications) / $(v soak.$i.rssSettlement)"; done
+  fi
+} >"$OUT_DIR/$STAMP.md"
+cat "$OUT_DIR/$STAMP.md"
+log "written to bench-results/$STAMP.md (raw figures: ${WORK#$ROOT/}/results.txt)"
