@@ -23,8 +23,8 @@ public sealed class SettlementStack : IAsyncDisposable
 {
     public static readonly EcpayCredentials Credentials = EcpayCredentials.Stage;
 
-    public TestDatabase Db { get; }
-    public LocalSqsServer Sqs { get; }
+    public TestDatabase Db => parts.Db;
+    public LocalSqsServer Sqs => parts.Sqs;
     public AmazonSQSClient SqsClient { get; }
     public WebApplication Notifications { get; }
     public WebApplication Settlement { get; private set; }
@@ -36,21 +36,18 @@ public sealed class SettlementStack : IAsyncDisposable
     /// <summary>Both services' EMF metric lines and JSON log lines, as they would write them to stdout.</summary>
     public TelemetryCapture Telemetry { get; }
 
+    private readonly LocalStackParts parts;
     private readonly bool allowSimulated;
     private readonly string[] settlementArgs;
-    private CancellationTokenSource? runnerStop;
-    private Task? runner;
     private readonly List<ChildProcess> runnerProcesses = [];
-    private IAmazonSQS? runnerSqs;
 
-    private SettlementStack(TestDatabase db, LocalSqsServer sqs, WebApplication notifications, WebApplication settlement, bool allowSimulated, LogCapture logs, TelemetryCapture telemetry, string[] settlementArgs)
+    private SettlementStack(LocalStackParts parts, WebApplication notifications, WebApplication settlement, bool allowSimulated, LogCapture logs, TelemetryCapture telemetry, string[] settlementArgs)
     {
+        this.parts = parts;
         Logs = logs;
         Telemetry = telemetry;
         this.settlementArgs = settlementArgs;
-        Db = db;
-        Sqs = sqs;
-        SqsClient = sqs.CreateClient();
+        SqsClient = parts.Sqs.CreateClient();
         Notifications = notifications;
         Settlement = settlement;
         this.allowSimulated = allowSimulated;
@@ -63,42 +60,37 @@ public sealed class SettlementStack : IAsyncDisposable
         var logs = new LogCapture();
         var telemetry = new TelemetryCapture();
         settlementArgs ??= [];
-        var dbTask = TestDatabase.CreateAsync("settle" + name); // TestDatabase needs a prefix of 7+ characters
-        var sqsTask = LocalSqsServer.StartAsync(maxReceiveCount, visibilityTimeoutSeconds);
-        var db = await dbTask;
-        var sqs = await sqsTask;
+        var parts = await new LocalStackBuilder()
+            .WithDatabase("settle" + name) // TestDatabase needs a prefix of 7+ characters
+            .WithSqs(maxReceiveCount, visibilityTimeoutSeconds)
+            .StartAsync(Credentials);
 
         var notifications = NotificationsApp.Build([
-            "--urls=http://127.0.0.1:0",
+            .. LocalStackParts.ServiceArgs,
             $"--Logging:LogLevel:Default={logLevel}",
-            $"--Ecpay:MerchantId={Credentials.MerchantId}",
-            $"--Ecpay:HashKey={Credentials.HashKey}",
-            $"--Ecpay:HashIv={Credentials.HashIv}",
-            $"--Sqs:QueueUrl={sqs.QueueUrl}",
-            $"--Sqs:ServiceUrl={sqsServiceUrlForNotifications ?? sqs.Endpoint}",
+            .. parts.EcpayArgs,
+            $"--Sqs:QueueUrl={parts.Sqs.QueueUrl}",
+            $"--Sqs:ServiceUrl={sqsServiceUrlForNotifications ?? parts.Sqs.Endpoint}",
             .. notificationsArgs ?? [],
         ], builder =>
         {
             logs.AddTo(builder);
             telemetry.AddTo(builder, NotificationsApp.ServiceName);
         });
-        await notifications.StartAsync();
+        await parts.StartServiceAsync(notifications);
 
-        var cs = settlementConnectionString ?? db.ConnectionString;
-        var settlement = BuildSettlement(cs, allowSimulated, logs, telemetry, [$"--Logging:LogLevel:Default={logLevel}", .. settlementArgs]);
-        await settlement.StartAsync();
+        var cs = settlementConnectionString ?? parts.Db.ConnectionString;
+        var settlement = BuildSettlement(parts, cs, allowSimulated, logs, telemetry, [$"--Logging:LogLevel:Default={logLevel}", .. settlementArgs]);
+        await parts.StartServiceAsync(settlement);
 
-        var stack = new SettlementStack(db, sqs, notifications, settlement, allowSimulated, logs, telemetry, settlementArgs);
+        var stack = new SettlementStack(parts, notifications, settlement, allowSimulated, logs, telemetry, settlementArgs);
         if (startRunner) stack.StartRunner();
         return stack;
     }
 
-    private static WebApplication BuildSettlement(string connectionString, bool allowSimulated, LogCapture logs, TelemetryCapture telemetry, string[] more) => SettlementApp.Build([
-        "--urls=http://127.0.0.1:0",
-        "--Logging:LogLevel:Default=Warning",
-        $"--Ecpay:MerchantId={Credentials.MerchantId}",
-        $"--Ecpay:HashKey={Credentials.HashKey}",
-        $"--Ecpay:HashIv={Credentials.HashIv}",
+    private static WebApplication BuildSettlement(LocalStackParts parts, string connectionString, bool allowSimulated, LogCapture logs, TelemetryCapture telemetry, string[] more) => SettlementApp.Build([
+        .. LocalStackParts.ServiceArgs,
+        .. parts.EcpayArgs,
         $"--Database:ConnectionString={connectionString}",
         $"--Settlement:AllowSimulatedPayments={allowSimulated}",
         .. more,
@@ -111,19 +103,9 @@ public sealed class SettlementStack : IAsyncDisposable
     public Uri SettlementEventsUrl => new(Settlement.BoundAddress(), "/events");
 
     /// <summary>The runner in this process, with an SQS client made as the event-source command makes it.</summary>
-    public SqsEventSourceRunner CreateRunner(int batchSize = 10)
-    {
-        var options = new SqsEventSourceOptions(Sqs.QueueUrl, SettlementEventsUrl, batchSize, WaitSeconds: 1);
-        runnerSqs ??= SqsEventSourceRunner.CreateSqsClient(new SqsOptions { QueueUrl = Sqs.QueueUrl, ServiceUrl = Sqs.Endpoint }, options);
-        return new(runnerSqs, Http, options, RunnerLog);
-    }
+    public SqsEventSourceRunner CreateRunner(int batchSize = 10) => parts.CreateEventSource(SettlementEventsUrl, RunnerLog, batchSize);
 
-    public void StartRunner()
-    {
-        runnerStop = new CancellationTokenSource();
-        var r = CreateRunner();
-        runner = Task.Run(() => r.RunAsync(runnerStop.Token));
-    }
+    public void StartRunner() => parts.StartEventSource(SettlementEventsUrl, RunnerLog);
 
     /// <summary>
     /// The runner as the local stack runs it: `ecpay-events event-source` as a process, with the SQS client
@@ -138,14 +120,7 @@ public sealed class SettlementStack : IAsyncDisposable
         return runner;
     }
 
-    public async Task StopRunnerAsync()
-    {
-        if (runnerStop is null) return;
-        await runnerStop.CancelAsync();
-        await runner!;
-        runnerStop.Dispose();
-        runnerStop = null;
-    }
+    public Task StopRunnerAsync() => parts.StopEventSourceAsync();
 
     // ---- seeding (the PaymentsApi is written in parallel: plain SQL) ----
 
@@ -263,25 +238,18 @@ public sealed class SettlementStack : IAsyncDisposable
     /// <summary>Stops Settlement and starts a new one on another connection string (its port changes).</summary>
     public async Task RestartSettlementAsync(string connectionString)
     {
-        await Settlement.StopAsync();
-        await Settlement.DisposeAsync();
-        Settlement = BuildSettlement(connectionString, allowSimulated, Logs, Telemetry, settlementArgs);
-        await Settlement.StartAsync();
+        await parts.StopServiceAsync(Settlement);
+        Settlement = BuildSettlement(parts, connectionString, allowSimulated, Logs, Telemetry, settlementArgs);
+        await parts.StartServiceAsync(Settlement);
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopRunnerAsync();
         foreach (var p in runnerProcesses) await p.DisposeAsync();
-        await Notifications.StopAsync();
-        await Notifications.DisposeAsync();
-        await Settlement.StopAsync();
-        await Settlement.DisposeAsync();
         SqsClient.Dispose();
-        runnerSqs?.Dispose();
         Http.Dispose();
-        await Sqs.DisposeAsync();
-        await Db.DisposeAsync();
+        await parts.DisposeAsync();
         // Whatever the test did, nothing the services or the runner logged may carry a secret.
         SecretScan.AssertNone("the settlement stack", Logs.Entries.Select(e => e.Text).Append(RunnerLog.ToString()).Concat(Telemetry.LogLines).Concat(Telemetry.MetricLines));
     }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Amazon.Runtime;
-using EcpayEvents.Cli.EventSource;
 using EcpayEvents.Ecpay;
 using EcpayEvents.Hosting;
 using EcpayEvents.Messaging.StepFunctions;
@@ -25,12 +24,10 @@ public class TimeoutStack : IAsyncLifetime
 {
     public static readonly EcpayCredentials Credentials = EcpayCredentials.Stage;
 
-    private readonly CancellationTokenSource stop = new();
-    private readonly List<WebApplication> apps = [];
-    private Task? eventSource;
+    private LocalStackParts parts = null!;
 
-    public TestDatabase Database { get; private set; } = null!;
-    public LocalSqsServer Sqs { get; private set; } = null!;
+    public TestDatabase Database => parts.Db;
+    public LocalSqsServer Sqs => parts.Sqs;
     public FakeEcpayQuery Ecpay { get; private set; } = null!;
     public LocalStepFunctionsServer StepFunctions { get; private set; } = null!;
     public StepFunctionsClient Client { get; private set; } = null!;
@@ -41,23 +38,17 @@ public class TimeoutStack : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var database = TestDatabase.CreateAsync("timeouts");
-        var sqs = LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 2);
+        var started = new LocalStackBuilder().WithDatabase("timeouts").WithSqs(maxReceiveCount: 5, visibilityTimeoutSeconds: 2).StartAsync(Credentials);
         var ecpay = await StartEcpayAsync();
-        Database = await database;
-        Sqs = await sqs;
+        parts = await started;
 
         string[] common =
         [
-            "--urls=http://127.0.0.1:0",
-            $"--Database:ConnectionString={Database.ConnectionString}",
-            $"--Ecpay:MerchantId={Credentials.MerchantId}",
-            $"--Ecpay:HashKey={Credentials.HashKey}",
-            $"--Ecpay:HashIv={Credentials.HashIv}",
-            $"--Sqs:ServiceUrl={Sqs.Endpoint}",
-            $"--Sqs:QueueUrl={Sqs.QueueUrl}",
+            .. LocalStackParts.ServiceArgs,
+            parts.DatabaseArg,
+            .. parts.EcpayArgs,
+            .. parts.SqsArgs,
             "--Sqs:Region=us-east-1",
-            "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:EcpayEvents=Information",
         ];
         var settlement = await StartAsync(SettlementApp.Build(common));
@@ -79,12 +70,10 @@ public class TimeoutStack : IAsyncLifetime
         Timeouts = await StartAsync(TimeoutsApp.Build(timeouts));
         await AfterStartAsync(timeouts);
 
-        var runner = new SqsEventSourceRunner(Sqs.CreateClient(), new HttpClient(),
-            new SqsEventSourceOptions(Sqs.QueueUrl, new Uri(settlement, "/events"), BatchSize: 10, WaitSeconds: 1), TextWriter.Null);
-        eventSource = Task.Run(() => runner.RunAsync(stop.Token));
+        parts.StartEventSource(new Uri(settlement, "/events"), TextWriter.Null);
 
         // Settlement works from the queue (1 s long polls): 2 s between the checks after a paid answer (120 s on AWS).
-        StepFunctions = await LocalStepFunctionsServer.StartAsync(new Uri(Timeouts, "/events"), "--wait-override", "WaitForSettlement=2000");
+        StepFunctions = await parts.StartStepFunctionsAsync(new Uri(Timeouts, "/events"), "--wait-override", "WaitForSettlement=2000");
         Client = new StepFunctionsClient(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, new StepFunctionsClientOptions
         {
             ServiceUrl = StepFunctions.Endpoint,
@@ -108,12 +97,7 @@ public class TimeoutStack : IAsyncLifetime
     /// <summary>Runs once everything is up, with the Timeouts service's arguments (to start another instance).</summary>
     protected virtual Task AfterStartAsync(string[] timeoutsArgs) => Task.CompletedTask;
 
-    protected async Task<Uri> StartAsync(WebApplication app)
-    {
-        apps.Add(app);
-        await app.StartAsync();
-        return app.BoundAddress();
-    }
+    protected Task<Uri> StartAsync(WebApplication app) => parts.StartServiceAsync(app);
 
     // ---------------------------------------------------------------- the ledger
 
@@ -244,17 +228,8 @@ public class TimeoutStack : IAsyncLifetime
 
     public virtual async ValueTask DisposeAsync()
     {
-        await stop.CancelAsync();
-        if (eventSource is not null) await eventSource;
-        if (StepFunctions is not null) await StepFunctions.DisposeAsync();
-        foreach (var app in apps)
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        if (parts is not null) await parts.DisposeAsync();
         if (Ecpay is not null) await Ecpay.DisposeAsync();
-        if (Sqs is not null) await Sqs.DisposeAsync();
-        if (Database is not null) await Database.DisposeAsync();
         Http.Dispose();
     }
 }
