@@ -40,7 +40,7 @@ public class TelemetryBenchmarks
     {
         using var scope = _scopes.Push(new MessageLogScope("5fea7756-0ea4-451a-a703-a558b933e274", "EE0MWVO2NL1CBSNIOD5Z"));
         _formatter.Write(new Microsoft.Extensions.Logging.Abstractions.LogEntry<IReadOnlyList<KeyValuePair<string, object?>>>(
-            LogLevel.Information, "EcpayEvents.Settlement.SettlementMessageHandler", new EventId(1101), _state, null, Format), _scopes, TextWriter.Null);
+            LogLevel.Information, "EcpayEvents.Settlement.SettlementBatchHandler", new EventId(1101), _state, null, Format), _scopes, TextWriter.Null);
     }
 
     [Benchmark(Description = "SqsBatchHandler, 10 messages, no scope", Baseline = true)]

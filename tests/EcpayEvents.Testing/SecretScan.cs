@@ -72,7 +72,8 @@ public static partial class SecretScan
     [GeneratedRegex(@"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")]
     private static partial Regex Jwt();
 
-    [GeneratedRegex(@"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")]
+    // Not inside a longer letters-and-digits token: hex trace and span ids have digit runs that can pass Luhn.
+    [GeneratedRegex(@"(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")]
     private static partial Regex CardCandidate();
 
     // Visa, Mastercard (51–55), Amex, Discover, JCB, Diners, UnionPay.
