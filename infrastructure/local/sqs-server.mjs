@@ -29,6 +29,11 @@ if (dataDir) {
   const [{ SqsStore }, { SnsStore }, { S3Store }, { PersistenceManager }] = await Promise.all(
     ["sqs/sqsStore.js", "sns/snsStore.js", "s3/s3Store.js", "persistence.js"].map((f) => import(new URL(f, dist))));
   const persistence = new PersistenceManager(dataDir);
+  // fauxqs 2.4.1 marks a message visible again (ChangeMessageVisibility to 0) by writing NULL into the NOT NULL
+  // receive count: the write throws after the message has left the in-flight set, so the message is lost (dlq list,
+  // the event source releasing a batch while stopping). Clear only the in-flight columns, keeping the counts.
+  const markReady = persistence.db.prepare("UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?");
+  persistence.updateMessageReady = (messageId) => markReady.run(messageId);
   stores = { sqsStore: new SqsStore(), snsStore: new SnsStore(), s3Store: new S3Store() };
   persistence.load(stores.sqsStore, stores.snsStore, stores.s3Store);
   stores.sqsStore.persistence = persistence;

@@ -78,6 +78,34 @@ public sealed class LocalStackTests
         }
     }
 
+    /// <summary>
+    /// With --data-dir a message made visible again (what `dlq list` and the event source do with messages they
+    /// only looked at) stays in the queue: fauxqs alone lost it, failing with MessageNotInflight.
+    /// </summary>
+    [Fact]
+    public async Task SqsServerWithADataDirKeepsAMessageMadeVisibleAgain()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ecpay-sqs-data-").FullName;
+        try
+        {
+            await using var sqs = await LocalSqsServer.StartAsync(maxReceiveCount: 5, visibilityTimeoutSeconds: 30, dataDir: dataDir);
+            using var client = sqs.CreateClient();
+            await client.SendMessageAsync(sqs.DeadLetterQueueUrl, "dead letter");
+            var received = Assert.Single((await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.DeadLetterQueueUrl, WaitTimeSeconds = 5, VisibilityTimeout = 30 })).Messages);
+
+            await client.ChangeMessageVisibilityAsync(sqs.DeadLetterQueueUrl, received.ReceiptHandle, 0);
+
+            var again = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = sqs.DeadLetterQueueUrl, WaitTimeSeconds = 5, MessageSystemAttributeNames = ["All"] });
+            var message = Assert.Single(again.Messages);
+            Assert.Equal("dead letter", message.Body);
+            Assert.Equal("2", message.Attributes["ApproximateReceiveCount"]);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
     private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string script, IDictionary<string, string> env, TimeSpan timeout, params string[] args)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoPaths.Root };
