@@ -212,6 +212,12 @@ public sealed class OperatorCommandsTests(TimeoutStack stack) : IClassFixture<Ti
         Assert.Contains($"transaction {deposit.Id} is pending now", (string?)letter["why"]);
         var text = await CliAsync("dlq", "list");
         Assert.Contains(deposit.MerchantTradeNo, text.Stdout);
+        // One payment show tells it too: the result sits in the DLQ, and how to redrive it.
+        var shown = await CliAsync("payment", "show", deposit.MerchantTradeNo);
+        Assert.Equal(1, shown.ExitCode);
+        Assert.Contains($"result in the dead-letter queue, not applied: message {sent.MessageId}", shown.Stdout);
+        Assert.Contains($"verdict: 1 result(s) for it in the dead-letter queue, not applied; the transaction is pending", shown.Stdout);
+        Assert.Contains($"ecpay-events dlq redrive --id {sent.MessageId}", shown.Stdout);
 
         var dry = await CliAsync("dlq", "redrive", "--dry-run", "--id", sent.MessageId);
         Assert.Equal(0, dry.ExitCode);

@@ -95,7 +95,7 @@ public static class DlqCommand
         return dlqCommand;
     }
 
-    private static async Task<DeadLetters> OpenAsync(string? given, Settings settings, CliContext context, CancellationToken ct)
+    internal static async Task<DeadLetters> OpenAsync(string? given, Settings settings, CliContext context, CancellationToken ct)
     {
         var (sqs, queueUrl) = settings.Sqs();
         var dlqUrl = given ?? context.Environment("PAYMENT_RESULTS_DLQ_URL");

@@ -19,7 +19,8 @@ public static class PaymentCommand
             everything known about one payment as one timeline, oldest first: created, checkout served, every ECPay post
             and QueryTradeInfo answer with its outcome and reason, the ledger entry, review flags and notes, and the
             timeout executions' events; then a verdict and what to do next. Exit 1 when it needs an operator.
-            """) { key, askEcpay }.With(context.Options.Database).With(context.Options.Endpoint, context.Options.StateMachineArn, context.Options.EcpayBaseUrl).With(context.Options.Json);
+            """) { key, askEcpay }.With(context.Options.Database).With(context.Options.Endpoint, context.Options.StateMachineArn, context.Options.EcpayBaseUrl)
+            .With(context.Options.SqsEndpoint, context.Options.QueueUrl, context.Options.Region, context.Options.Profile).With(context.Options.Json);
         show.SetAction(async (parse, ct) =>
         {
             var settings = new Settings(parse, context);
@@ -74,13 +75,27 @@ public static class PaymentCommand
                 }
             }
         }
+        IReadOnlyList<DeadLetters.Letter>? deadLetters = null;
+        string? deadLettersUnknown = null;
+        if (record.MerchantTradeNo is { } lettered)
+        {
+            try
+            {
+                var dlq = await DlqCommand.OpenAsync(null, settings, context, ct);
+                deadLetters = [.. (await dlq.PeekAsync(1000, ct)).Where(l => l.MerchantTradeNo == lettered)];
+            }
+            catch (Exception e) when (e is CommandLine.UsageException or HttpRequestException or TaskCanceledException or Amazon.Runtime.AmazonClientException)
+            {
+                deadLettersUnknown = e.Message.Split('\n')[0];
+            }
+        }
         QueryTradeInfoResult? ecpay = null;
         if (askEcpay && record.MerchantTradeNo is { } tradeNo)
         {
             var client = new QueryTradeInfoClient(context.Http ?? own, await settings.EcpayAsync(ct), context.Time);
             ecpay = await client.QueryAsync(tradeNo, ct);
         }
-        return PaymentStory.Tell(record, timers, timersUnknown, ecpay, context.Time.GetUtcNow());
+        return PaymentStory.Tell(record, timers, timersUnknown, ecpay, context.Time.GetUtcNow(), deadLetters, deadLettersUnknown);
     }
 
     private static void Print(PaymentStory story, CliContext context)

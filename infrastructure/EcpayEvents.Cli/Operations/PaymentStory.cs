@@ -20,7 +20,9 @@ public sealed record PaymentStory(PaymentRecord Payment, IReadOnlyList<PaymentSt
 
     /// <param name="timers">The Step Functions executions, or null when they could not be asked (<paramref name="timersUnknown"/> says why).</param>
     /// <param name="ecpayNow">ECPay's answer to a QueryTradeInfo asked now (--ask-ecpay), if it was asked.</param>
-    public static PaymentStory Tell(PaymentRecord p, PaymentTimerHistory? timers, string? timersUnknown, QueryTradeInfoResult? ecpayNow, DateTimeOffset now)
+    /// <param name="deadLetters">Its messages in the payment-results dead-letter queue, or null when the queue could not be read (<paramref name="deadLettersUnknown"/> says why).</param>
+    public static PaymentStory Tell(PaymentRecord p, PaymentTimerHistory? timers, string? timersUnknown, QueryTradeInfoResult? ecpayNow, DateTimeOffset now,
+        IReadOnlyList<DeadLetters.Letter>? deadLetters = null, string? deadLettersUnknown = null)
     {
         var timeline = new List<Entry>
         {
@@ -38,9 +40,16 @@ public sealed record PaymentStory(PaymentRecord Payment, IReadOnlyList<PaymentSt
             timeline.AddRange(TimerEntries(execution));
         if (timersUnknown is not null) timeline.Add(new(now, "timer", $"timeout execution not known: {timersUnknown}"));
         if (ecpayNow is not null) timeline.Add(new(now, "ecpay", $"QueryTradeInfo now: {DescribeAnswer(ecpayNow)}"));
+        foreach (var letter in deadLetters ?? [])
+            timeline.Add(new(letter.SentAt, "dlq", $"{letter.Source ?? "a"} result in the dead-letter queue, not applied: message {letter.MessageId}, received {letter.ReceiveCount} time(s)"));
+        if (deadLettersUnknown is not null) timeline.Add(new(now, "dlq", $"dead-letter queue not read: {deadLettersUnknown}"));
         timeline.Sort((a, b) => a.At.CompareTo(b.At));
 
-        var (verdict, next, problem) = Judge(p, timers, ecpayNow, now);
+        var (verdict, next, problem) = deadLetters is { Count: > 0 } letters && p.Status != "completed"
+            // Settlement gave up on a result for it: whatever else is known, that result is not applied yet.
+            ? ($"{letters.Count} result(s) for it in the dead-letter queue, not applied; the transaction is {p.Status}",
+               $"find the cause in Settlement's logs, then: ecpay-events dlq redrive --id {letters[0].MessageId} (settled once, whatever happened before)", true)
+            : Judge(p, timers, ecpayNow, now);
         return new PaymentStory(p, timeline, verdict, next, problem);
     }
 
