@@ -155,7 +155,7 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
     /// </summary>
     private static async Task<(DepositOutcome, DepositCreated?)?> ReplayAsync(MySqlConnection connection, long userId, long amount, string method, string itemName, string idempotencyKey)
     {
-        var previous = await connection.QuerySingleOrDefaultAsync<PreviousDeposit>("""
+        var previous = await connection.QuerySingleOrDefaultAsync<Transactions.TransactionRow>("""
             SELECT id AS Id, type AS Type, amount AS Amount, status AS Status, merchant_trade_no AS MerchantTradeNo, payment_method AS PaymentMethod,
                    item_name AS ItemName, expires_at AS ExpiresAt, created_at AS CreatedAt
             FROM transactions WHERE user_id = @userId AND idempotency_key = @idempotencyKey
@@ -166,19 +166,6 @@ public sealed partial class RequestDeposit(PaymentsDatabase database, IPaymentTi
         if (!same) return (DepositOutcome.KeyReused, null);
         return (DepositOutcome.Replayed, new DepositCreated(previous.Id, userId, previous.MerchantTradeNo ?? "", previous.Amount, previous.PaymentMethod ?? "",
             DbTime.Utc(previous.ExpiresAt ?? previous.CreatedAt), DbTime.Utc(previous.CreatedAt), previous.Status));
-    }
-
-    internal sealed class PreviousDeposit
-    {
-        public long Id { get; set; }
-        public string Type { get; set; } = "";
-        public long Amount { get; set; }
-        public string Status { get; set; } = "";
-        public string? MerchantTradeNo { get; set; }
-        public string? PaymentMethod { get; set; }
-        public string? ItemName { get; set; }
-        public DateTime? ExpiresAt { get; set; }
-        public DateTime CreatedAt { get; set; }
     }
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Deposit {MerchantTradeNo} (transaction {TransactionId}) created for user {UserId}: {Amount} TWD by {PaymentMethod}, expires {ExpiresAt:o}")]
