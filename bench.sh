@@ -11,7 +11,8 @@
 # Settlement 5182, the synchronous reference 5185, start-up probes 5186. The load generator is
 # tests/EcpayEvents.LoadBench (C#, SocketsHttpHandler, closed loop). Prints a Markdown table and writes it,
 # with the machine's description, to bench-results/<UTC timestamp>.md (git-ignored).
-# Knobs: BENCH_POLLERS (event-source pollers, like Lambda's MaximumConcurrency; default 8).
+# Knobs: BENCH_POLLERS (event-source pollers, like Lambda's MaximumConcurrency; default 8);
+# BENCH_ONLY=ingest,settle,e2e,startup,mac runs only those parts (the table leaves the others empty).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$PWD
@@ -21,6 +22,10 @@ case "$MODE" in default|--short|--soak) ;; -h|--help) sed -n '2,15p' "$0" | sed 
 SQS_PORT=4666 NOTIFICATIONS_PORT=5181 SETTLEMENT_PORT=5182 SYNC_PORT=5185 PROBE_PORT=5186
 export MARIADB_PORT=3392
 POLLERS=${BENCH_POLLERS:-8}
+# Settlement holds up to POLLERS × Settlement:MaxConcurrency connections; the raw reference gets as many too.
+RAW_CONNECTIONS=$((POLLERS * 4))
+ONLY=${BENCH_ONLY:-ingest,settle,e2e,startup,mac}
+part() { [[ ",$ONLY," == *",$1,"* ]]; }
 if [ "$MODE" = --short ]; then
   SETTLE_COUNT=600 E2E_COUNT=600 STEP_SECONDS=2 STARTS=3
 else
@@ -90,6 +95,7 @@ dotnet "$CLI" db migrate --connection-string "$CS" >"$WORK/migrate.log"
 
 "$NODE" --no-warnings infrastructure/local/sqs-server.mjs --port "$SQS_PORT" --visibility-timeout 30 --max-receive-count 5 >"$WORK/sqs.log" 2>&1 &
 PIDS+=($!)
+SQS_PID=$!
 for _ in $(seq 100); do grep -q '"ready":true' "$WORK/sqs.log" && break; sleep 0.1; done
 QUEUE_URL=$(sed -n 's/.*"queueUrl":"\([^"]*\)".*/\1/p' "$WORK/sqs.log" | head -n 1)
 DLQ_URL=$(sed -n 's/.*"dlqUrl":"\([^"]*\)".*/\1/p' "$WORK/sqs.log" | head -n 1)
@@ -124,9 +130,21 @@ runner_stop() { kill -TERM "$RUNNER_PID" 2>/dev/null || true; wait "$RUNNER_PID"
 purge() { curl -fsS -o /dev/null -X POST "$SQS" -H 'content-type: application/x-amz-json-1.0' -H 'x-amz-target: AmazonSQS.PurgeQueue' \
   -H 'authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0' \
   -d "{\"QueueUrl\":\"$QUEUE_URL\"}"; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU of every process of the path during a run, in % of one core: which part limits the end-to-end rate.
+cpu_procs() { echo "notifications=$NOTIFICATIONS_PID settlement=$SETTLEMENT_PID eventSource=$RUNNER_PID sqs=$SQS_PID mariadb=$(cat "$ROOT/.local/mariadb-$MARIADB_PORT/mysqld.pid" 2>/dev/null || echo 0)"; }
+cpu_all() { local kv out=""; for kv in $(cpu_procs); do out+="${kv%%=*}=$(cpu_ticks "${kv#*=}") "; done; echo "$out"; }
+cpu_report() { # cpu_report KEY "BEFORE" START-NS: KEY.cpu.<process>=percent of one core since START
+  local now elapsed kv name before after
+  now=$(date +%s%N); elapsed=$((now - $3))
+  for kv in $(cpu_all); do
+    name=${kv%%=*}; after=${kv#*=}; before=$(tr ' ' '\n' <<<"$2" | sed -n "s/^$name=//p")
+    echo "$1.cpu.$name=$(( (after - ${before:-0}) * 100 * 1000000000 / $(getconf CLK_TCK) / elapsed ))" >>"$RESULTS"
+  done
+}
 
 # ---------------------------------------------------------------- 1. ingestion vs bare SendMessage
+if part ingest; then
 log "ingestion: POST ReturnURL vs bare SendMessage, steps of 4/16/64 in flight, $STEP_SECONDS s each"
 gen sqs-send --endpoint "$SQS" --queue-url "$QUEUE_URL" --steps 4,16,64 --seconds "$STEP_SECONDS" >/dev/null
 purge
@@ -135,27 +153,33 @@ gen ingest --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --steps 4,1
 n1=$(cpu_ticks "$NOTIFICATIONS_PID"); t1=$(date +%s%N)
 echo "ingest.serviceCpu=$(( (n1 - n0) * 100 * 1000000000 / $(getconf CLK_TCK) / (t1 - t0) ))" >>"$RESULTS"
 purge
+fi
 
 # ---------------------------------------------------------------- 2. settlement: queue pre-filled, batch 1 and 10
+if part settle; then
 for users in 1000 1; do
   for batch in 1 10; do
     prefix="S$( [ $users = 1 ] && echo O || echo M )${batch}R$RUN"
     log "settlement: $SETTLE_COUNT messages over $users user(s), batch $batch, $POLLERS pollers"
     gen seed --cs "$CS" --prefix "$prefix" --count "$SETTLE_COUNT" --users "$users" >/dev/null
-    gen prefill --endpoint "$SQS" --queue-url "$QUEUE_URL" --prefix "$prefix" --count "$SETTLE_COUNT" >/dev/null
+    # The event source first (its start-up is not settlement's work), then the queue fills while it drains it.
     runner_start "$batch"
+    sleep 2
+    cpu_before=$(cpu_all); g0=$(date +%s%N)
+    gen prefill --endpoint "$SQS" --queue-url "$QUEUE_URL" --prefix "$prefix" --count "$SETTLE_COUNT" >/dev/null
     gen settled --cs "$CS" --prefix "$prefix" --count "$SETTLE_COUNT" --timeout 120 | sed "s/^settle\./settle.u$users.b$batch./" >>"$RESULTS"
+    cpu_report "settle.u$users.b$batch" "$cpu_before" "$g0"
     runner_stop
     purge
   done
 done
-# Settlement holds up to POLLERS × Settlement:MaxConcurrency connections; the reference gets as many.
-RAW_CONNECTIONS=$((POLLERS * 4))
 log "reference: raw single-row autocommit updates, $POLLERS and $RAW_CONNECTIONS connections"
 gen mysql-raw --cs "$CS" --rows 1000 --connections "$POLLERS" --seconds "$STEP_SECONDS" | sed "s/^raw\./raw.c$POLLERS./" >>"$RESULTS"
 gen mysql-raw --cs "$CS" --rows 1000 --connections "$RAW_CONNECTIONS" --seconds "$STEP_SECONDS" | sed "s/^raw\./raw.c$RAW_CONNECTIONS./" >>"$RESULTS"
+fi
 
 # ---------------------------------------------------------------- 3. end to end vs the synchronous design
+if part e2e; then
 dotnet "$GEN" sync-server --cs "$CS" --port "$SYNC_PORT" >"$WORK/sync.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$SYNC_PORT/healthz"
@@ -164,18 +188,20 @@ for c in 8 32 128; do
   prefix="E${c}R$RUN"
   log "end to end: $E2E_COUNT fresh deposits, $c in flight"
   gen seed --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --users 1000 >/dev/null
-  g0=$(date +%s%N)
+  cpu_before=$(cpu_all); g0=$(date +%s%N)
   gen e2e --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --concurrency "$c" --timeout 180 \
     | sed "s/^e2e\./e2e.c$c./" >>"$RESULTS"
+  cpu_report "e2e.c$c" "$cpu_before" "$g0"
   prefix="Y${c}R$RUN"
   gen seed --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --users 1000 >/dev/null
   gen e2e --url "http://127.0.0.1:$SYNC_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --concurrency "$c" --timeout 180 \
     | sed "s/^e2e\./sync.c$c./" >>"$RESULTS"
 done
 runner_stop
+fi
 echo "dlq.messages=$(dotnet "$GEN" prefill --endpoint "$SQS" --queue-url "$DLQ_URL" --prefix none --count 0 | sed 's/.*=//')" >>"$RESULTS"
 
-if [ "$MODE" = --soak ]; then
+if [ "$MODE" = --soak ] && part e2e; then
   rate=$(sed -n 's/^e2e.c32.rate=//p' "$RESULTS" | tail -1)
   soak=$(( rate * 70 / 100 ))
   log "soak: 5 minutes at ~$soak payments/s (70 % of the end-to-end rate at 32 in flight)"
@@ -192,20 +218,24 @@ if [ "$MODE" = --soak ]; then
 fi
 
 # ---------------------------------------------------------------- 4. start-up: AOT vs JIT vs a minimal AOT app
+if part startup; then
 log "start-up: $STARTS starts each"
 AOT="$ROOT/.local/bench/aot"
 gen startup --key start.aot --exe "$AOT/EcpayEvents.Notifications/EcpayEvents.Notifications" --port "$PROBE_PORT" --runs "$STARTS" --load ingest >/dev/null
 gen startup --key start.jit --exe dotnet --args "$ROOT/services/EcpayEvents.Notifications/bin/Release/net10.0/EcpayEvents.Notifications.dll" --port "$PROBE_PORT" --runs "$STARTS" --load ingest >/dev/null
 gen startup --key start.min --exe "$AOT/EcpayEvents.LoadBench.MinimalApp/EcpayEvents.LoadBench.MinimalApp" --port "$PROBE_PORT" --runs "$STARTS" >/dev/null
+fi
 
 # ---------------------------------------------------------------- 5. MAC verification (BenchmarkDotNet)
-log "MAC verification (BenchmarkDotNet)"
 kill -TERM "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; PIDS=()
+if part mac; then
+log "MAC verification (BenchmarkDotNet)"
 build tests/EcpayEvents.Benchmarks
 dotnet tests/EcpayEvents.Benchmarks/bin/Release/net10.0/EcpayEvents.Benchmarks.dll --filter '*MacVerify*' --artifacts "$WORK/bdn" >"$WORK/bdn.log" 2>&1 || true
 mac_row=$(grep -h 'CheckMacValue.Verify' "$WORK"/bdn/results/*-report-github.md 2>/dev/null | head -1)
-echo "mac.mean=$(echo "$mac_row" | awk -F'|' '{gsub(/ /,"",$4); print $4}')" >>"$RESULTS"
+echo "mac.mean=$(echo "$mac_row" | awk -F'|' '{gsub(/ /,"",$3); print $3}')" >>"$RESULTS"
 echo "mac.alloc=$(echo "$mac_row" | awk -F'|' '{gsub(/ /,"",$(NF-1)); print $(NF-1)}')" >>"$RESULTS"
+fi
 
 # ---------------------------------------------------------------- the table
 v() { sed -n "s/^$1=//p" "$RESULTS" | tail -1; }
@@ -232,6 +262,16 @@ TOTAL=$(( $(date +%s) - BENCH_START ))
   echo "| start-up, Notifications Native AOT: spawn → first /healthz 200 (median of $STARTS); RSS idle / after 5 s of posts | $(v start.aot.startMs) ms; $(v start.aot.idleMb) MB / $(v start.aot.loadedMb) MB | minimal Native AOT ASP.NET Core app: $(v start.min.startMs) ms, $(v start.min.idleMb) MB | $(ratio "$(v start.aot.startMs)" "$(v start.min.startMs)") | ≤ 1.25×, ≤ 40 MB idle |"
   echo "| start-up, Notifications JIT (dotnet …dll) | $(v start.jit.startMs) ms; $(v start.jit.idleMb) MB / $(v start.jit.loadedMb) MB | the AOT binary: $(v start.aot.startMs) ms | $(ratio "$(v start.jit.startMs)" "$(v start.aot.startMs)") | — |"
   echo "| load generator CPU (ingestion / SendMessage best step) | $(v ingest.cpu) % / $(v sqs.cpu) % of one core | — | — | never the bottleneck |"
+  echo
+  echo "Where the end-to-end CPU went (% of one core, averaged over each run; $(nproc) cores = $(( $(nproc) * 100 )) %):"
+  echo
+  echo "| in flight | Notifications | SQS server | event source | Settlement | MariaDB | generator | sum |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for c in 8 32 128; do
+    sum=0; for p in notifications sqs eventSource settlement mariadb; do sum=$(( sum + $(v e2e.c$c.cpu.$p | sed 's/^$/0/') )); done
+    sum=$(( sum + $(v e2e.c$c.cpu | sed 's/^$/0/') ))
+    echo "| $c | $(v e2e.c$c.cpu.notifications) | $(v e2e.c$c.cpu.sqs) | $(v e2e.c$c.cpu.eventSource) | $(v e2e.c$c.cpu.settlement) | $(v e2e.c$c.cpu.mariadb) | $(v e2e.c$c.cpu) | $sum |"
+  done
   echo
   echo "DLQ after the run: $(v dlq.messages) messages."
   if [ "$MODE" = --soak ]; then
