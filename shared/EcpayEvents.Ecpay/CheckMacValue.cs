@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -28,49 +27,28 @@ public static class CheckMacValue
 {
     public const string FieldName = "CheckMacValue";
 
+    /// <summary>The CheckMacValue of the fields (a CheckMacValue field among them is left out), as upper-case hex.</summary>
     public static string Compute(IEnumerable<KeyValuePair<string, string>> fields, string hashKey, string hashIv, MacAlgorithm algorithm = MacAlgorithm.Sha256)
-        => Explain(fields, hashKey, hashIv, algorithm).Value;
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentNullException.ThrowIfNull(hashKey);
+        ArgumentNullException.ThrowIfNull(hashIv);
+        using var signed = SignedString.Collect(fields);
+        Span<byte> hash = stackalloc byte[MaxHashLength];
+        var length = signed.Hash(hashKey, hashIv, algorithm, hash);
+        return Convert.ToHexString(hash[..length]);
+    }
 
+    /// <summary>The same computation with its intermediate strings, for explaining a mismatch (slower: it builds them).</summary>
     public static MacExplanation Explain(IEnumerable<KeyValuePair<string, string>> fields, string hashKey, string hashIv, MacAlgorithm algorithm = MacAlgorithm.Sha256)
     {
         ArgumentNullException.ThrowIfNull(fields);
         ArgumentNullException.ThrowIfNull(hashKey);
         ArgumentNullException.ThrowIfNull(hashIv);
-
-        var ignored = false;
-        var signed = new List<KeyValuePair<string, string>>();
-        foreach (var field in fields)
-        {
-            if (field.Key == FieldName)
-            {
-                ignored = true;
-                continue;
-            }
-            signed.Add(new(field.Key ?? "", field.Value ?? ""));
-        }
-
-        // ECPay's SDKs sort case-insensitively by lower-casing (PHP strcasecmp, Python str.lower);
-        // OrdinalIgnoreCase upper-cases and orders '_' differently. Ties (keys differing only by
-        // case) are broken ordinally so the result does not depend on input order.
-        var sorted = signed
-            .Select((f, i) => (Field: f, Lower: f.Key.ToLowerInvariant(), Index: i))
-            .OrderBy(x => x.Lower, StringComparer.Ordinal)
-            .ThenBy(x => x.Field.Key, StringComparer.Ordinal)
-            .ThenBy(x => x.Index)
-            .Select(x => x.Field);
-
-        var raw = new StringBuilder();
-        raw.Append("HashKey=").Append(hashKey);
-        foreach (var (key, value) in sorted)
-        {
-            raw.Append('&').Append(key).Append('=').Append(value);
-        }
-        raw.Append("&HashIV=").Append(hashIv);
-
-        var rawString = raw.ToString();
-        // WebUtility.UrlEncode: space → '+', "-_.!*()" kept, everything else as %XX of its UTF-8 bytes.
-        var encoded = WebUtility.UrlEncode(rawString).ToLowerInvariant();
-        return new MacExplanation(rawString, encoded, Hash(encoded, algorithm), ignored);
+        using var signed = SignedString.Collect(fields);
+        var raw = signed.Raw(hashKey, hashIv);
+        var encoded = EcpayUrlEncoding.LowerCase(raw);
+        return new MacExplanation(raw, encoded, Hash(encoded, algorithm), signed.MacCount > 0);
     }
 
     /// <summary>
@@ -123,13 +101,8 @@ public static class CheckMacValue
     {
         ArgumentNullException.ThrowIfNull(encoded);
         var bytes = Encoding.UTF8.GetBytes(encoded); // ASCII after URL-encoding; UTF-8 so a tool hashing an unencoded string loses nothing
-        var hash = algorithm switch
-        {
-            MacAlgorithm.Sha256 => SHA256.HashData(bytes),
-            MacAlgorithm.Md5 => MD5.HashData(bytes),
-            _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown MAC algorithm."),
-        };
-        return Convert.ToHexString(hash);
+        Span<byte> hash = stackalloc byte[MaxHashLength];
+        return Convert.ToHexString(hash[..HashData(bytes, algorithm, hash)]);
     }
 
     /// <summary>
@@ -139,23 +112,39 @@ public static class CheckMacValue
     public static bool Verify(IEnumerable<KeyValuePair<string, string>> fieldsIncludingMac, string hashKey, string hashIv, MacAlgorithm algorithm = MacAlgorithm.Sha256)
     {
         ArgumentNullException.ThrowIfNull(fieldsIncludingMac);
-        var list = fieldsIncludingMac as IReadOnlyCollection<KeyValuePair<string, string>> ?? fieldsIncludingMac.ToList();
-        string? received = null;
-        var count = 0;
-        foreach (var field in list)
-        {
-            if (field.Key == FieldName)
-            {
-                received = field.Value;
-                count++;
-            }
-        }
-        if (count != 1 || string.IsNullOrEmpty(received))
+        using var signed = SignedString.Collect(fieldsIncludingMac);
+        if (signed.MacCount != 1 || string.IsNullOrEmpty(signed.Mac))
         {
             return false;
         }
-        var expected = Compute(list, hashKey, hashIv, algorithm);
-        return FixedTimeEqualsHex(expected, received);
+        ArgumentNullException.ThrowIfNull(hashKey);
+        ArgumentNullException.ThrowIfNull(hashIv);
+        Span<byte> expected = stackalloc byte[MaxHashLength];
+        var length = signed.Hash(hashKey, hashIv, algorithm, expected);
+        return MatchesHex(expected[..length], signed.Mac);
+    }
+
+    /// <summary>The hash of <paramref name="data"/> into <paramref name="hash"/> (at least <see cref="MaxHashLength"/> bytes); returns its length.</summary>
+    internal static int HashData(ReadOnlySpan<byte> data, MacAlgorithm algorithm, Span<byte> hash) => algorithm switch
+    {
+        MacAlgorithm.Sha256 => SHA256.HashData(data, hash),
+        MacAlgorithm.Md5 => MD5.HashData(data, hash),
+        _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown MAC algorithm."),
+    };
+
+    private const int MaxHashLength = SHA256.HashSizeInBytes;
+
+    // Hex in either case, compared as bytes in constant time. Only the received value's length and
+    // hex-ness (not secret) decide an early false; no hex string of the expected MAC is made.
+    private static bool MatchesHex(ReadOnlySpan<byte> expected, string received)
+    {
+        Span<byte> receivedBytes = stackalloc byte[MaxHashLength];
+        if (received.Length != expected.Length * 2
+            || Convert.FromHexString(received, receivedBytes, out _, out var written) != OperationStatus.Done)
+        {
+            return false;
+        }
+        return CryptographicOperations.FixedTimeEquals(expected, receivedBytes[..written]);
     }
 
     /// <summary>Constant-time comparison of an expected upper-case hex MAC with a received one (hex case ignored).</summary>
