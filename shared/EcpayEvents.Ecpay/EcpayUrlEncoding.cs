@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace EcpayEvents.Ecpay;
@@ -11,7 +12,7 @@ internal static class EcpayUrlEncoding
     /// <summary>The most bytes one UTF-16 char can become: three UTF-8 bytes, each as "%xx".</summary>
     public const int MaxBytesPerChar = 9;
 
-    // What each ASCII char becomes when it is not escaped (already lower-cased); 0 = escape it as %xx.
+    // What each ASCII char becomes when it is not escaped (letters lower-cased, space '+'); 0 = escape it as %xx.
     private static readonly byte[] AsciiKept = BuildAsciiKept();
 
     private static ReadOnlySpan<byte> LowerHex => "0123456789abcdef"u8;
@@ -28,52 +29,52 @@ internal static class EcpayUrlEncoding
     /// must hold <see cref="MaxBytesPerChar"/> bytes per char. A lone surrogate becomes U+FFFD, as Encoding.UTF8 writes it.</summary>
     public static int WriteLowerCase(ReadOnlySpan<char> text, Span<byte> destination)
     {
-        Span<byte> utf8 = stackalloc byte[4];
+        var asciiKept = AsciiKept;
         var written = 0;
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
             if (c < 0x80)
             {
-                var kept = AsciiKept[c];
+                var kept = asciiKept[c];
                 if (kept != 0)
                 {
                     destination[written++] = kept;
                 }
                 else
                 {
-                    written += WritePercent((byte)c, destination[written..]);
+                    written = WritePercent((byte)c, destination, written);
                 }
                 continue;
             }
             Rune.DecodeFromUtf16(text[i..], out var rune, out var consumed); // invalid → U+FFFD, one char consumed
             i += consumed - 1;
+            var scratch = 0u; // four bytes on the stack without a stackalloc (which would cost a stack cookie per call)
+            var utf8 = MemoryMarshal.AsBytes(new Span<uint>(ref scratch));
             var length = rune.EncodeToUtf8(utf8);
             for (var b = 0; b < length; b++)
             {
-                written += WritePercent(utf8[b], destination[written..]);
+                written = WritePercent(utf8[b], destination, written);
             }
         }
         return written;
     }
 
-    private static int WritePercent(byte value, Span<byte> destination)
+    // "%xx" at destination[at..]; returns the position after it.
+    private static int WritePercent(byte value, Span<byte> destination, int at)
     {
-        destination[2] = LowerHex[value & 0xF];
-        destination[1] = LowerHex[value >> 4];
-        destination[0] = (byte)'%';
-        return 3;
+        destination[at + 2] = LowerHex[value & 0xF];
+        destination[at + 1] = LowerHex[value >> 4];
+        destination[at] = (byte)'%';
+        return at + 3;
     }
 
     private static byte[] BuildAsciiKept()
     {
         var kept = new byte[128];
-        for (var c = 0; c < 128; c++)
+        foreach (var c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!*()")
         {
-            if (char.IsAsciiLetterOrDigit((char)c) || "-_.!*()".Contains((char)c))
-            {
-                kept[c] = (byte)char.ToLowerInvariant((char)c);
-            }
+            kept[c] = (byte)char.ToLowerInvariant(c);
         }
         kept[' '] = (byte)'+';
         return kept;

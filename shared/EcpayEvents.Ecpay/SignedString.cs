@@ -158,21 +158,28 @@ internal ref struct SignedString : IDisposable
         return checked(chars * EcpayUrlEncoding.MaxBytesPerChar);
     }
 
+    // The separators are written already encoded: "HashKey=" → "hashkey%3d", '&' → "%26", '=' → "%3d".
     private readonly int WriteEncoded(string hashKey, string hashIv, Span<byte> destination)
     {
-        var written = EcpayUrlEncoding.WriteLowerCase("HashKey=", destination);
+        var written = Append("hashkey%3d"u8, destination, 0);
         written += EcpayUrlEncoding.WriteLowerCase(hashKey, destination[written..]);
         for (var i = 0; i < _count; i++)
         {
             var (key, value) = _fields[_order[i]];
-            written += EcpayUrlEncoding.WriteLowerCase("&", destination[written..]);
+            written = Append("%26"u8, destination, written);
             written += EcpayUrlEncoding.WriteLowerCase(key, destination[written..]);
-            written += EcpayUrlEncoding.WriteLowerCase("=", destination[written..]);
+            written = Append("%3d"u8, destination, written);
             written += EcpayUrlEncoding.WriteLowerCase(value, destination[written..]);
         }
-        written += EcpayUrlEncoding.WriteLowerCase("&HashIV=", destination[written..]);
+        written = Append("%26hashiv%3d"u8, destination, written);
         written += EcpayUrlEncoding.WriteLowerCase(hashIv, destination[written..]);
         return written;
+    }
+
+    private static int Append(ReadOnlySpan<byte> encoded, Span<byte> destination, int at)
+    {
+        encoded.CopyTo(destination[at..]);
+        return at + encoded.Length;
     }
 
     /// <summary>Field positions by key lower-cased (ordinal), then key (ordinal), then position.</summary>
@@ -187,10 +194,11 @@ internal ref struct SignedString : IDisposable
         }
 
         // Ordinal order of the ToLowerInvariant strings: an ASCII key is lower-cased here, a non-ASCII one was before.
+        // Keys often share a prefix (CustomField1…4, TradeAmt/TradeDate): skip identical runs, then compare lower-cased.
         private static int CompareLowerCase(string a, string b)
         {
             var length = Math.Min(a.Length, b.Length);
-            for (var i = 0; i < length; i++)
+            for (var i = a.AsSpan(0, length).CommonPrefixLength(b.AsSpan(0, length)); i < length; i++)
             {
                 var difference = ToLowerAscii(a[i]) - ToLowerAscii(b[i]);
                 if (difference != 0) return difference;

@@ -25,6 +25,9 @@ public class EcpayBenchmarks
     [Benchmark(Description = "CheckMacValue.Verify (parsed form, 17 fields)")]
     public bool MacVerify() => CheckMacValue.Verify(_form, Samples.Credentials.HashKey, Samples.Credentials.HashIv);
 
+    [Benchmark(Description = "CheckMacValue.Verify (dictionary, as Settlement reads a message)")]
+    public bool VerifyDictionary() => CheckMacValue.Verify(Samples.SignedReturnUrlDictionary, Samples.Credentials.HashKey, Samples.Credentials.HashIv);
+
     [Benchmark(Description = "EcpayForm.Parse (ReturnURL body)")]
     public EcpayForm FormParse() => EcpayForm.Parse(_body);
 
