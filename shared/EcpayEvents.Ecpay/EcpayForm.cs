@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
@@ -107,9 +108,13 @@ public sealed class EcpayForm : IReadOnlyList<KeyValuePair<string, string>>
         }
 
         var index = 0;
-        foreach (var segment in body.Split('&'))
+        var rest = body.AsSpan();
+        while (true)
         {
+            // One segment at a time, sliced from the body (no Split: no array, no segment strings).
             index++;
+            var amp = rest.IndexOf('&');
+            var segment = amp < 0 ? rest : rest[..amp];
             var eq = segment.IndexOf('=');
             if (eq < 0)
             {
@@ -118,7 +123,7 @@ public sealed class EcpayForm : IReadOnlyList<KeyValuePair<string, string>>
                     : (EcpayFormError.MissingEquals, $"Field {index} ('{Truncate(segment)}') has no '='.");
                 return false;
             }
-            if (!TryDecode(segment.AsSpan(0, eq), out var key, out reason, out var detail))
+            if (!TryDecode(segment[..eq], out var key, out reason, out var detail))
             {
                 error = $"Key of field {index} ('{Truncate(segment[..eq])}'): {detail}";
                 return false;
@@ -129,7 +134,7 @@ public sealed class EcpayForm : IReadOnlyList<KeyValuePair<string, string>>
                 error = $"Field {index} has an empty key.";
                 return false;
             }
-            if (!TryDecode(segment.AsSpan(eq + 1), out var value, out reason, out detail))
+            if (!TryDecode(segment[(eq + 1)..], out var value, out reason, out detail))
             {
                 error = $"Value of '{key}': {detail}";
                 return false;
@@ -141,6 +146,11 @@ public sealed class EcpayForm : IReadOnlyList<KeyValuePair<string, string>>
                 return false;
             }
             list.Add(new(key, value));
+            if (amp < 0)
+            {
+                break;
+            }
+            rest = rest[(amp + 1)..];
         }
         form = new EcpayForm(list, byKey);
         return true;
@@ -175,11 +185,24 @@ public sealed class EcpayForm : IReadOnlyList<KeyValuePair<string, string>>
 
     private static bool TryDecodeSlow(ReadOnlySpan<char> s, out string decoded, out EcpayFormError reason, [NotNullWhen(false)] out string? detail)
     {
+        // At most three UTF-8 bytes per char (a '%XX' is one byte for three chars).
+        var rented = ArrayPool<byte>.Shared.Rent(s.Length * 3);
+        try
+        {
+            return TryDecodeInto(s, rented, out decoded, out reason, out detail);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static bool TryDecodeInto(ReadOnlySpan<char> s, byte[] bytes, out string decoded, out EcpayFormError reason, [NotNullWhen(false)] out string? detail)
+    {
         decoded = "";
         reason = default;
         detail = null;
-        var bytes = new List<byte>(s.Length);
-        Span<byte> buffer = stackalloc byte[4];
+        var count = 0;
         for (var i = 0; i < s.Length; i++)
         {
             var c = s[i];
@@ -192,23 +215,22 @@ public sealed class EcpayForm : IReadOnlyList<KeyValuePair<string, string>>
                     detail = $"bad percent-encoding '{s[i..end].ToString()}' at position {i}.";
                     return false;
                 }
-                bytes.Add((byte)((HexValue(s[i + 1]) << 4) | HexValue(s[i + 2])));
+                bytes[count++] = (byte)((HexValue(s[i + 1]) << 4) | HexValue(s[i + 2]));
                 i += 2;
             }
             else if (c == '+')
             {
-                bytes.Add((byte)' ');
+                bytes[count++] = (byte)' ';
             }
             else if (c < 0x80)
             {
-                bytes.Add((byte)c);
+                bytes[count++] = (byte)c;
             }
             else
             {
-                int length;
                 if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
                 {
-                    length = new Rune(c, s[i + 1]).EncodeToUtf8(buffer);
+                    count += new Rune(c, s[i + 1]).EncodeToUtf8(bytes.AsSpan(count));
                     i++;
                 }
                 else if (char.IsSurrogate(c))
@@ -219,17 +241,13 @@ public sealed class EcpayForm : IReadOnlyList<KeyValuePair<string, string>>
                 }
                 else
                 {
-                    length = new Rune(c).EncodeToUtf8(buffer);
-                }
-                for (var b = 0; b < length; b++)
-                {
-                    bytes.Add(buffer[b]);
+                    count += new Rune(c).EncodeToUtf8(bytes.AsSpan(count));
                 }
             }
         }
         try
         {
-            decoded = StrictUtf8.GetString(bytes.ToArray());
+            decoded = StrictUtf8.GetString(bytes, 0, count);
             return true;
         }
         catch (DecoderFallbackException)
@@ -244,5 +262,5 @@ public sealed class EcpayForm : IReadOnlyList<KeyValuePair<string, string>>
 
     private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+    private static string Truncate(ReadOnlySpan<char> s) => s.Length <= 40 ? s.ToString() : string.Concat(s[..40], "…");
 }

@@ -61,4 +61,25 @@ public sealed class EcpayFormTests
         var again = EcpayForm.Parse(form.ToFormBody());
         Assert.Equal(form.Fields, again.Fields);
     }
+
+    [Fact]
+    public void DecodesLongValuesWithEveryEscapeClassAndRawNonAsciiChars()
+    {
+        var value = string.Concat(Enumerable.Repeat("a b+&=%~'綠界😀é\u0001", 2_000)); // ~30,000 chars
+        var body = "Long=" + System.Net.WebUtility.UrlEncode(value) + "&Raw=綠界+😀%2B&Plain=3002607&Empty=";
+        var form = EcpayForm.Parse(body);
+        Assert.Equal(["Long", "Raw", "Plain", "Empty"], form.Select(f => f.Key));
+        Assert.Equal(value, form["Long"]);
+        Assert.Equal("綠界 😀+", form["Raw"]);
+        Assert.Equal("3002607", form["Plain"]);
+        Assert.Equal("", form["Empty"]);
+    }
+
+    [Theory]
+    [InlineData("a=1&b=%zz&c=3", "Value of 'b'")]
+    [InlineData("a=1&bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "Field 2 ('bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb…') has no '='.")]
+    [InlineData("a=1&%zz=2", "Key of field 2 ('%zz')")]
+    [InlineData("a=1&b=2&&", "Field 3 is empty (stray '&').")]
+    public void ErrorsNameTheFieldByItsPositionInTheBody(string body, string expected)
+        => Assert.Contains(expected, Assert.Throws<EcpayFormException>(() => EcpayForm.Parse(body)).Message);
 }
