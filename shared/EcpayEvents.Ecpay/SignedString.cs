@@ -18,11 +18,13 @@ internal ref struct SignedString : IDisposable
     private int _count;
     private int[] _order;
     private string?[]? _lowerCaseKeys; // only for keys with non-ASCII chars
+    private ulong[] _prefixes; // each key's first four chars lower-cased, for the sort
 
     private SignedString(int capacity)
     {
         _fields = ArrayPool<KeyValuePair<string, string>>.Shared.Rent(Math.Max(capacity, 1));
         _order = [];
+        _prefixes = [];
     }
 
     /// <summary>How many CheckMacValue fields the input carried (left out of the signed string).</summary>
@@ -89,9 +91,11 @@ internal ref struct SignedString : IDisposable
     {
         if (_fields.Length > 0) ArrayPool<KeyValuePair<string, string>>.Shared.Return(_fields, clearArray: true);
         if (_order.Length > 0) ArrayPool<int>.Shared.Return(_order);
+        if (_prefixes.Length > 0) ArrayPool<ulong>.Shared.Return(_prefixes);
         if (_lowerCaseKeys is not null) ArrayPool<string?>.Shared.Return(_lowerCaseKeys, clearArray: true);
         _fields = [];
         _order = [];
+        _prefixes = [];
         _lowerCaseKeys = null;
         _count = 0;
     }
@@ -128,10 +132,15 @@ internal ref struct SignedString : IDisposable
                 _lowerCaseKeys[i] = key.ToLowerInvariant();
             }
         }
+        _prefixes = ArrayPool<ulong>.Shared.Rent(Math.Max(_count, 1));
+        for (var i = 0; i < _count; i++)
+        {
+            _prefixes[i] = SigningOrder.Prefix(_lowerCaseKeys?[i] ?? _fields[i].Key);
+        }
         _order = ArrayPool<int>.Shared.Rent(Math.Max(_count, 1));
         var order = _order.AsSpan(0, _count);
         for (var i = 0; i < order.Length; i++) order[i] = i;
-        var comparer = new SigningOrder(_fields, _lowerCaseKeys);
+        var comparer = new SigningOrder(_fields, _lowerCaseKeys, _prefixes);
         if (order.Length <= InsertionSortLimit)
         {
             for (var i = 1; i < order.Length; i++)
@@ -183,10 +192,25 @@ internal ref struct SignedString : IDisposable
     }
 
     /// <summary>Field positions by key lower-cased (ordinal), then key (ordinal), then position.</summary>
-    private readonly struct SigningOrder(KeyValuePair<string, string>[] fields, string?[]? lowerCaseKeys) : IComparer<int>
+    private readonly struct SigningOrder(KeyValuePair<string, string>[] fields, string?[]? lowerCaseKeys, ulong[] prefixes) : IComparer<int>
     {
+        /// <summary>
+        /// The first four chars of a key, lower-cased, 16 bits each (0 past its end): ordered as the keys are, so
+        /// most comparisons end with one number. Equal prefixes are compared in full.
+        /// </summary>
+        public static ulong Prefix(string key)
+        {
+            var prefix = 0ul;
+            for (var i = 0; i < 4; i++)
+            {
+                prefix = (prefix << 16) | (uint)(i < key.Length ? ToLowerAscii(key[i]) : 0);
+            }
+            return prefix;
+        }
+
         public int Compare(int a, int b)
         {
+            if (prefixes[a] != prefixes[b]) return prefixes[a] < prefixes[b] ? -1 : 1;
             var byLowerCase = CompareLowerCase(lowerCaseKeys?[a] ?? fields[a].Key, lowerCaseKeys?[b] ?? fields[b].Key);
             if (byLowerCase != 0) return byLowerCase;
             var byKey = string.CompareOrdinal(fields[a].Key, fields[b].Key);

@@ -25,7 +25,7 @@ public sealed class CheckMacValueReferenceTests
     [
         "MerchantID", "MerchantTradeNo", "RtnCode", "RtnMsg", "TradeNo", "TradeAmt", "PaymentDate", "PaymentType",
         "SimulatePaid", "CustomField1", "StoreID", "Redeem", "red_dan", "vAccount", "a", "A", "a_", "aa", "_a", "",
-        "checkmacvalue", "CHECKMACVALUE", "Ärger", "ärger", "ÄRGER", "Σίγμα", "σίγμα", "\u212Aey", "key", "KEY",
+        "a\0", "a\0b", "ab", "abcd", "abcde", "ABCD_", "checkmacvalue", "CHECKMACVALUE", "Ärger", "ärger", "ÄRGER", "Σίγμα", "σίγμα", "\u212Aey", "key", "KEY",
     ];
 
     [Fact]
