@@ -74,7 +74,7 @@ internal ref struct SignedString : IDisposable
     public readonly int Hash(string hashKey, string hashIv, MacAlgorithm algorithm, Span<byte> hash)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(MaxEncodedLength(hashKey, hashIv));
-        var length = 0;
+        var length = -1;
         try
         {
             length = WriteEncoded(hashKey, hashIv, buffer);
@@ -82,7 +82,8 @@ internal ref struct SignedString : IDisposable
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(buffer.AsSpan(0, length)); // it holds the HashKey and HashIV
+            // It holds the HashKey and HashIV: the bytes written, or all of it if writing did not finish.
+            CryptographicOperations.ZeroMemory(length < 0 ? buffer : buffer.AsSpan(0, length));
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
