@@ -18,9 +18,9 @@ public sealed class TransitionsPerPaymentTests(TimeoutStack stack) : IClassFixtu
         (CardPaid, 4, 4),
         (Unpaid, 4, 4),
         (Failed, 4, 4),
-        (AtmIssuedThenPaid, 8, 8),
-        (PaidReturnUrlLost, 9, 9),
-        (FurtherSettlementCheck, 5, 5),
+        (AtmIssuedThenPaid, 8, 7),
+        (PaidReturnUrlLost, 9, 8),
+        (FurtherSettlementCheck, 5, 4),
     ];
 
     private const string CardPaid = "card paid, ReturnURL arrives (credit confirmed at expiry)";
