@@ -101,8 +101,13 @@ public sealed class TransitionsPerPaymentTests(TimeoutStack stack) : IClassFixtu
         var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(60));
 
         Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
-        Assert.Equal(1, (await AnswersAsync(deposit)).Count(a => a.Contains("\"extend\"", StringComparison.Ordinal)));
-        return [(AtmIssuedThenPaid, (await stack.StatesEnteredAsync(deposit)).Count)];
+        // Should the credit land less than 3 s before ECPay's deadline (a very busy machine), the timer extends once more
+        // to confirm it later: that further extension, from one Reconcile to the next, is counted apart.
+        var extensions = (await AnswersAsync(deposit)).Count(a => a.Contains("\"extend\"", StringComparison.Ordinal));
+        var states = await stack.StatesEnteredAsync(deposit);
+        var reconciles = ReconcileIndexes(states);
+        Assert.Equal(extensions + 1, reconciles.Count);
+        return [(AtmIssuedThenPaid, states.Count - (extensions - 1) * (reconciles[1] - reconciles[0]))];
     }
 
     private async Task<(string, int)[]> PaidReturnUrlLostAsync()
@@ -117,11 +122,14 @@ public sealed class TransitionsPerPaymentTests(TimeoutStack stack) : IClassFixtu
         // A check is the loop from one Reconcile to the next.
         var checks = (await AnswersAsync(deposit)).Count(a => a.Contains("\"paid\"", StringComparison.Ordinal));
         var states = await stack.StatesEnteredAsync(deposit);
-        var reconciles = states.Select((s, i) => (s, i)).Where(x => x.s == "Reconcile").Select(x => x.i).ToList();
+        var reconciles = ReconcileIndexes(states);
         Assert.Equal(checks + 1, reconciles.Count);
         var perCheck = reconciles[1] - reconciles[0];
         return [(PaidReturnUrlLost, states.Count - (checks - 1) * perCheck), (FurtherSettlementCheck, perCheck)];
     }
+
+    private static List<int> ReconcileIndexes(List<string> states) =>
+        [.. states.Select((state, i) => (state, i)).Where(x => x.state == "Reconcile").Select(x => x.i)];
 
     /// <summary>What Reconcile answered, in order.</summary>
     private async Task<List<string>> AnswersAsync(Deposit deposit) =>
