@@ -12,7 +12,9 @@
 # tests/EcpayEvents.LoadBench (C#, SocketsHttpHandler, closed loop). Prints a Markdown table and writes it,
 # with the machine's description, to bench-results/<UTC timestamp>.md (git-ignored).
 # Knobs: BENCH_POLLERS (event-source pollers, like Lambda's MaximumConcurrency; default 8);
-# BENCH_ONLY=ingest,settle,e2e,startup,mac runs only those parts (the table leaves the others empty).
+# BENCH_ONLY=ingest,settle,e2e,startup,mac runs only those parts (the table leaves the others empty);
+# BENCH_PROFILE=1 samples the CPU of the path's processes (perf, .NET perf maps) during the end-to-end run at 128 in
+# flight and writes the hottest functions of each to bench-results/<stamp>-profile.txt (needs perf: linux-perf).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$PWD
@@ -51,6 +53,12 @@ done
 bash infrastructure/local/tooling.sh all >&2
 NODE=$(bash infrastructure/local/tooling.sh node)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+PROFILE=${BENCH_PROFILE:-}
+if [ -n "$PROFILE" ]; then
+  command -v perf >/dev/null || { echo "bench: BENCH_PROFILE needs perf (apt-get install linux-perf)" >&2; exit 1; }
+  # JIT-compiled methods get their names in perf's report (W^X double mapping would hide them from it).
+  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+fi
 
 log "building (Release)"
 build() { flock /tmp/ecpay-build.lock dotnet build "$1" -c Release -nologo -v q -clp:ErrorsOnly >&2; }
@@ -188,10 +196,31 @@ for c in 8 32 128; do
   prefix="E${c}R$RUN"
   log "end to end: $E2E_COUNT fresh deposits, $c in flight"
   gen seed --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --users 1000 >/dev/null
+  PERF_PID=
+  if [ -n "$PROFILE" ] && [ "$c" = 128 ]; then
+    perf record -e cpu-clock -F 999 -g -o "$WORK/perf.data" -p "$(cpu_procs | tr ' ' '\n' | sed 's/.*=//' | paste -sd,)" >"$WORK/perf.log" 2>&1 &
+    PERF_PID=$!
+  fi
   cpu_before=$(cpu_all); g0=$(date +%s%N)
   gen e2e --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --concurrency "$c" --timeout 180 \
     | sed "s/^e2e\./e2e.c$c./" >>"$RESULTS"
   cpu_report "e2e.c$c" "$cpu_before" "$g0"
+  if [ -n "$PERF_PID" ]; then
+    kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
+    # Samples per process, then each process's hottest functions (self time; JIT code via /tmp/perf-PID.map).
+    perf script -i "$WORK/perf.data" -F pid,ip,sym,dso -G 2>/dev/null \
+      | awk '{ pid = $1; $1 = ""; $2 = ""; sub(/^ +/, ""); n++; per[pid]++; sym[pid "\t" $0]++ }
+             END { for (p in per) printf "P\t%s\t%d\n", p, per[p]; for (k in sym) printf "S\t%s\t%d\n", k, sym[k]; print "N\t" n }' >"$WORK/perf.counts"
+    { echo "# CPU samples (perf, cpu-clock 999 Hz) during the end-to-end run at 128 in flight, commit $(git rev-parse --short HEAD)"
+      total=$(awk -F'\t' '$1 == "N" { print $2 }' "$WORK/perf.counts")
+      for kv in $(cpu_procs); do
+        pid=${kv#*=}
+        n=$(awk -F'\t' -v p="$pid" '$1 == "P" && $2 == p { print $3 }' "$WORK/perf.counts")
+        echo; echo "## ${kv%%=*}: ${n:-0} of $total samples"
+        awk -F'\t' -v p="$pid" -v n="${n:-1}" '$1 == "S" && $2 == p { printf "%6.2f%%  %s\n", 100 * $4 / n, $3 }' "$WORK/perf.counts" | sort -rn | head -30
+      done; } >"$OUT_DIR/$STAMP-profile.txt"
+    log "profile: bench-results/$STAMP-profile.txt"
+  fi
   prefix="Y${c}R$RUN"
   gen seed --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --users 1000 >/dev/null
   gen e2e --url "http://127.0.0.1:$SYNC_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count "$E2E_COUNT" --concurrency "$c" --timeout 180 \

@@ -1,6 +1,6 @@
 namespace EcpayEvents.Payments.Settlement;
 
-/// <summary>A <c>payment_events</c> row as Dapper writes and reads it (each query uses the columns it needs).</summary>
+/// <summary>A <c>payment_events</c> row as Dapper reads it (each query uses the columns it needs).</summary>
 internal sealed class PaymentEventRow
 {
     public long? TransactionId { get; set; }

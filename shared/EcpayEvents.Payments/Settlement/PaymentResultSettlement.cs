@@ -1,15 +1,13 @@
-using System.Text.Json;
+using System.Runtime.ExceptionServices;
 using System.Text.Json.Serialization;
-using Dapper;
 using EcpayEvents.Ecpay;
-using EcpayEvents.Payments.Transactions;
 using MySqlConnector;
 
 namespace EcpayEvents.Payments.Settlement;
 
 /// <summary>
-/// "Settle a payment result": the messages of one SQS batch in ONE MySQL transaction, each under a savepoint of
-/// its own (<see cref="SettleBatchAsync"/>), or one message in a transaction of its own (<see cref="SettleAsync"/>).
+/// "Settle a payment result": the messages of one SQS batch in ONE MySQL transaction (<see cref="SettleBatchAsync"/>),
+/// or one message in a transaction of its own (<see cref="SettleAsync"/>).
 /// The transaction rows are locked (SELECT … FOR UPDATE) so that concurrent deliveries of anything about the same
 /// payment run one after the other; each event is recorded under its dedup key (unique: a second identical event
 /// changes nothing); then the decision of <see cref="SettlementRules"/> is applied. Database errors propagate (or,
@@ -42,12 +40,14 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
     public async Task<SettlementResult> SettleAsync(PaymentResultMessage message, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var prepared = Prepare(message);
+        PreparedMessage[] prepared = [Prepare(message)];
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await SettleOnceAsync(prepared, ct);
+                var item = (await SettleBatchOnceAsync(prepared, ct))[0];
+                if (item.Error is { } error) ExceptionDispatchInfo.Throw(error);
+                return item.Result!;
             }
             catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.LockDeadlock && attempt < DeadlockAttempts)
             {
@@ -57,13 +57,17 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
     }
 
     /// <summary>
-    /// Settles an SQS batch in ONE transaction, each message under a savepoint of its own: a message that fails
-    /// is rolled back alone and reported (its <see cref="SettlementBatchItem.Error"/>), the others commit
-    /// together. The batch's transaction rows, then their users, are locked first, each in one statement and
-    /// in a fixed order (MerchantTradeNo, user id), so batches settling at once cannot deadlock one another.
-    /// A deadlock anyway is retried; a row lock held elsewhere (lock wait timeout) or repeated deadlocks fall
-    /// back to one transaction per message, so that only the message whose row is stuck fails.
+    /// Settles an SQS batch in ONE transaction: a message that fails is rolled back alone and reported (its
+    /// <see cref="SettlementBatchItem.Error"/>), the others commit together. The batch's transaction rows, then
+    /// their users, are locked first, in a fixed order (MerchantTradeNo, user id), so batches settling at once
+    /// cannot deadlock one another. A deadlock anyway is retried; a row lock held elsewhere (lock wait timeout) or
+    /// repeated deadlocks fall back to one transaction per message, so that only the message whose row is stuck fails.
     /// Messages about the same payment are applied in batch order, each seeing what the previous one did.
+    /// <para>
+    /// Four round trips whatever the batch's size: BEGIN; the locking reads; every message's writes; COMMIT. When
+    /// a write fails (a duplicate event, a refused change), the writes are rolled back to before the first message
+    /// and run again one message at a time, each under a savepoint of its own, so the failure is its message's alone.
+    /// </para>
     /// </summary>
     public async Task<IReadOnlyList<SettlementBatchItem>> SettleBatchAsync(IReadOnlyList<PaymentResultMessage> messages, CancellationToken ct = default)
     {
@@ -110,83 +114,99 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
             merchantTradeNo, merchantTradeNo is { Length: > 0 and <= 20 } ? merchantTradeNo : null);
     }
 
-    private async Task<SettlementResult> SettleOnceAsync(PreparedMessage message, CancellationToken ct)
+    private async Task<SettlementBatchItem[]> SettleBatchOnceAsync(PreparedMessage[] messages, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await SetLockWaitTimeoutAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-
-        TransactionState? state = null;
-        if (message.LockableTradeNo is { } tradeNo)
-        {
-            var row = await connection.QuerySingleOrDefaultAsync<TransactionRow>(LockTransactionSql, new { MerchantTradeNo = tradeNo }, tx);
-            state = row is null ? null : new TransactionState(row.Id, row.UserId, row.Type, row.Amount, row.Status);
-        }
-        var (result, _) = await ApplyAsync(connection, tx, message, state, ct);
-        if (result.Duplicate) await tx.RollbackAsync(ct);
-        else await tx.CommitAsync(ct);
-        return result;
-    }
-
-    private async Task<IReadOnlyList<SettlementBatchItem>> SettleBatchOnceAsync(PreparedMessage[] messages, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        await SetLockWaitTimeoutAsync(connection, ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-
         var states = await LockBatchAsync(connection, tx, messages, ct);
-        var items = new SettlementBatchItem[messages.Length];
+
+        // Every message planned against the state the previous ones leave, and written in one round trip.
+        var tentative = new Dictionary<string, TransactionState>(states, StringComparer.Ordinal);
+        var plans = new SettlementPlan[messages.Length];
         for (var i = 0; i < messages.Length; i++)
         {
-            var message = messages[i];
-            var state = message.LockableTradeNo is { } tradeNo ? states.GetValueOrDefault(tradeNo) : null;
-            await connection.ExecuteAsync("SAVEPOINT settle_message", transaction: tx);
-            try
+            plans[i] = SettlementPlan.For(messages[i], StateOf(tentative, messages[i]), policy);
+            if (plans[i].After is { } after) tentative[messages[i].LockableTradeNo!] = after;
+        }
+        var items = new SettlementBatchItem[messages.Length];
+        var all = await SettlementWriter.RunAsync(connection, tx, "settle_batch", plans, markEvents: false, ct);
+        if (all.Succeeded)
+        {
+            for (var i = 0; i < plans.Length; i++) items[i] = new SettlementBatchItem(plans[i].Result, null);
+        }
+        else
+        {
+            // One message at a time, each under its own savepoint: a failure is its message's alone.
+            for (var i = 0; i < messages.Length; i++)
             {
-                var (result, after) = await ApplyAsync(connection, tx, message, state, ct);
-                if (result.Duplicate) await connection.ExecuteAsync("ROLLBACK TO SAVEPOINT settle_message", transaction: tx);
-                else if (after is not null) states[message.LockableTradeNo!] = after;
-                items[i] = new SettlementBatchItem(result, null);
-            }
-            catch (Exception e) when (e is InvalidOperationException || (e is MySqlException m && m.ErrorCode != MySqlErrorCode.LockDeadlock && connection.State == System.Data.ConnectionState.Open))
-            {
-                // This message's writes only; the transaction and the others' go on (a lock wait timeout rolls back
-                // just its statement in InnoDB; a deadlock rolls back everything, so it is not caught here).
-                await connection.ExecuteAsync("ROLLBACK TO SAVEPOINT settle_message", transaction: tx);
-                items[i] = new SettlementBatchItem(null, e);
+                var plan = SettlementPlan.For(messages[i], StateOf(states, messages[i]), policy);
+                var one = await SettlementWriter.RunAsync(connection, tx, "settle_message", [plan], markEvents: true, ct);
+                if (one.Succeeded)
+                {
+                    items[i] = new SettlementBatchItem(plan.Result, null);
+                    if (plan.After is { } after) states[messages[i].LockableTradeNo!] = after;
+                }
+                else if (one is { EventRecorded: false, Error: MySqlException { ErrorCode: MySqlErrorCode.DuplicateKeyEntry } })
+                {
+                    items[i] = new SettlementBatchItem(plan.DuplicateResult, null);
+                }
+                else
+                {
+                    items[i] = new SettlementBatchItem(null, one.Error ?? new InvalidOperationException(
+                        $"transaction {plan.Result.TransactionId} changed under its row lock: {one.Mismatch}"));
+                }
             }
         }
         await tx.CommitAsync(ct);
         return items;
     }
 
-    // The batch's transaction rows (by MerchantTradeNo, ascending) and then their users (by id, ascending), each
-    // in one locking read: every batch takes its locks in the same order.
-    private static async Task<Dictionary<string, TransactionState>> LockBatchAsync(MySqlConnection connection, MySqlTransaction tx, PreparedMessage[] messages, CancellationToken ct)
+    private static TransactionState? StateOf(Dictionary<string, TransactionState> states, PreparedMessage message) =>
+        message.LockableTradeNo is { } tradeNo ? states.GetValueOrDefault(tradeNo) : null;
+
+    // One round trip: the session's lock wait, the batch's transaction rows (by MerchantTradeNo, ascending), then
+    // their users (by id, ascending) — every batch takes its locks in the same order — and, when a message needs it,
+    // whether a simulated result was recorded for its payment. That read is the transaction's first plain read, so
+    // its snapshot is taken after the locks are held (events about a transaction are only written under them).
+    private async Task<Dictionary<string, TransactionState>> LockBatchAsync(MySqlConnection connection, MySqlTransaction tx, PreparedMessage[] messages, CancellationToken ct)
     {
         var states = new Dictionary<string, TransactionState>(StringComparer.Ordinal);
         var tradeNos = messages.Select(m => m.LockableTradeNo).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        if (tradeNos.Length == 0) return states;
-        await using (var command = InListCommand(connection, tx, LockTransactionsSql, tradeNos))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        var readsSimulations = messages.Any(m => m.LockableTradeNo is not null && SettlementRules.ReadsSimulationHistory(m.Received));
+
+        await using var batch = new MySqlBatch(connection, tx);
+        if (LockWaitTimeout > TimeSpan.Zero)
+        {
+            // Session-scoped, set in every transaction: a pooled connection may have been reset to the server default.
+            var seconds = Math.Max(1, (int)Math.Ceiling(LockWaitTimeout.TotalSeconds));
+            batch.BatchCommands.Add(new MySqlBatchCommand("SET SESSION innodb_lock_wait_timeout = " + seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        if (tradeNos.Length == 0)
+        {
+            if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
+            return states;
+        }
+        batch.BatchCommands.Add(InListCommand(LockTransactionsSql, tradeNos));
+        batch.BatchCommands.Add(InListCommand(LockUsersSql, tradeNos));
+        if (readsSimulations) batch.BatchCommands.Add(InListCommand(SimulatedSeenSql, tradeNos));
+
+        var simulated = new HashSet<long>();
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
                 states[reader.GetString(5)] = new TransactionState(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4));
+            await reader.NextResultAsync(ct); // the users' rows: locked, nothing to read
+            if (readsSimulations && await reader.NextResultAsync(ct))
+                while (await reader.ReadAsync(ct)) simulated.Add(reader.GetInt64(0));
         }
-        var userIds = states.Values.Select(s => s.UserId).Distinct().Order().Select(id => (object)id).ToArray();
-        if (userIds.Length > 0)
-        {
-            await using var command = InListCommand(connection, tx, LockUsersSql, userIds);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) { }
-        }
+        foreach (var (tradeNo, state) in states.Where(s => simulated.Contains(s.Value.Id)).ToList())
+            states[tradeNo] = state with { SimulatedResultSeen = true };
         return states;
     }
 
-    private static MySqlCommand InListCommand(MySqlConnection connection, MySqlTransaction tx, string sqlWithList, object[] values)
+    private static MySqlBatchCommand InListCommand(string sqlWithList, string[] values)
     {
-        var command = connection.CreateCommand();
-        command.Transaction = tx;
+        var command = new MySqlBatchCommand();
         var names = new string[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
@@ -197,178 +217,18 @@ public sealed class PaymentResultSettlement(PaymentsDatabase database, EcpayCred
         return command;
     }
 
-    // Decides (SettlementRules) and writes what it says, inside the caller's transaction (the row already locked).
-    // A duplicate changes nothing: its result says so and the caller rolls its writes back. Returns the
-    // transaction's state after the change (for the next message about it in the same batch).
-    private async Task<(SettlementResult Result, TransactionState? After)> ApplyAsync(MySqlConnection connection, MySqlTransaction tx, PreparedMessage message, TransactionState? state, CancellationToken ct)
-    {
-        var received = message.Received;
-        // Read after the row lock is held (events about a transaction are only written under it), in a
-        // statement of its own so that its snapshot is taken now, not before the lock wait.
-        if (state is not null && SettlementRules.ReadsSimulationHistory(received))
-        {
-            var simulated = await connection.ExecuteScalarAsync<long>(SimulatedSeenSql, new { TransactionId = state.Id }, tx);
-            state = state with { SimulatedResultSeen = simulated > 0 };
-        }
-        var decision = SettlementRules.Decide(received, state, policy);
-        var merchantTradeNo = message.MerchantTradeNo;
-
-        var paymentEvent = new PaymentEventRow
-        {
-            TransactionId = state?.Id,
-            MerchantTradeNo = Clip(merchantTradeNo, 64),
-            Source = Clip(message.Message.Source, 20) ?? "",
-            RawFields = decision.Outcome == SettlementOutcome.Rejected
-                ? RejectedRawFields.Serialize(message.Fields)
-                : JsonSerializer.Serialize(message.Fields, SettlementJsonContext.Default.IReadOnlyDictionaryStringString),
-            ReceivedAt = message.Message.ReceivedAt.UtcDateTime,
-            Outcome = decision.Outcome,
-            Reason = Clip(decision.Reason, 200),
-            DedupKey = message.DedupKey,
-        };
-        try
-        {
-            await connection.ExecuteAsync(InsertEventSql, paymentEvent, tx);
-        }
-        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
-        {
-            return (new SettlementResult(merchantTradeNo, state?.Id, decision.Outcome, "duplicate of an event already recorded", Duplicate: true, NeedsAttention: false, message.DedupKey), null);
-        }
-
-        // Only a parsed result is ever applied (the rules reject everything else).
-        var notice = (received as ReceivedResult.Parsed)?.Notice;
-        var after = state;
-        switch (decision.Action)
-        {
-            case SettlementAction.Complete:
-                await CompleteAsync(connection, tx, state!, notice!, decision, message.Message.ReceivedAt);
-                after = state! with { Status = TransactionStatus.Completed };
-                break;
-            case SettlementAction.Fail:
-                var failed = await connection.ExecuteAsync(FailSql, new
-                {
-                    state!.Id,
-                    RtnCode = notice!.Code,
-                    RtnMsg = Clip(notice.Message, 200),
-                    notice.TradeNo,
-                    notice.PaymentType,
-                }, tx);
-                if (failed == 1) after = state with { Status = TransactionStatus.Failed };
-                break;
-            case SettlementAction.RecordPaymentNumber:
-                var issued = notice!.Issued!;
-                await connection.ExecuteAsync(RecordPaymentNumberSql, new
-                {
-                    state!.Id,
-                    issued.BankCode,
-                    issued.VAccount,
-                    issued.PaymentNo,
-                    issued.Barcode1,
-                    issued.Barcode2,
-                    issued.Barcode3,
-                    ExpiresAt = issued.ExpireDate?.UtcDateTime,
-                    notice.TradeNo,
-                    notice.PaymentType,
-                    RtnCode = notice.Code,
-                    RtnMsg = Clip(notice.Message, 200),
-                }, tx);
-                break;
-        }
-
-        if (decision.ReviewReason is not null && decision.Action != SettlementAction.Complete && state is not null)
-            await connection.ExecuteAsync(FlagForReviewSql, new { state.Id, ReviewReason = Clip(decision.ReviewReason, 200) }, tx);
-
-        return (new SettlementResult(merchantTradeNo, state?.Id, decision.Outcome, decision.Reason, Duplicate: false, decision.NeedsAttention, message.DedupKey), after);
-    }
-
-    private static async Task CompleteAsync(MySqlConnection connection, MySqlTransaction tx, TransactionState state, PaymentNotice notice, SettlementDecision decision, DateTimeOffset receivedAt)
-    {
-        var updated = await connection.ExecuteAsync(CompleteSql, new
-        {
-            state.Id,
-            PaidAt = (notice.PaymentDate ?? receivedAt).UtcDateTime,
-            notice.TradeNo,
-            notice.PaymentType,
-            RtnCode = notice.Code,
-            RtnMsg = Clip(notice.Message, 200),
-            decision.ReviewReason,
-        }, tx);
-        if (updated != 1)
-            throw new InvalidOperationException($"transaction {state.Id} changed under its row lock");
-        // Balance first: it takes the user row's exclusive lock before the ledger insert's foreign-key
-        // check takes a shared one, so two credits for the same user cannot deadlock.
-        // One round trip for both statements.
-        await connection.ExecuteAsync(CreditUserSql + ";\n" + InsertLedgerEntrySql, new { state.UserId, TransactionId = state.Id, state.Amount }, tx);
-    }
-
-    private static string? Clip(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
-
-    // Session-scoped, set on every open: a pooled connection may have been reset to the server default.
-    private async Task SetLockWaitTimeoutAsync(MySqlConnection connection, CancellationToken ct)
-    {
-        if (LockWaitTimeout <= TimeSpan.Zero) return;
-        var seconds = Math.Max(1, (int)Math.Ceiling(LockWaitTimeout.TotalSeconds));
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SET SESSION innodb_lock_wait_timeout = " + seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    private const string LockTransactionSql = """
-        SELECT id AS Id, user_id AS UserId, type AS Type, amount AS Amount, status AS Status
-        FROM transactions WHERE merchant_trade_no = @MerchantTradeNo FOR UPDATE
-        """;
-
     private const string LockTransactionsSql = """
         SELECT id, user_id, type, amount, status, merchant_trade_no
         FROM transactions WHERE merchant_trade_no IN (@List) ORDER BY merchant_trade_no FOR UPDATE
         """;
 
-    private const string LockUsersSql = "SELECT id FROM users WHERE id IN (@List) ORDER BY id FOR UPDATE";
-
-    private const string SimulatedSeenSql = "SELECT COUNT(*) FROM payment_events WHERE transaction_id = @TransactionId AND outcome = 'simulated'";
-
-    private const string InsertEventSql = """
-        INSERT INTO payment_events (transaction_id, merchant_trade_no, source, raw_fields, received_at, recorded_at, outcome, reason, dedup_key)
-        VALUES (@TransactionId, @MerchantTradeNo, @Source, @RawFields, @ReceivedAt, UTC_TIMESTAMP(6), @Outcome, @Reason, @DedupKey)
+    private const string LockUsersSql = """
+        SELECT id FROM users WHERE id IN (SELECT user_id FROM transactions WHERE merchant_trade_no IN (@List)) ORDER BY id FOR UPDATE
         """;
 
-    // A new reason (re-)opens the review: an operator who resolved an earlier one has not seen this one. The
-    // earlier resolution's note stays (db review shows it) until the next resolution replaces it.
-    private const string FlagForReviewSql = """
-        UPDATE transactions SET review_reason = @ReviewReason, reviewed_at = NULL, updated_at = UTC_TIMESTAMP(6)
-        WHERE id = @Id
-        """;
-
-    private const string CompleteSql = """
-        UPDATE transactions
-        SET status = 'completed', paid_at = @PaidAt, ecpay_trade_no = @TradeNo, payment_type = NULLIF(@PaymentType, ''),
-            rtn_code = @RtnCode, rtn_msg = @RtnMsg, review_reason = COALESCE(@ReviewReason, review_reason),
-            reviewed_at = IF(@ReviewReason IS NULL, reviewed_at, NULL),
-            updated_at = UTC_TIMESTAMP(6)
-        WHERE id = @Id AND status <> 'completed'
-        """;
-
-    private const string CreditUserSql = "UPDATE users SET balance = balance + @Amount WHERE id = @UserId";
-
-    private const string InsertLedgerEntrySql = "INSERT INTO ledger_entries (user_id, transaction_id, amount, created_at) VALUES (@UserId, @TransactionId, @Amount, UTC_TIMESTAMP(6))";
-
-    private const string FailSql = """
-        UPDATE transactions
-        SET status = 'failed', rtn_code = @RtnCode, rtn_msg = @RtnMsg, updated_at = UTC_TIMESTAMP(6),
-            ecpay_trade_no = COALESCE(NULLIF(@TradeNo, ''), ecpay_trade_no),
-            payment_type = COALESCE(NULLIF(@PaymentType, ''), payment_type)
-        WHERE id = @Id AND status = 'pending'
-        """;
-
-    private const string RecordPaymentNumberSql = """
-        UPDATE transactions
-        SET bank_code = NULLIF(@BankCode, ''), v_account = NULLIF(@VAccount, ''), payment_no = NULLIF(@PaymentNo, ''),
-            barcode1 = NULLIF(@Barcode1, ''), barcode2 = NULLIF(@Barcode2, ''), barcode3 = NULLIF(@Barcode3, ''),
-            expires_at = COALESCE(@ExpiresAt, expires_at),
-            ecpay_trade_no = COALESCE(NULLIF(@TradeNo, ''), ecpay_trade_no),
-            payment_type = COALESCE(NULLIF(@PaymentType, ''), payment_type),
-            rtn_code = @RtnCode, rtn_msg = @RtnMsg, updated_at = UTC_TIMESTAMP(6)
-        WHERE id = @Id AND status = 'pending'
+    private const string SimulatedSeenSql = """
+        SELECT DISTINCT transaction_id FROM payment_events
+        WHERE outcome = 'simulated' AND transaction_id IN (SELECT id FROM transactions WHERE merchant_trade_no IN (@List))
         """;
 }
 
