@@ -192,6 +192,11 @@ dotnet "$GEN" sync-server --cs "$CS" --port "$SYNC_PORT" >"$WORK/sync.log" 2>&1 
 PIDS+=($!)
 wait_http "http://127.0.0.1:$SYNC_PORT/healthz"
 runner_start 10
+# Warm-up, not counted: every process of the path JIT-compiles its hot code before the first measured run.
+gen seed --cs "$CS" --prefix "WR$RUN" --count 1000 --users 1000 >/dev/null
+dotnet "$GEN" e2e --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --cs "$CS" --prefix "WR$RUN" --count 1000 --concurrency 32 --timeout 60 >/dev/null
+gen seed --cs "$CS" --prefix "WS$RUN" --count 500 --users 1000 >/dev/null
+dotnet "$GEN" e2e --url "http://127.0.0.1:$SYNC_PORT/ecpay/return" --cs "$CS" --prefix "WS$RUN" --count 500 --concurrency 32 --timeout 60 >/dev/null
 for c in 8 32 128; do
   prefix="E${c}R$RUN"
   log "end to end: $E2E_COUNT fresh deposits, $c in flight"

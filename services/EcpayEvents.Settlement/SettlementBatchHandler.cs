@@ -47,6 +47,7 @@ public sealed partial class SettlementBatchHandler(PaymentResultSettlement settl
             items = [.. payments.Select(_ => new SettlementBatchItem(null, e))];
         }
 
+        var measures = new BatchMeasures();
         for (var i = 0; i < items.Count; i++)
         {
             var (message, payment) = (messages[i], payments[i]);
@@ -62,10 +63,11 @@ public sealed partial class SettlementBatchHandler(PaymentResultSettlement settl
             }
             else if (items[i].Result is { } result)
             {
-                Measure(payment, result);
+                measures.Add(payment, result);
                 Log(message, payment, result);
             }
         }
+        measures.Write(metrics);
         if (failures.Count > 0) metrics.Count(MetricNames.BatchItemFailures, count: failures.Count);
         return new SqsBatchResponse(failures);
     }
@@ -76,12 +78,28 @@ public sealed partial class SettlementBatchHandler(PaymentResultSettlement settl
     /// <summary>The metric outcome of a message already recorded.</summary>
     public const string DuplicateOutcome = "duplicate";
 
-    private void Measure(PaymentResultMessage payment, SettlementResult result)
+    // A batch's metrics add up to a few EMF lines (a count per outcome, the settle lags as one array), not a few per message.
+    private sealed class BatchMeasures
     {
-        metrics.Count(MetricNames.SettlementOutcome, MetricNames.OutcomeDimension, result.Duplicate ? DuplicateOutcome : result.Outcome);
-        if (result.NeedsAttention && !result.Duplicate) metrics.Count(MetricNames.NeedsAttention);
-        if (!result.Duplicate && result.Outcome is SettlementOutcome.Credited or SettlementOutcome.CreditedLate)
-            metrics.Milliseconds(MetricNames.SettleLag, Math.Max(0, (DateTimeOffset.UtcNow - payment.ReceivedAt).TotalMilliseconds));
+        private readonly Dictionary<string, long> outcomes = new(StringComparer.Ordinal);
+        private readonly List<double> settleLags = [];
+        private long needsAttention;
+
+        public void Add(PaymentResultMessage payment, SettlementResult result)
+        {
+            var outcome = result.Duplicate ? DuplicateOutcome : result.Outcome;
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+            if (result.NeedsAttention && !result.Duplicate) needsAttention++;
+            if (!result.Duplicate && result.Outcome is SettlementOutcome.Credited or SettlementOutcome.CreditedLate)
+                settleLags.Add(Math.Max(0, (DateTimeOffset.UtcNow - payment.ReceivedAt).TotalMilliseconds));
+        }
+
+        public void Write(EmfMetrics metrics)
+        {
+            foreach (var (outcome, count) in outcomes) metrics.Count(MetricNames.SettlementOutcome, MetricNames.OutcomeDimension, outcome, count);
+            if (needsAttention > 0) metrics.Count(MetricNames.NeedsAttention, count: needsAttention);
+            if (settleLags.Count > 0) metrics.Milliseconds(MetricNames.SettleLag, settleLags);
+        }
     }
 
     private void Log(SqsMessage message, PaymentResultMessage payment, SettlementResult result)

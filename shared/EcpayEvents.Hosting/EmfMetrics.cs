@@ -23,13 +23,28 @@ public sealed class EmfMetrics(string service, TextWriter output, TimeProvider t
 
     /// <summary>Adds <paramref name="count"/> to <paramref name="metric"/>, optionally under one more dimension (a bounded value).</summary>
     public void Count(string metric, string? dimension = null, string? dimensionValue = null, long count = 1) =>
-        Write(metric, CountUnit, count, dimension, dimensionValue);
+        Write(metric, CountUnit, [count], dimension, dimensionValue);
 
     /// <summary>One duration of <paramref name="metric"/>, in milliseconds.</summary>
     public void Milliseconds(string metric, double milliseconds, string? dimension = null, string? dimensionValue = null) =>
-        Write(metric, MillisecondsUnit, milliseconds, dimension, dimensionValue);
+        Write(metric, MillisecondsUnit, [milliseconds], dimension, dimensionValue);
 
-    private void Write(string metric, string unit, double value, string? dimension, string? dimensionValue)
+    /// <summary>
+    /// Several durations of <paramref name="metric"/> in one line (EMF's array of values, at most
+    /// <see cref="MaxValuesPerLine"/> each; more take more lines): a batch's values cost one line, not one each.
+    /// </summary>
+    public void Milliseconds(string metric, IReadOnlyList<double> milliseconds)
+    {
+        ArgumentNullException.ThrowIfNull(milliseconds);
+        var values = milliseconds.ToArray();
+        for (var start = 0; start < values.Length; start += MaxValuesPerLine)
+            Write(metric, MillisecondsUnit, values.AsSpan(start, Math.Min(MaxValuesPerLine, values.Length - start)), null, null);
+    }
+
+    /// <summary>CloudWatch takes at most 100 values of a metric in one EMF line.</summary>
+    public const int MaxValuesPerLine = 100;
+
+    private void Write(string metric, string unit, ReadOnlySpan<double> values, string? dimension, string? dimensionValue)
     {
         var withDimension = dimension is not null && !string.IsNullOrEmpty(dimensionValue);
         // One buffer and writer per thread, reused: a request pays for the line's string only.
@@ -67,7 +82,16 @@ public sealed class EmfMetrics(string service, TextWriter output, TimeProvider t
             json.WriteEndObject();
             json.WriteString(MetricNames.ServiceDimension, Service);
             if (withDimension) json.WriteString(dimension!, dimensionValue);
-            json.WriteNumber(metric, value);
+            if (values.Length == 1)
+            {
+                json.WriteNumber(metric, values[0]);
+            }
+            else
+            {
+                json.WriteStartArray(metric);
+                foreach (var value in values) json.WriteNumberValue(value);
+                json.WriteEndArray();
+            }
             json.WriteEndObject();
             json.Flush();
         }

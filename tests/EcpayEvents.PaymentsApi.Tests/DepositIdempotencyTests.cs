@@ -6,6 +6,7 @@ using EcpayEvents.Messaging.StepFunctions;
 using EcpayEvents.Payments.Deposits;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using EcpayEvents.Payments.Timeouts;
+using EcpayEvents.Testing;
 
 namespace EcpayEvents.PaymentsApi.Tests;
 
@@ -147,11 +148,12 @@ public sealed class DepositIdempotencyTests : IAsyncLifetime
         await scheduler.FirstCall;
         // Others wait on the first one's uncommitted key (the server shows their lock waits) until it commits
         // — then they replay it (200) — or until MariaDB's lock wait ends — then 409 "in progress, retry".
-        // Released as soon as a wait is seen, or once every other request has answered.
+        // Released as soon as a wait is seen, or once every other request has answered. innodb_trx is a snapshot that
+        // only refreshes after 100 ms unread: read at RowLockWaits.PollInterval, not faster (it would never change).
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline && requests.Count(r => !r.IsCompleted) > 1 && await api.Database.ScalarAsync<long>(
             "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE CONCAT('%', @key, '%')", ("@key", key)) < 1)
-            await Task.Delay(50);
+            await Task.Delay(RowLockWaits.PollInterval);
         scheduler.Release();
         var answers = await Task.WhenAll(requests);
 

@@ -110,15 +110,10 @@ public sealed class LockWaitTests
         await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(stuck.MerchantTradeNo, 500));
         await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(free.MerchantTradeNo, 300));
 
-        string holderTrx;
-        await using (var trx = new MySqlCommand("SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID()", holder, held))
-            holderTrx = Convert.ToString(await trx.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture)!;
-
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var poll = s.CreateRunner().PollOnceAsync(CancellationToken.None);
         // Settlement's transaction waits for the held row (seen by the server, whatever the machine's load)…
-        await Poll.UntilAsync(async () => poll.IsCompleted || await s.Db.ScalarAsync<long>(
-            "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS WHERE blocking_trx_id = @trx", ("@trx", holderTrx)) > 0, "settlement waiting for the held row", TimeSpan.FromSeconds(30));
+        await RowLockWaits.WaitForAsync(s.Db, holder.ServerThread, "transactions", () => poll.IsCompleted, "settlement waiting for the held row", timeout: TimeSpan.FromSeconds(30));
         // …and gives up after its 1 s lock wait: the row stays held 6 s more, so a settlement waiting the server's default
         // (10 s in mariadb.sh, 50 s on RDS) would get the row and settle, and this message would not fail.
         var released = false;
@@ -283,7 +278,7 @@ internal sealed class SecondMariaDb : IAsyncDisposable
 /// </summary>
 public sealed class DeadlockTests
 {
-    [Fact(Skip = "Flaky since the batch settlement path: its lock-wait probe often sees no wait within 30 s (0 of 6 local runs passed at 21:33, 3 of 4 CI runs did). To be diagnosed: the batch locks transactions then users in one statement each; deadlock retry is also covered by BatchSettlementTests (two same-user batches in opposite orders).")]
+    [Fact]
     public async Task SettlementChosenAsTheDeadlockVictimRunsAgainAndCreditsOnce()
     {
         await using var s = await SettlementStack.StartAsync("deadlock", maxReceiveCount: 100, startRunner: false,
@@ -304,15 +299,13 @@ public sealed class DeadlockTests
         await OtherAsync("INSERT INTO users (username, email) SELECT CONCAT('heavy', seq), 'heavy@example.com' FROM seq_1_to_300 WHERE @id > 0", 1);
         // …and holding the user's row, which the settlement will need after the transaction's.
         await OtherAsync("SELECT id FROM users WHERE id = @id FOR UPDATE", d.UserId);
-        var otherTrx = Convert.ToString(await OtherAsync("SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID() AND @id > 0", 1),
-            System.Globalization.CultureInfo.InvariantCulture)!;
 
         await s.PostAcknowledgedAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(d.MerchantTradeNo, 500));
         var poll = s.CreateRunner().PollOnceAsync(CancellationToken.None);
-        Task<bool> SettlementWaitsForOther() => s.Db.ScalarAsync<long>(
-            "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS WHERE blocking_trx_id = @trx", ("@trx", otherTrx)).ContinueWith(t => t.Result > 0);
-        await Poll.UntilAsync(async () => poll.IsCompleted || await SettlementWaitsForOther(), "settlement waiting for the user's row", TimeSpan.FromSeconds(30));
-        Assert.False(poll.IsCompleted, "the settlement did not wait for the user's row");
+        // Settlement has locked the transaction's row and waits for the user's.
+        var firstAttempt = await RowLockWaits.WaitForAsync(s.Db, other.ServerThread, "users", () => poll.IsCompleted,
+            "settlement waiting for the user's row", timeout: TimeSpan.FromSeconds(30));
+        Assert.False(firstAttempt is null, "the settlement did not wait for the user's row");
 
         // The cycle: the other session now asks for the transaction's row, which the settlement holds.
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -324,8 +317,11 @@ public sealed class DeadlockTests
         Assert.True(await DeadlocksAsync(s) > deadlocksBefore, "the server counted no deadlock");
         Assert.Equal(0, await s.EventsAsync(d.MerchantTradeNo));
 
-        // The settlement's next attempt waits for the transaction's row; once the other session is done, it settles.
-        await Poll.UntilAsync(async () => poll.IsCompleted || await SettlementWaitsForOther(), "the settlement's second attempt", TimeSpan.FromSeconds(30));
+        // The settlement runs again in the same delivery, in a new transaction that now waits for the transaction's
+        // row; once the other session is done, it settles.
+        var secondAttempt = await RowLockWaits.WaitForAsync(s.Db, other.ServerThread, "transactions", () => poll.IsCompleted,
+            "the settlement's second attempt waiting for the transaction's row", except: firstAttempt, timeout: TimeSpan.FromSeconds(30));
+        Assert.False(secondAttempt is null, "the settlement was not attempted again while the other session held the row");
         await otherTx.RollbackAsync();
         var batch = await poll.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal((1, 0, 1), (batch.Received, batch.Failed, batch.Deleted));

@@ -43,6 +43,21 @@ public sealed class TelemetryTests
     }
 
     [Fact]
+    public void ABatchOfDurationsIsOneLineWithAnArrayOfValuesAndAtMostAHundredPerLine()
+    {
+        var output = new StringWriter();
+        var metrics = new EmfMetrics("Settlement", output, TimeProvider.System);
+
+        metrics.Milliseconds(MetricNames.SettleLag, [.. Enumerable.Range(1, 130).Select(i => (double)i)]);
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(2, lines.Count);
+        foreach (var line in lines) AssertEmf(line);
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (double)i), lines[0].GetProperty(MetricNames.SettleLag).EnumerateArray().Select(v => v.GetDouble()));
+        Assert.Equal(Enumerable.Range(101, 30).Select(i => (double)i), lines[1].GetProperty(MetricNames.SettleLag).EnumerateArray().Select(v => v.GetDouble()));
+    }
+
+    [Fact]
     public async Task QueryTradeInfoAnswersAndEcpays403sAreCounted()
     {
         var output = new StringWriter();
@@ -188,7 +203,17 @@ public sealed class TelemetryTests
             var name = metric.GetProperty("Name").GetString()!;
             Assert.Contains(name, MetricNames.All);
             Assert.Contains(metric.GetProperty("Unit").GetString(), Units);
-            Assert.Equal(JsonValueKind.Number, line.GetProperty(name).ValueKind);
+            // A number, or EMF's array of values (1–100 numbers).
+            var value = line.GetProperty(name);
+            if (value.ValueKind == JsonValueKind.Array)
+            {
+                Assert.InRange(value.GetArrayLength(), 1, EmfMetrics.MaxValuesPerLine);
+                Assert.All(value.EnumerateArray(), v => Assert.Equal(JsonValueKind.Number, v.ValueKind));
+            }
+            else
+            {
+                Assert.Equal(JsonValueKind.Number, value.ValueKind);
+            }
         }
     }
 

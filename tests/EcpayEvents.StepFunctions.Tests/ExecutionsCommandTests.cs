@@ -48,6 +48,25 @@ public sealed class ExecutionsCommandTests(LocalStepFunctions stack)
     }
 
     [Fact]
+    public async Task TheTimelineShowsTheExtendedExpiryTheTimerWaitsFor()
+    {
+        // WaitUntilExtendedExpiry's input is the state before its InputPath: the time it waits for is the answer's next expiresAt.
+        var tradeNo = $"CLX{Guid.NewGuid():N}"[..20];
+        var extendedTo = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 2);
+        stack.Timeouts.Answer(tradeNo, (attempt, _) => attempt == 1
+            ? (200, JsonSerializer.Serialize(ReconcileAnswer.ExtendTo(new PaymentTimeoutInput(9, tradeNo, DateTimeOffset.UtcNow), extendedTo), PaymentTimeoutJsonContext.Default.ReconcileAnswer))
+            : FakeTimeoutsService.Json(new { outcome = ReconcileOutcome.Expired }));
+        var client = stack.CreateClient();
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, new PaymentTimeoutInput(9, tradeNo, DateTimeOffset.UtcNow.AddMilliseconds(300)).ToJson());
+        await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
+
+        var history = await RunAsync("history", scheduled.ExecutionArn);
+        Assert.Equal(0, history.ExitCode);
+        var until = extendedTo.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains(history.Stdout.Split('\n'), l => l.Contains("WaitStateEntered") && l.Contains("WaitUntilExtendedExpiry") && l.Contains($"until {until}"));
+    }
+
+    [Fact]
     public async Task AnUnknownExecutionIsExitCode1WithTheAwsErrorCode()
     {
         var (exitCode, _, stderr) = await RunAsync("describe", "NOSUCHPAYMENT");

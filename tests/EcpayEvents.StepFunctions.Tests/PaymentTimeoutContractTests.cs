@@ -22,8 +22,13 @@ public sealed class PaymentTimeoutContractTests
     {
         Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt"], InputNames);
         Assert.Equal("$.expiresAt", States["WaitUntilExpiry"]!["TimestampPath"]!.GetValue<string>());
-        var extended = States["ExtendExpiry"]!["Parameters"]!.AsObject();
-        Assert.Equal(InputNames.Select(n => n + ".$"), extended.Select(p => p.Key));
+        // An extension waits with the answer's next state as the execution's state: an execution input, field for field.
+        var extended = States["WaitUntilExtendedExpiry"]!;
+        Assert.Equal("$.reconcile.next", extended["InputPath"]!.GetValue<string>());
+        Assert.Equal("$.expiresAt", extended["TimestampPath"]!.GetValue<string>());
+        var answer = JsonNode.Parse(JsonSerializer.Serialize(ReconcileAnswer.ExtendTo(new PaymentTimeoutInput(1, "EE1", At), At.AddDays(1)), PaymentTimeoutJsonContext.Default.ReconcileAnswer))!;
+        Assert.Equal(InputNames, answer["next"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(answer["expiresAt"]!.GetValue<string>(), answer["next"]!["expiresAt"]!.GetValue<string>());
     }
 
     [Fact]
@@ -41,12 +46,13 @@ public sealed class PaymentTimeoutContractTests
     public void TheStateMachineReadsTheAnswersFieldsAndDecidesOnEveryOutcomeAndNoOther()
     {
         Assert.Equal("$.reconcile", States["Reconcile"]!["ResultPath"]!.GetValue<string>());
-        var answer = JsonNames(new ReconcileAnswer(ReconcileOutcome.Extend, At), PaymentTimeoutJsonContext.Default.ReconcileAnswer);
-        Assert.Equal(["outcome", "expiresAt"], answer);
+        var answer = JsonNames(ReconcileAnswer.ExtendTo(new PaymentTimeoutInput(1, "EE1", At), At), PaymentTimeoutJsonContext.Default.ReconcileAnswer);
+        // expiresAt: for executions started before next existed.
+        Assert.Equal(["outcome", "expiresAt", "next"], answer);
 
         var conditions = Conditions(States["DecideOutcome"]!["Choices"]!).ToList();
         var read = conditions.Select(c => c["Variable"]!.GetValue<string>()).Where(v => v.StartsWith("$.reconcile.", StringComparison.Ordinal)).ToHashSet();
-        Assert.Equal(answer.Select(n => "$.reconcile." + n).Order(), read.Order());
+        Assert.Equal(InputNames.Select(n => "$.reconcile.next." + n).Append("$.reconcile.outcome").Order(), read.Order());
         var decided = conditions.Where(c => c["Variable"]!.GetValue<string>() == "$.reconcile.outcome" && c["StringEquals"] is not null)
             .Select(c => c["StringEquals"]!.GetValue<string>()).ToHashSet();
         Assert.Equal(ReconcileOutcome.All.Order(), decided.Order());

@@ -55,7 +55,7 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
             if (attempt == 2) return FakeTimeoutsService.Json(new { outcome = "paid" });
             if (attempt > 2) return FakeTimeoutsService.Json(new { outcome = "settled" }); // Settlement applied the query's result
             extendedTo = DateTimeOffset.UtcNow.AddSeconds(1.5);
-            return (200, JsonSerializer.Serialize(new ReconcileAnswer(ReconcileOutcome.Extend, extendedTo), PaymentTimeoutJsonContext.Default.ReconcileAnswer));
+            return (200, JsonSerializer.Serialize(ReconcileAnswer.ExtendTo(new PaymentTimeoutInput(42, tradeNo, DateTimeOffset.UtcNow), extendedTo), PaymentTimeoutJsonContext.Default.ReconcileAnswer));
         });
 
         var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromSeconds(1)).ToJson());
@@ -71,9 +71,35 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
 
         var history = await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn);
         Assert.Equal(
-            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome",
-             "AwaitSettlement", "FirstSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome", "Paid"],
+            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "WaitUntilExtendedExpiry", "Reconcile", "DecideOutcome",
+             "FirstSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome", "Paid"],
             StatesEntered(history));
+    }
+
+    public static TheoryData<string, string> ExtensionsNotForThisPayment => new()
+    {
+        // An older Timeouts service (expiresAt, no next), another transaction, another order, an earlier expiry.
+        { "no next", """{"outcome":"extend","expiresAt":"2099-01-01T00:00:00.000Z"}""" },
+        { "another transaction", """{"outcome":"extend","expiresAt":"2099-01-01T00:00:00.000Z","next":{"transactionId":43,"merchantTradeNo":"{tradeNo}","expiresAt":"2099-01-01T00:00:00.000Z"}}""" },
+        { "another order", """{"outcome":"extend","expiresAt":"2099-01-01T00:00:00.000Z","next":{"transactionId":42,"merchantTradeNo":"OTHER1","expiresAt":"2099-01-01T00:00:00.000Z"}}""" },
+        { "not later", """{"outcome":"extend","expiresAt":"2000-01-01T00:00:00.000Z","next":{"transactionId":42,"merchantTradeNo":"{tradeNo}","expiresAt":"2000-01-01T00:00:00.000Z"}}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ExtensionsNotForThisPayment), DisableDiscoveryEnumeration = true)]
+    public async Task AnExtensionThatIsNotThisPaymentsLaterExpiryIsReviewedNotWaitedFor(string what, string answer)
+    {
+        // The answer's next state becomes the execution's state: only the same payment with a later expiry is taken.
+        var tradeNo = NewTradeNo("XTND");
+        stack.Timeouts.Answer(tradeNo, (_, _) => (200, answer.Replace("{tradeNo}", tradeNo, StringComparison.Ordinal)));
+
+        var scheduled = await client.StartOrFindExecutionAsync(tradeNo, InputExpiringIn(tradeNo, TimeSpan.FromMilliseconds(300)).ToJson());
+        var done = await stack.WaitUntilClosedAsync(scheduled.ExecutionArn);
+
+        Assert.Equal(ExecutionStatus.Failed, done.Status);
+        Assert.True(done.Error == "Reconcile.UnexpectedOutcome", $"{what}: {done.Error}");
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "UnexpectedOutcome", "NeedsReview"], StatesEntered(await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn)));
+        Assert.Single(stack.Timeouts.CallsFor(tradeNo));
     }
 
     [Fact]
@@ -95,8 +121,8 @@ public sealed class PaymentTimeoutExecutionTests(LocalStepFunctions stack)
             Assert.Equal(["transactionId", "merchantTradeNo", "expiresAt", "executionName", "confirmCredit"], second.RootElement.EnumerateObject().Select(p => p.Name));
         var history = await client.GetFullExecutionHistoryAsync(scheduled.ExecutionArn);
         Assert.Equal(
-            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "AwaitSettlement", "FirstSettlementCheck", "WaitForSettlement",
-             "Reconcile", "DecideOutcome", "AwaitSettlement", "NextSettlementCheck", "WaitForSettlement",
+            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "FirstSettlementCheck", "WaitForSettlement",
+             "Reconcile", "DecideOutcome", "NextSettlementCheck", "WaitForSettlement",
              "Reconcile", "DecideOutcome", "Paid"],
             StatesEntered(history));
         using var output = JsonDocument.Parse(done.Output!);

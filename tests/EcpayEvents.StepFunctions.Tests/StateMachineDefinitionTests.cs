@@ -92,17 +92,21 @@ public sealed class StateMachineDefinitionTests
     public void PaidWaitsForSettlementAndTheLoopIsBounded()
     {
         var states = Definition["States"]!;
-        var paid = states["DecideOutcome"]!["Choices"]!.AsArray().Single(c => c!["StringEquals"]?.GetValue<string>() == "paid")!;
-        Assert.Equal("AwaitSettlement", paid["Next"]!.GetValue<string>());
-        var bound = states["AwaitSettlement"]!["Choices"]!.AsArray().Single(c => c!["NumericGreaterThanEquals"] is not null)!;
+        var choices = states["DecideOutcome"]!["Choices"]!.AsArray();
+        // The paid rules, in order: the first check, the bound, every further check.
+        var paid = choices.Where(c => IsPaid(c!) || c!["And"]?.AsArray().Any(x => IsPaid(x!)) == true).ToList();
+        Assert.Equal(["FirstSettlementCheck", "PaidButNotSettled", "NextSettlementCheck"], paid.Select(c => c!["Next"]!.GetValue<string>()));
+        var bound = paid[1]!["And"]!.AsArray().Single(c => c!["NumericGreaterThanEquals"] is not null)!;
         Assert.Equal("$.settlement.checks", bound["Variable"]!.GetValue<string>());
         Assert.InRange(bound["NumericGreaterThanEquals"]!.GetValue<int>(), 2, 10);
-        Assert.Equal("PaidButNotSettled", bound["Next"]!.GetValue<string>());
         Assert.Equal("NeedsReview", states["PaidButNotSettled"]!["Next"]!.GetValue<string>());
         var wait = states["WaitForSettlement"]!;
         Assert.InRange(wait["Seconds"]!.GetValue<int>(), 60, 120);
         Assert.Equal("Reconcile", wait["Next"]!.GetValue<string>());
     }
+
+    private static bool IsPaid(JsonNode condition) =>
+        condition["Variable"]?.GetValue<string>() == "$.reconcile.outcome" && condition["StringEquals"]?.GetValue<string>() == "paid";
 
     [Fact]
     public void AbandonedSucceedsInNoSuchPayment()

@@ -13,7 +13,9 @@ public static class Poll
 
     /// <summary>Until <paramref name="read"/> returns a value <paramref name="done"/> accepts; returns that value.</summary>
     /// <param name="describe">What the last value says, for the timeout message.</param>
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, TimeSpan? timeout = null, Func<T, string>? describe = null)
+    /// <param name="interval">Pause between reads (default 50 ms); longer for a source that must go unread for a while to change.</param>
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, TimeSpan? timeout = null, Func<T, string>? describe = null,
+        TimeSpan? interval = null)
     {
         var limit = timeout ?? DefaultTimeout;
         var clock = Stopwatch.StartNew();
@@ -23,7 +25,7 @@ public static class Poll
             if (done(value)) return value;
             if (clock.Elapsed > limit)
                 throw new TimeoutException($"timed out after {limit.TotalSeconds:0.#} s waiting for {what}" + (describe is null ? "" : $": {describe(value)}"));
-            await Task.Delay(Interval);
+            await Task.Delay(interval ?? Interval);
         }
     }
 

@@ -100,7 +100,7 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         var execution = await stack.WaitForExecutionAsync(deposit, TimeSpan.FromSeconds(45));
         Assert.Equal(ReconcileOutcome.Unconfirmed, TimeoutStack.Outcome(execution));
         var states = await stack.StatesEnteredAsync(deposit);
-        Assert.Equal(["ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome", "Unconfirmed"], states[^5..]);
+        Assert.Equal(["WaitUntilExtendedExpiry", "Reconcile", "DecideOutcome", "Unconfirmed"], states[^4..]);
         Assert.Equal(2, stack.Ecpay.Queries(deposit.MerchantTradeNo));
         var row = await stack.TransactionAsync(deposit.Id);
         Assert.Equal(("completed", 850L, 1L), (row.Status, row.Balance, row.LedgerEntries));
@@ -216,16 +216,16 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
         }
 
         // First wake-up: unpaid, but the deadline moved → extend. The second wake-up finds the payment by QueryTradeInfo.
-        await Poll.UntilAsync(async () => (await stack.StatesEnteredAsync(deposit)).Contains("ExtendExpiry"), "the timeout to be extended");
+        await Poll.UntilAsync(async () => (await stack.StatesEnteredAsync(deposit)).Contains("WaitUntilExtendedExpiry"), "the timeout to be extended");
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
         Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
         AssertPaidThenSettledAfterChecks(
-            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome"],
+            ["WaitUntilExpiry", "Reconcile", "DecideOutcome", "WaitUntilExtendedExpiry", "Reconcile", "DecideOutcome"],
             await stack.StatesEnteredAsync(deposit));
         var history = await stack.Client.GetFullExecutionHistoryAsync(stack.ExecutionArn(deposit));
-        var secondWait = history.Where(e => e.StateEnteredEventDetails?.Name == "WaitUntilExpiry").Last();
+        var secondWait = history.Single(e => e.StateEnteredEventDetails?.Name == "WaitUntilExtendedExpiry");
         Assert.Contains(atmDeadline.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), secondWait.StateEnteredEventDetails!.Input);
         Assert.True(execution.StopDate >= atmDeadline, "the second Reconcile ran before the extended deadline");
 
@@ -339,7 +339,7 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
 
         var execution = await stack.WaitForExecutionAsync(deposit);
         Assert.Equal(ReconcileOutcome.Confirmed, TimeoutStack.Outcome(execution));
-        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "ExtendExpiry", "WaitUntilExpiry", "Reconcile", "DecideOutcome", "Confirmed"],
+        Assert.Equal(["WaitUntilExpiry", "Reconcile", "DecideOutcome", "WaitUntilExtendedExpiry", "Reconcile", "DecideOutcome", "Confirmed"],
             await stack.StatesEnteredAsync(deposit));
         Assert.Equal(2, stack.Ecpay.Queries(deposit.MerchantTradeNo));
         var row = await stack.TransactionAsync(deposit.Id);
@@ -382,8 +382,8 @@ public sealed class PaymentTimeoutTests(TimeoutStack stack) : IClassFixture<Time
     /// </summary>
     private static int AssertPaidThenSettledAfterChecks(string[] start, List<string> states)
     {
-        string[] check = ["AwaitSettlement", "NextSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome"];
-        string[] first = ["AwaitSettlement", "FirstSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome"];
+        string[] check = ["NextSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome"];
+        string[] first = ["FirstSettlementCheck", "WaitForSettlement", "Reconcile", "DecideOutcome"];
         var checks = Math.Clamp((states.Count - start.Length - 1) / check.Length, 1, 5);
         var expected = start.Concat(first).Concat(Enumerable.Repeat(check, checks - 1).SelectMany(c => c)).Append("Paid").ToList();
         Assert.Equal(expected, states);

@@ -12,6 +12,9 @@ public sealed class ReconcileRulesTests
     private static readonly DateTimeOffset Now = Deadline.AddMilliseconds(30);
     private static readonly PaymentTimeoutInput Input = new(7, "EE123", Deadline);
 
+    /// <summary>An extension as the state machine needs it: the same payment (Input's), waiting until <paramref name="at"/>.</summary>
+    private static ReconcileAnswer ExtendedTo(DateTimeOffset at) => new(ReconcileOutcome.Extend, at, new PaymentTimeoutInput(7, "EE123", at));
+
     private static TimedTransaction Pending(DateTimeOffset? expiresAt = null, long amount = 500) =>
         new(7, "deposit", amount, "pending", "EE123", expiresAt ?? Deadline.AddTicks(4560)); // the ledger keeps microseconds
 
@@ -109,7 +112,7 @@ public sealed class ReconcileRulesTests
     {
         var later = Deadline.AddDays(3);
         var d = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, Pending(later), Answer("0"), Now));
-        Assert.Equal(new ReconcileAnswer(ReconcileOutcome.Extend, later), d.Result);
+        Assert.Equal(ExtendedTo(later), d.Result);
     }
 
     [Fact]
@@ -171,7 +174,7 @@ public sealed class ReconcileRulesTests
     public void ACreditTooRecentToAskAboutWaitsUntilTenMinutesAfterIt()
     {
         var d = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(2)), null, Now, Confirming));
-        Assert.Equal(new ReconcileAnswer(ReconcileOutcome.Extend, Now + TimeSpan.FromMinutes(8)), d.Result);
+        Assert.Equal(ExtendedTo(Now + TimeSpan.FromMinutes(8)), d.Result);
     }
 
     [Fact]
@@ -202,7 +205,7 @@ public sealed class ReconcileRulesTests
     {
         // ECPay: TradeStatus 0 may mean the bank has not answered yet.
         var d = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, Completed(TimeSpan.FromMinutes(11)), Answer("0"), Now, Confirming));
-        Assert.Equal(new ReconcileAnswer(ReconcileOutcome.Extend, Now + TimeSpan.FromMinutes(29)), d.Result);
+        Assert.Equal(ExtendedTo(Now + TimeSpan.FromMinutes(29)), d.Result);
     }
 
     [Fact]
@@ -263,7 +266,7 @@ public sealed class ReconcileRulesTests
     {
         var deposit = Pending(Deadline) with { PaymentType = paymentType };
         var extended = Assert.IsType<ReconcileDecision.Answer>(ReconcileRules.Decide(Input, deposit, Answer("0", 0), Now, lag: ReportingLag.Default));
-        Assert.Equal(new ReconcileAnswer(ReconcileOutcome.Extend, Deadline.AddHours(hours)), extended.Result);
+        Assert.Equal(ExtendedTo(Deadline.AddHours(hours)), extended.Result);
         // At the end of the lag: expired.
         var later = Input with { ExpiresAt = Deadline.AddHours(hours) };
         Assert.IsType<ReconcileDecision.Expire>(ReconcileRules.Decide(later, deposit, Answer("0", 0), Deadline.AddHours(hours).AddSeconds(1), lag: ReportingLag.Default));

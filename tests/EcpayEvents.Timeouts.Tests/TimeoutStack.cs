@@ -177,6 +177,11 @@ public class TimeoutStack : IAsyncLifetime
     /// <param name="simulated">SimulatePaid=1: a payment simulated from ECPay's back office (no money moved).</param>
     public Task PostPaidAsync(Deposit deposit, string tradeNo, bool simulated = false) => PostAsync("/ecpay/return", PaidFields(deposit, tradeNo, simulated));
 
+    /// <summary>ECPay's ReturnURL post for a payment that failed (RtnCode 10100058, the card was declined).</summary>
+    public Task PostFailedAsync(Deposit deposit, string tradeNo) =>
+        PostAsync("/ecpay/return", SignedEcpayPost.ReturnUrl(deposit.MerchantTradeNo, deposit.Amount, rtnCode: "10100058", rtnMsg: "付款失敗", tradeNo: tradeNo,
+            tradeDate: TaiwanTime.Format(DateTimeOffset.UtcNow.AddMinutes(-1)), credentials: Credentials));
+
     /// <summary>A genuine paid ReturnURL post with one more field than ECPay documents (say ECPay added one): the status and answer.</summary>
     public async Task<(int Status, string Body)> PostPaidWithAnExtraFieldAsync(Deposit deposit, string tradeNo, string name, string value)
     {

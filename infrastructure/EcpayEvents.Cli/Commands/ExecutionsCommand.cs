@@ -234,9 +234,16 @@ public static class ExecutionsCommand
         }
         if (e.Type == "WaitStateEntered")
         {
-            // Only WaitUntilExpiry waits for expiresAt; WaitForSettlement waits a fixed time before asking again.
+            // WaitUntilExpiry waits for expiresAt, WaitUntilExtendedExpiry for the answer's next expiresAt (its input is the
+            // state before its InputPath); WaitForSettlement waits a fixed time before asking again.
             var input = e.StateEnteredEventDetails?.Input;
-            return e.StateEnteredEventDetails?.Name == "WaitUntilExpiry" && Field(input, "expiresAt") is { } until ? $"until {until}"
+            var until = e.StateEnteredEventDetails?.Name switch
+            {
+                "WaitUntilExpiry" => Field(input, "expiresAt"),
+                "WaitUntilExtendedExpiry" => Field(Field(Field(input, "reconcile"), "next"), "expiresAt"),
+                _ => null,
+            };
+            return until is not null ? $"until {until}"
                 : Field(input, "settlement") is { } settlement ? $"before settlement check {SettlementCheck(settlement)}"
                 : "";
         }

@@ -105,6 +105,8 @@ public static class DemoExpiry
         {
             "ExecutionStarted" => "execution started",
             "WaitStateEntered" when e.StateName == "WaitForSettlement" => "WaitForSettlement: ECPay said paid; waiting for Settlement to apply it",
+            "WaitStateEntered" when e.StateName == "WaitUntilExtendedExpiry" =>
+                $"{e.StateName}: waiting until {Field(Field(Field(e.StateEnteredEventDetails?.Input, "reconcile"), "next"), "expiresAt")}",
             "WaitStateEntered" => $"{e.StateName}: waiting until {Field(e.StateEnteredEventDetails?.Input, "expiresAt")}",
             "LambdaFunctionScheduled" => "Reconcile: asking the Timeouts service (QueryTradeInfo)",
             "LambdaFunctionSucceeded" => $"Reconcile answered {e.LambdaFunctionSucceededEventDetails?.Output}",

@@ -28,10 +28,23 @@ public sealed record ReconcileTaskInput(
     [property: JsonPropertyName("executionName")] string? ExecutionName = null,
     [property: JsonPropertyName("confirmCredit")] bool ConfirmCredit = false);
 
-/// <summary>What Reconcile answers. <see cref="ExpiresAt"/> only with <see cref="ReconcileOutcome.Extend"/>.</summary>
+/// <summary>
+/// What Reconcile answers. <see cref="ExpiresAt"/> and <see cref="Next"/> only with <see cref="ReconcileOutcome.Extend"/>:
+/// <see cref="Next"/> is the execution's state to wait with (the state machine takes it as is, without a Pass state's
+/// billed transition); <see cref="ExpiresAt"/> is what definitions before it read.
+/// </summary>
 public sealed record ReconcileAnswer(
     [property: JsonPropertyName("outcome")] string Outcome,
-    [property: JsonPropertyName("expiresAt"), JsonConverter(typeof(Rfc3339UtcConverter))] DateTimeOffset? ExpiresAt = null);
+    [property: JsonPropertyName("expiresAt"), JsonConverter(typeof(Rfc3339UtcConverter))] DateTimeOffset? ExpiresAt = null,
+    [property: JsonPropertyName("next")] PaymentTimeoutInput? Next = null)
+{
+    /// <summary>Wait again: the same payment, until <paramref name="expiresAt"/>.</summary>
+    public static ReconcileAnswer ExtendTo(PaymentTimeoutInput input, DateTimeOffset expiresAt)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new(ReconcileOutcome.Extend, expiresAt, input with { ExpiresAt = expiresAt });
+    }
+}
 
 /// <summary>The outcomes the state machine's DecideOutcome understands; anything else ends in NeedsReview.</summary>
 public static class ReconcileOutcome

@@ -79,7 +79,7 @@ public static class ReconcileRules
         // A later deadline (PaymentInfoURL: ATM/CVS/BARCODE number issued) means wait, whatever else ECPay
         // said or whether it answered at all: waiting decides nothing, and ECPay is asked again then.
         if (transaction.ExpiresAt is { } moved && moved > input.ExpiresAt + ExtensionThreshold)
-            return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, moved),
+            return new ReconcileDecision.Answer(ReconcileAnswer.ExtendTo(input, moved),
                 $"deadline moved to {moved:O} (payment number issued)");
 
         switch (ecpay)
@@ -93,7 +93,7 @@ public static class ReconcileRules
                 // A payment under way (number issued, BNPL applied) may be reported late: wait that long past the deadline, once.
                 if (trade.Status == TradeStatus.Unpaid && transaction.ExpiresAt is { } deadline && lag.For(transaction.PaymentType) is var wait && wait > TimeSpan.Zero
                     && deadline + wait > input.ExpiresAt + ExtensionThreshold)
-                    return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, deadline + wait),
+                    return new ReconcileDecision.Answer(ReconcileAnswer.ExtendTo(input, deadline + wait),
                         $"ECPay says unpaid, but reports {transaction.PaymentType} payments up to {wait} late: asking again at {deadline + wait:O}");
                 return new ReconcileDecision.Expire(trade.Status switch
                 {
@@ -127,7 +127,7 @@ public static class ReconcileRules
         if (ecpay is null)
         {
             if (LaterLook(credit.CreditedAt, confirmation.FirstLookAfterCredit, input, now) is { } firstLook)
-                return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, firstLook),
+                return new ReconcileDecision.Answer(ReconcileAnswer.ExtendTo(input, firstLook),
                     $"credited at {credit.CreditedAt:O}: confirming it with QueryTradeInfo at {firstLook:O}");
             return new ReconcileDecision.AskEcpay();
         }
@@ -140,7 +140,7 @@ public static class ReconcileRules
                     $"credit not confirmed: QueryTradeInfo says paid {other.TradeAmt} TWD, TradeNo '{other.TradeNo}'; credited {transaction.Amount} TWD, TradeNo '{credit.EcpayTradeNo}'");
             case QueryTradeInfoResult.Answered { Trade.Status: TradeStatus.Unpaid } when LaterLook(credit.CreditedAt, confirmation.UnpaidLookAgainAfterCredit, input, now) is { } again:
                 // ECPay: TradeStatus 0 can mean the bank has not answered yet; ask again later rather than flag a payment.
-                return new ReconcileDecision.Answer(new ReconcileAnswer(ReconcileOutcome.Extend, again),
+                return new ReconcileDecision.Answer(ReconcileAnswer.ExtendTo(input, again),
                     $"QueryTradeInfo says unpaid (TradeStatus 0) after the credit at {credit.CreditedAt:O}: asking again at {again:O}");
             case QueryTradeInfoResult.Answered { Trade: var trade }:
                 return new ReconcileDecision.FlagUnconfirmed($"credit not confirmed: QueryTradeInfo says TradeStatus {trade.Code} ({trade.Status}), not paid");
