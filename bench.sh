@@ -222,7 +222,7 @@ for c in 8 32 128; do
         pid=${kv#*=}
         n=$(awk -F'\t' -v p="$pid" '$1 == "P" && $2 == p { print $3 }' "$WORK/perf.counts")
         echo; echo "## ${kv%%=*}: ${n:-0} of $total samples"
-        awk -F'\t' -v p="$pid" -v n="${n:-1}" '$1 == "S" && $2 == p { printf "%6.2f%%  %s\n", 100 * $4 / n, $3 }' "$WORK/perf.counts" | sort -rn | head -30
+        awk -F'\t' -v p="$pid" -v n="${n:-1}" '$1 == "S" && $2 == p { printf "%6.2f%%  %s\n", 100 * $4 / n, $3 }' "$WORK/perf.counts" | sort -rn | head -30 || true
       done; } >"$OUT_DIR/$STAMP-profile.txt"
     log "profile: bench-results/$STAMP-profile.txt"
   fi
