@@ -66,16 +66,17 @@ build services/EcpayEvents.Notifications
 build services/EcpayEvents.Settlement
 build infrastructure/EcpayEvents.Cli
 build tests/EcpayEvents.LoadBench
-# Native AOT binaries for start-up (Notifications: the callback path; the minimal app: the reference).
+# Native AOT binaries, as deployed: the services under load and at start-up; the minimal app: start-up's reference.
 # Published again only when a source is newer than the binary.
 publish() { # publish PROJECT-DIR NAME
   local out="$ROOT/.local/bench/aot/$2" bin="$ROOT/.local/bench/aot/$2/$2"
-  if [ ! -x "$bin" ] || [ -n "$(find "$1" shared -name '*.cs' -newer "$bin" -not -path '*/obj/*' -print -quit)" ]; then
+  if [ ! -x "$bin" ] || [ -n "$(find "$1" shared Directory.Build.props Directory.Packages.props \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -newer "$bin" -not -path '*/obj/*' -print -quit)" ]; then
     log "publishing $2 (Native AOT)"
     flock /tmp/ecpay-build.lock dotnet publish "$1" -c Release -r linux-x64 -o "$out" -nologo -v q -clp:ErrorsOnly >&2
   fi
 }
 publish services/EcpayEvents.Notifications EcpayEvents.Notifications
+publish services/EcpayEvents.Settlement EcpayEvents.Settlement
 publish tests/EcpayEvents.LoadBench.MinimalApp EcpayEvents.LoadBench.MinimalApp
 log "builds done in $(( $(date +%s) - BENCH_START )) s"
 
@@ -118,8 +119,8 @@ export ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production
 # Warnings and errors only: an information line per message would measure the console.
 export Logging__LogLevel__Default=Warning
 
-svc() { # svc NAME PROJECT PORT
-  dotnet "$ROOT/services/$2/bin/Release/net10.0/$2.dll" --urls "http://127.0.0.1:$3" >"$WORK/$1.log" 2>&1 &
+svc() { # svc NAME PROJECT PORT: the Native AOT binary
+  "$ROOT/.local/bench/aot/$2/$2" --urls "http://127.0.0.1:$3" >"$WORK/$1.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$3/healthz"
 }
@@ -280,7 +281,7 @@ TOTAL=$(( $(date +%s) - BENCH_START ))
   echo
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB RAM, $(uname -sr);"
   echo "load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg). Shared with other engineers' builds and tests: every process below competes for the same $(nproc) cores."
-  echo "MariaDB $(bash infrastructure/local/mariadb.sh client -N -e 'SELECT VERSION()' 2>/dev/null) (innodb_flush_log_at_trx_commit=2, the same for the references); SQS: fauxqs in memory; services JIT (Release); event source: $POLLERS pollers. Whole run: $TOTAL s."
+  echo "MariaDB $(bash infrastructure/local/mariadb.sh client -N -e 'SELECT VERSION()' 2>/dev/null) (innodb_flush_log_at_trx_commit=2, the same for the references); SQS: fauxqs in memory; services Native AOT (as deployed); event source (JIT): $POLLERS pollers. Whole run: $TOTAL s."
   echo
   echo "| measure | figure | reference, same run | ratio | goal |"
   echo "|---|---|---|---|---|"
