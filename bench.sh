@@ -239,12 +239,12 @@ echo "dlq.messages=$(dotnet "$GEN" prefill --endpoint "$SQS" --queue-url "$DLQ_U
 if [ "$MODE" = --soak ] && part e2e; then
   rate=$(sed -n 's/^e2e.c32.rate=//p' "$RESULTS" | tail -1)
   soak=$(( rate * 70 / 100 ))
-  log "soak: 5 minutes at ~$soak payments/s (70 % of the end-to-end rate at 32 in flight)"
+  log "soak: 5 minutes paced at $soak payments/s (70 % of the end-to-end rate at 32 in flight)"
   runner_start 10
   for i in $(seq 10); do
     prefix="K${i}R$RUN"
     gen seed --cs "$CS" --prefix "$prefix" --count $((soak * 30)) --users 1000 >/dev/null
-    gen e2e --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count $((soak * 30)) --concurrency 8 --timeout 120 \
+    gen e2e --url "http://127.0.0.1:$NOTIFICATIONS_PORT/ecpay/return" --cs "$CS" --prefix "$prefix" --count $((soak * 30)) --concurrency 64 --rate "$soak" --timeout 120 \
       | sed "s/^e2e\./soak.$i./" >>"$RESULTS"
     echo "soak.$i.rssNotifications=$(awk '/VmRSS/{print int($2/1024)}' /proc/$NOTIFICATIONS_PID/status)" >>"$RESULTS"
     echo "soak.$i.rssSettlement=$(awk '/VmRSS/{print int($2/1024)}' /proc/$SETTLEMENT_PID/status)" >>"$RESULTS"
@@ -269,7 +269,8 @@ build tests/EcpayEvents.Benchmarks
 dotnet tests/EcpayEvents.Benchmarks/bin/Release/net10.0/EcpayEvents.Benchmarks.dll --filter '*MacVerify*' --artifacts "$WORK/bdn" >"$WORK/bdn.log" 2>&1 || true
 mac_row=$(grep -h 'CheckMacValue.Verify' "$WORK"/bdn/results/*-report-github.md 2>/dev/null | head -1)
 echo "mac.mean=$(echo "$mac_row" | awk -F'|' '{gsub(/ /,"",$3); print $3}')" >>"$RESULTS"
-echo "mac.alloc=$(echo "$mac_row" | awk -F'|' '{gsub(/ /,"",$(NF-1)); print $(NF-1)}')" >>"$RESULTS"
+# BenchmarkDotNet writes "-" for nothing allocated.
+echo "mac.alloc=$(echo "$mac_row" | awk -F'|' '{gsub(/ /,"",$(NF-1)); print ($(NF-1) == "-" ? "0 B" : $(NF-1))}')" >>"$RESULTS"
 fi
 
 # ---------------------------------------------------------------- the table
@@ -311,8 +312,8 @@ TOTAL=$(( $(date +%s) - BENCH_START ))
   echo "DLQ after the run: $(v dlq.messages) messages."
   if [ "$MODE" = --soak ]; then
     echo
-    echo "Soak (10 × 30 s at 70 % of the 32-in-flight rate): per slice rate, errors (acked vs sent), lost, twice, RSS Notifications / Settlement (MB):"
-    for i in $(seq 10); do echo "- $i: $(v soak.$i.rate)/s, acked $(v soak.$i.acked), lost $(v soak.$i.lost), twice $(v soak.$i.twice), RSS $(v soak.$i.rssNotifications) / $(v soak.$i.rssSettlement)"; done
+    echo "Soak (10 × 30 s of posts paced at 70 % of the 32-in-flight rate, $soak/s): per slice the credited rate, acked of posted, lost, twice, settle lag, RSS Notifications / Settlement (MB):"
+    for i in $(seq 10); do echo "- $i: $(v soak.$i.rate)/s, acked $(v soak.$i.acked) of $((soak * 30)), lost $(v soak.$i.lost), twice $(v soak.$i.twice), settle lag p50 $(v soak.$i.lagP50) ms / p99 $(v soak.$i.lagP99) ms, post p99 $(v soak.$i.postP99) ms, RSS $(v soak.$i.rssNotifications) / $(v soak.$i.rssSettlement)"; done
   fi
 } >"$OUT_DIR/$STAMP.md"
 cat "$OUT_DIR/$STAMP.md"

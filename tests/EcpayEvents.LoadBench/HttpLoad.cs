@@ -12,7 +12,9 @@ internal sealed record LoadResult(int Sent, int Ok, int Errors, double Seconds, 
 /// <summary>
 /// Closed-loop HTTP load: <c>concurrency</c> workers, each sending its next request as soon as the previous
 /// one is answered, over one SocketsHttpHandler (keep-alive, a connection per worker). Bounded by a count
-/// and a time. <see cref="Acked"/> records when each request was answered OK (for the settle lag).
+/// and a time. With a <c>rate</c>, request i is not sent before i / rate seconds from the start (a paced,
+/// open-loop schedule while the workers keep up). <see cref="Acked"/> records when each request was answered
+/// OK (for the settle lag).
 /// </summary>
 internal sealed class HttpLoad
 {
@@ -29,7 +31,7 @@ internal sealed class HttpLoad
     /// <summary>UTC time each index was acknowledged (default: not acknowledged).</summary>
     public DateTime[] Acked { get; private set; } = [];
 
-    public async Task<LoadResult> RunAsync(Func<int, HttpRequestMessage> request, Func<HttpResponseMessage, bool> ok, int count, int concurrency, TimeSpan maxTime)
+    public async Task<LoadResult> RunAsync(Func<int, HttpRequestMessage> request, Func<HttpResponseMessage, bool> ok, int count, int concurrency, TimeSpan maxTime, double rate = 0)
     {
         var latencies = new double[count];
         Acked = new DateTime[count];
@@ -44,6 +46,7 @@ internal sealed class HttpLoad
             {
                 var i = Interlocked.Increment(ref next);
                 if (i >= count) break;
+                if (rate > 0 && TimeSpan.FromSeconds(i / rate) - clock.Elapsed is { Ticks: > 0 } early) await Task.Delay(early);
                 var start = Stopwatch.GetTimestamp();
                 try
                 {

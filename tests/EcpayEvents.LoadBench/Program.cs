@@ -10,7 +10,7 @@ using EcpayEvents.LoadBench;
 //   prefill    --endpoint U --queue-url Q --prefix P --count N    the N deposits' paid results, on the queue (batches of 10)
 //   settled    --cs CS --prefix P --count N --timeout S           waits for N credits; rate between first and last credit
 //   mysql-raw  --cs CS --rows R --connections C --seconds S       autocommit single-row updates (the reference)
-//   e2e        --url U --cs CS --prefix P --count N --concurrency C --timeout S   post, then wait for the credits
+//   e2e        --url U --cs CS --prefix P --count N --concurrency C --timeout S [--rate R]   post (paced at R/s), then wait for the credits
 //   sync-server --cs CS --port P                                  the synchronous design: verify and credit inside the callback
 var command = args.Length > 0 ? args[0] : "";
 string Opt(string name, string? fallback = null)
@@ -122,7 +122,7 @@ switch (command)
         var r = await load.RunAsync(i => new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new ByteArrayContent(bodies[i]) { Headers = { { "Content-Type", "application/x-www-form-urlencoded" } } },
-        }, response => response.IsSuccessStatusCode, count, Int("concurrency"), TimeSpan.FromSeconds(Int("timeout", 120)));
+        }, response => response.IsSuccessStatusCode, count, Int("concurrency"), TimeSpan.FromSeconds(Int("timeout", 120)), Int("rate", 0));
         var acked = load.Acked.Count(t => t != default);
         await db.WaitCreditedAsync(prefix, acked, TimeSpan.FromSeconds(Int("timeout", 120)));
         var credits = await db.CreditsAsync(prefix);
