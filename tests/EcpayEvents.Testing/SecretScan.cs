@@ -28,11 +28,13 @@ public static partial class SecretScan
         foreach (Match m in PasswordAssignment().Matches(text)) found.Add($"a password in a connection string ({Excerpt(text, m.Index, m.Length)})");
         foreach (Match m in BearerToken().Matches(text)) found.Add($"a bearer token ({Excerpt(text, m.Index, m.Length)})");
         foreach (Match m in Jwt().Matches(text)) found.Add($"a JWT ({Excerpt(text, m.Index, m.Length)})");
-        foreach (Match m in CardCandidate().Matches(text))
+        // Trace and span ids are random hex: now and then one is all digits, a card prefix and Luhn-valid.
+        var withoutTraceIds = TraceIds().Replace(text, "");
+        foreach (Match m in CardCandidate().Matches(withoutTraceIds))
         {
             var digits = new string(m.Value.Where(char.IsAsciiDigit).ToArray());
             if (digits.Length is >= 13 and <= 19 && CardPrefix().IsMatch(digits) && Luhn(digits))
-                found.Add($"a card number ({Excerpt(text, m.Index, m.Length)})");
+                found.Add($"a card number ({Excerpt(withoutTraceIds, m.Index, m.Length)})");
         }
         return found;
     }
@@ -71,6 +73,10 @@ public static partial class SecretScan
 
     [GeneratedRegex(@"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")]
     private static partial Regex Jwt();
+
+    // The W3C trace-context ids our JSON log lines carry, as fields or as a traceparent value.
+    [GeneratedRegex(@"""(?:TraceId|SpanId|ParentId)"":""[0-9a-f]{16,32}""|\b[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\b")]
+    private static partial Regex TraceIds();
 
     // Not inside a longer letters-and-digits token: hex trace and span ids have digit runs that can pass Luhn.
     [GeneratedRegex(@"(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")]
