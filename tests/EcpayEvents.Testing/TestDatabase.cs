@@ -6,6 +6,7 @@ namespace EcpayEvents.Testing;
 /// <summary>
 /// A fresh, migrated database on the project's local MariaDB (infrastructure/local/mariadb.sh,
 /// 127.0.0.1:3307 unless MARIADB_PORT says otherwise), dropped on dispose. One per test class or test.
+/// Its tables are copied from a template the real migrator made (<see cref="MigratedTemplate"/>).
 /// </summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
@@ -51,7 +52,7 @@ public sealed class TestDatabase : IAsyncDisposable
         // MySQL names are at most 64 characters: up to 20 of the prefix, then 32 of a GUID.
         var name = $"{new string(prefix.Where(char.IsAsciiLetterOrDigit).Take(20).ToArray())}_{Guid.NewGuid():N}".ToLowerInvariant();
         var db = new TestDatabase(name);
-        await DatabaseMigrator.MigrateAsync(db.ConnectionString, _ => { });
+        await (await MigratedTemplate.GetAsync()).CopyToAsync(name);
         return db;
     }
 
@@ -103,6 +104,26 @@ public sealed class TestDatabase : IAsyncDisposable
         await MySqlConnection.ClearPoolAsync(new MySqlConnection(ConnectionString));
         await using var c = new MySqlConnection(ServerConnectionString);
         await c.OpenAsync();
+        // A session still on the database (a paused or stuck process, a transaction a test left open) would make the
+        // DROP wait for it, holding the locks of the tables it already has meanwhile: such sessions are ended first.
+        var sessions = new List<long>();
+        await using (var find = new MySqlCommand("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = @n AND ID <> CONNECTION_ID()", c))
+        {
+            find.Parameters.AddWithValue("@n", Name);
+            await using var r = await find.ExecuteReaderAsync();
+            while (await r.ReadAsync()) sessions.Add(r.GetInt64(0));
+        }
+        foreach (var id in sessions)
+        {
+            try
+            {
+                await new MySqlCommand($"KILL CONNECTION {id}", c).ExecuteNonQueryAsync();
+            }
+            catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.NoSuchThread)
+            {
+                // it ended by itself meanwhile
+            }
+        }
         await using var cmd = new MySqlCommand($"DROP DATABASE IF EXISTS `{Name}`", c);
         await cmd.ExecuteNonQueryAsync();
     }

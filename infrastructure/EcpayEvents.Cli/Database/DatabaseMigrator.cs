@@ -9,7 +9,8 @@ namespace EcpayEvents.Cli.Database;
 /// </summary>
 public static class DatabaseMigrator
 {
-    private const string ResourcePrefix = "EcpayEvents.Migrations";
+    /// <summary>What the migration scripts' embedded resource names start with (the .csproj's LogicalName).</summary>
+    public const string ResourcePrefix = "EcpayEvents.Migrations";
 
     /// <summary>Creates the database if it is missing, then applies pending migrations. Returns how many ran.</summary>
     public static async Task<int> MigrateAsync(string connectionString, Action<string> log, CancellationToken ct = default)
