@@ -13,20 +13,29 @@ namespace EcpayEvents.Testing;
 /// </summary>
 internal sealed class MigratedTemplate
 {
-    private static readonly Lazy<Task<MigratedTemplate>> shared = new(() => Task.Run(LoadAsync));
+    private static readonly Lock gate = new();
+    private static Task<MigratedTemplate>? loading;
 
-    /// <summary>The template's tables as <c>SHOW CREATE TABLE</c> gives them, and their names.</summary>
-    private readonly IReadOnlyList<(string Table, string Create)> tables;
+    /// <summary>The template's tables: name, <c>SHOW CREATE TABLE</c>, and the columns a copy writes (not generated ones).</summary>
+    private readonly IReadOnlyList<(string Table, string Create, string Columns)> tables;
 
     public string Name { get; }
 
-    private MigratedTemplate(string name, IReadOnlyList<(string, string)> tables)
+    private MigratedTemplate(string name, IReadOnlyList<(string, string, string)> tables)
     {
         Name = name;
         this.tables = tables;
     }
 
-    public static Task<MigratedTemplate> GetAsync() => shared.Value;
+    /// <summary>The process's template, loaded once (again after a failure, which is not kept for every later test).</summary>
+    public static Task<MigratedTemplate> GetAsync()
+    {
+        lock (gate)
+        {
+            if (loading is null || loading.IsFaulted || loading.IsCanceled) loading = Task.Run(LoadAsync);
+            return loading;
+        }
+    }
 
     /// <summary>Creates <paramref name="database"/> with the template's tables and rows (its migration history).</summary>
     public async Task CopyToAsync(string database)
@@ -40,8 +49,8 @@ internal sealed class MigratedTemplate
         await using var c = new MySqlConnection(new MySqlConnectionStringBuilder(TestDatabase.ServerConnectionString) { Database = database }.ConnectionString);
         await c.OpenAsync();
         var sql = new System.Text.StringBuilder("SET FOREIGN_KEY_CHECKS = 0;\n");
-        foreach (var (_, createTable) in tables) sql.Append(createTable).Append(";\n");
-        foreach (var (table, _) in tables) sql.Append($"INSERT INTO `{table}` SELECT * FROM `{Name}`.`{table}`;\n");
+        foreach (var (_, createTable, _) in tables) sql.Append(createTable).Append(";\n");
+        foreach (var (table, _, columns) in tables) sql.Append($"INSERT INTO `{table}` ({columns}) SELECT {columns} FROM `{Name}`.`{table}`;\n");
         // The history names the database it was made in ("Empty schema found: <name>"): this one's own name.
         sql.Append($"UPDATE schema_changelog SET name = REPLACE(name, '{Name}', '{database}'), description = REPLACE(description, '{Name}', '{database}');\n");
         sql.Append("SET FOREIGN_KEY_CHECKS = 1;");
@@ -82,13 +91,21 @@ internal sealed class MigratedTemplate
             await using var r = await list.ExecuteReaderAsync();
             while (await r.ReadAsync()) names.Add(r.GetString(0));
         }
-        var tables = new List<(string, string)>();
+        var tables = new List<(string, string, string)>();
         foreach (var table in names)
         {
-            await using var show = new MySqlCommand($"SHOW CREATE TABLE `{name}`.`{table}`", c);
-            await using var r = await show.ExecuteReaderAsync();
-            await r.ReadAsync();
-            tables.Add((table, r.GetString(1)));
+            string create;
+            await using (var show = new MySqlCommand($"SHOW CREATE TABLE `{name}`.`{table}`", c))
+            await using (var r = await show.ExecuteReaderAsync())
+            {
+                await r.ReadAsync();
+                create = r.GetString(1);
+            }
+            await using var columns = new MySqlCommand(
+                "SELECT GROUP_CONCAT(CONCAT('`', COLUMN_NAME, '`') ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = @n AND TABLE_NAME = @t AND IS_GENERATED = 'NEVER'", c);
+            columns.Parameters.AddWithValue("@n", name);
+            columns.Parameters.AddWithValue("@t", table);
+            tables.Add((table, create, (string)(await columns.ExecuteScalarAsync())!));
         }
         return new MigratedTemplate(name, tables);
     }
