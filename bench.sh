@@ -46,10 +46,8 @@ log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 BENCH_START=$(date +%s)
 
 # ---------------------------------------------------------------- ports, tools, builds
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $SQS_PORT $NOTIFICATIONS_PORT $SETTLEMENT_PORT $SYNC_PORT $PROBE_PORT; do
-  if port_in_use "$p"; then echo "bench: port $p is in use on 127.0.0.1 (another bench running?)" >&2; exit 1; fi
-done
+source infrastructure/local/ports.sh
+refuse_busy_ports bench $SQS_PORT $NOTIFICATIONS_PORT $SETTLEMENT_PORT $SYNC_PORT $PROBE_PORT
 bash infrastructure/local/tooling.sh all >&2
 NODE=$(bash infrastructure/local/tooling.sh node)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -8,7 +8,7 @@
 #   arm64 Settlement into MariaDB: every acknowledged one credited once, the ledger in balance.
 # Emulation proves the binaries and their libraries, not Graviton's speed: no figure here is a performance figure.
 #
-#   infrastructure/arm64-check.sh     about 6 minutes on 2 cores, most of it the four arm64 publishes; installs the
+#   infrastructure/arm64-check.sh     about 5 minutes on 2 cores, most of it the four arm64 publishes; installs the
 #                                     cross toolchain and qemu-user with apt when missing (infrastructure/local/tooling.sh arm64)
 #
 # Its own ports on 127.0.0.1: MariaDB 3393 (data in .local/mariadb-3393), SQS 4668, Notifications 5191,
@@ -26,10 +26,8 @@ log() { printf '[arm64 %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 fail() { log "FAILED: $*"; exit 1; }
 START=$(date +%s)
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $SQS_PORT $NOTIFICATIONS_PORT $SETTLEMENT_PORT $PAYMENTS_API_PORT $TIMEOUTS_PORT; do
-  if port_in_use "$p"; then echo "arm64-check: port $p is in use on 127.0.0.1" >&2; exit 1; fi
-done
+source infrastructure/local/ports.sh
+refuse_busy_ports arm64-check $SQS_PORT $NOTIFICATIONS_PORT $SETTLEMENT_PORT $PAYMENTS_API_PORT $TIMEOUTS_PORT
 bash infrastructure/local/tooling.sh all >&2
 OPENSSL_ARM64=$(bash infrastructure/local/tooling.sh arm64)
 NODE=$(bash infrastructure/local/tooling.sh node)
