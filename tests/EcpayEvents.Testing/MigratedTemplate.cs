@@ -16,15 +16,18 @@ internal sealed class MigratedTemplate
     private static readonly Lock gate = new();
     private static Task<MigratedTemplate>? loading;
 
-    /// <summary>The template's tables: name, <c>SHOW CREATE TABLE</c>, and the columns a copy writes (not generated ones).</summary>
-    private readonly IReadOnlyList<(string Table, string Create, string Columns)> tables;
+    /// <summary>
+    /// What makes a copy, run in the new database: the template's tables as <c>SHOW CREATE TABLE</c> gives them,
+    /// then their rows (the columns a copy can write: not generated ones).
+    /// </summary>
+    private readonly string copyScript;
 
     public string Name { get; }
 
-    private MigratedTemplate(string name, IReadOnlyList<(string, string, string)> tables)
+    private MigratedTemplate(string name, string copyScript)
     {
         Name = name;
-        this.tables = tables;
+        this.copyScript = copyScript;
     }
 
     /// <summary>The process's template, loaded once (again after a failure, which is not kept for every later test).</summary>
@@ -40,21 +43,12 @@ internal sealed class MigratedTemplate
     /// <summary>Creates <paramref name="database"/> with the template's tables and rows (its migration history).</summary>
     public async Task CopyToAsync(string database)
     {
-        await using (var server = new MySqlConnection(TestDatabase.ServerConnectionString))
-        {
-            await server.OpenAsync();
-            await using var create = new MySqlCommand($"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", server);
-            await create.ExecuteNonQueryAsync();
-        }
-        await using var c = new MySqlConnection(new MySqlConnectionStringBuilder(TestDatabase.ServerConnectionString) { Database = database }.ConnectionString);
+        await using var c = new MySqlConnection(TestDatabase.ServerConnectionString);
         await c.OpenAsync();
-        var sql = new System.Text.StringBuilder("SET FOREIGN_KEY_CHECKS = 0;\n");
-        foreach (var (_, createTable, _) in tables) sql.Append(createTable).Append(";\n");
-        foreach (var (table, _, columns) in tables) sql.Append($"INSERT INTO `{table}` ({columns}) SELECT {columns} FROM `{Name}`.`{table}`;\n");
-        // The history names the database it was made in ("Empty schema found: <name>"): this one's own name.
-        sql.Append($"UPDATE schema_changelog SET name = REPLACE(name, '{Name}', '{database}'), description = REPLACE(description, '{Name}', '{database}');\n");
-        sql.Append("SET FOREIGN_KEY_CHECKS = 1;");
-        await using var copy = new MySqlCommand(sql.ToString(), c);
+        await using var copy = new MySqlCommand(
+            $"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; USE `{database}`;\n" + copyScript +
+            // The history names the database it was made in ("Empty schema found: <name>"): this one's own name.
+            $"UPDATE schema_changelog SET name = REPLACE(name, '{Name}', '{database}'), description = REPLACE(description, '{Name}', '{database}');", c);
         await copy.ExecuteNonQueryAsync();
     }
 
@@ -84,30 +78,27 @@ internal sealed class MigratedTemplate
             await new MySqlCommand("SELECT RELEASE_LOCK('ecpay_events_test_template')", c).ExecuteScalarAsync();
         }
 
-        var names = new List<string>();
-        await using (var list = new MySqlCommand("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = @n AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", c))
+        var columns = new List<(string Table, string Columns)>();
+        await using (var list = new MySqlCommand(
+            "SELECT c.TABLE_NAME, GROUP_CONCAT(CONCAT('`', c.COLUMN_NAME, '`') ORDER BY c.ORDINAL_POSITION) FROM information_schema.COLUMNS c " +
+            "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE' " +
+            "WHERE c.TABLE_SCHEMA = @n AND c.IS_GENERATED = 'NEVER' GROUP BY c.TABLE_NAME ORDER BY c.TABLE_NAME", c))
         {
             list.Parameters.AddWithValue("@n", name);
             await using var r = await list.ExecuteReaderAsync();
-            while (await r.ReadAsync()) names.Add(r.GetString(0));
+            while (await r.ReadAsync()) columns.Add((r.GetString(0), r.GetString(1)));
         }
-        var tables = new List<(string, string, string)>();
-        foreach (var table in names)
+        var script = new System.Text.StringBuilder("SET FOREIGN_KEY_CHECKS = 0;\n");
+        foreach (var (table, _) in columns)
         {
-            string create;
-            await using (var show = new MySqlCommand($"SHOW CREATE TABLE `{name}`.`{table}`", c))
-            await using (var r = await show.ExecuteReaderAsync())
-            {
-                await r.ReadAsync();
-                create = r.GetString(1);
-            }
-            await using var columns = new MySqlCommand(
-                "SELECT GROUP_CONCAT(CONCAT('`', COLUMN_NAME, '`') ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = @n AND TABLE_NAME = @t AND IS_GENERATED = 'NEVER'", c);
-            columns.Parameters.AddWithValue("@n", name);
-            columns.Parameters.AddWithValue("@t", table);
-            tables.Add((table, create, (string)(await columns.ExecuteScalarAsync())!));
+            await using var show = new MySqlCommand($"SHOW CREATE TABLE `{name}`.`{table}`", c);
+            await using var r = await show.ExecuteReaderAsync();
+            await r.ReadAsync();
+            script.Append(r.GetString(1)).Append(";\n");
         }
-        return new MigratedTemplate(name, tables);
+        foreach (var (table, list) in columns) script.Append($"INSERT INTO `{table}` ({list}) SELECT {list} FROM `{name}`.`{table}`;\n");
+        script.Append("SET FOREIGN_KEY_CHECKS = 1;\n");
+        return new MigratedTemplate(name, script.ToString());
     }
 
     /// <summary>A hash of the embedded migration scripts: a changed or added script makes a new template.</summary>
